@@ -1,0 +1,28 @@
+// Gathers by index. Backward scatters the gradient into zeros (with addition for repeated indices).
+import type { Tensor } from '../graph.js';
+import { shapeOf, zerosLike } from './shape.js';
+
+/** data[indices] along axis 0: token embeddings, or the rows of flattened hidden states. */
+export function gather(data: Tensor, indices: Tensor): Tensor {
+  const g = data.graph;
+  const shape = [...indices.shape, ...data.shape.slice(1)];
+  const [y] = g.node('Gather', [data, indices], { axis: 0 }, [{ dtype: data.dtype, shape }], { requiresGrad: data.requiresGrad });
+  g.record([data], [y], ([gy]) => {
+    // ScatterND with [K, 1] indices and [K, ...rest] updates, summing duplicates.
+    const flatIdx = g.node('Reshape', [indices, g.ints([-1, 1])], {}, [{ dtype: 'int64', shape: ['K', 1] }])[0];
+    const updShape = g.node('Concat', [g.ints([-1]), g.node('Shape', [data], { start: 1 }, [{ dtype: 'int64', shape: [data.rank - 1] }])[0]], { axis: 0 }, [{ dtype: 'int64', shape: [data.rank] }])[0];
+    const updates = g.node('Reshape', [gy!, updShape], {}, [{ dtype: data.dtype, shape: ['K', ...data.shape.slice(1)] }])[0];
+    return [g.node('ScatterND', [zerosLike(data), flatIdx, updates], { reduction: 'add' }, [{ dtype: data.dtype, shape: data.shape }])[0]];
+  });
+  return y;
+}
+
+/** out[i][j] = data[i][indices[i][j]] along the last axis. */
+export function gatherLast(data: Tensor, indices: Tensor): Tensor {
+  const g = data.graph;
+  const [y] = g.node('GatherElements', [data, indices], { axis: -1 }, [{ dtype: data.dtype, shape: indices.shape }], { requiresGrad: data.requiresGrad });
+  g.record([data], [y], ([gy]) => [g.node('ScatterElements', [zerosLike(data), indices, gy!], { axis: -1, reduction: 'add' }, [{ dtype: data.dtype, shape: data.shape }])[0]]);
+  return y;
+}
+
+export { shapeOf };

@@ -1,0 +1,67 @@
+// Matrix products. Weights keep the Hugging Face [out, in] layout: in float32 the product with a
+// transposed operand is com.microsoft FusedMatMul, because a Transpose of a weight would be
+// constant-folded into a second copy of every weight. FusedMatMul has no float64 kernel, so the
+// float64 (gradient-check) graphs use an explicit Transpose.
+import { broadcastShapes, type Dim, type Tensor } from '../graph.js';
+import { unbroadcast } from './reduce.js';
+import { reshape } from './shape.js';
+
+function swapLast(shape: readonly Dim[]): Dim[] {
+  const s = [...shape];
+  [s[s.length - 2], s[s.length - 1]] = [s[s.length - 1], s[s.length - 2]];
+  return s;
+}
+
+/** a @ b with optional transposes of the last two axes; no tape. */
+export function product(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  const g = a.graph;
+  const sa = transA ? swapLast(a.shape) : a.shape;
+  const sb = transB ? swapLast(b.shape) : b.shape;
+  const batch = broadcastShapes(sa.slice(0, -2), sb.slice(0, -2));
+  const shape = [...batch, sa[sa.length - 2], sb[sb.length - 1]];
+  if (!transA && !transB) return g.node('MatMul', [a, b], {}, [{ dtype: a.dtype, shape }])[0];
+  if (a.dtype === 'float32') {
+    return g.node('FusedMatMul', [a, b], { transA: transA ? 1 : 0, transB: transB ? 1 : 0 }, [{ dtype: a.dtype, shape }], { domain: 'com.microsoft' })[0];
+  }
+  const t = (x: Tensor) => g.node('Transpose', [x], { perm: [...x.shape.keys()].map((i) => (i === x.rank - 2 ? x.rank - 1 : i === x.rank - 1 ? x.rank - 2 : i)) }, [{ dtype: x.dtype, shape: swapLast(x.shape) }])[0];
+  return g.node('MatMul', [transA ? t(a) : a, transB ? t(b) : b], {}, [{ dtype: a.dtype, shape }])[0];
+}
+
+/** Batched a @ b (or a @ b^T) between activations. */
+export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
+  const g = a.graph;
+  const value = product(a, b, false, transB);
+  const [y] = g.node('Identity', [value], {}, [{ dtype: value.dtype, shape: value.shape }], { requiresGrad: a.requiresGrad || b.requiresGrad });
+  g.record([a, b], [y], ([gy]) => [
+    a.requiresGrad ? unbroadcast(product(gy!, b, false, !transB), a.shape) : undefined,
+    // y = a b   => db = a^T gy ;  y = a b^T => db = gy^T a
+    b.requiresGrad ? unbroadcast(transB ? product(gy!, a, true, false) : product(a, gy!, true, false), b.shape) : undefined,
+  ]);
+  return y;
+}
+
+/** x @ W^T + bias for a weight W in [out, in] layout. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  const g = x.graph;
+  const [outDim] = weight.shape;
+  const shape = [...x.shape.slice(0, -1), outDim];
+  let y = product(x, weight, false, true);
+  if (bias) y = g.node('Add', [y, bias], {}, [{ dtype: x.dtype, shape }])[0];
+  const requiresGrad = x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false);
+  [y] = g.node('Identity', [y], {}, [{ dtype: x.dtype, shape }], { requiresGrad });
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  g.record(inputs, [y], ([gy]) => {
+    const grads: (Tensor | undefined)[] = [x.requiresGrad ? product(gy!, weight) : undefined];
+    if (weight.requiresGrad || bias?.requiresGrad) {
+      const rows = x.shape.slice(0, -1).join('*');
+      const gy2 = g.node('Reshape', [gy!, g.ints([-1, outDim as number])], {}, [{ dtype: x.dtype, shape: [rows, outDim] }])[0];
+      const x2 = g.node('Reshape', [x, g.ints([-1, x.shape[x.rank - 1] as number])], {}, [{ dtype: x.dtype, shape: [rows, x.shape[x.rank - 1]] }])[0];
+      grads.push(weight.requiresGrad ? product(gy2, x2, true, false) : undefined);
+      if (bias) grads.push(bias.requiresGrad ? g.node('ReduceSum', [gy2, g.ints([0])], { keepdims: 0 }, [{ dtype: x.dtype, shape: [outDim] }])[0] : undefined);
+    } else if (bias) grads.push(undefined);
+    return grads;
+  });
+  return y;
+}
+
+export { reshape };

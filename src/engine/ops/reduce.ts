@@ -1,0 +1,55 @@
+// Reductions, and the unbroadcast that every broadcasting op's backward needs.
+import { type Dim, Tensor } from '../graph.js';
+import { expandLike } from './shape.js';
+
+function reducedShape(x: Tensor, axes: number[], keepdims: boolean): Dim[] {
+  const norm = axes.map((a) => x.axis(a));
+  return keepdims ? x.shape.map((d, i) => (norm.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !norm.includes(i));
+}
+
+export function reduceSum(x: Tensor, axes: number[], keepdims = true): Tensor {
+  const g = x.graph;
+  const [y] = g.node('ReduceSum', [x, g.ints(axes)], { keepdims: keepdims ? 1 : 0 }, [{ dtype: x.dtype, shape: reducedShape(x, axes, keepdims) }], { requiresGrad: x.requiresGrad });
+  g.record([x], [y], ([gy]) => {
+    const kept = keepdims ? gy! : unsqueeze(gy!, axes.map((a) => x.axis(a)));
+    return [expandLike(kept, x)];
+  });
+  return y;
+}
+
+export function reduceMean(x: Tensor, axes: number[], keepdims = true): Tensor {
+  const g = x.graph;
+  const [y] = g.node('ReduceMean', [x], { axes, keepdims: keepdims ? 1 : 0 }, [{ dtype: x.dtype, shape: reducedShape(x, axes, keepdims) }], { requiresGrad: x.requiresGrad });
+  g.record([x], [y], ([gy]) => {
+    const count = axes.map((a) => x.shape[x.axis(a)]).reduce<number>((p, d) => {
+      if (typeof d !== 'number') throw new Error('reduceMean backward needs static reduced axes');
+      return p * d;
+    }, 1);
+    const kept = keepdims ? gy! : unsqueeze(gy!, axes.map((a) => x.axis(a)));
+    const [scaled] = g.node('Mul', [kept, g.scalar(1 / count, x.dtype)], {}, [{ dtype: x.dtype, shape: kept.shape }]);
+    return [expandLike(scaled, x)];
+  });
+  return y;
+}
+
+function unsqueeze(x: Tensor, axes: number[]): Tensor {
+  const shape: Dim[] = [...x.shape];
+  for (const a of [...axes].sort((p, q) => p - q)) shape.splice(a, 0, 1);
+  return x.graph.node('Unsqueeze', [x, x.graph.ints(axes)], {}, [{ dtype: x.dtype, shape }])[0];
+}
+
+/** Sums a gradient of a broadcast result back to the shape of the operand that was broadcast. */
+export function unbroadcast(grad: Tensor, target: readonly Dim[]): Tensor {
+  const g = grad.graph;
+  let out = grad;
+  const lead = grad.rank - target.length;
+  if (lead > 0) {
+    const axes = Array.from({ length: lead }, (_, i) => i);
+    out = g.node('ReduceSum', [out, g.ints(axes)], { keepdims: 0 }, [{ dtype: grad.dtype, shape: grad.shape.slice(lead) }])[0];
+  }
+  const axes = target.map((d, i) => (d === 1 && out.shape[i] !== 1 ? i : -1)).filter((i) => i >= 0);
+  if (axes.length > 0) {
+    out = g.node('ReduceSum', [out, g.ints(axes)], { keepdims: 1 }, [{ dtype: grad.dtype, shape: [...target] }])[0];
+  }
+  return out;
+}

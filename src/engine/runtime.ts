@@ -1,0 +1,144 @@
+// Runs graphs with onnxruntime-node on the CPU, WebGPU (Dawn: the local GPU of any vendor) or
+// CUDA (where its provider was installed), falling back to the CPU with the reason when a
+// provider cannot start.
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { Graph } from './graph.js';
+
+export type DeviceChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+export type Device = 'cpu' | 'webgpu' | 'cuda';
+export const DEVICE_CHOICES: DeviceChoice[] = ['auto', 'cpu', 'webgpu', 'cuda'];
+
+export function cacheRoot(): string {
+  return process.env.PTUNE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'prompt-tuning-studio');
+}
+
+export interface SessionOptions {
+  device?: DeviceChoice;
+  threads?: number;
+  /** Called with a line for the user: which device was picked, or why a fallback happened. */
+  log?: (message: string) => void;
+}
+
+export type Feeds = Record<string, ort.Tensor>;
+
+export class EngineSession {
+  constructor(readonly session: ort.InferenceSession, readonly device: Device, readonly note: string) {}
+  run(feeds: Feeds): Promise<ort.InferenceSession.ReturnType> { return this.session.run(feeds); }
+  release(): Promise<void> { return this.session.release(); }
+}
+
+/** Writes the graph (and links to its external weight files) into the cache; returns the model path. */
+export function materialize(graph: Graph, externalFiles: Map<string, string>): { path?: string; bytes: Uint8Array } {
+  const bytes = graph.encode();
+  if (externalFiles.size === 0) return { bytes };
+  const hash = createHash('sha256').update(bytes);
+  for (const [name, target] of [...externalFiles].sort()) hash.update(`${name}=${target}\n`);
+  const dir = join(cacheRoot(), 'graphs', hash.digest('hex').slice(0, 32));
+  const path = join(dir, 'model.onnx');
+  if (!existsSync(path)) {
+    mkdirSync(dir, { recursive: true });
+    for (const [name, target] of externalFiles) {
+      const link = join(dir, name);
+      if (!existsSync(link)) linkOrCopy(target, link);
+    }
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  }
+  return { path, bytes };
+}
+
+/**
+ * onnxruntime refuses external data that resolves outside the model's folder (symbolic links
+ * included), so weight files are hard-linked next to the graph; across file systems they are
+ * copied once into the cache and hard-linked from there.
+ */
+function linkOrCopy(target: string, link: string): void {
+  const tmp = `${link}.${process.pid}.tmp`;
+  try {
+    linkSync(target, tmp);
+  } catch {
+    const st = statSync(target);
+    const key = createHash('sha256').update(`${target}|${st.size}|${st.mtimeMs}`).digest('hex').slice(0, 16);
+    const dir = join(cacheRoot(), 'weights');
+    mkdirSync(dir, { recursive: true });
+    const copy = join(dir, `${key}_${basename(target)}`);
+    if (!existsSync(copy)) {
+      const copyTmp = `${copy}.${process.pid}.tmp`;
+      copyFileSync(target, copyTmp);
+      renameSync(copyTmp, copy);
+    }
+    try {
+      linkSync(copy, tmp);
+    } catch {
+      copyFileSync(copy, tmp);
+    }
+  }
+  renameSync(tmp, link);
+}
+
+function providerFor(device: Device): ort.InferenceSession.ExecutionProviderConfig {
+  return device;
+}
+
+async function open(model: { path?: string; bytes: Uint8Array }, device: Device, threads: number | undefined): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: [providerFor(device)],
+    graphOptimizationLevel: 'basic',
+    enableCpuMemArena: true,
+    intraOpNumThreads: threads ?? 0,
+    interOpNumThreads: 1,
+    logSeverityLevel: 3,
+  };
+  return model.path ? ort.InferenceSession.create(model.path, options) : ort.InferenceSession.create(model.bytes, options);
+}
+
+/** The order `auto` tries: CUDA where its provider is installed, then WebGPU, then the CPU. */
+export function autoOrder(): Device[] {
+  const order: Device[] = [];
+  const backends = ort.listSupportedBackends?.() ?? [];
+  if (backends.some((b) => b.name === 'cuda' && b.bundled)) order.push('cuda');
+  if (backends.some((b) => b.name === 'webgpu')) order.push('webgpu');
+  order.push('cpu');
+  return order;
+}
+
+export async function createSession(graph: Graph, externalFiles: Map<string, string>, options: SessionOptions = {}): Promise<EngineSession> {
+  const model = materialize(graph, externalFiles);
+  const choice = options.device ?? 'cpu';
+  const float64 = graph.floatType === 'float64';
+  const candidates: Device[] = choice === 'auto' ? (float64 ? ['cpu'] : autoOrder()) : [choice];
+  const reasons: string[] = [];
+  for (const device of candidates) {
+    try {
+      const session = await open(model, device, options.threads);
+      const note = choice === 'auto' ? `device: ${device} (auto${reasons.length ? `; ${reasons.join('; ')}` : ''})` : `device: ${device}`;
+      options.log?.(note);
+      return new EngineSession(session, device, note);
+    } catch (e) {
+      reasons.push(`${device} unavailable: ${firstLine(e)}`);
+    }
+  }
+  if (choice === 'cpu') throw new Error(`could not create a CPU session: ${reasons.join('; ')}`);
+  const note = `device: cpu (${reasons.join('; ')}; fell back to the CPU)`;
+  options.log?.(note);
+  return new EngineSession(await open(model, 'cpu', options.threads), 'cpu', note);
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0].slice(0, 300);
+}
+
+export function floatTensor(dtype: 'float32' | 'float64', data: ArrayLike<number>, dims: number[]): ort.Tensor {
+  return dtype === 'float32' ? new ort.Tensor('float32', Float32Array.from(data), dims) : new ort.Tensor('float64', Float64Array.from(data), dims);
+}
+export function int64Tensor(data: ArrayLike<number>, dims: number[]): ort.Tensor {
+  return new ort.Tensor('int64', BigInt64Array.from(Array.from(data, (v) => BigInt(v))), dims);
+}
+
+export { ort };

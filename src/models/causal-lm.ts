@@ -1,0 +1,111 @@
+// The three graphs every causal language model offers, all with a soft prompt [n, d] placed in
+// front of the input embeddings (n may be 0), batch and length symbolic, and position ids as an
+// input so left and right padding both work:
+//   train:    loss over target tokens and its gradient with respect to the soft prompt
+//   score:    the log-probability of each target token (summed per example by the caller)
+//   generate: next-token logits of the last position, with a key/value cache
+import { gradients } from '../engine/autodiff.js';
+import { Graph, type FloatType, type Tensor } from '../engine/graph.js';
+import { mul, neg } from '../engine/ops/elementwise.js';
+import { gather, gatherLast } from '../engine/ops/indexing.js';
+import { linear } from '../engine/ops/matmul.js';
+import { reduceSum } from '../engine/ops/reduce.js';
+import { concat, expand, reshape, shapeOf, unsqueeze } from '../engine/ops/shape.js';
+import { logSoftmax } from '../engine/ops/softmax.js';
+import type { ModelConfig } from './config.js';
+import type { WeightSource } from './weights.js';
+
+export interface KvCache { keys: Tensor[]; values: Tensor[] }
+
+export interface CausalLM {
+  readonly cfg: ModelConfig;
+  readonly weights: WeightSource;
+  embedTokens(g: Graph, inputIds: Tensor): Tensor;
+  headWeight(g: Graph): Tensor;
+  forward(g: Graph, x: Tensor, positionIds: Tensor, bias: Tensor, past?: KvCache): { hidden: Tensor; present: KvCache };
+}
+
+export type GraphKind = 'train' | 'score' | 'generate';
+
+/**
+ * Additive attention bias [B, 1, S, K] from a key mask [B, K] (1 = attend, 0 = padding) for the
+ * last S of K positions: causal by sequence index, padding keys excluded.
+ */
+export function attentionBias(g: Graph, keyMask: Tensor, positionIds: Tensor): Tensor {
+  const [B, K] = keyMask.shape;
+  const S = positionIds.shape[1];
+  const f = g.floatType;
+  const scalarOf = (v: Tensor) => g.node('Squeeze', [v, g.ints([0])], {}, [{ dtype: 'int64', shape: [] }])[0];
+  const keyCount = scalarOf(shapeOf(keyMask, 1));
+  const queryCount = scalarOf(shapeOf(positionIds, 1));
+  const pastCount = g.node('Sub', [keyCount, queryCount], {}, [{ dtype: 'int64', shape: [] }])[0];
+  const q = g.node('Range', [pastCount, keyCount, g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: [S] }])[0];
+  const k = g.node('Range', [g.scalar(0, 'int64'), keyCount, g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: [K] }])[0];
+  const allowed = g.node('LessOrEqual', [
+    g.node('Unsqueeze', [k, g.ints([0])], {}, [{ dtype: 'int64', shape: [1, K] }])[0],
+    g.node('Unsqueeze', [q, g.ints([1])], {}, [{ dtype: 'int64', shape: [S, 1] }])[0],
+  ], {}, [{ dtype: 'bool', shape: [S, K] }])[0];
+  const causal = g.node('Where', [allowed, g.scalar(0, f), g.scalar(-1e9, f)], {}, [{ dtype: f, shape: [S, K] }])[0];
+  const padding = g.node('Mul', [g.node('Sub', [keyMask, g.scalar(1, f)], {}, [{ dtype: f, shape: [B, K] }])[0], g.scalar(1e9, f)], {}, [{ dtype: f, shape: [B, K] }])[0];
+  const padding4 = g.node('Unsqueeze', [padding, g.ints([1, 2])], {}, [{ dtype: f, shape: [B, 1, 1, K] }])[0];
+  return g.node('Add', [causal, padding4], {}, [{ dtype: f, shape: [B, 1, S, K] }])[0];
+}
+
+export interface CacheLayout { numLayers: number; numKvHeads: number; headDim: number }
+
+export function cacheLayout(cfg: ModelConfig): CacheLayout {
+  return { numLayers: cfg.numLayers, numKvHeads: cfg.numKvHeads, headDim: cfg.headDim };
+}
+
+export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: FloatType): Graph {
+  const g = new Graph(floatType);
+  const d = model.cfg.hiddenSize;
+  const soft = g.input('soft_prompt', floatType, ['n', d], { requiresGrad: kind === 'train' });
+  const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
+  const S = 'n+T';
+  const K = kind === 'generate' ? 'P+n+T' : S;
+  const keyMask = g.input('attention_mask', floatType, ['B', K]);
+  const positionIds = g.input('position_ids', 'int64', ['B', S]);
+
+  const tokens = model.embedTokens(g, inputIds);
+  const promptShape = g.node('Concat', [shapeOf(inputIds, 0), shapeOf(soft)], { axis: 0 }, [{ dtype: 'int64', shape: [3] }])[0];
+  const prompt = expand(unsqueeze(soft, [0]), promptShape, ['B', 'n', d]);
+  const x = concat([prompt, tokens], 1);
+  const bias = attentionBias(g, keyMask, positionIds);
+
+  if (kind === 'generate') {
+    const layout = cacheLayout(model.cfg);
+    const past: KvCache = { keys: [], values: [] };
+    for (let i = 0; i < layout.numLayers; i++) {
+      past.keys.push(g.input(`past_key_${i}`, floatType, ['B', layout.numKvHeads, 'P', layout.headDim]));
+      past.values.push(g.input(`past_value_${i}`, floatType, ['B', layout.numKvHeads, 'P', layout.headDim]));
+    }
+    const { hidden, present } = model.forward(g, x, positionIds, bias, past);
+    const last = g.node('Slice', [hidden, g.ints([-1]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])], {}, [{ dtype: floatType, shape: ['B', 1, d] }])[0];
+    const lastRow = g.node('Reshape', [last, g.ints([0, d])], {}, [{ dtype: floatType, shape: ['B', d] }])[0];
+    g.output(linear(lastRow, model.headWeight(g)), 'logits');
+    present.keys.forEach((k, i) => g.output(k, `present_key_${i}`));
+    present.values.forEach((v, i) => g.output(v, `present_value_${i}`));
+    return g;
+  }
+
+  const targetRows = g.input('target_rows', 'int64', ['N']);
+  const targetIds = g.input('target_ids', 'int64', ['N']);
+  const { hidden } = model.forward(g, x, positionIds, bias);
+  // The LM head runs only on the rows that predict a target token: the [rows, vocab] tensors
+  // dominate activation memory otherwise.
+  const rows = gather(reshape(hidden, [`B*${S}`, d]), targetRows);
+  const logProbs = logSoftmax(linear(rows, model.headWeight(g)));
+  const picked = gatherLast(logProbs, g.node('Unsqueeze', [targetIds, g.ints([1])], {}, [{ dtype: 'int64', shape: ['N', 1] }])[0]);
+  const tokenLogProbs = reshape(picked, ['N']);
+  g.output(tokenLogProbs, 'token_logprobs');
+  if (kind === 'train') {
+    const weights = g.input('target_weights', floatType, ['N']);
+    const loss = neg(reduceSum(mul(tokenLogProbs, weights), [0], false));
+    g.output(loss, 'loss');
+    const [gradSoft] = gradients(loss, [soft]);
+    g.output(gradSoft, 'grad_soft_prompt');
+  }
+  return g;
+}
+

@@ -1,0 +1,137 @@
+// config.json of a Hugging Face model, normalised for the architectures the engine builds.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from './errors.js';
+
+export interface RopeScaling {
+  type: 'llama3' | 'linear';
+  factor: number;
+  lowFreqFactor?: number;
+  highFreqFactor?: number;
+  originalMaxPositionEmbeddings?: number;
+}
+
+export interface LlamaConfig {
+  architecture: 'llama';
+  modelType: string;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  maxPositions: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  ropeScaling: RopeScaling | null;
+  tieWordEmbeddings: boolean;
+  /** Bias on q, k and v projections (Qwen2, or Llama with attention_bias). */
+  qkvBias: boolean;
+  /** Bias on the output projection (Llama attention_bias). */
+  oBias: boolean;
+  mlpBias: boolean;
+  bosTokenId: number | null;
+  eosTokenId: number | null;
+}
+
+export type ModelConfig = LlamaConfig;
+
+const LLAMA_FAMILY = ['llama', 'mistral', 'qwen2'];
+export const SUPPORTED_MODEL_TYPES = [...LLAMA_FAMILY];
+
+export function readModelConfig(folder: string): ModelConfig {
+  const file = join(folder, 'config.json');
+  if (!existsSync(file)) throw new InputError(`${folder}: no config.json; a model folder needs the Hugging Face config.json next to its weights`);
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseModelConfig(raw, file);
+}
+
+export function parseModelConfig(raw: Record<string, unknown>, file = 'config.json'): ModelConfig {
+  const modelType = raw.model_type;
+  if (typeof modelType !== 'string') throw new InputError(`${file}: field "model_type" is missing; it names the architecture (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
+  if (!LLAMA_FAMILY.includes(modelType)) throw new InputError(`${file}: model_type "${modelType}" is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
+  const int = (key: string, fallback?: number): number => {
+    const v = raw[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new InputError(`${file}: field "${key}" must be a positive integer, got ${JSON.stringify(raw[key])}`);
+    return v;
+  };
+  const num = (key: string, fallback: number): number => {
+    const v = raw[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${file}: field "${key}" must be a number, got ${JSON.stringify(raw[key])}`);
+    return v;
+  };
+  const hiddenSize = int('hidden_size');
+  const numHeads = int('num_attention_heads');
+  const numKvHeads = int('num_key_value_heads', numHeads);
+  if (numHeads % numKvHeads !== 0) throw new InputError(`${file}: num_attention_heads (${numHeads}) must be a multiple of num_key_value_heads (${numKvHeads})`);
+  const headDim = raw.head_dim == null ? hiddenSize / numHeads : int('head_dim');
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new InputError(`${file}: head dimension ${headDim} must be an even integer (hidden_size / num_attention_heads or head_dim)`);
+  if (raw.hidden_act != null && raw.hidden_act !== 'silu') throw new InputError(`${file}: hidden_act "${String(raw.hidden_act)}" is not supported for ${modelType} (silu)`);
+  const isQwen2 = modelType === 'qwen2';
+  const attentionBias = raw.attention_bias === true;
+  return {
+    architecture: 'llama',
+    modelType,
+    hiddenSize,
+    intermediateSize: int('intermediate_size'),
+    numLayers: int('num_hidden_layers'),
+    numHeads,
+    numKvHeads,
+    headDim,
+    vocabSize: int('vocab_size'),
+    maxPositions: int('max_position_embeddings', 2048),
+    rmsNormEps: num('rms_norm_eps', 1e-6),
+    ropeTheta: num('rope_theta', 10000),
+    ropeScaling: parseRopeScaling(raw.rope_scaling, file),
+    tieWordEmbeddings: raw.tie_word_embeddings === undefined ? false : raw.tie_word_embeddings === true,
+    qkvBias: isQwen2 || attentionBias,
+    oBias: !isQwen2 && attentionBias,
+    mlpBias: raw.mlp_bias === true,
+    bosTokenId: typeof raw.bos_token_id === 'number' ? raw.bos_token_id : null,
+    eosTokenId: typeof raw.eos_token_id === 'number' ? raw.eos_token_id : Array.isArray(raw.eos_token_id) ? (raw.eos_token_id[0] as number) : null,
+  };
+}
+
+function parseRopeScaling(value: unknown, file: string): RopeScaling | null {
+  if (value == null) return null;
+  const v = value as Record<string, unknown>;
+  const type = v.rope_type ?? v.type;
+  if (type === 'default') return null;
+  const factor = v.factor;
+  if (typeof factor !== 'number') throw new InputError(`${file}: rope_scaling.factor must be a number`);
+  if (type === 'linear') return { type, factor };
+  if (type === 'llama3') {
+    for (const key of ['low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings']) {
+      if (typeof v[key] !== 'number') throw new InputError(`${file}: rope_scaling of type llama3 needs a number "${key}"`);
+    }
+    return { type, factor, lowFreqFactor: v.low_freq_factor as number, highFreqFactor: v.high_freq_factor as number, originalMaxPositionEmbeddings: v.original_max_position_embeddings as number };
+  }
+  throw new InputError(`${file}: rope_scaling type "${String(type)}" is not supported (llama3, linear)`);
+}
+
+/** RoPE inverse frequencies, with Llama 3 frequency-dependent scaling where configured. */
+export function ropeInverseFrequencies(cfg: LlamaConfig): number[] {
+  const half = cfg.headDim / 2;
+  let inv = Array.from({ length: half }, (_, i) => 1 / cfg.ropeTheta ** ((2 * i) / cfg.headDim));
+  const s = cfg.ropeScaling;
+  if (s?.type === 'linear') inv = inv.map((f) => f / s.factor);
+  if (s?.type === 'llama3') {
+    const oldLen = s.originalMaxPositionEmbeddings!;
+    const lowWavelen = oldLen / s.lowFreqFactor!;
+    const highWavelen = oldLen / s.highFreqFactor!;
+    inv = inv.map((f) => {
+      const wavelen = (2 * Math.PI) / f;
+      if (wavelen > lowWavelen) return f / s.factor;
+      if (wavelen < highWavelen) return f;
+      const smooth = (oldLen / wavelen - s.lowFreqFactor!) / (s.highFreqFactor! - s.lowFreqFactor!);
+      return (1 - smooth) * (f / s.factor) + smooth * f;
+    });
+  }
+  return inv;
+}

@@ -1,0 +1,225 @@
+// A loaded model with its three graphs opened lazily on one device: the API the tuning code,
+// the CLI and the tests use (train step, scoring, greedy generation).
+import { join } from 'node:path';
+import type { FloatType } from '../engine/graph.js';
+import { cacheRoot, createSession, EngineSession, floatTensor, int64Tensor, ort, type DeviceChoice, type Feeds } from '../engine/runtime.js';
+import { buildCausalGraph, type CausalLM, type GraphKind } from './causal-lm.js';
+import { readModelConfig, type ModelConfig } from './config.js';
+import { LlamaModel } from './llama.js';
+import { loadTokenizer, type Tokenizer } from './tokenizer.js';
+import { CheckpointWeights, type WeightSource } from './weights.js';
+
+/** Token ids of one example; tokens from `targetStart` on are the targets. */
+export interface Sequence { ids: number[]; targetStart: number }
+
+export interface SoftPrompt { length: number; dim: number; data: Float32Array | Float64Array }
+
+export interface PreparedBatch { feeds: Feeds; targetCounts: number[]; targetCount: number }
+
+export function buildModel(cfg: ModelConfig, weights: WeightSource): CausalLM {
+  return new LlamaModel(cfg, weights);
+}
+
+export interface LanguageModelOptions { device?: DeviceChoice; threads?: number; floatType?: FloatType; log?: (m: string) => void }
+
+export class LanguageModel {
+  private sessions = new Map<GraphKind, Promise<EngineSession>>();
+  readonly floatType: FloatType;
+  deviceNote = '';
+
+  constructor(readonly model: CausalLM, readonly tokenizer: Tokenizer | null, readonly options: LanguageModelOptions = {}) {
+    this.floatType = options.floatType ?? 'float32';
+  }
+
+  get cfg(): ModelConfig { return this.model.cfg; }
+
+  static async fromFolder(folder: string, options: LanguageModelOptions = {}): Promise<LanguageModel> {
+    const cfg = readModelConfig(folder);
+    const weights = new CheckpointWeights(folder, join(cacheRoot(), 'weights'));
+    const model = buildModel(cfg, weights);
+    return new LanguageModel(model, await loadTokenizer(folder), options);
+  }
+
+  session(kind: GraphKind): Promise<EngineSession> {
+    let s = this.sessions.get(kind);
+    if (!s) {
+      const graph = buildCausalGraph(this.model, kind, this.floatType);
+      s = createSession(graph, this.model.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log: this.options.log }).then((session) => {
+        this.deviceNote = session.note;
+        return session;
+      });
+      this.sessions.set(kind, s);
+    }
+    return s;
+  }
+
+  async device(): Promise<string> {
+    return (await this.session('score')).device;
+  }
+
+  async dispose(): Promise<void> {
+    for (const s of this.sessions.values()) await (await s).release();
+    this.sessions.clear();
+  }
+
+  emptyPrompt(): SoftPrompt {
+    return { length: 0, dim: this.cfg.hiddenSize, data: new Float32Array(0) };
+  }
+
+  /**
+   * Feeds for the train and score graphs. Right padding: example i's token j sits at sequence
+   * index n + j, and the target at j is predicted by the hidden state at row n + j - 1.
+   */
+  prepare(sequences: Sequence[], prompt: SoftPrompt, weighting: 'token' | 'example' = 'token'): PreparedBatch {
+    const n = prompt.length;
+    const B = sequences.length;
+    const T = Math.max(...sequences.map((s) => s.ids.length));
+    const S = n + T;
+    const pad = this.tokenizer?.padTokenId ?? this.cfg.eosTokenId ?? 0;
+    const ids = new Array<number>(B * T).fill(pad);
+    const mask = new Array<number>(B * S).fill(0);
+    const positions = new Array<number>(B * S).fill(0);
+    const rows: number[] = [];
+    const targets: number[] = [];
+    const targetCounts: number[] = [];
+    sequences.forEach((seq, i) => {
+      if (seq.targetStart < (n > 0 ? 0 : 1)) throw new Error('the first token has no prediction without a soft prompt');
+      seq.ids.forEach((id, j) => (ids[i * T + j] = id));
+      for (let j = 0; j < n + seq.ids.length; j++) {
+        mask[i * S + j] = 1;
+        positions[i * S + j] = j;
+      }
+      for (let j = seq.targetStart; j < seq.ids.length; j++) {
+        rows.push(i * S + n + j - 1);
+        targets.push(seq.ids[j]);
+      }
+      targetCounts.push(seq.ids.length - seq.targetStart);
+    });
+    const N = targets.length;
+    const weights = weighting === 'token'
+      ? new Array<number>(N).fill(1 / N)
+      : targetCounts.flatMap((c) => new Array<number>(c).fill(1 / (c * B)));
+    const f = this.floatType;
+    return {
+      feeds: {
+        soft_prompt: floatTensor(f, prompt.data, [n, this.cfg.hiddenSize]),
+        input_ids: int64Tensor(ids, [B, T]),
+        attention_mask: floatTensor(f, mask, [B, S]),
+        position_ids: int64Tensor(positions, [B, S]),
+        target_rows: int64Tensor(rows, [N]),
+        target_ids: int64Tensor(targets, [N]),
+        target_weights: floatTensor(f, weights, [N]),
+      },
+      targetCounts,
+      targetCount: N,
+    };
+  }
+
+  /** Loss (mean negative log-likelihood of the targets) and its gradient with respect to the prompt. */
+  async lossAndGradient(sequences: Sequence[], prompt: SoftPrompt, weighting: 'token' | 'example' = 'token'): Promise<{ loss: number; grad: Float32Array | Float64Array; tokenLogProbs: Float32Array | Float64Array }> {
+    const session = await this.session('train');
+    const { feeds } = this.prepare(sequences, prompt, weighting);
+    const out = await session.run(feeds);
+    return { loss: Number((out.loss.data as Float32Array)[0]), grad: out.grad_soft_prompt.data as Float32Array, tokenLogProbs: out.token_logprobs.data as Float32Array };
+  }
+
+  /** Each sequence's summed log-probability of its targets, and how many targets it has. */
+  async score(sequences: Sequence[], prompt: SoftPrompt): Promise<{ logProb: number; count: number }[]> {
+    const session = await this.session('score');
+    const { feeds, targetCounts } = this.prepare(sequences, prompt);
+    delete feeds.target_weights;
+    const out = await session.run(feeds);
+    const lp = out.token_logprobs.data as Float32Array;
+    let k = 0;
+    return targetCounts.map((count) => {
+      let sum = 0;
+      for (let j = 0; j < count; j++) sum += lp[k++];
+      return { logProb: sum, count };
+    });
+  }
+
+  /** Logits of every position of one sequence (for golden-value checks and inspection). */
+  async logitsAt(ids: number[], position: number, prompt = this.emptyPrompt()): Promise<Float32Array> {
+    const steps = await this.generate([ids.slice(0, position + 1)], prompt, 0, { returnFirstLogits: true });
+    return steps.firstLogits![0];
+  }
+
+  /**
+   * Greedy decoding with a key/value cache. Prompts are left-padded so every row's last token is
+   * at the end; decoding stops at maxNewTokens or when every row has produced EOS.
+   */
+  async generate(prompts: number[][], prompt: SoftPrompt, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean } = {}): Promise<{ ids: number[][]; firstLogits?: Float32Array[] }> {
+    const session = await this.session('generate');
+    const c = this.cfg;
+    const f = this.floatType;
+    const n = prompt.length;
+    const B = prompts.length;
+    const T = Math.max(...prompts.map((p) => p.length));
+    const pad = this.tokenizer?.padTokenId ?? c.eosTokenId ?? 0;
+    const ids: number[] = [];
+    const mask: number[] = [];
+    const positions: number[] = [];
+    const nextPosition: number[] = [];
+    for (const p of prompts) {
+      const padCount = T - p.length;
+      ids.push(...new Array<number>(padCount).fill(pad), ...p);
+      // the soft prompt comes first, then padding, then the text
+      mask.push(...new Array<number>(n).fill(1), ...new Array<number>(padCount).fill(0), ...new Array<number>(p.length).fill(1));
+      positions.push(...Array.from({ length: n }, (_, j) => j), ...new Array<number>(padCount).fill(0), ...Array.from({ length: p.length }, (_, j) => n + j));
+      nextPosition.push(n + p.length);
+    }
+    const emptyCache = () => floatTensor(f, [], [B, c.numKvHeads, 0, c.headDim]);
+    let feeds: Feeds = {
+      soft_prompt: floatTensor(f, prompt.data, [n, c.hiddenSize]),
+      input_ids: int64Tensor(ids, [B, T]),
+      attention_mask: floatTensor(f, mask, [B, n + T]),
+      position_ids: int64Tensor(positions, [B, n + T]),
+    };
+    for (let i = 0; i < c.numLayers; i++) {
+      feeds[`past_key_${i}`] = emptyCache();
+      feeds[`past_value_${i}`] = emptyCache();
+    }
+    const out = prompts.map((p) => [...p]);
+    const done = new Array<boolean>(B).fill(false);
+    const keyMask = [...mask];
+    let keyLength = n + T;
+    let firstLogits: Float32Array[] | undefined;
+    for (let step = 0; step <= maxNewTokens; step++) {
+      const result = await session.run(feeds);
+      const logits = result.logits.data as Float32Array;
+      const V = c.vocabSize;
+      if (step === 0 && options.returnFirstLogits) firstLogits = Array.from({ length: B }, (_, b) => Float32Array.from(logits.subarray(b * V, (b + 1) * V)));
+      if (step === maxNewTokens) break;
+      const next: number[] = [];
+      for (let b = 0; b < B; b++) {
+        let best = 0;
+        for (let v = 1; v < V; v++) if (logits[b * V + v] > logits[b * V + best]) best = v;
+        next.push(best);
+        if (!done[b]) out[b].push(best);
+        if (best === c.eosTokenId && options.stopAtEos !== false) done[b] = true;
+      }
+      if (done.every(Boolean)) break;
+      const newMask: number[] = [];
+      for (let b = 0; b < B; b++) {
+        newMask.push(...keyMask.slice(b * keyLength, (b + 1) * keyLength), 1);
+      }
+      keyLength += 1;
+      keyMask.splice(0, keyMask.length, ...newMask);
+      const nextFeeds: Feeds = {
+        soft_prompt: floatTensor(f, [], [0, c.hiddenSize]),
+        input_ids: int64Tensor(next, [B, 1]),
+        attention_mask: floatTensor(f, keyMask, [B, keyLength]),
+        position_ids: int64Tensor(nextPosition.map((p) => p), [B, 1]),
+      };
+      for (let b = 0; b < B; b++) nextPosition[b] += 1;
+      for (let i = 0; i < c.numLayers; i++) {
+        nextFeeds[`past_key_${i}`] = result[`present_key_${i}`];
+        nextFeeds[`past_value_${i}`] = result[`present_value_${i}`];
+      }
+      feeds = nextFeeds;
+    }
+    return { ids: out, firstLogits };
+  }
+}
+
+export { ort };

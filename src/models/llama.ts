@@ -1,0 +1,139 @@
+// The Llama family (Llama incl. llama3 RoPE scaling, Mistral, Qwen2, SmolLM): RMSNorm, rotary
+// position embeddings, grouped-query attention, SwiGLU MLP. Written from the architecture's
+// definition in Hugging Face transformers (modeling_llama.py, modeling_qwen2.py).
+import type { Graph, Tensor } from '../engine/graph.js';
+import { add, cast, div, mul, neg, scale, silu, sqrt } from '../engine/ops/elementwise.js';
+import { linear, matmul } from '../engine/ops/matmul.js';
+import { reduceMean } from '../engine/ops/reduce.js';
+import { concat, reshape, split, transpose } from '../engine/ops/shape.js';
+import { softmax } from '../engine/ops/softmax.js';
+import { ropeInverseFrequencies, type LlamaConfig } from './config.js';
+import type { WeightSource } from './weights.js';
+import type { CausalLM, KvCache } from './causal-lm.js';
+import { gather } from '../engine/ops/indexing.js';
+import { InputError } from './errors.js';
+
+
+export function llamaWeightShapes(cfg: LlamaConfig): Map<string, number[]> {
+  const { hiddenSize: d, headDim: hd, numHeads: h, numKvHeads: kv, intermediateSize: f } = cfg;
+  const m = new Map<string, number[]>();
+  m.set('model.embed_tokens.weight', [cfg.vocabSize, d]);
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    m.set(`${p}.input_layernorm.weight`, [d]);
+    m.set(`${p}.post_attention_layernorm.weight`, [d]);
+    m.set(`${p}.self_attn.q_proj.weight`, [h * hd, d]);
+    m.set(`${p}.self_attn.k_proj.weight`, [kv * hd, d]);
+    m.set(`${p}.self_attn.v_proj.weight`, [kv * hd, d]);
+    m.set(`${p}.self_attn.o_proj.weight`, [d, h * hd]);
+    if (cfg.qkvBias) {
+      m.set(`${p}.self_attn.q_proj.bias`, [h * hd]);
+      m.set(`${p}.self_attn.k_proj.bias`, [kv * hd]);
+      m.set(`${p}.self_attn.v_proj.bias`, [kv * hd]);
+    }
+    if (cfg.oBias) m.set(`${p}.self_attn.o_proj.bias`, [d]);
+    m.set(`${p}.mlp.gate_proj.weight`, [f, d]);
+    m.set(`${p}.mlp.up_proj.weight`, [f, d]);
+    m.set(`${p}.mlp.down_proj.weight`, [d, f]);
+    if (cfg.mlpBias) {
+      m.set(`${p}.mlp.gate_proj.bias`, [f]);
+      m.set(`${p}.mlp.up_proj.bias`, [f]);
+      m.set(`${p}.mlp.down_proj.bias`, [d]);
+    }
+  }
+  m.set('model.norm.weight', [d]);
+  if (!cfg.tieWordEmbeddings) m.set('lm_head.weight', [cfg.vocabSize, d]);
+  return m;
+}
+
+export class LlamaModel implements CausalLM {
+  private shapes: Map<string, number[]>;
+  constructor(readonly cfg: LlamaConfig, readonly weights: WeightSource) {
+    this.shapes = llamaWeightShapes(cfg);
+    for (const name of this.shapes.keys()) {
+      if (!weights.has(name)) throw new InputError(`${weights.origin}: tensor "${name}" is missing; config.json (model_type ${cfg.modelType}) expects it`);
+    }
+  }
+
+  w(g: Graph, name: string): Tensor { return this.weights.tensor(g, name, this.shapes.get(name)!); }
+  bias(g: Graph, name: string): Tensor | undefined { return this.shapes.has(name) ? this.w(g, name) : undefined; }
+
+  embedTokens(g: Graph, inputIds: Tensor): Tensor {
+    return gather(this.w(g, 'model.embed_tokens.weight'), inputIds);
+  }
+
+  headWeight(g: Graph): Tensor {
+    return this.w(g, this.cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
+  }
+
+  private rmsNorm(g: Graph, x: Tensor, weightName: string): Tensor {
+    const ms = reduceMean(mul(x, x), [-1]);
+    const inv = div(g.scalar(1), sqrt(add(ms, g.scalar(this.cfg.rmsNormEps))));
+    return mul(mul(x, inv), this.w(g, weightName));
+  }
+
+  /** cos and sin tables [B, 1, S, headDim] for the given position ids [B, S]. */
+  private rope(g: Graph, positionIds: Tensor): { cos: Tensor; sin: Tensor } {
+    const inv = g.constant(ropeInverseFrequencies(this.cfg));
+    const [B, S] = positionIds.shape;
+    const pos = g.node('Unsqueeze', [cast(positionIds, g.floatType), g.ints([-1])], {}, [{ dtype: g.floatType, shape: [B, S, 1] }])[0];
+    const freqs = g.node('Mul', [pos, inv], {}, [{ dtype: g.floatType, shape: [B, S, this.cfg.headDim / 2] }])[0];
+    const emb = g.node('Concat', [freqs, freqs], { axis: -1 }, [{ dtype: g.floatType, shape: [B, S, this.cfg.headDim] }])[0];
+    const table = (op: string) => g.node('Unsqueeze', [g.node(op, [emb], {}, [{ dtype: g.floatType, shape: emb.shape }])[0], g.ints([1])], {}, [{ dtype: g.floatType, shape: [B, 1, S, this.cfg.headDim] }])[0];
+    return { cos: table('Cos'), sin: table('Sin') };
+  }
+
+  private applyRope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+    const half = this.cfg.headDim / 2;
+    const [x1, x2] = split(x, -1, [half, half]);
+    const rotated = concat([neg(x2), x1], -1);
+    return add(mul(x, cos), mul(rotated, sin));
+  }
+
+  /**
+   * Final hidden states [B, S, d] for input embeddings x [B, S, d]. `bias` [B, 1, S, K] is the
+   * additive attention mask over K = past + S keys; with a cache, each layer's keys and values
+   * are appended to the past ones and returned.
+   */
+  forward(g: Graph, x: Tensor, positionIds: Tensor, bias: Tensor, past?: KvCache): { hidden: Tensor; present: KvCache } {
+    const c = this.cfg;
+    const [B, S] = x.shape;
+    const K = bias.shape[3];
+    const rep = c.numHeads / c.numKvHeads;
+    const groupRows = rep === 1 ? S : `${rep}*${S}`;
+    const { cos, sin } = this.rope(g, positionIds);
+    const present: KvCache = { keys: [], values: [] };
+    for (let i = 0; i < c.numLayers; i++) {
+      const p = `model.layers.${i}`;
+      const h = this.rmsNorm(g, x, `${p}.input_layernorm.weight`);
+      const heads = (name: string, n: number) =>
+        transpose(reshape(linear(h, this.w(g, `${p}.self_attn.${name}.weight`), this.bias(g, `${p}.self_attn.${name}.bias`)), [B, S, n, c.headDim]), [0, 2, 1, 3]);
+      let q = this.applyRope(heads('q_proj', c.numHeads), cos, sin);
+      let k = this.applyRope(heads('k_proj', c.numKvHeads), cos, sin);
+      let v = heads('v_proj', c.numKvHeads);
+      if (past) {
+        k = concat([past.keys[i], k], 2);
+        v = concat([past.values[i], v], 2);
+      }
+      present.keys.push(k);
+      present.values.push(v);
+      // Query heads that share a key/value head are stacked along the row axis, so each
+      // key/value head is used as is (no repeat): [B, kv, rep*S, hd] x [B, kv, K, hd]^T.
+      q = scale(q, 1 / Math.sqrt(c.headDim));
+      const qGrouped = rep === 1 ? q : reshape(q, [B, c.numKvHeads, groupRows, c.headDim]);
+      let scores = matmul(qGrouped, k, true);
+      if (rep !== 1) scores = reshape(scores, [B, c.numHeads, S, K]);
+      let probs = softmax(add(scores, bias));
+      if (rep !== 1) probs = reshape(probs, [B, c.numKvHeads, groupRows, K]);
+      let attn = matmul(probs, v);
+      if (rep !== 1) attn = reshape(attn, [B, c.numHeads, S, c.headDim]);
+      const merged = reshape(transpose(attn, [0, 2, 1, 3]), [B, S, c.numHeads * c.headDim]);
+      x = add(x, linear(merged, this.w(g, `${p}.self_attn.o_proj.weight`), this.bias(g, `${p}.self_attn.o_proj.bias`)));
+      const h2 = this.rmsNorm(g, x, `${p}.post_attention_layernorm.weight`);
+      const gate = silu(linear(h2, this.w(g, `${p}.mlp.gate_proj.weight`), this.bias(g, `${p}.mlp.gate_proj.bias`)));
+      const up = linear(h2, this.w(g, `${p}.mlp.up_proj.weight`), this.bias(g, `${p}.mlp.up_proj.bias`));
+      x = add(x, linear(mul(gate, up), this.w(g, `${p}.mlp.down_proj.weight`), this.bias(g, `${p}.mlp.down_proj.bias`)));
+    }
+    return { hidden: this.rmsNorm(g, x, 'model.norm.weight'), present };
+  }
+}

@@ -1,0 +1,28 @@
+// Tokenizers come from @huggingface/transformers (AutoTokenizer reads tokenizer.json and
+// tokenizer_config.json exactly as the Python library does), not from code of our own.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from './errors.js';
+
+export interface Tokenizer {
+  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+  decode(ids: number[], options?: { skipSpecialTokens?: boolean }): string;
+  readonly bosTokenId: number | null;
+  readonly eosTokenId: number | null;
+  readonly padTokenId: number | null;
+}
+
+export async function loadTokenizer(folder: string): Promise<Tokenizer> {
+  if (!existsSync(join(folder, 'tokenizer.json'))) throw new InputError(`${folder}: no tokenizer.json; the model folder needs the Hugging Face tokenizer.json (and tokenizer_config.json)`);
+  const { AutoTokenizer, env } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  const tok = await AutoTokenizer.from_pretrained(folder, { local_files_only: true });
+  const idOf = (id: unknown) => (typeof id === 'number' ? id : null);
+  return {
+    encode: (text, options = {}) => tok.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }),
+    decode: (ids, options = {}) => tok.decode(ids, { skip_special_tokens: options.skipSpecialTokens ?? true }),
+    bosTokenId: idOf(tok.bos_token_id),
+    eosTokenId: idOf(tok.eos_token_id),
+    padTokenId: idOf(tok.pad_token_id),
+  };
+}
