@@ -20,6 +20,8 @@ export interface KvCache { keys: Tensor[]; values: Tensor[] }
 export interface CausalLM {
   readonly cfg: ModelConfig;
   readonly weights: WeightSource;
+  /** The input embedding table's tensor name (for prompt initialisation from token embeddings). */
+  readonly embeddingWeightName: string;
   embedTokens(g: Graph, inputIds: Tensor): Tensor;
   headWeight(g: Graph): Tensor;
   forward(g: Graph, x: Tensor, positionIds: Tensor, bias: Tensor, past?: KvCache): { hidden: Tensor; present: KvCache };

@@ -14,6 +14,11 @@ export interface Sequence { ids: number[]; targetStart: number }
 
 export interface SoftPrompt { length: number; dim: number; data: Float32Array | Float64Array }
 
+/** How target tokens are averaged: over all tokens of the batch, or per example then over examples. */
+export type Weighting = 'token' | 'example';
+/** Padding controls, for tests that check padding changes nothing. */
+export interface Padding { padTo?: number; padId?: number }
+
 export interface PreparedBatch { feeds: Feeds; targetCounts: number[]; targetCount: number }
 
 export function buildModel(cfg: ModelConfig, weights: WeightSource): CausalLM {
@@ -62,6 +67,16 @@ export class LanguageModel {
     this.sessions.clear();
   }
 
+  private embeddingTable?: Float32Array;
+  /** Rows of the input embedding table for the given token ids, [ids.length, d]. */
+  embeddings(ids: number[]): Float32Array {
+    this.embeddingTable ??= this.model.weights.read(this.model.embeddingWeightName);
+    const d = this.cfg.hiddenSize;
+    const out = new Float32Array(ids.length * d);
+    ids.forEach((id, i) => out.set(this.embeddingTable!.subarray(id * d, (id + 1) * d), i * d));
+    return out;
+  }
+
   emptyPrompt(): SoftPrompt {
     return { length: 0, dim: this.cfg.hiddenSize, data: new Float32Array(0) };
   }
@@ -70,12 +85,12 @@ export class LanguageModel {
    * Feeds for the train and score graphs. Right padding: example i's token j sits at sequence
    * index n + j, and the target at j is predicted by the hidden state at row n + j - 1.
    */
-  prepare(sequences: Sequence[], prompt: SoftPrompt, weighting: 'token' | 'example' = 'token'): PreparedBatch {
+  prepare(sequences: Sequence[], prompt: SoftPrompt, weighting: Weighting = 'token', padding: Padding = {}): PreparedBatch {
     const n = prompt.length;
     const B = sequences.length;
-    const T = Math.max(...sequences.map((s) => s.ids.length));
+    const T = Math.max(padding.padTo ?? 0, ...sequences.map((s) => s.ids.length));
     const S = n + T;
-    const pad = this.tokenizer?.padTokenId ?? this.cfg.eosTokenId ?? 0;
+    const pad = padding.padId ?? this.tokenizer?.padTokenId ?? this.cfg.eosTokenId ?? 0;
     const ids = new Array<number>(B * T).fill(pad);
     const mask = new Array<number>(B * S).fill(0);
     const positions = new Array<number>(B * S).fill(0);
@@ -116,17 +131,17 @@ export class LanguageModel {
   }
 
   /** Loss (mean negative log-likelihood of the targets) and its gradient with respect to the prompt. */
-  async lossAndGradient(sequences: Sequence[], prompt: SoftPrompt, weighting: 'token' | 'example' = 'token'): Promise<{ loss: number; grad: Float32Array | Float64Array; tokenLogProbs: Float32Array | Float64Array }> {
+  async lossAndGradient(sequences: Sequence[], prompt: SoftPrompt, weighting: Weighting = 'token', padding: Padding = {}): Promise<{ loss: number; grad: Float32Array | Float64Array; tokenLogProbs: Float32Array | Float64Array }> {
     const session = await this.session('train');
-    const { feeds } = this.prepare(sequences, prompt, weighting);
+    const { feeds } = this.prepare(sequences, prompt, weighting, padding);
     const out = await session.run(feeds);
     return { loss: Number((out.loss.data as Float32Array)[0]), grad: out.grad_soft_prompt.data as Float32Array, tokenLogProbs: out.token_logprobs.data as Float32Array };
   }
 
   /** Each sequence's summed log-probability of its targets, and how many targets it has. */
-  async score(sequences: Sequence[], prompt: SoftPrompt): Promise<{ logProb: number; count: number }[]> {
+  async score(sequences: Sequence[], prompt: SoftPrompt, padding: Padding = {}): Promise<{ logProb: number; count: number }[]> {
     const session = await this.session('score');
-    const { feeds, targetCounts } = this.prepare(sequences, prompt);
+    const { feeds, targetCounts } = this.prepare(sequences, prompt, 'token', padding);
     delete feeds.target_weights;
     const out = await session.run(feeds);
     const lp = out.token_logprobs.data as Float32Array;

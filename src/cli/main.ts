@@ -1,0 +1,98 @@
+// The `ptune` command.
+import { parseArgs } from 'node:util';
+import { DEVICE_CHOICES, type DeviceChoice } from '../engine/runtime.js';
+import { InputError } from '../models/errors.js';
+import { gradcheckAll } from '../models/gradcheck.js';
+import { openModel } from '../models/load.js';
+import { bundledModelDir } from '../paths.js';
+import { readPeftAdapter } from '../tuning/peft.js';
+
+const USAGE = `usage: ptune <command> [options]
+
+commands:
+  generate   --prompt TEXT [--model FOLDER|ORG/NAME] [--max-new-tokens N] [--soft-prompt ADAPTER]
+             [--device auto|cpu|webgpu|cuda] [--revision REV] [--json]
+             greedy continuation of a prompt (default model: the bundled stories260K)
+  gradcheck  [--json]
+             checks the engine's gradients against finite differences on tiny random models
+`;
+
+export function parseDevice(value: string | undefined): DeviceChoice {
+  const d = (value ?? 'cpu') as DeviceChoice;
+  if (!DEVICE_CHOICES.includes(d)) throw new InputError(`--device ${value}: expected one of ${DEVICE_CHOICES.join(', ')}`);
+  return d;
+}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InputError(`--${name} ${value}: expected a whole number`);
+  return n;
+}
+
+async function generate(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' }, prompt: { type: 'string' }, 'max-new-tokens': { type: 'string' }, 'soft-prompt': { type: 'string' },
+      device: { type: 'string' }, revision: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' },
+    },
+  });
+  if (values.prompt === undefined) throw new InputError('generate: --prompt is required');
+  const maxNew = positiveInt('max-new-tokens', values['max-new-tokens'], 64);
+  const lm = await openModel(values.model ?? bundledModelDir(), {
+    device: parseDevice(values.device), revision: values.revision, threads: values.threads ? Number(values.threads) : undefined,
+    log: values.json ? undefined : (m) => process.stderr.write(`${m}\n`),
+    onProgress: values.json ? undefined : (p) => process.stderr.write(`\r${p.file}: ${(p.received / 1e6).toFixed(1)}${p.total ? ` / ${(p.total / 1e6).toFixed(1)}` : ''} MB`),
+  });
+  try {
+    const soft = values['soft-prompt'] ? readPeftAdapter(values['soft-prompt'], lm.cfg.hiddenSize).prompt : lm.emptyPrompt();
+    const tok = lm.tokenizer!;
+    const promptIds = tok.encode(values.prompt);
+    const { ids } = await lm.generate([promptIds], soft, maxNew);
+    const full = tok.decode(ids[0]);
+    const head = tok.decode(promptIds);
+    const text = full.startsWith(head) ? full.slice(head.length) : tok.decode(ids[0].slice(promptIds.length));
+    const device = await lm.device();
+    if (values.json) process.stdout.write(`${JSON.stringify({ text, ids: ids[0], device })}\n`);
+    else process.stdout.write(`${values.prompt}${text}\n`);
+  } finally {
+    await lm.dispose();
+  }
+}
+
+async function gradcheck(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } } });
+  const result = await gradcheckAll();
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ variants: result.variants.map(({ name, maxRelError }) => ({ name, maxRelError })), maxRelError: result.maxRelError })}\n`);
+  } else {
+    for (const v of result.variants) process.stdout.write(`${v.name.padEnd(24)} max relative error ${v.maxRelError.toExponential(2)} over ${v.checked} prompt entries\n`);
+    process.stdout.write(`${result.maxRelError < 1e-5 ? 'ok' : 'FAILED'}: max relative error ${result.maxRelError.toExponential(2)} (threshold 1e-5)\n`);
+  }
+  if (result.maxRelError >= 1e-5) process.exitCode = 1;
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { generate, gradcheck };
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    process.stderr.write(`ptune: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    await run(rest);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    const err = e as Error;
+    const known = err instanceof InputError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`ptune ${command}: ${known ? err.message : (err.stack ?? String(err))}\n`);
+    return known ? 2 : 1;
+  }
+}

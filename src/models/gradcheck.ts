@@ -1,0 +1,48 @@
+// Checks the training graph's gradient with respect to the soft prompt against central finite
+// differences of the loss, in float64, on tiny random models of each variant.
+import { Rng } from '../engine/random.js';
+import { LanguageModel, buildModel, type Sequence } from './language-model.js';
+import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights, type Variant } from './random-model.js';
+
+export interface GradcheckResult { name: string; maxRelError: number; checked: number }
+
+export function gradcheckBatch(vocabSize: number, seed: number): Sequence[] {
+  const rng = new Rng(seed);
+  const seq = (len: number, targetStart: number): Sequence => ({ ids: [1, ...Array.from({ length: len - 1 }, () => 3 + rng.int(vocabSize - 3))], targetStart });
+  // different lengths, so the batch is padded
+  return [seq(7, 3), seq(4, 1), seq(6, 5)];
+}
+
+export async function gradcheckVariant(variant: Variant, options: { promptLength?: number; step?: number; seed?: number } = {}): Promise<GradcheckResult> {
+  const cfg = randomModelConfig(variant.config);
+  const lm = new LanguageModel(buildModel(cfg, randomWeights(cfg, options.seed ?? 7)), null, { floatType: 'float64', device: 'cpu' });
+  try {
+    const n = options.promptLength ?? 3;
+    const h = options.step ?? 1e-5;
+    const rng = new Rng(11);
+    const prompt = { length: n, dim: cfg.hiddenSize, data: Float64Array.from({ length: n * cfg.hiddenSize }, () => rng.uniform(-0.5, 0.5)) };
+    const batch = gradcheckBatch(cfg.vocabSize, 3);
+    const { grad } = await lm.lossAndGradient(batch, prompt);
+    let maxRel = 0;
+    for (let i = 0; i < prompt.data.length; i++) {
+      const saved = prompt.data[i];
+      prompt.data[i] = saved + h;
+      const plus = (await lm.lossAndGradient(batch, prompt)).loss;
+      prompt.data[i] = saved - h;
+      const minus = (await lm.lossAndGradient(batch, prompt)).loss;
+      prompt.data[i] = saved;
+      const numeric = (plus - minus) / (2 * h);
+      const rel = Math.abs(numeric - grad[i]) / Math.max(Math.abs(numeric), Math.abs(grad[i]), 1e-7);
+      maxRel = Math.max(maxRel, rel);
+    }
+    return { name: variant.name, maxRelError: maxRel, checked: prompt.data.length };
+  } finally {
+    await lm.dispose();
+  }
+}
+
+export async function gradcheckAll(): Promise<{ variants: GradcheckResult[]; maxRelError: number }> {
+  const variants: GradcheckResult[] = [];
+  for (const v of GRADCHECK_VARIANTS) variants.push(await gradcheckVariant(v));
+  return { variants, maxRelError: Math.max(...variants.map((v) => v.maxRelError)) };
+}

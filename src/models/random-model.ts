@@ -1,0 +1,40 @@
+// Tiny randomly initialised models of every supported variant, for gradient checks, tests and
+// benchmarks. Weights are float64 in memory; float32 graphs round them.
+import { Rng } from '../engine/random.js';
+import { parseModelConfig, type ModelConfig } from './config.js';
+import { llamaWeightShapes } from './llama.js';
+import { ArrayWeights } from './weights.js';
+
+export interface Variant { name: string; config: Record<string, unknown> }
+
+const tinyLlama = {
+  model_type: 'llama', hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 4,
+  num_key_value_heads: 2, vocab_size: 40, max_position_embeddings: 64, rms_norm_eps: 1e-5, tie_word_embeddings: true,
+  bos_token_id: 1, eos_token_id: 2,
+};
+
+/** The variants `ptune gradcheck` covers. */
+export const GRADCHECK_VARIANTS: Variant[] = [
+  { name: 'llama-gqa-tied', config: tinyLlama },
+  { name: 'llama-mha-untied', config: { ...tinyLlama, num_key_value_heads: 4, tie_word_embeddings: false } },
+  { name: 'llama3-rope-scaling', config: { ...tinyLlama, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 }, rope_theta: 500000 } },
+  { name: 'llama-attention-bias', config: { ...tinyLlama, attention_bias: true, mlp_bias: true } },
+  { name: 'mistral-gqa', config: { ...tinyLlama, model_type: 'mistral', num_key_value_heads: 1, tie_word_embeddings: false } },
+  { name: 'qwen2-qkv-bias', config: { ...tinyLlama, model_type: 'qwen2', tie_word_embeddings: true } },
+];
+
+export function randomWeights(cfg: ModelConfig, seed: number, std = 0.3): ArrayWeights {
+  const rng = new Rng(seed);
+  const arrays = new Map<string, { shape: number[]; data: Float64Array }>();
+  for (const [name, shape] of llamaWeightShapes(cfg)) {
+    const size = shape.reduce((p, d) => p * d, 1);
+    const isNorm = name.endsWith('norm.weight');
+    const data = Float64Array.from({ length: size }, () => (isNorm ? 1 + 0.1 * rng.normal() : std * rng.normal()));
+    arrays.set(name, { shape, data });
+  }
+  return new ArrayWeights(`random ${cfg.modelType} model (seed ${seed})`, arrays);
+}
+
+export function randomModelConfig(config: Record<string, unknown>): ModelConfig {
+  return parseModelConfig(config, 'random model config');
+}
