@@ -2,7 +2,7 @@
 // CUDA (where its provider was installed), falling back to the CPU with the reason when a
 // provider cannot start.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +58,9 @@ export function materialize(graph: Graph, externalFiles: Map<string, string>): {
  * included), so weight files are hard-linked next to the graph; across file systems they are
  * copied once into the cache and hard-linked from there.
  */
-function linkOrCopy(target: string, link: string): void {
+function linkOrCopy(linkTarget: string, link: string): void {
+  // hub snapshots hold symbolic links into blobs/: link the file itself
+  const target = realpathSync(linkTarget);
   const tmp = `${link}.${process.pid}.tmp`;
   try {
     linkSync(target, tmp);

@@ -5,7 +5,8 @@ import type { FloatType } from '../engine/graph.js';
 import { cacheRoot, createSession, EngineSession, floatTensor, int64Tensor, ort, type DeviceChoice, type Feeds } from '../engine/runtime.js';
 import { buildCausalGraph, type CausalLM, type GraphKind } from './causal-lm.js';
 import { readModelConfig, type ModelConfig } from './config.js';
-import { LlamaModel } from './llama.js';
+import { LlamaModel, MAX_ROPE_TABLE } from './llama.js';
+import { InputError } from './errors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { CheckpointWeights, type WeightSource } from './weights.js';
 
@@ -37,6 +38,13 @@ export class LanguageModel {
   }
 
   get cfg(): ModelConfig { return this.model.cfg; }
+
+  /** The longest sequence (soft prompt + tokens) the model takes. */
+  get contextLength(): number { return Math.min(this.cfg.maxPositions, MAX_ROPE_TABLE); }
+
+  private checkLength(length: number): void {
+    if (length > this.contextLength) throw new InputError(`a sequence of ${length} positions (soft prompt + tokens) is longer than the model's context of ${this.contextLength}; shorten the input or the soft prompt`);
+  }
 
   static async fromFolder(folder: string, options: LanguageModelOptions = {}): Promise<LanguageModel> {
     const cfg = readModelConfig(folder);
@@ -90,6 +98,7 @@ export class LanguageModel {
     const B = sequences.length;
     const T = Math.max(padding.padTo ?? 0, ...sequences.map((s) => s.ids.length));
     const S = n + T;
+    this.checkLength(S);
     const pad = padding.padId ?? this.tokenizer?.padTokenId ?? this.cfg.eosTokenId ?? 0;
     const ids = new Array<number>(B * T).fill(pad);
     const mask = new Array<number>(B * S).fill(0);
@@ -170,6 +179,7 @@ export class LanguageModel {
     const n = prompt.length;
     const B = prompts.length;
     const T = Math.max(...prompts.map((p) => p.length));
+    this.checkLength(n + T + maxNewTokens);
     const pad = this.tokenizer?.padTokenId ?? c.eosTokenId ?? 0;
     const ids: number[] = [];
     const mask: number[] = [];

@@ -2,7 +2,7 @@
 // position embeddings, grouped-query attention, SwiGLU MLP. Written from the architecture's
 // definition in Hugging Face transformers (modeling_llama.py, modeling_qwen2.py).
 import type { Graph, Tensor } from '../engine/graph.js';
-import { add, cast, div, mul, neg, scale, silu, sqrt } from '../engine/ops/elementwise.js';
+import { add, div, mul, neg, scale, silu, sqrt } from '../engine/ops/elementwise.js';
 import { linear, matmul } from '../engine/ops/matmul.js';
 import { reduceMean } from '../engine/ops/reduce.js';
 import { concat, reshape, split, transpose } from '../engine/ops/shape.js';
@@ -46,14 +46,15 @@ export function llamaWeightShapes(cfg: LlamaConfig): Map<string, number[]> {
   return m;
 }
 
+/** Positions past this need a longer table; contexts this long are beyond a CPU-sized tuning job. */
+export const MAX_ROPE_TABLE = 16384;
+
 export class LlamaModel implements CausalLM {
   private shapes: Map<string, number[]>;
   readonly embeddingWeightName = 'model.embed_tokens.weight';
   constructor(readonly cfg: LlamaConfig, readonly weights: WeightSource) {
     this.shapes = llamaWeightShapes(cfg);
-    for (const name of this.shapes.keys()) {
-      if (!weights.has(name)) throw new InputError(`${weights.origin}: tensor "${name}" is missing; config.json (model_type ${cfg.modelType}) expects it`);
-    }
+    validateWeights(weights, this.shapes, cfg.modelType);
   }
 
   w(g: Graph, name: string): Tensor { return this.weights.tensor(g, name, this.shapes.get(name)!); }
@@ -73,15 +74,29 @@ export class LlamaModel implements CausalLM {
     return mul(mul(x, inv), this.w(g, weightName));
   }
 
-  /** cos and sin tables [B, 1, S, headDim] for the given position ids [B, S]. */
+  /**
+   * cos and sin [B, 1, S, headDim] for position ids [B, S], gathered from tables computed here
+   * in float64: GPU sin/cos are less precise than the CPU's and moved WebGPU logits by ~1e-3.
+   */
   private rope(g: Graph, positionIds: Tensor): { cos: Tensor; sin: Tensor } {
-    const inv = g.constant(ropeInverseFrequencies(this.cfg));
+    const inv = ropeInverseFrequencies(this.cfg);
+    const hd = this.cfg.headDim;
+    const rows = Math.min(this.cfg.maxPositions, MAX_ROPE_TABLE);
+    const cosTable = new Array<number>(rows * hd);
+    const sinTable = new Array<number>(rows * hd);
+    for (let p = 0; p < rows; p++) {
+      for (let i = 0; i < hd; i++) {
+        const angle = p * inv[i % (hd / 2)];
+        cosTable[p * hd + i] = Math.cos(angle);
+        sinTable[p * hd + i] = Math.sin(angle);
+      }
+    }
     const [B, S] = positionIds.shape;
-    const pos = g.node('Unsqueeze', [cast(positionIds, g.floatType), g.ints([-1])], {}, [{ dtype: g.floatType, shape: [B, S, 1] }])[0];
-    const freqs = g.node('Mul', [pos, inv], {}, [{ dtype: g.floatType, shape: [B, S, this.cfg.headDim / 2] }])[0];
-    const emb = g.node('Concat', [freqs, freqs], { axis: -1 }, [{ dtype: g.floatType, shape: [B, S, this.cfg.headDim] }])[0];
-    const table = (op: string) => g.node('Unsqueeze', [g.node(op, [emb], {}, [{ dtype: g.floatType, shape: emb.shape }])[0], g.ints([1])], {}, [{ dtype: g.floatType, shape: [B, 1, S, this.cfg.headDim] }])[0];
-    return { cos: table('Cos'), sin: table('Sin') };
+    const table = (values: number[]) => {
+      const rowsOut = g.node('Gather', [g.constant(values, g.floatType, [rows, hd]), positionIds], { axis: 0 }, [{ dtype: g.floatType, shape: [B, S, hd] }])[0];
+      return g.node('Unsqueeze', [rowsOut, g.ints([1])], {}, [{ dtype: g.floatType, shape: [B, 1, S, hd] }])[0];
+    };
+    return { cos: table(cosTable), sin: table(sinTable) };
   }
 
   private applyRope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
@@ -136,5 +151,16 @@ export class LlamaModel implements CausalLM {
       x = add(x, linear(mul(gate, up), this.w(g, `${p}.mlp.down_proj.weight`), this.bias(g, `${p}.mlp.down_proj.bias`)));
     }
     return { hidden: this.rmsNorm(g, x, 'model.norm.weight'), present };
+  }
+}
+
+/** Every expected tensor present with the shape config.json implies: checked before any graph is built. */
+export function validateWeights(weights: WeightSource, shapes: Map<string, number[]>, modelType: string): void {
+  for (const [name, expected] of shapes) {
+    if (!weights.has(name)) throw new InputError(`${weights.origin}: tensor "${name}" is missing; config.json (model_type ${modelType}) expects it`);
+    const actual = weights.shape(name);
+    if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
+      throw new InputError(`${weights.describe(name)}: tensor "${name}" has shape [${actual}] but config.json implies [${expected}]`);
+    }
   }
 }

@@ -13,6 +13,8 @@ export interface WeightSource {
   readonly origin: string;
   has(name: string): boolean;
   shape(name: string): number[];
+  /** The file a tensor comes from, for messages. */
+  describe(name: string): string;
   /** The weight as a graph initializer (created once per graph). */
   tensor(g: Graph, name: string, expectedShape: number[]): Tensor;
   /** The weight's values, widened to float32 (for embedding lookups in JS, prompt init). */
@@ -39,6 +41,7 @@ export class CheckpointWeights implements WeightSource {
     this.entries = readCheckpoint(origin);
   }
   has(name: string): boolean { return this.entries.has(name); }
+  describe(name: string): string { return this.entries.get(name)?.file ?? this.origin; }
   shape(name: string): number[] { return this.entry(name).shape; }
   read(name: string): Float32Array { return readTensorF32(this.entry(name)); }
   externalFiles(): Map<string, string> { return this.files; }
@@ -90,6 +93,7 @@ export class CheckpointWeights implements WeightSource {
 export class ArrayWeights implements WeightSource {
   constructor(readonly origin: string, readonly arrays: Map<string, { shape: number[]; data: Float64Array }>) {}
   has(name: string): boolean { return this.arrays.has(name); }
+  describe(): string { return this.origin; }
   shape(name: string): number[] { return this.get(name).shape; }
   read(name: string): Float32Array { return Float32Array.from(this.get(name).data); }
   externalFiles(): Map<string, string> { return new Map(); }

@@ -1,0 +1,109 @@
+// Engine benchmark: one training step (forward + gradient to the soft prompt) of a 58.5M
+// parameter Llama-style model with random weights, against the matmul ceiling measured in the
+// same process (a chain of matmuls inside one run()).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Graph } from '../src/engine/graph.js';
+import { Rng } from '../src/engine/random.js';
+import { cacheRoot, createSession, floatTensor, type DeviceChoice } from '../src/engine/runtime.js';
+import { parseModelConfig, type LlamaConfig } from '../src/models/config.js';
+import { buildModel, LanguageModel, type Sequence } from '../src/models/language-model.js';
+import { llamaWeightShapes } from '../src/models/llama.js';
+import { encodeSafetensors } from '../src/models/safetensors.js';
+import { CheckpointWeights } from '../src/models/weights.js';
+
+export const BENCH_CONFIG = {
+  model_type: 'llama', hidden_size: 512, intermediate_size: 1408, num_hidden_layers: 8, num_attention_heads: 8,
+  num_key_value_heads: 8, vocab_size: 32000, max_position_embeddings: 1024, rms_norm_eps: 1e-5, tie_word_embeddings: false,
+  bos_token_id: 1, eos_token_id: 2,
+};
+
+/** Writes a random-weight checkpoint (safetensors + config.json) once into the cache. */
+export function benchCheckpoint(config: Record<string, unknown> = BENCH_CONFIG, name = 'bench-58m'): string {
+  const dir = join(cacheRoot(), 'bench-models', name);
+  const cfg = parseModelConfig(config);
+  const file = join(dir, 'model.safetensors');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  const rng = new Rng(1);
+  const tensors = [...llamaWeightShapes(cfg)].map(([tensorName, shape]) => {
+    const size = shape.reduce((p, d) => p * d, 1);
+    const isNorm = tensorName.endsWith('norm.weight');
+    const data = new Float32Array(size);
+    for (let i = 0; i < size; i++) data[i] = isNorm ? 1 : 0.02 * (rng.next() * 2 - 1) * 1.7;
+    return { name: tensorName, shape, data };
+  });
+  writeFileSync(file, encodeSafetensors(tensors));
+  return dir;
+}
+
+export function trainingStepFlops(cfg: LlamaConfig, B: number, T: number, n: number, targets: number): number {
+  const S = n + T;
+  const M = B * S;
+  const { hiddenSize: d, numHeads: h, numKvHeads: kv, headDim: hd, intermediateSize: f } = cfg;
+  const linearPerToken = d * h * hd + 2 * d * kv * hd + h * hd * d + 3 * d * f;
+  const linear = 2 * M * linearPerToken * cfg.numLayers;
+  const attention = 2 * 2 * B * h * S * S * hd * cfg.numLayers;
+  const head = 2 * targets * d * cfg.vocabSize;
+  // backward to the soft prompt: one product per linear layer and head (input gradient only), two per attention product
+  return 2 * (linear + head) + 3 * attention;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function matmulCeiling(device: DeviceChoice, size = 1024, chain = 16): Promise<number> {
+  const g = new Graph('float32');
+  const rng = new Rng(3);
+  let x = g.input('x', 'float32', [size, size]);
+  for (let i = 0; i < chain; i++) {
+    const w = g.initializer(`w${i}`, 'float32', [size, size], Float32Array.from({ length: size * size }, () => (rng.next() - 0.5) / 16));
+    x = g.node('MatMul', [x, w], {}, [{ dtype: 'float32', shape: [size, size] }])[0];
+  }
+  g.output(x, 'y');
+  const session = await createSession(g, new Map(), { device });
+  const input = floatTensor('float32', new Float32Array(size * size).fill(0.01), [size, size]);
+  const times: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const t0 = performance.now();
+    await session.run({ x: input });
+    times.push((performance.now() - t0) / 1000);
+  }
+  await session.release();
+  return (2 * size ** 3 * chain) / median(times.slice(2)) / 1e9;
+}
+
+export async function benchEngine(options: { device: DeviceChoice; steps: number }): Promise<Record<string, number | string>> {
+  const B = 8, T = 128, n = 20;
+  const dir = benchCheckpoint();
+  const cfg = parseModelConfig(BENCH_CONFIG);
+  const lm = new LanguageModel(buildModel(cfg, new CheckpointWeights(dir, join(cacheRoot(), 'weights'))), null, { device: options.device });
+  const t0 = performance.now();
+  await lm.session('train');
+  const sessionSeconds = (performance.now() - t0) / 1000;
+  const rng = new Rng(5);
+  const batch: Sequence[] = Array.from({ length: B }, () => ({ ids: Array.from({ length: T }, () => 3 + rng.int(cfg.vocabSize - 3)), targetStart: 1 }));
+  const prompt = { length: n, dim: cfg.hiddenSize, data: Float32Array.from({ length: n * cfg.hiddenSize }, () => rng.uniform(-0.5, 0.5)) };
+  const times: number[] = [];
+  for (let i = 0; i < options.steps + 2; i++) {
+    const s = performance.now();
+    await lm.lossAndGradient(batch, prompt);
+    times.push((performance.now() - s) / 1000);
+  }
+  const stepSeconds = median(times.slice(2));
+  const flops = trainingStepFlops(cfg, B, T, n, B * (T - 1));
+  const device = await lm.device();
+  await lm.dispose();
+  const ceilingGflops = await matmulCeiling(options.device);
+  const gflops = flops / stepSeconds / 1e9;
+  return {
+    device,
+    params: [...llamaWeightShapes(cfg).values()].reduce((p, s) => p + s.reduce((a, b) => a * b, 1), 0),
+    sessionSeconds,
+    stepSeconds,
+    stepGflop: flops / 1e9,
+    gflops,
+    ceilingGflops,
+    ratioToCeiling: gflops / ceilingGflops,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}

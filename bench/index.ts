@@ -1,0 +1,19 @@
+// `npm run bench -- <engine|train> [--json] [--device ...]`: prints figures and ratios.
+import { parseArgs } from 'node:util';
+import { parseDevice } from '../src/cli/main.js';
+import { benchEngine } from './engine.js';
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'boolean' }, device: { type: 'string' }, steps: { type: 'string' } } });
+const which = positionals[0] ?? 'engine';
+const device = parseDevice(values.device);
+const steps = Number(values.steps ?? 7);
+
+async function run(): Promise<Record<string, unknown>> {
+  if (which === 'engine') return benchEngine({ device, steps });
+  if (which === 'train') return (await import('./train.js')).benchTrain({ device });
+  throw new Error(`unknown benchmark "${which}" (engine, train)`);
+}
+
+const result = await run();
+if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+else for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(16)} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(3)) : JSON.stringify(v)}\n`);
