@@ -74,6 +74,7 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new InputError(`${file}: head dimension ${headDim} must be an even integer (hidden_size / num_attention_heads or head_dim)`);
   if (raw.hidden_act != null && raw.hidden_act !== 'silu') throw new InputError(`${file}: hidden_act "${String(raw.hidden_act)}" is not supported for ${modelType} (silu)`);
   const isQwen2 = modelType === 'qwen2';
+  const ropeParameters = raw.rope_parameters as Record<string, unknown> | undefined;
   const attentionBias = raw.attention_bias === true;
   return {
     architecture: 'llama',
@@ -87,8 +88,9 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
     vocabSize: int('vocab_size'),
     maxPositions: int('max_position_embeddings', 2048),
     rmsNormEps: num('rms_norm_eps', 1e-6),
-    ropeTheta: num('rope_theta', 10000),
-    ropeScaling: parseRopeScaling(raw.rope_scaling, file),
+    // transformers 5 writes rope_parameters (rope_type, rope_theta, ...); 4.x rope_theta and rope_scaling
+    ropeTheta: typeof ropeParameters?.rope_theta === 'number' ? ropeParameters.rope_theta : num('rope_theta', 10000),
+    ropeScaling: parseRopeScaling(raw.rope_scaling ?? ropeParameters, file),
     tieWordEmbeddings: raw.tie_word_embeddings === undefined ? false : raw.tie_word_embeddings === true,
     qkvBias: isQwen2 || attentionBias,
     oBias: !isQwen2 && attentionBias,

@@ -1,7 +1,7 @@
 // Tokenizers come from @huggingface/transformers (AutoTokenizer reads tokenizer.json and
 // tokenizer_config.json exactly as the Python library does), not from code of our own.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { InputError } from './errors.js';
 
 export interface Tokenizer {
@@ -12,7 +12,9 @@ export interface Tokenizer {
   readonly padTokenId: number | null;
 }
 
-export async function loadTokenizer(folder: string): Promise<Tokenizer> {
+export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
+  // transformers.js reads relative names as hub ids under its local model path
+  const folder = resolve(modelFolder);
   if (!existsSync(join(folder, 'tokenizer.json'))) throw new InputError(`${folder}: no tokenizer.json; the model folder needs the Hugging Face tokenizer.json (and tokenizer_config.json)`);
   const { AutoTokenizer, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;

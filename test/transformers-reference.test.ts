@@ -1,0 +1,57 @@
+// The engine against Hugging Face transformers itself: tiny random checkpoints with float64
+// reference losses, prompt gradients and logits (test/fixtures/hf-fixtures, made by
+// scripts/hf_fixtures.py).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { readModelConfig } from '../src/models/config.js';
+import { buildModel, LanguageModel } from '../src/models/language-model.js';
+import { readCheckpoint, readTensorF32 } from '../src/models/safetensors.js';
+import { ArrayWeights } from '../src/models/weights.js';
+import { root } from './helpers.js';
+
+const fixtures = join(root, 'test', 'fixtures', 'hf-fixtures');
+
+/** A checkpoint read into float64 arrays so the whole graph runs in float64. */
+function float64Model(folder: string): LanguageModel {
+  const cfg = readModelConfig(folder);
+  const arrays = new Map<string, { shape: number[]; data: Float64Array }>();
+  for (const [name, entry] of readCheckpoint(folder)) arrays.set(name, { shape: entry.shape, data: Float64Array.from(readTensorF32(entry)) });
+  return new LanguageModel(buildModel(cfg, new ArrayWeights(folder, arrays)), null, { floatType: 'float64' });
+}
+
+function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / den;
+}
+
+for (const name of ['llama-tiny', 'qwen2-tiny']) {
+  describe(`transformers reference: ${name}`, () => {
+    const ref = JSON.parse(readFileSync(join(fixtures, name, 'reference.json'), 'utf8'));
+    it('loss and prompt gradient match transformers (float64)', async () => {
+      const lm = float64Model(join(fixtures, name));
+      const prompt = { length: ref.prompt.length, dim: ref.prompt[0].length, data: Float64Array.from(ref.prompt.flat()) };
+      const { loss, grad } = await lm.lossAndGradient([{ ids: ref.ids, targetStart: ref.targetStart }], prompt);
+      // transformers rounds RoPE inverse frequencies to float32 before the float64 cast: ~1e-9 here
+      assert.ok(Math.abs(loss - ref.loss) < 1e-7, `loss ${loss} vs ${ref.loss}`);
+      const err = relError(grad, ref.grad.flat());
+      assert.ok(err < 1e-6, `gradient relative error ${err}`);
+      await lm.dispose();
+    });
+    it('logits match transformers at every position (float64)', async () => {
+      const lm = float64Model(join(fixtures, name));
+      const V = ref.logits[0].length;
+      for (let pos = 0; pos < ref.ids.length; pos++) {
+        const logits = await lm.logitsAt(ref.ids, pos);
+        const err = relError(logits, ref.logits[pos]);
+        assert.ok(err < 1e-6, `position ${pos}: relative error ${err} over ${V} logits`);
+      }
+      await lm.dispose();
+    });
+  });
+}
