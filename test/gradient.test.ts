@@ -66,12 +66,36 @@ describe('soft prompt consistency (stories260K)', () => {
     const prompt = { length: 3, dim: 64, data };
     const { grad } = await lm.lossAndGradient([{ ids, targetStart: 1 }], prompt);
     // a directional derivative along the gradient: robust to float32 rounding
-    const norm = Math.sqrt(grad.reduce((p, g) => p + g * g, 0));
+    const norm = Math.sqrt(Array.from(grad).reduce((p, g) => p + g * g, 0));
     const h = 1e-2;
     const shifted = (sign: number) => ({ ...prompt, data: Float32Array.from(data, (v, i) => v + (sign * h * grad[i]) / norm) });
     const plus = (await lm.lossAndGradient([{ ids, targetStart: 1 }], shifted(1))).loss;
     const minus = (await lm.lossAndGradient([{ ids, targetStart: 1 }], shifted(-1))).loss;
     const numeric = (plus - minus) / (2 * h);
     assert.ok(Math.abs(numeric - norm) / norm < 1e-2, `${numeric} vs ${norm}`);
+  });
+});
+
+describe('several soft prompts in one batch', () => {
+  it('scores and gradients equal those of each prompt alone', async () => {
+    const cfg = randomModelConfig(GRADCHECK_VARIANTS[0].config);
+    const lm = new LanguageModel(buildModel(cfg, randomWeights(cfg, 5)), null, { floatType: 'float64' });
+    const rng = new Rng(8);
+    const make = () => ({ length: 2, dim: cfg.hiddenSize, data: Float64Array.from({ length: 2 * cfg.hiddenSize }, () => rng.uniform(-0.5, 0.5)) });
+    const prompts = [make(), make()];
+    const batch = gradcheckBatch(cfg.vocabSize, 4);
+    const mixed = batch.map((s, i) => ({ ...s, prompt: i % 2 }));
+    const together = await lm.score(mixed, prompts);
+    for (let i = 0; i < batch.length; i++) {
+      const [alone] = await lm.score([batch[i]], prompts[i % 2]);
+      assert.ok(Math.abs(alone.logProb - together[i].logProb) < 1e-12);
+    }
+    // the gradient splits by prompt: prompt 1's rows equal its gradient over its examples alone
+    const { grad } = await lm.lossAndGradient(mixed, prompts, 'example');
+    const only1 = await lm.lossAndGradient(mixed.filter((s) => s.prompt === 1).map((s) => ({ ...s, prompt: 0 })), prompts[1], 'example');
+    const rows1 = grad.slice(2 * cfg.hiddenSize);
+    const share = mixed.filter((s) => s.prompt === 1).length / mixed.length;
+    assert.ok(maxAbsDiff(rows1, Array.from(only1.grad, (g) => g * share)) < 1e-12);
+    await lm.dispose();
   });
 });

@@ -1,7 +1,7 @@
 // The three graphs every causal language model offers, all with a soft prompt [n, d] placed in
 // front of the input embeddings (n may be 0), batch and length symbolic, and position ids as an
 // input so left and right padding both work:
-//   train:    loss over target tokens and its gradient with respect to the soft prompt
+//   train:    loss over target tokens and its gradient with respect to the soft prompts
 //   score:    the log-probability of each target token (summed per example by the caller)
 //   generate: next-token logits of the last position, with a key/value cache
 import { gradients } from '../engine/autodiff.js';
@@ -10,7 +10,7 @@ import { mul, neg } from '../engine/ops/elementwise.js';
 import { gather, gatherLast } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
 import { reduceSum } from '../engine/ops/reduce.js';
-import { concat, expand, reshape, shapeOf, unsqueeze } from '../engine/ops/shape.js';
+import { concat, reshape, shapeOf } from '../engine/ops/shape.js';
 import { logSoftmax } from '../engine/ops/softmax.js';
 import type { ModelConfig } from './config.js';
 import type { WeightSource } from './weights.js';
@@ -62,7 +62,10 @@ export function cacheLayout(cfg: ModelConfig): CacheLayout {
 export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: FloatType): Graph {
   const g = new Graph(floatType);
   const d = model.cfg.hiddenSize;
-  const soft = g.input('soft_prompt', floatType, ['n', d], { requiresGrad: kind === 'train' });
+  // M soft prompts of n rows each; example b uses prompt prompt_index[b] (one frozen model, a
+  // different prompt per example: ensembles and mixed-task batches)
+  const soft = g.input('soft_prompt', floatType, ['M', 'n', d], { requiresGrad: kind === 'train' });
+  const promptIndex = g.input('prompt_index', 'int64', ['B']);
   const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
   const S = 'n+T';
   const K = kind === 'generate' ? 'P+n+T' : S;
@@ -70,8 +73,7 @@ export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: Fl
   const positionIds = g.input('position_ids', 'int64', ['B', S]);
 
   const tokens = model.embedTokens(g, inputIds);
-  const promptShape = g.node('Concat', [shapeOf(inputIds, 0), shapeOf(soft)], { axis: 0 }, [{ dtype: 'int64', shape: [3] }])[0];
-  const prompt = expand(unsqueeze(soft, [0]), promptShape, ['B', 'n', d]);
+  const prompt = gather(soft, promptIndex);
   const x = concat([prompt, tokens], 1);
   const bias = attentionBias(g, keyMask, positionIds);
 

@@ -10,8 +10,23 @@ import { InputError } from './errors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { CheckpointWeights, type WeightSource } from './weights.js';
 
-/** Token ids of one example; tokens from `targetStart` on are the targets. */
-export interface Sequence { ids: number[]; targetStart: number }
+/**
+ * Token ids of one example; tokens from `targetStart` on are the targets. `prompt` picks one of
+ * the soft prompts passed with the batch (default 0).
+ */
+export interface Sequence { ids: number[]; targetStart: number; prompt?: number }
+
+/** One soft prompt, or several of equal length used by different examples of one batch. */
+export type Prompts = SoftPrompt | SoftPrompt[];
+
+function promptFeed(f: FloatType, prompts: Prompts, dim: number): { tensor: ReturnType<typeof floatTensor>; n: number; count: number } {
+  const list = Array.isArray(prompts) ? prompts : [prompts];
+  const n = list[0]?.length ?? 0;
+  if (list.some((p) => p.length !== n)) throw new Error('soft prompts in one batch must have the same length');
+  const data = new Float64Array(list.length * n * dim);
+  list.forEach((p, i) => data.set(p.data, i * n * dim));
+  return { tensor: floatTensor(f, data, [list.length, n, dim]), n, count: list.length };
+}
 
 export interface SoftPrompt { length: number; dim: number; data: Float32Array | Float64Array }
 
@@ -93,8 +108,9 @@ export class LanguageModel {
    * Feeds for the train and score graphs. Right padding: example i's token j sits at sequence
    * index n + j, and the target at j is predicted by the hidden state at row n + j - 1.
    */
-  prepare(sequences: Sequence[], prompt: SoftPrompt, weighting: Weighting = 'token', padding: Padding = {}): PreparedBatch {
-    const n = prompt.length;
+  prepare(sequences: Sequence[], prompts: Prompts, weighting: Weighting = 'token', padding: Padding = {}): PreparedBatch {
+    const soft = promptFeed(this.floatType, prompts, this.cfg.hiddenSize);
+    const n = soft.n;
     const B = sequences.length;
     const T = Math.max(padding.padTo ?? 0, ...sequences.map((s) => s.ids.length));
     const S = n + T;
@@ -126,7 +142,8 @@ export class LanguageModel {
     const f = this.floatType;
     return {
       feeds: {
-        soft_prompt: floatTensor(f, prompt.data, [n, this.cfg.hiddenSize]),
+        soft_prompt: soft.tensor,
+        prompt_index: int64Tensor(sequences.map((q) => checkIndex(q.prompt ?? 0, soft.count)), [B]),
         input_ids: int64Tensor(ids, [B, T]),
         attention_mask: floatTensor(f, mask, [B, S]),
         position_ids: int64Tensor(positions, [B, S]),
@@ -140,7 +157,7 @@ export class LanguageModel {
   }
 
   /** Loss (mean negative log-likelihood of the targets) and its gradient with respect to the prompt. */
-  async lossAndGradient(sequences: Sequence[], prompt: SoftPrompt, weighting: Weighting = 'token', padding: Padding = {}): Promise<{ loss: number; grad: Float32Array | Float64Array; tokenLogProbs: Float32Array | Float64Array }> {
+  async lossAndGradient(sequences: Sequence[], prompt: Prompts, weighting: Weighting = 'token', padding: Padding = {}): Promise<{ loss: number; grad: Float32Array | Float64Array; tokenLogProbs: Float32Array | Float64Array }> {
     const session = await this.session('train');
     const { feeds } = this.prepare(sequences, prompt, weighting, padding);
     const out = await session.run(feeds);
@@ -148,7 +165,7 @@ export class LanguageModel {
   }
 
   /** Each sequence's summed log-probability of its targets, and how many targets it has. */
-  async score(sequences: Sequence[], prompt: SoftPrompt, padding: Padding = {}): Promise<{ logProb: number; count: number }[]> {
+  async score(sequences: Sequence[], prompt: Prompts, padding: Padding = {}): Promise<{ logProb: number; count: number }[]> {
     const session = await this.session('score');
     const { feeds, targetCounts } = this.prepare(sequences, prompt, 'token', padding);
     delete feeds.target_weights;
@@ -172,12 +189,14 @@ export class LanguageModel {
    * Greedy decoding with a key/value cache. Prompts are left-padded so every row's last token is
    * at the end; decoding stops at maxNewTokens or when every row has produced EOS.
    */
-  async generate(prompts: number[][], prompt: SoftPrompt, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean } = {}): Promise<{ ids: number[][]; firstLogits?: Float32Array[] }> {
+  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; promptIndex?: number[] } = {}): Promise<{ ids: number[][]; firstLogits?: Float32Array[] }> {
     const session = await this.session('generate');
     const c = this.cfg;
     const f = this.floatType;
-    const n = prompt.length;
+    const soft = promptFeed(f, softPrompts, c.hiddenSize);
+    const n = soft.n;
     const B = prompts.length;
+    const promptOf = options.promptIndex ?? new Array<number>(B).fill(0);
     const T = Math.max(...prompts.map((p) => p.length));
     this.checkLength(n + T + maxNewTokens);
     const pad = this.tokenizer?.padTokenId ?? c.eosTokenId ?? 0;
@@ -195,7 +214,8 @@ export class LanguageModel {
     }
     const emptyCache = () => floatTensor(f, [], [B, c.numKvHeads, 0, c.headDim]);
     let feeds: Feeds = {
-      soft_prompt: floatTensor(f, prompt.data, [n, c.hiddenSize]),
+      soft_prompt: soft.tensor,
+      prompt_index: int64Tensor(promptOf.map((i) => checkIndex(i, soft.count)), [B]),
       input_ids: int64Tensor(ids, [B, T]),
       attention_mask: floatTensor(f, mask, [B, n + T]),
       position_ids: int64Tensor(positions, [B, n + T]),
@@ -231,7 +251,8 @@ export class LanguageModel {
       keyLength += 1;
       keyMask.splice(0, keyMask.length, ...newMask);
       const nextFeeds: Feeds = {
-        soft_prompt: floatTensor(f, [], [0, c.hiddenSize]),
+        soft_prompt: floatTensor(f, [], [1, 0, c.hiddenSize]),
+        prompt_index: int64Tensor(new Array<number>(B).fill(0), [B]),
         input_ids: int64Tensor(next, [B, 1]),
         attention_mask: floatTensor(f, keyMask, [B, keyLength]),
         position_ids: int64Tensor(nextPosition.map((p) => p), [B, 1]),
@@ -245,6 +266,11 @@ export class LanguageModel {
     }
     return { ids: out, firstLogits };
   }
+}
+
+function checkIndex(i: number, count: number): number {
+  if (!Number.isInteger(i) || i < 0 || i >= count) throw new Error(`prompt index ${i} out of range (${count} soft prompts)`);
+  return i;
 }
 
 export { ort };

@@ -9,9 +9,9 @@ export function gather(data: Tensor, indices: Tensor): Tensor {
   const [y] = g.node('Gather', [data, indices], { axis: 0 }, [{ dtype: data.dtype, shape }], { requiresGrad: data.requiresGrad });
   g.record([data], [y], ([gy]) => {
     // ScatterND with [K, 1] indices and [K, ...rest] updates, summing duplicates.
-    const flatIdx = g.node('Reshape', [indices, g.ints([-1, 1])], {}, [{ dtype: 'int64', shape: ['K', 1] }])[0];
-    const updShape = g.node('Concat', [g.ints([-1]), g.node('Shape', [data], { start: 1 }, [{ dtype: 'int64', shape: [data.rank - 1] }])[0]], { axis: 0 }, [{ dtype: 'int64', shape: [data.rank] }])[0];
-    const updates = g.node('Reshape', [gy!, updShape], {}, [{ dtype: data.dtype, shape: ['K', ...data.shape.slice(1)] }])[0];
+    const flatIdx = g.node('Unsqueeze', [indices, g.ints([-1])], {}, [{ dtype: 'int64', shape: [...indices.shape, 1] }])[0];
+    // ScatterND takes indices [..., 1] with updates [..., rest]: the gradient as it is
+    const updates = gy!;
     return [g.node('ScatterND', [zerosLike(data), flatIdx, updates], { reduction: 'add' }, [{ dtype: data.dtype, shape: data.shape }])[0]];
   });
   return y;
