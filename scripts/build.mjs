@@ -3,7 +3,8 @@ import * as esbuild from 'esbuild';
 
 const external = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'protobufjs', 'ajv', 'playwright-core'];
 const watch = process.argv.includes('--watch');
-const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, external, logLevel: 'warning' };
+// 'module' first: jsonc-parser's UMD build cannot be bundled
+const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, external, logLevel: 'warning', mainFields: ['module', 'main'] };
 
 const builds = [
   { ...common, entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js', format: 'esm' },

@@ -6,10 +6,23 @@ import { gradcheckAll } from '../models/gradcheck.js';
 import { openModel } from '../models/load.js';
 import { bundledModelDir } from '../paths.js';
 import { readPeftAdapter } from '../tuning/peft.js';
+import { demo, jobCommand, compare, exportPeft, importPeft } from './jobs.js';
 
 const USAGE = `usage: ptune <command> [options]
 
 commands:
+  demo       [--device D]
+             trains a soft prompt on the bundled model and task and prints the comparison
+  train      SPEC [--device D] [--resume RUN_DIR] [--runs-dir DIR] [--json]
+             learns the spec's soft prompt, then compares it with the spec's discrete prompts
+  eval       SPEC [--run RUN_DIR|ADAPTER_DIR ...] [--device D] [--json]
+             evaluates the discrete prompts and the given soft prompts on test (else dev)
+  compare    RUN_DIR ... [--format md|csv|json]
+             one table of the runs' results
+  export-peft RUN_DIR OUT_DIR
+             writes the run's soft prompt as a Hugging Face PEFT adapter folder
+  import-peft ADAPTER_DIR (--spec SPEC | --model M) [--name NAME] [--runs-dir DIR]
+             makes a PEFT PROMPT_TUNING adapter a run that eval and ensembles can use
   generate   --prompt TEXT [--model FOLDER|ORG/NAME] [--max-new-tokens N] [--soft-prompt ADAPTER]
              [--device auto|cpu|webgpu|cuda] [--revision REV] [--json]
              greedy continuation of a prompt (default model: the bundled stories260K)
@@ -73,7 +86,9 @@ async function gradcheck(argv: string[]): Promise<void> {
   if (result.maxRelError >= 1e-5) process.exitCode = 1;
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = { generate, gradcheck };
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+  generate, gradcheck, train: (a) => jobCommand('train', a), eval: (a) => jobCommand('eval', a), demo, compare, 'export-peft': exportPeft, 'import-peft': importPeft,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -72,7 +72,9 @@ export class LanguageModel {
     let s = this.sessions.get(kind);
     if (!s) {
       const graph = buildCausalGraph(this.model, kind, this.floatType);
-      s = createSession(graph, this.model.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log: this.options.log }).then((session) => {
+      // the device is said once per model, not once per graph
+      const log = (m: string) => { if (m !== this.deviceNote) this.options.log?.(m); };
+      s = createSession(graph, this.model.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log }).then((session) => {
         this.deviceNote = session.note;
         return session;
       });

@@ -1,0 +1,145 @@
+// ptune train / eval / demo / compare / export-peft / import-peft.
+import { cpSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { InputError } from '../models/errors.js';
+import { readModelConfig } from '../models/config.js';
+import { resolveModelFolder } from '../models/load.js';
+import { packageRoot } from '../paths.js';
+import type { Job, JobSummary, TrainerEvent } from '../protocol.js';
+import { RunDir, runsRootFor } from '../tuning/artifacts.js';
+import { comparisonRows, formatComparison } from '../tuning/compare.js';
+import { runJob } from '../tuning/experiment.js';
+import { readPeftAdapter, writePeftAdapter } from '../tuning/peft.js';
+import { loadSpec } from '../tuning/spec.js';
+import { parseDevice } from './main.js';
+
+/** Terminal output for job events: a progress bar on a TTY, plain lines otherwise. */
+export function terminalReporter(json: boolean): (e: TrainerEvent) => void {
+  const tty = process.stderr.isTTY && !json;
+  let barShown = false;
+  const clearBar = () => {
+    if (barShown) process.stderr.write('\r\x1b[K');
+    barShown = false;
+  };
+  return (e) => {
+    switch (e.type) {
+      case 'log': clearBar(); process.stderr.write(`${e.message}\n`); break;
+      case 'run': clearBar(); process.stderr.write(`run folder: ${e.runDir}\n`); break;
+      case 'progress': {
+        const line = `step ${e.step}/${e.steps}  loss ${e.loss.toFixed(4)}  lr ${e.learningRate.toPrecision(3)}  ${e.examplesPerSecond.toFixed(0)} ex/s  ETA ${Math.round(e.etaSeconds)}s`;
+        if (tty) {
+          const width = 24;
+          const filled = Math.round((width * e.step) / e.steps);
+          process.stderr.write(`\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${line}`);
+          barShown = true;
+        } else if (!json && (e.step % 25 === 0 || e.step === e.steps)) process.stderr.write(`${line}\n`);
+        break;
+      }
+      case 'eval': clearBar(); process.stderr.write(`step ${e.step}: dev accuracy ${(100 * e.accuracy).toFixed(1)}%  dev NLL ${e.nll.toFixed(3)}${e.best ? '  (best so far)' : ''}\n`); break;
+      case 'evalProgress':
+        if (tty) { process.stderr.write(`\r\x1b[Kevaluating ${e.promptId}: ${e.done}/${e.total}`); barShown = true; }
+        break;
+      default: break;
+    }
+  };
+}
+
+async function runWithSignals(job: Job, json: boolean): Promise<JobSummary> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) process.stderr.write('\ncancelling after the current step (Ctrl-C again to stop at once)\n');
+    else process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await runJob(job, terminalReporter(json), controller.signal);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function printSummary(summary: JobSummary, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ runDir: summary.runDir, split: summary.split, status: summary.status, results: summary.results })}\n`);
+    return;
+  }
+  if (summary.status === 'completed') {
+    process.stdout.write(`\n${summary.split} results:\n${formatComparison(comparisonRows([summary.runDir]), 'md')}`);
+  }
+  process.stdout.write(`\nrun (${summary.status}): ${summary.runDir}\n`);
+}
+
+export async function jobCommand(kind: 'train' | 'eval', argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { device: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, 'runs-dir': { type: 'string' }, run: { type: 'string', multiple: true }, threads: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new InputError(`${kind}: give one spec file (*.ptune.json)`);
+  const base = { specFile: resolve(positionals[0]), device: parseDevice(values.device), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, threads: values.threads ? Number(values.threads) : undefined };
+  const job: Job = kind === 'train'
+    ? { kind, ...base, resume: values.resume ? resolve(values.resume) : undefined }
+    : { kind, ...base, runs: (values.run ?? []).map((r) => resolve(r)) };
+  const summary = await runWithSignals(job, values.json ?? false);
+  printSummary(summary, values.json ?? false);
+  if (summary.status === 'cancelled') process.exitCode = 130;
+}
+
+export async function demo(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { device: { type: 'string' }, json: { type: 'boolean' } } });
+  const spec = join(packageRoot(), 'examples', 'mood', 'mood.ptune.json');
+  process.stderr.write(`Prompt Tuning Studio demo: learning a 20-token soft prompt for the bundled stories260K model\non a task of its own domain (is a short story happy or sad?), then comparing it with three\ndiscrete prompts on the held-out test split. Spec: ${spec}\n\n`);
+  const started = Date.now();
+  const summary = await runWithSignals({ kind: 'train', specFile: spec, device: parseDevice(values.device), runsDir: runsRootFor(process.cwd()) }, values.json ?? false);
+  printSummary(summary, values.json ?? false);
+  if (!values.json) process.stdout.write(`finished in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+}
+
+export async function compare(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { format: { type: 'string' } } });
+  const format = (values.format ?? 'md') as 'md' | 'csv' | 'json';
+  if (!['md', 'csv', 'json'].includes(format)) throw new InputError(`--format ${values.format}: expected md, csv or json`);
+  if (positionals.length === 0) throw new InputError('compare: give one or more run folders');
+  process.stdout.write(formatComparison(comparisonRows(positionals.map((p) => resolve(p))), format));
+}
+
+export async function exportPeft(argv: string[]): Promise<void> {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  if (positionals.length !== 2) throw new InputError('export-peft: give a run folder and an output folder');
+  const run = RunDir.open(positionals[0]);
+  const out = resolve(positionals[1]);
+  const { prompt, config } = readPeftAdapter(run.dir);
+  const { peft_type: _t, num_virtual_tokens: _n, token_dim: _d, inference_mode: _i, modules_to_save: _m, tokenizer_kwargs: _k, ...rest } = config;
+  writePeftAdapter(out, prompt, rest);
+  process.stdout.write(`${out}\n`);
+}
+
+export async function importPeft(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { spec: { type: 'string' }, model: { type: 'string' }, name: { type: 'string' }, 'runs-dir': { type: 'string' } } });
+  if (positionals.length !== 1) throw new InputError('import-peft: give one adapter folder');
+  const adapter = resolve(positionals[0]);
+  let modelFolder: string;
+  let runsDir = values['runs-dir'] ? resolve(values['runs-dir']) : runsRootFor(process.cwd());
+  if (values.spec) {
+    const loaded = loadSpec(values.spec);
+    modelFolder = await resolveModelFolder(loaded.spec.model, { baseDir: loaded.dir, revision: loaded.spec.revision });
+    if (!values['runs-dir']) runsDir = runsRootFor(loaded.dir);
+  } else if (values.model) modelFolder = await resolveModelFolder(values.model);
+  else throw new InputError('import-peft: give --spec or --model, so the soft prompt can be checked against the model');
+  const cfg = readModelConfig(modelFolder);
+  const { prompt, config } = readPeftAdapter(adapter, cfg.hiddenSize);
+  const name = values.name ?? 'imported';
+  const run = RunDir.create(runsDir, name);
+  const now = new Date().toISOString();
+  run.writeJson('run.json', {
+    id: run.id, name, kind: 'import', importedFrom: adapter, specFile: values.spec ? resolve(values.spec) : null, spec: null,
+    model: { id: config.base_model_name_or_path ?? modelFolder, folder: modelFolder, revision: config.revision ?? null, files: {} },
+    seed: null, device: 'none', status: 'completed', createdAt: now, updatedAt: now, step: 0, steps: 0, bestStep: null, bestDevAccuracy: null,
+  });
+  for (const f of ['adapter_config.json', 'adapter_model.safetensors']) cpSync(join(adapter, f), run.path(f));
+  if (!existsSync(run.path('adapter_model.safetensors'))) throw new Error('import failed');
+  process.stdout.write(`imported ${prompt.length} virtual tokens x ${prompt.dim} as ${run.dir}\n`);
+}

@@ -1,0 +1,172 @@
+// A run's folder, .ptune/runs/<run-id>/: run.json, metrics.jsonl, eval.json, predictions.jsonl,
+// the soft prompt as a PEFT adapter (adapter_config.json + adapter_model.safetensors) and
+// checkpoints. Every write goes to a temporary file first and is then renamed, so a reader (or a
+// run killed at any moment) never sees a half-written file.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { InputError } from '../models/errors.js';
+import { encodeSafetensors, readSafetensorsHeader, readTensorF32 } from '../models/safetensors.js';
+import { readPeftAdapter, writeFileAtomic, writePeftAdapter, type SoftPromptTensor } from './peft.js';
+import type { Spec } from './spec.js';
+
+export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed';
+
+export interface RunRecord {
+  id: string;
+  name: string;
+  specFile: string;
+  spec: Spec;
+  model: { id: string; folder: string; revision: string | null; files: Record<string, string> };
+  seed: number;
+  device: string;
+  status: RunStatus;
+  createdAt: string;
+  updatedAt: string;
+  step: number;
+  steps: number;
+  bestStep: number | null;
+  bestDevAccuracy: number | null;
+  error?: string;
+  resumedFrom?: number[];
+}
+
+export interface MetricRow { step: number; [key: string]: number | string | null }
+
+export interface CheckpointState {
+  step: number;
+  prompt: Float32Array;
+  optimizer: { step: number; tensors: Record<string, Float32Array> };
+  training: Record<string, unknown>;
+}
+
+export function runsRootFor(specDir: string): string { return join(specDir, '.ptune', 'runs'); }
+
+export function newRunId(name: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${name}`;
+}
+
+export class RunDir {
+  constructor(readonly dir: string) {}
+
+  static create(root: string, name: string): RunDir {
+    mkdirSync(root, { recursive: true });
+    let id = newRunId(name);
+    for (let k = 2; existsSync(join(root, id)); k++) id = `${newRunId(name)}-${k}`;
+    const dir = join(root, id);
+    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+    return new RunDir(dir);
+  }
+
+  static open(dir: string): RunDir {
+    const abs = resolve(dir);
+    if (!existsSync(join(abs, 'run.json'))) throw new InputError(`${abs}: not a run folder (no run.json)`, { file: abs });
+    return new RunDir(abs);
+  }
+
+  get id(): string { return basename(this.dir); }
+  path(name: string): string { return join(this.dir, name); }
+
+  writeJson(name: string, value: unknown): void { writeFileAtomic(this.path(name), `${JSON.stringify(value, null, 2)}\n`); }
+  readJson<T>(name: string): T {
+    const file = this.path(name);
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as T;
+    } catch (e) {
+      throw new InputError(`${file}: cannot read (${(e as Error).message})`, { file });
+    }
+  }
+  has(name: string): boolean { return existsSync(this.path(name)); }
+
+  get record(): RunRecord { return this.readJson<RunRecord>('run.json'); }
+  updateRecord(change: Partial<RunRecord>): RunRecord {
+    const next = { ...this.record, ...change, updatedAt: new Date().toISOString() };
+    this.writeJson('run.json', next);
+    return next;
+  }
+
+  /** JSON lines, rewritten whole (atomically) so no reader sees a torn last line. */
+  writeJsonLines(name: string, rows: unknown[]): void {
+    writeFileAtomic(this.path(name), rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
+  }
+  readJsonLines<T>(name: string): T[] {
+    if (!this.has(name)) return [];
+    return readFileSync(this.path(name), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+  }
+
+  writeCheckpoint(file: string, state: CheckpointState): void {
+    const tensors = [{ name: 'prompt', shape: [state.prompt.length], data: state.prompt }];
+    for (const [k, v] of Object.entries(state.optimizer.tensors)) tensors.push({ name: `optimizer.${k}`, shape: [v.length], data: v });
+    const metadata = { format: 'pt', ptune: JSON.stringify({ step: state.step, optimizerStep: state.optimizer.step, training: state.training }) };
+    writeFileAtomic(this.path(join('checkpoints', file)), encodeSafetensors(tensors, metadata));
+  }
+
+  readCheckpoint(file = 'last.safetensors'): CheckpointState | null {
+    const path = this.path(join('checkpoints', file));
+    if (!existsSync(path)) return null;
+    const header = readSafetensorsHeader(path);
+    const meta = JSON.parse(header.metadata.ptune ?? '{}');
+    const optimizer: Record<string, Float32Array> = {};
+    let prompt: Float32Array = new Float32Array(0);
+    for (const [name, entry] of header.tensors) {
+      if (name === 'prompt') prompt = readTensorF32(entry);
+      else if (name.startsWith('optimizer.')) optimizer[name.slice('optimizer.'.length)] = readTensorF32(entry);
+    }
+    return { step: meta.step, prompt, optimizer: { step: meta.optimizerStep, tensors: optimizer }, training: meta.training };
+  }
+
+  writeAdapter(prompt: SoftPromptTensor, record: RunRecord, modelInfo: { numAttentionHeads: number; numLayers: number; taskType?: 'CAUSAL_LM' | 'SEQ_2_SEQ_LM'; submodules?: number }): void {
+    const init = record.spec.softPrompt.init;
+    writePeftAdapter(this.dir, prompt, {
+      task_type: modelInfo.taskType ?? 'CAUSAL_LM',
+      base_model_name_or_path: record.model.id,
+      revision: record.model.revision,
+      num_transformer_submodules: modelInfo.submodules ?? 1,
+      num_attention_heads: modelInfo.numAttentionHeads,
+      num_layers: modelInfo.numLayers,
+      prompt_tuning_init: init === 'text' ? 'TEXT' : init === 'random-uniform' ? 'RANDOM' : 'SAMPLE_VOCAB',
+      prompt_tuning_init_text: init === 'text' ? (record.spec.softPrompt.initText ?? null) : null,
+      tokenizer_name_or_path: init === 'text' ? record.model.id : null,
+    });
+  }
+}
+
+/** A soft prompt from a run folder or a PEFT adapter folder. */
+export function readSoftPromptSource(path: string, expectedDim?: number): SoftPromptTensor {
+  if (!existsSync(path)) throw new InputError(`${path}: no such run or adapter folder`, { file: path });
+  if (!existsSync(join(path, 'adapter_config.json')) && existsSync(join(path, 'run.json'))) {
+    throw new InputError(`${path}: the run has no soft prompt yet (it ended before its first evaluation); resume or retrain it`, { file: path });
+  }
+  return readPeftAdapter(path, expectedDim).prompt;
+}
+
+/** Identifies the model's files: hub blobs are named by their sha256; local files up to 256 MB are hashed. */
+export function modelFileHashes(folder: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(folder).sort()) {
+    const file = join(folder, name);
+    const st = statSync(file);
+    if (!st.isFile()) continue;
+    if (st.size > 256 * 1024 * 1024) {
+      out[name] = `size:${st.size}`;
+      continue;
+    }
+    const hash = createHash('sha256');
+    const fd = openSync(file, 'r');
+    const buf = Buffer.alloc(1 << 20);
+    try {
+      for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
+    } finally {
+      closeSync(fd);
+    }
+    out[name] = `sha256:${hash.digest('hex')}`;
+  }
+  return out;
+}
+
+/** Runs of a runs folder, newest first. */
+export function listRuns(root: string): RunDir[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root).filter((d) => existsSync(join(root, d, 'run.json'))).sort().reverse().map((d) => new RunDir(join(root, d)));
+}

@@ -1,0 +1,178 @@
+// Evaluation of prompts on a split, all on the same engine and metric: rank classification (the
+// label text with the highest log-likelihood after the prompt) and exact match of greedy
+// generation. Discrete prompts (zero- and k-shot), soft prompts, and ensembles of soft prompts
+// scored in one batch and combined by majority vote.
+import { Rng } from '../engine/random.js';
+import type { LanguageModel, Sequence, SoftPrompt } from '../models/language-model.js';
+import type { Example, Split } from './data.js';
+import { SequenceEncoder } from './encoding.js';
+import { classificationMetrics, majorityVote, type Metrics } from './metrics.js';
+import type { DiscretePromptSpec, Spec } from './spec.js';
+import { fillTemplate } from './template.js';
+
+export type PromptKind = 'discrete' | 'soft' | 'ensemble';
+
+export interface PromptUnderTest {
+  id: string;
+  kind: PromptKind;
+  /** The text after the soft prompt(s) for one example. */
+  text(example: Example): string;
+  /** Soft prompts: one for a soft prompt, several for an ensemble, none for a discrete prompt. */
+  soft: SoftPrompt[];
+}
+
+export interface Prediction {
+  index: number;
+  line: number;
+  promptId: string;
+  kind: PromptKind;
+  gold: string;
+  prediction: string;
+  correct: boolean;
+  /** Log-likelihood of each label's text. */
+  scores: Record<string, number>;
+  generated?: string;
+  exactMatch?: boolean;
+}
+
+export interface PromptResult extends Metrics { id: string; kind: PromptKind }
+
+export interface EvaluationOptions {
+  batchSize: number;
+  generation: boolean;
+  onProgress?: (done: number, total: number, promptId: string) => void;
+  signal?: AbortSignal;
+}
+
+export class Evaluator {
+  readonly labels: string[];
+  readonly labelTexts: string[];
+  readonly encoder: SequenceEncoder;
+
+  constructor(readonly lm: LanguageModel, readonly spec: Spec, readonly train?: Split) {
+    this.labels = Object.keys(spec.data.verbalizer);
+    this.labelTexts = Object.values(spec.data.verbalizer);
+    this.encoder = new SequenceEncoder(lm.tokenizer!, lm.contextLength);
+  }
+
+  discrete(p: DiscretePromptSpec, seed: number): PromptUnderTest {
+    const sep = this.spec.data.labelSeparator;
+    return {
+      id: p.id,
+      kind: 'discrete',
+      soft: [],
+      text: (example) => {
+        const query = fillTemplate(p.template, example.fields, { file: 'record', what: `discrete prompt ${p.id}` });
+        if (!p.shots) return query;
+        if (!this.train) throw new Error('k-shot prompts need the train split');
+        const demos = drawShots(this.train.examples, p.shots, seed, p.id, example);
+        const shown = demos.map((d) => fillTemplate(p.template, d.fields) + sep + this.spec.data.verbalizer[d.label]);
+        return [...shown, query].join(p.shotSeparator);
+      },
+    };
+  }
+
+  soft(id: string, prompt: SoftPrompt, kind: PromptKind = 'soft', extra: SoftPrompt[] = []): PromptUnderTest {
+    return { id, kind, soft: [prompt, ...extra], text: (example) => fillTemplate(this.spec.softPrompt.template, example.fields) };
+  }
+
+  /** Log-likelihood of every label for every example: scores[e][c] (per soft prompt for ensembles). */
+  async labelScores(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions): Promise<number[][][]> {
+    const sep = this.spec.data.labelSeparator;
+    const promptCount = Math.max(1, prompt.soft.length);
+    const n = prompt.soft[0]?.length ?? 0;
+    const sequences: Sequence[] = [];
+    for (const example of examples) {
+      const text = prompt.text(example);
+      for (let k = 0; k < promptCount; k++) {
+        for (const labelText of this.labelTexts) sequences.push({ ...this.encoder.withTarget(text, sep + labelText, n), prompt: k });
+      }
+    }
+    const out: number[] = [];
+    const soft = prompt.soft.length ? prompt.soft : [this.lm.emptyPrompt()];
+    // longest first keeps padding low inside each batch
+    const order = sequences.map((s, i) => i).sort((a, b) => sequences[b].ids.length - sequences[a].ids.length);
+    const perBatch = options.batchSize * this.labels.length;
+    for (let start = 0; start < order.length; start += perBatch) {
+      if (options.signal?.aborted) throw new CancelledError();
+      const idx = order.slice(start, start + perBatch);
+      const scored = await this.lm.score(idx.map((i) => sequences[i]), soft);
+      scored.forEach((s, k) => (out[idx[k]] = s.logProb));
+      options.onProgress?.(Math.min(start + perBatch, order.length), order.length, prompt.id);
+    }
+    const C = this.labels.length;
+    return examples.map((_, e) => Array.from({ length: promptCount }, (_, k) => out.slice((e * promptCount + k) * C, (e * promptCount + k + 1) * C)));
+  }
+
+  async generate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions): Promise<string[]> {
+    const tok = this.lm.tokenizer!;
+    const n = prompt.soft[0]?.length ?? 0;
+    const maxNew = Math.max(...this.labelTexts.map((t) => tok.encode(this.spec.data.labelSeparator + t, { addSpecialTokens: false }).length)) + 1;
+    const soft = prompt.soft.length ? prompt.soft[0] : this.lm.emptyPrompt();
+    const texts: string[] = [];
+    for (let start = 0; start < examples.length; start += options.batchSize) {
+      if (options.signal?.aborted) throw new CancelledError();
+      const batch = examples.slice(start, start + options.batchSize).map((e) => this.encoder.promptOnly(prompt.text(e), n, maxNew).ids);
+      const { ids } = await this.lm.generate(batch, soft, maxNew);
+      ids.forEach((row, i) => texts.push(tok.decode(row.slice(batch[i].length))));
+    }
+    return texts;
+  }
+
+  async evaluate(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: PromptResult; predictions: Prediction[] }> {
+    const examples = split.examples;
+    const scores = await this.labelScores(prompt, examples, options);
+    const gold = examples.map((e) => this.labels.indexOf(e.label));
+    const argmax = (row: number[]) => row.reduce((b, v, c) => (v > row[b] ? c : b), 0);
+    const predicted = scores.map((perPrompt) => (perPrompt.length === 1 ? argmax(perPrompt[0]) : majorityVote(perPrompt.map(argmax), perPrompt)));
+    // an ensemble's label scores: the mean over its prompts
+    const merged = scores.map((perPrompt) => perPrompt[0].map((_, c) => perPrompt.reduce((s, row) => s + row[c], 0) / perPrompt.length));
+    const metrics = classificationMetrics(this.labels, gold, predicted, merged);
+    let generated: string[] | undefined;
+    if (options.generation && prompt.kind !== 'ensemble') {
+      generated = await this.generate(prompt, examples, options);
+      metrics.exactMatch = generated.filter((g, i) => normalise(g) === normalise(this.spec.data.verbalizer[examples[i].label])).length / examples.length;
+    }
+    const predictions = examples.map((e, i): Prediction => ({
+      index: e.index,
+      line: e.line,
+      promptId: prompt.id,
+      kind: prompt.kind,
+      gold: e.label,
+      prediction: this.labels[predicted[i]],
+      correct: predicted[i] === gold[i],
+      scores: Object.fromEntries(this.labels.map((l, c) => [l, merged[i][c]])),
+      ...(generated ? { generated: generated[i], exactMatch: normalise(generated[i]) === normalise(this.spec.data.verbalizer[e.label]) } : {}),
+    }));
+    return { result: { id: prompt.id, kind: prompt.kind, ...metrics }, predictions };
+  }
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+/** Generated text compared with a label: trimmed, lower case, without trailing punctuation. */
+function normalise(text: string): string {
+  return text.trim().toLowerCase().replace(/[.!?,;:]+$/, '').trim();
+}
+
+/** k demonstrations for one evaluated example, drawn from train with the seed (never the example itself). */
+export function drawShots(train: Example[], k: number, seed: number, promptId: string, example: Example): Example[] {
+  let h = seed >>> 0;
+  for (const ch of `${promptId}#${example.index}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  const rng = new Rng(h);
+  const pool = train.filter((t) => !(t.fields === example.fields));
+  const picked: Example[] = [];
+  const used = new Set<number>();
+  while (picked.length < Math.min(k, pool.length)) {
+    const i = rng.int(pool.length);
+    if (used.has(i)) continue;
+    used.add(i);
+    picked.push(pool[i]);
+  }
+  return picked;
+}

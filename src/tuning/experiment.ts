@@ -1,0 +1,202 @@
+// A whole job, as the CLI, the trainer process and the tests run it: load the spec, the model and
+// the data (every bad input reported before training starts), train a soft prompt, evaluate every
+// prompt of the spec on the held-out split, and write the run's files.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DeviceChoice } from '../engine/runtime.js';
+import { InputError } from '../models/errors.js';
+import { snapshotCommit } from '../models/hub.js';
+import type { LanguageModel, SoftPrompt } from '../models/language-model.js';
+import { openModel, resolveModelFolder } from '../models/load.js';
+import type { Job, JobSummary, ResultRow, TrainerEvent } from '../protocol.js';
+import { modelFileHashes, readSoftPromptSource, RunDir, runsRootFor, type RunRecord } from './artifacts.js';
+import { describeSplit, readSplit, type Split } from './data.js';
+import { CancelledError, Evaluator, type Prediction, type PromptResult, type PromptUnderTest } from './evaluate.js';
+import { initSoftPrompt } from './prompt-init.js';
+import { loadSpec, type LoadedSpec } from './spec.js';
+import { trainSoftPrompt } from './train.js';
+
+export type Emit = (event: TrainerEvent) => void;
+
+export interface Prepared {
+  loaded: LoadedSpec;
+  lm: LanguageModel;
+  modelFolder: string;
+  splits: { train: Split; dev?: Split; test?: Split };
+}
+
+export async function prepare(specFile: string, options: { device: DeviceChoice; threads?: number }, emit: Emit): Promise<Prepared> {
+  const loaded = loadSpec(specFile);
+  const { spec } = loaded;
+  // data before the model: a typo in a data file should not wait for a download
+  const train = await readSplit(loaded, 'train');
+  const dev = spec.data.dev ? await readSplit(loaded, 'dev') : undefined;
+  const test = spec.data.test ? await readSplit(loaded, 'test') : undefined;
+  for (const s of [train, dev, test]) if (s) emit({ type: 'log', message: describeSplit(s) });
+  let modelFolder: string;
+  try {
+    modelFolder = await resolveModelFolder(spec.model, { baseDir: loaded.dir, revision: spec.revision, log: (m) => emit({ type: 'log', message: m }) });
+  } catch (e) {
+    if (e instanceof InputError) {
+      const line = loaded.lineOf(['model']);
+      throw new InputError(`${loaded.file}:${line}: model: ${e.message}`, { file: loaded.file, line, field: 'model' });
+    }
+    throw e;
+  }
+  const lm = await openModel(modelFolder, { device: options.device, threads: options.threads, log: (m) => emit({ type: 'log', message: m }) });
+  return { loaded, lm, modelFolder, splits: { train, dev, test } };
+}
+
+function toRow(r: PromptResult): ResultRow {
+  return { id: r.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll };
+}
+
+/** Evaluates prompts on the held-out split (test, else dev) and writes eval.json and predictions.jsonl. */
+export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnderTest[], emit: Emit, signal?: AbortSignal): Promise<{ split: 'test' | 'dev'; results: PromptResult[] }> {
+  const { spec } = p.loaded;
+  const split = p.splits.test ?? p.splits.dev;
+  if (!split) throw new InputError(`${p.loaded.file}: data.test or data.dev is needed for the comparison`, { file: p.loaded.file, field: 'data.test' });
+  const evaluator = new Evaluator(p.lm, spec, p.splits.train);
+  const results: PromptResult[] = [];
+  const predictions: Prediction[] = [];
+  for (const prompt of prompts) {
+    const { result, predictions: rows } = await evaluator.evaluate(prompt, split, {
+      batchSize: spec.training.evalBatchSize,
+      generation: spec.evaluation.generation,
+      signal,
+      onProgress: (done, total, promptId) => emit({ type: 'evalProgress', promptId, done, total }),
+    });
+    results.push(result);
+    predictions.push(...rows);
+    emit({ type: 'log', message: `${split.name} ${prompt.id} (${prompt.kind}): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}, NLL ${result.nll.toFixed(3)}` });
+  }
+  if (evaluator.encoder.truncatedCount > 0) {
+    emit({ type: 'log', message: `warning: ${evaluator.encoder.truncatedCount} sequences were longer than the model's context (${p.lm.contextLength} tokens) and were truncated from the left` });
+  }
+  run.writeJson('eval.json', { split: split.name, file: split.file, labels: Object.keys(spec.data.verbalizer), verbalizer: spec.data.verbalizer, results, truncated: evaluator.encoder.truncatedCount });
+  run.writeJsonLines('predictions.jsonl', predictions);
+  return { split: split.name as 'test' | 'dev', results };
+}
+
+function discretePrompts(p: Prepared, evaluator: Evaluator): PromptUnderTest[] {
+  return p.loaded.spec.discretePrompts.map((d) => evaluator.discrete(d, p.loaded.spec.training.seed));
+}
+
+function ensemblePrompts(p: Prepared, evaluator: Evaluator): PromptUnderTest[] {
+  const { spec } = p.loaded;
+  return spec.evaluation.ensembles.map((e, i) => {
+    const members = e.prompts.map((src, k) => {
+      try {
+        return readSoftPromptSource(p.loaded.resolvePath(src), p.lm.cfg.hiddenSize);
+      } catch (err) {
+        const line = p.loaded.lineOf(['evaluation', 'ensembles', i, 'prompts', k]);
+        throw new InputError(`${p.loaded.file}:${line}: evaluation.ensembles[${i}].prompts[${k}]: ${(err as Error).message}`, { file: p.loaded.file, line });
+      }
+    });
+    if (members.some((m) => m.length !== members[0].length)) throw new InputError(`${p.loaded.file}: ensemble ${e.id}: its soft prompts must have the same length`, { file: p.loaded.file });
+    return evaluator.soft(e.id, members[0], 'ensemble', members.slice(1));
+  });
+}
+
+function baseRecord(p: Prepared, run: RunDir, device: string): RunRecord {
+  const { spec } = p.loaded;
+  const now = new Date().toISOString();
+  return {
+    id: run.id, name: spec.name, specFile: p.loaded.file, spec,
+    model: { id: spec.model, folder: p.modelFolder, revision: snapshotCommit(p.modelFolder) ?? spec.revision ?? null, files: modelFileHashes(p.modelFolder) },
+    seed: spec.training.seed, device, status: 'running', createdAt: now, updatedAt: now,
+    step: 0, steps: spec.training.steps, bestStep: null, bestDevAccuracy: null,
+  };
+}
+
+export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
+  const p = await prepare(job.specFile, job, emit);
+  try {
+    const { spec } = p.loaded;
+    const device = await p.lm.device();
+    let run: RunDir;
+    let resume = null;
+    if (job.resume) {
+      run = RunDir.open(job.resume);
+      resume = run.readCheckpoint('last.safetensors');
+      if (!resume) throw new InputError(`${run.dir}: no checkpoint to resume from (checkpoints/last.safetensors)`, { file: run.dir });
+      if (run.record.specFile !== p.loaded.file) emit({ type: 'log', message: `warning: the run was started from ${run.record.specFile}` });
+      run.updateRecord({ status: 'running', device, resumedFrom: [...(run.record.resumedFrom ?? []), resume.step] });
+    } else {
+      run = RunDir.create(job.runsDir ?? runsRootFor(p.loaded.dir), spec.name);
+      run.writeJson('run.json', baseRecord(p, run, device));
+    }
+    emit({ type: 'run', runDir: run.dir, runId: run.id, steps: spec.training.steps });
+    const evaluator = new Evaluator(p.lm, spec, p.splits.train);
+    const initial = initSoftPrompt(p.lm, p.loaded, spec.training.seed);
+    let result;
+    try {
+      result = await trainSoftPrompt({
+        lm: p.lm, spec, train: p.splits.train, dev: p.splits.dev, evaluator, initial, run, resume, signal,
+        hooks: {
+          onProgress: (e) => emit({ type: 'progress', step: e.step, steps: e.steps, loss: e.loss, learningRate: e.learningRate, examplesPerSecond: e.examplesPerSecond, etaSeconds: e.etaSeconds }),
+          onEval: (e) => emit({ type: 'eval', ...e }),
+          onCheckpoint: (step, file) => emit({ type: 'checkpoint', step, file }),
+          onLog: (message) => emit({ type: 'log', message }),
+        },
+      });
+    } catch (e) {
+      run.updateRecord({ status: 'failed', error: (e as Error).message });
+      throw e;
+    }
+    const modelInfo = { numAttentionHeads: p.lm.cfg.numHeads, numLayers: p.lm.cfg.numLayers };
+    const record = run.updateRecord({ step: result.step, bestStep: result.bestStep, bestDevAccuracy: result.bestDevAccuracy });
+    if (result.status === 'failed') {
+      run.updateRecord({ status: 'failed', error: result.error });
+      throw new Error(result.error);
+    }
+    run.writeAdapter({ ...result.prompt, data: Float32Array.from(result.prompt.data) }, record, modelInfo);
+    if (result.status === 'cancelled') {
+      run.updateRecord({ status: 'cancelled' });
+      emit({ type: 'log', message: `cancelled at step ${result.step}; resume with: ptune train ${p.loaded.file} --resume ${run.dir}` });
+      return { runDir: run.dir, split: p.splits.test ? 'test' : 'dev', status: 'cancelled', results: [] };
+    }
+    const prompts = [...discretePrompts(p, evaluator), evaluator.soft(spec.softPrompt.id, result.prompt), ...ensemblePrompts(p, evaluator)];
+    let evaluation;
+    try {
+      evaluation = await evaluateAll(p, run, prompts, emit, signal);
+    } catch (e) {
+      if (e instanceof CancelledError) {
+        run.updateRecord({ status: 'cancelled' });
+        return { runDir: run.dir, split: p.splits.test ? 'test' : 'dev', status: 'cancelled', results: [] };
+      }
+      throw e;
+    }
+    run.updateRecord({ status: 'completed' });
+    return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
+  } finally {
+    await p.lm.dispose();
+  }
+}
+
+/** Evaluates the spec's discrete prompts and the soft prompts of the given runs (or adapters). */
+export async function runEvalJob(job: Extract<Job, { kind: 'eval' }>, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
+  const p = await prepare(job.specFile, job, emit);
+  try {
+    const { spec } = p.loaded;
+    const evaluator = new Evaluator(p.lm, spec, p.splits.train);
+    const soft: PromptUnderTest[] = job.runs.map((dir) => {
+      const prompt: SoftPrompt = readSoftPromptSource(dir, p.lm.cfg.hiddenSize);
+      const id = existsSync(join(dir, 'run.json')) ? RunDir.open(dir).id : dir.split(/[\\/]/).filter(Boolean).pop()!;
+      return evaluator.soft(id, prompt);
+    });
+    const run = RunDir.create(job.runsDir ?? runsRootFor(p.loaded.dir), `${spec.name}-eval`);
+    run.writeJson('run.json', { ...baseRecord(p, run, await p.lm.device()), steps: 0, kind: 'eval', evaluatedRuns: job.runs });
+    emit({ type: 'run', runDir: run.dir, runId: run.id, steps: 0 });
+    const prompts = [...discretePrompts(p, evaluator), ...soft, ...ensemblePrompts(p, evaluator)];
+    const evaluation = await evaluateAll(p, run, prompts, emit, signal);
+    run.updateRecord({ status: 'completed' });
+    return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
+  } finally {
+    await p.lm.dispose();
+  }
+}
+
+export function runJob(job: Job, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
+  return job.kind === 'train' ? runTrainJob(job, emit, signal) : runEvalJob(job, emit, signal);
+}

@@ -1,0 +1,66 @@
+// Classification metrics over rank-classification predictions.
+
+export interface Metrics {
+  count: number;
+  accuracy: number;
+  macroF1: number;
+  /** confusion[gold][predicted], in label order. */
+  confusion: number[][];
+  /** Mean negative log-likelihood of the gold label's tokens (summed per example). */
+  nll: number;
+  /** Share of examples predicted as each label. */
+  predictedRate: Record<string, number>;
+  /** Binary tasks: ROC AUC of the score margin of the second label over the first. */
+  auc: number | null;
+  exactMatch?: number;
+}
+
+export function classificationMetrics(labels: string[], gold: number[], predicted: number[], scores: number[][]): Metrics {
+  const C = labels.length;
+  const confusion = Array.from({ length: C }, () => new Array<number>(C).fill(0));
+  let correct = 0;
+  let nll = 0;
+  gold.forEach((g, i) => {
+    confusion[g][predicted[i]]++;
+    if (g === predicted[i]) correct++;
+    nll += -scores[i][g];
+  });
+  let f1Sum = 0;
+  for (let c = 0; c < C; c++) {
+    const tp = confusion[c][c];
+    const fp = confusion.reduce((s, row, r) => s + (r === c ? 0 : row[c]), 0);
+    const fn = confusion[c].reduce((s, v, p) => s + (p === c ? 0 : v), 0);
+    f1Sum += tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+  }
+  const n = gold.length;
+  const predictedRate = Object.fromEntries(labels.map((l, c) => [l, predicted.filter((p) => p === c).length / n]));
+  return { count: n, accuracy: correct / n, macroF1: f1Sum / C, confusion, nll: nll / n, predictedRate, auc: C === 2 ? auc(gold, scores.map((s) => s[1] - s[0])) : null };
+}
+
+/** Mann-Whitney estimate of P(margin of a positive > margin of a negative), ties counting half. */
+export function auc(gold: number[], margin: number[]): number | null {
+  const order = margin.map((m, i) => ({ m, g: gold[i] })).sort((a, b) => a.m - b.m);
+  let rankSumPositive = 0, positives = 0;
+  for (let i = 0; i < order.length;) {
+    let j = i;
+    while (j < order.length && order[j].m === order[i].m) j++;
+    const rank = (i + j + 1) / 2;
+    for (let k = i; k < j; k++) if (order[k].g === 1) { rankSumPositive += rank; positives++; }
+    i = j;
+  }
+  const negatives = order.length - positives;
+  if (positives === 0 || negatives === 0) return null;
+  return (rankSumPositive - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
+
+/** Majority vote; ties go to the label with the larger summed probability. */
+export function majorityVote(votes: number[], scoreRows: number[][]): number {
+  const C = scoreRows[0].length;
+  const counts = new Array<number>(C).fill(0);
+  const mass = new Array<number>(C).fill(0);
+  votes.forEach((v) => counts[v]++);
+  for (const row of scoreRows) row.forEach((s, c) => (mass[c] += Math.exp(s)));
+  let best = 0;
+  for (let c = 1; c < C; c++) if (counts[c] > counts[best] || (counts[c] === counts[best] && mass[c] > mass[best])) best = c;
+  return best;
+}

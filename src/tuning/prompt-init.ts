@@ -1,0 +1,68 @@
+// Soft-prompt initialisation (Lester et al. 2021, section 3): random uniform in [-0.5, 0.5],
+// embeddings of sampled vocabulary, the class labels' embeddings (the paper's best), a text's
+// embeddings, or an existing soft prompt (transfer).
+import { Rng } from '../engine/random.js';
+import { InputError } from '../models/errors.js';
+import type { LanguageModel, SoftPrompt } from '../models/language-model.js';
+import { readSoftPromptSource } from './artifacts.js';
+import type { LoadedSpec } from './spec.js';
+
+/** The paper samples from the 5,000 most common tokens; vocabularies list frequent pieces first. */
+const COMMON_TOKENS = 5000;
+
+export function sampledVocabRows(lm: LanguageModel, count: number, rng: Rng): Float32Array {
+  const d = lm.cfg.hiddenSize;
+  const specials = new Set([lm.tokenizer?.bosTokenId, lm.tokenizer?.eosTokenId, lm.tokenizer?.padTokenId, 0].filter((x) => x !== null && x !== undefined));
+  const limit = Math.min(COMMON_TOKENS, lm.cfg.vocabSize);
+  const ids: number[] = [];
+  while (ids.length < count) {
+    const id = rng.int(limit);
+    if (!specials.has(id) || limit <= specials.size) ids.push(id);
+  }
+  return lm.embeddings(ids).slice(0, count * d);
+}
+
+export function initSoftPrompt(lm: LanguageModel, loaded: LoadedSpec, seed: number): SoftPrompt {
+  const { softPrompt, data } = loaded.spec;
+  const n = softPrompt.length;
+  const d = lm.cfg.hiddenSize;
+  const rng = new Rng(seed * 7 + 1);
+  const out = new Float32Array(n * d);
+  switch (softPrompt.init) {
+    case 'random-uniform':
+      for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-0.5, 0.5);
+      break;
+    case 'sampled-vocab':
+      out.set(sampledVocabRows(lm, n, rng));
+      break;
+    case 'class-labels': {
+      const labels = Object.values(data.verbalizer);
+      const rows = Math.min(n, labels.length);
+      for (let c = 0; c < rows; c++) {
+        const ids = lm.tokenizer!.encode(data.labelSeparator + labels[c], { addSpecialTokens: false }).filter((id) => id !== lm.tokenizer!.bosTokenId);
+        const emb = lm.embeddings(ids);
+        for (let j = 0; j < d; j++) {
+          let s = 0;
+          for (let t = 0; t < ids.length; t++) s += emb[t * d + j];
+          out[c * d + j] = s / Math.max(1, ids.length);
+        }
+      }
+      if (n > rows) out.set(sampledVocabRows(lm, n - rows, rng), rows * d);
+      break;
+    }
+    case 'text': {
+      const ids = lm.tokenizer!.encode(softPrompt.initText!, { addSpecialTokens: false });
+      if (ids.length === 0) throw new InputError(`${loaded.file}: softPrompt.initText encodes to no tokens`, { file: loaded.file, field: 'softPrompt.initText' });
+      const filled = Array.from({ length: n }, (_, i) => ids[i % ids.length]);
+      out.set(lm.embeddings(filled));
+      break;
+    }
+    case 'file': {
+      const source = readSoftPromptSource(loaded.resolvePath(softPrompt.initFile!), d);
+      if (source.length !== n) throw new InputError(`${loaded.file}: softPrompt.initFile has ${source.length} virtual tokens but softPrompt.length is ${n}; make them equal`, { file: loaded.file, line: loaded.lineOf(['softPrompt', 'initFile']), field: 'softPrompt.initFile' });
+      out.set(source.data);
+      break;
+    }
+  }
+  return { length: n, dim: d, data: out };
+}

@@ -1,0 +1,146 @@
+// The experiment spec (*.ptune.json): parsed with positions so every error names its line,
+// validated against schema/ptune.schema.json with ajv, defaults filled in.
+import AjvModule, { type ValidateFunction } from 'ajv';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import { InputError } from '../models/errors.js';
+import { packageRoot } from '../paths.js';
+
+export interface DataSpec {
+  train: string; dev?: string; test?: string;
+  format?: 'jsonl' | 'csv' | 'tsv'; header: boolean; columns?: string[];
+  text: string; label: string; verbalizer: Record<string, string>; labelSeparator: string; maxExamples?: number;
+}
+export interface DiscretePromptSpec { id: string; template: string; shots: number; shotSeparator: string }
+export interface SoftPromptSpec {
+  id: string; length: number; init: 'random-uniform' | 'sampled-vocab' | 'class-labels' | 'text' | 'file';
+  initText?: string; initFile?: string; template: string;
+}
+export interface TrainingSpec {
+  optimizer: 'adafactor' | 'adam'; learningRate: number; schedule: 'constant' | 'linear' | 'warmup' | 'warmup-linear'; warmupSteps: number;
+  steps: number; batchSize: number; evalEvery: number; checkpointEvery: number; patience?: number; sampling: 'random' | 'balanced';
+  clipNorm?: number; weightDecay: number; seed: number; evalBatchSize: number;
+}
+export interface EnsembleSpec { id: string; prompts: string[] }
+export interface Spec {
+  name: string; model: string; revision?: string; data: DataSpec; discretePrompts: DiscretePromptSpec[];
+  softPrompt: SoftPromptSpec; training: TrainingSpec; evaluation: { generation: boolean; ensembles: EnsembleSpec[] };
+}
+
+export interface LoadedSpec {
+  spec: Spec;
+  file: string;
+  dir: string;
+  /** 1-based line of a field, for messages and for opening the spec at that place. */
+  lineOf(path: (string | number)[]): number | undefined;
+  /** A path in the spec resolved against the spec's folder. */
+  resolvePath(p: string): string;
+}
+
+// ajv is CommonJS with a default export; under ESM interop the class is on .default
+const Ajv = ((AjvModule as unknown as { default?: typeof AjvModule }).default ?? AjvModule) as unknown as new (o: object) => { compile(schema: object): ValidateFunction };
+let validator: ValidateFunction | undefined;
+export function specSchemaPath(): string { return join(packageRoot(), 'schema', 'ptune.schema.json'); }
+function validate() {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    validator = ajv.compile(JSON.parse(readFileSync(specSchemaPath(), 'utf8')));
+  }
+  return validator;
+}
+
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+export function loadSpec(file: string): LoadedSpec {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new InputError(`${path}: spec file not found`, { file: path });
+  return parseSpec(readFileSync(path, 'utf8'), path);
+}
+
+export function parseSpec(text: string, path: string): LoadedSpec {
+  const errors: ParseError[] = [];
+  const tree = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
+  if (errors.length > 0 || !tree) {
+    const e = errors[0];
+    const line = e ? lineAt(text, e.offset) : 1;
+    throw new InputError(`${path}:${line}: not valid JSON (${e ? printParseErrorCode(e.error) : 'empty file'}); fix the syntax and run again`, { file: path, line });
+  }
+  const lineOf = (p: (string | number)[]) => {
+    let node: Node | undefined = findNodeAtLocation(tree, p);
+    for (let q = p.slice(0, -1); !node && q.length >= 0; q = q.slice(0, -1)) {
+      node = q.length === 0 ? tree : findNodeAtLocation(tree, q);
+      if (q.length === 0) break;
+    }
+    // a property's line is its key's line
+    const at = node?.parent?.type === 'property' ? node.parent : node;
+    return at ? lineAt(text, at.offset) : undefined;
+  };
+  const raw = JSON.parse(text);
+  const check = validate();
+  if (!check(raw)) {
+    const err = check.errors![0];
+    const segments = err.instancePath.split('/').slice(1).map((s: string) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+    let field = segments.join('.') || '(top level)';
+    let message = err.message ?? 'is invalid';
+    if (err.keyword === 'additionalProperties') {
+      const extra = (err.params as { additionalProperty: string }).additionalProperty;
+      segments.push(extra);
+      field = segments.join('.');
+      message = 'is not a known field (see schema/ptune.schema.json)';
+    } else if (err.keyword === 'required') {
+      const missing = (err.params as { missingProperty: string }).missingProperty;
+      field = [...segments, missing].join('.');
+      message = 'is required';
+    } else if (err.keyword === 'enum') {
+      message = `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    }
+    const line = lineOf(segments);
+    throw new InputError(`${path}:${line ?? 1}: ${field} ${message}`, { file: path, line, field });
+  }
+  const dir = dirname(path);
+  const spec = withDefaults(raw as Record<string, any>);
+  const loaded: LoadedSpec = { spec, file: path, dir, lineOf, resolvePath: (p) => resolve(dir, p) };
+  checkConsistency(loaded);
+  return loaded;
+}
+
+function withDefaults(raw: Record<string, any>): Spec {
+  const t = raw.training ?? {};
+  const evalEvery = t.evalEvery ?? 50;
+  return {
+    name: raw.name,
+    model: raw.model,
+    revision: raw.revision,
+    data: { header: true, labelSeparator: ' ', ...raw.data },
+    discretePrompts: (raw.discretePrompts ?? []).map((p: Partial<DiscretePromptSpec>) => ({ shots: 0, shotSeparator: '\n\n', ...p })),
+    softPrompt: { id: 'soft', length: 100, init: 'class-labels', template: raw.data.text, ...raw.softPrompt },
+    training: {
+      optimizer: 'adafactor', learningRate: 0.3, schedule: 'constant', warmupSteps: 0, steps: 300, batchSize: 32, sampling: 'random',
+      weightDecay: 1e-5, seed: 0, evalBatchSize: 32, ...t, evalEvery, checkpointEvery: t.checkpointEvery ?? evalEvery,
+    },
+    evaluation: { generation: true, ensembles: [], ...raw.evaluation },
+  };
+}
+
+function checkConsistency(loaded: LoadedSpec): void {
+  const { spec, file, lineOf } = loaded;
+  const fail = (path: (string | number)[], message: string) => {
+    const line = lineOf(path);
+    throw new InputError(`${file}:${line ?? 1}: ${path.join('.')} ${message}`, { file, line, field: path.join('.') });
+  };
+  const ids = new Set<string>();
+  spec.discretePrompts.forEach((p, i) => {
+    if (ids.has(p.id)) fail(['discretePrompts', i, 'id'], `"${p.id}" is used twice; prompt ids must be unique`);
+    ids.add(p.id);
+  });
+  if (ids.has(spec.softPrompt.id)) fail(['softPrompt', 'id'], `"${spec.softPrompt.id}" is also a discrete prompt's id`);
+  if (spec.softPrompt.init === 'text' && !spec.softPrompt.initText) fail(['softPrompt', 'initText'], 'is required when init is "text"');
+  if (spec.softPrompt.init === 'file' && !spec.softPrompt.initFile) fail(['softPrompt', 'initFile'], 'is required when init is "file"');
+  if (spec.data.header === false && !spec.data.columns) fail(['data', 'columns'], 'is required when header is false (name the CSV/TSV columns)');
+  if (spec.training.schedule.startsWith('warmup') && spec.training.warmupSteps >= spec.training.steps) fail(['training', 'warmupSteps'], `(${spec.training.warmupSteps}) must be below steps (${spec.training.steps})`);
+}

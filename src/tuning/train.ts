@@ -1,0 +1,166 @@
+// The prompt-tuning loop: the model is frozen, only the soft prompt [n, d] is trained on the
+// cross-entropy of the gold label's tokens. Evaluates on dev every evalEvery steps, keeps the
+// best prompt, stops early after `patience` evaluations without improvement, checkpoints, and
+// honours cancellation between steps.
+import type { LanguageModel, SoftPrompt } from '../models/language-model.js';
+import type { RunDir, CheckpointState, MetricRow } from './artifacts.js';
+import type { Split } from './data.js';
+import { CancelledError, type Evaluator } from './evaluate.js';
+import { Adafactor, Adam, clipGradient, learningRateAt, type Optimizer } from './optimizers.js';
+import { BatchSampler } from './sampler.js';
+import type { Spec } from './spec.js';
+import { fillTemplate } from './template.js';
+
+export interface ProgressEvent { step: number; steps: number; loss: number; learningRate: number; examplesPerSecond: number; etaSeconds: number; gradNorm: number }
+export interface EvalEvent { step: number; split: 'dev'; accuracy: number; nll: number; macroF1: number; best: boolean }
+
+export interface TrainHooks {
+  onProgress?(e: ProgressEvent): void;
+  onEval?(e: EvalEvent): void;
+  onCheckpoint?(step: number, file: string): void;
+  onLog?(message: string): void;
+}
+
+export interface TrainResult {
+  status: 'completed' | 'cancelled' | 'failed';
+  step: number;
+  bestStep: number | null;
+  bestDevAccuracy: number | null;
+  /** The prompt to keep: the best on dev, else the last. */
+  prompt: SoftPrompt;
+  error?: string;
+  stoppedEarly: boolean;
+}
+
+export class NonFiniteLossError extends Error {}
+
+export function makeOptimizer(spec: Spec, n: number, d: number): Optimizer {
+  const t = spec.training;
+  return t.optimizer === 'adafactor' ? new Adafactor(n, d, { weightDecay: t.weightDecay }) : new Adam(n * d, { weightDecay: t.weightDecay });
+}
+
+export async function trainSoftPrompt(args: {
+  lm: LanguageModel;
+  spec: Spec;
+  train: Split;
+  dev?: Split;
+  evaluator: Evaluator;
+  initial: SoftPrompt;
+  run: RunDir;
+  resume?: CheckpointState | null;
+  signal?: AbortSignal;
+  hooks?: TrainHooks;
+}): Promise<TrainResult> {
+  const { lm, spec, train, dev, evaluator, run, signal, hooks = {} } = args;
+  const t = spec.training;
+  const n = args.initial.length;
+  const d = lm.cfg.hiddenSize;
+  const prompt = Float32Array.from(args.initial.data);
+  const optimizer = makeOptimizer(spec, n, d);
+  const sampler = new BatchSampler(train.examples, t.batchSize, t.seed, t.sampling);
+  const sep = spec.data.labelSeparator;
+  const encoded = train.examples.map((e) => evaluator.encoder.withTarget(fillTemplate(spec.softPrompt.template, e.fields), sep + spec.data.verbalizer[e.label], n));
+
+  let start = 0;
+  let bestAccuracy: number | null = null;
+  let bestStep: number | null = null;
+  let bestPrompt: Float32Array | null = null;
+  let sinceBest = 0;
+  let metrics: MetricRow[] = run.readJsonLines<MetricRow>('metrics.jsonl');
+  if (args.resume) {
+    prompt.set(args.resume.prompt);
+    optimizer.load(args.resume.optimizer);
+    start = args.resume.step;
+    const tr = args.resume.training as { bestAccuracy: number | null; bestStep: number | null; sinceBest: number };
+    bestAccuracy = tr.bestAccuracy;
+    bestStep = tr.bestStep;
+    sinceBest = tr.sinceBest;
+    const best = run.readCheckpoint('best.safetensors');
+    bestPrompt = best ? best.prompt : null;
+    metrics = metrics.filter((m) => m.step <= start);
+    hooks.onLog?.(`resuming at step ${start} of ${t.steps}`);
+  }
+
+  let lastCheckpoint = start;
+  const checkpoint = (step: number) => {
+    lastCheckpoint = step;
+    run.writeCheckpoint('last.safetensors', {
+      step,
+      prompt,
+      optimizer: optimizer.state(),
+      training: { bestAccuracy, bestStep, sinceBest },
+    });
+    run.writeJsonLines('metrics.jsonl', metrics);
+    hooks.onCheckpoint?.(step, run.path('checkpoints/last.safetensors'));
+  };
+
+  const evaluate = async (step: number) => {
+    if (!dev) return false;
+    const { result } = await evaluator.evaluate(evaluator.soft(spec.softPrompt.id, { length: n, dim: d, data: prompt }), dev, { batchSize: t.evalBatchSize, generation: false, signal });
+    const better = bestAccuracy === null || result.accuracy > bestAccuracy;
+    if (better) {
+      bestAccuracy = result.accuracy;
+      bestStep = step;
+      bestPrompt = Float32Array.from(prompt);
+      sinceBest = 0;
+      run.writeCheckpoint('best.safetensors', { step, prompt, optimizer: { step: 0, tensors: {} }, training: {} });
+    } else sinceBest++;
+    metrics.push({ step, split: 'dev', devAccuracy: result.accuracy, devNll: result.nll, devMacroF1: result.macroF1 });
+    hooks.onEval?.({ step, split: 'dev', accuracy: result.accuracy, nll: result.nll, macroF1: result.macroF1, best: better });
+    return t.patience !== undefined && sinceBest >= t.patience;
+  };
+
+  let step = start;
+  let stoppedEarly = false;
+  const started = performance.now();
+  const finish = (status: TrainResult['status'], error?: string): TrainResult => ({
+    status, step, bestStep, bestDevAccuracy: bestAccuracy, error, stoppedEarly,
+    prompt: { length: n, dim: d, data: bestPrompt ?? prompt },
+  });
+
+  if (start === 0 && dev) {
+    await evaluate(0); // the starting point, so the curve shows what training changed
+  }
+  while (step < t.steps) {
+    if (signal?.aborted) {
+      checkpoint(step);
+      return finish('cancelled');
+    }
+    const batch = sampler.batch(step).map((e) => encoded[e.index]);
+    const stepStart = performance.now();
+    const { loss, grad } = await args.lm.lossAndGradient(batch, { length: n, dim: d, data: prompt });
+    if (!Number.isFinite(loss)) {
+      const message = `the loss became ${loss} at step ${step + 1}; the last good checkpoint (step ${lastCheckpoint}) is kept in ${run.path('checkpoints')}; lower training.learningRate or set training.clipNorm`;
+      return finish('failed', message);
+    }
+    const g = Float32Array.from(grad);
+    const gradNorm = clipGradient(g, t.clipNorm);
+    const lr = learningRateAt(step, t.steps, t.learningRate, t.schedule, t.warmupSteps);
+    optimizer.step(prompt, g, lr);
+    step++;
+    const seconds = (performance.now() - stepStart) / 1000;
+    const elapsed = (performance.now() - started) / 1000;
+    const examplesPerSecond = t.batchSize / seconds;
+    metrics.push({ step, loss, learningRate: lr, gradNorm, examplesPerSecond });
+    hooks.onProgress?.({ step, steps: t.steps, loss, learningRate: lr, examplesPerSecond, gradNorm, etaSeconds: (elapsed / (step - start)) * (t.steps - step) });
+    const atEval = step % t.evalEvery === 0 || step === t.steps;
+    let stop = false;
+    try {
+      stop = atEval && (await evaluate(step));
+    } catch (e) {
+      if (e instanceof CancelledError) {
+        checkpoint(step);
+        return finish('cancelled');
+      }
+      throw e;
+    }
+    if (stop) {
+      stoppedEarly = true;
+      hooks.onLog?.(`early stop at step ${step}: no better dev accuracy in ${t.patience} evaluations`);
+      checkpoint(step);
+      break;
+    }
+    if (step % t.checkpointEvery === 0 || step === t.steps) checkpoint(step);
+  }
+  return finish('completed');
+}
