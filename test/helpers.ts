@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,3 +13,22 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+/** Writes a spec (and data files) into a fresh folder; returns the spec path. */
+export function workspace(spec: Record<string, unknown> | string, files: Record<string, string> = {}): string {
+  const dir = tempDir('ptune-ws-');
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  const file = join(dir, 'exp.ptune.json');
+  writeFileSync(file, typeof spec === 'string' ? spec : JSON.stringify(spec, null, 2));
+  return file;
+}
+
+export const baseSpec = (data: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
+  name: 'exp',
+  model: storiesDir,
+  data: { train: 'train.jsonl', dev: 'dev.jsonl', text: '{text} It was', label: 'label', verbalizer: { pos: 'good', neg: 'bad' }, ...data },
+  ...extra,
+});

@@ -67,6 +67,7 @@ export async function* readRecords(file: string, options: { format: 'jsonl' | 'c
     info: true,
     skip_empty_lines: true,
     relax_quotes: options.format === 'tsv',
+    relax_column_count: true, // checked below, with a message that names the columns
   }));
   let columns = options.header ? undefined : options.columns;
   try {

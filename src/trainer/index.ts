@@ -1,0 +1,45 @@
+// The trainer process (dist/trainer.cjs): forked by the extension host, it runs one job and
+// reports over IPC with the messages of src/protocol.ts. It exits when its parent goes away.
+import { InputError } from '../models/errors.js';
+import type { TrainerEvent, TrainerRequest } from '../protocol.js';
+import { runJob } from '../tuning/experiment.js';
+
+function send(event: TrainerEvent): void {
+  if (process.send && process.connected) process.send(event);
+}
+
+const controller = new AbortController();
+let started = false;
+
+process.on('disconnect', () => {
+  // the parent died or closed the channel: nobody is listening, stop now
+  process.exit(0);
+});
+
+process.on('message', (message: TrainerRequest) => {
+  if (message.type === 'cancel') {
+    process.stderr.write('[trainer] cancel requested\n');
+    controller.abort();
+    return;
+  }
+  if (message.type === 'start' && !started) {
+    started = true;
+    process.stderr.write(`[trainer] ${message.job.kind} ${message.job.specFile} on ${message.job.device}\n`);
+    runJob(message.job, (e) => {
+      if (e.type === 'log') process.stderr.write(`[trainer] ${e.message}\n`);
+      send(e);
+    }, controller.signal).then(
+      (summary) => {
+        send({ type: 'done', summary });
+        process.disconnect?.();
+      },
+      (error: Error) => {
+        process.stderr.write(`[trainer] ${error.stack ?? error.message}\n`);
+        send({ type: 'error', message: error.message, location: error instanceof InputError ? error.location : undefined });
+        process.disconnect?.();
+      },
+    );
+  }
+});
+
+send({ type: 'ready', pid: process.pid });
