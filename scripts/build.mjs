@@ -16,6 +16,11 @@ for (const [entry, out] of [['src/trainer/index.ts', 'dist/trainer.cjs'], ['src/
   } catch { /* not written yet */ }
 }
 
+// webviews: browser bundles (script + stylesheet), no Node built-ins
+for (const name of ['comparison', 'run-view']) {
+  builds.push({ bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, logLevel: 'warning', entryPoints: [`webview/${name}/main.ts`], outfile: `dist/webview/${name}.js`, loader: { '.css': 'css' } });
+}
+
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {

@@ -33,3 +33,37 @@ export type TrainerEvent =
   | { type: 'checkpoint'; step: number; file: string }
   | { type: 'done'; summary: JobSummary }
   | { type: 'error'; message: string; location?: InputLocation; stderrTail?: string };
+
+// ---- webviews ----
+
+export interface PromptSummary {
+  key: string; id: string; run: string; kind: 'discrete' | 'soft' | 'ensemble';
+  accuracy: number; macroF1: number; nll: number; auc: number | null; exactMatch: number | null;
+  confusion: number[][]; predictedRate: Record<string, number>; count: number;
+}
+export interface ExampleCell { prediction: string; correct: boolean; score: number; generated?: string }
+export interface ExampleRow { line: number; file: string; input: string; gold: string; cells: Record<string, ExampleCell> }
+export interface ComparisonData {
+  runs: { id: string; dir: string; split: string; file: string; status: string }[];
+  labels: string[];
+  prompts: PromptSummary[];
+  examples: ExampleRow[];
+  curves: { run: string; loss: [number, number][]; devAccuracy: [number, number][] }[];
+}
+
+/** Host -> comparison panel. */
+export type ComparisonToWebview = { type: 'data'; data: ComparisonData; runDirs: string[] };
+/** Comparison panel -> host. */
+export type ComparisonFromWebview =
+  | { type: 'ready' }
+  | { type: 'export'; format: 'csv' | 'md'; filter: string; search: string }
+  | { type: 'openLine'; file: string; line: number };
+
+/** Host -> run view. */
+export type RunViewToWebview =
+  | { type: 'reset'; runId: string | null; steps: number; loss: [number, number][]; devAccuracy: [number, number][]; status: string }
+  | { type: 'progress'; step: number; steps: number; loss: number; etaSeconds: number }
+  | { type: 'eval'; step: number; accuracy: number }
+  | { type: 'status'; status: string };
+/** Run view -> host. */
+export type RunViewFromWebview = { type: 'ready' } | { type: 'cancel' };

@@ -1,15 +1,14 @@
 // ptune train / eval / demo / compare / export-peft / import-peft.
-import { cpSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InputError } from '../models/errors.js';
-import { readModelConfig } from '../models/config.js';
 import { resolveModelFolder } from '../models/load.js';
 import { packageRoot } from '../paths.js';
 import type { Job, JobSummary, TrainerEvent } from '../protocol.js';
 import { RunDir, runsRootFor } from '../tuning/artifacts.js';
 import { comparisonRows, formatComparison } from '../tuning/compare.js';
 import { runJob } from '../tuning/experiment.js';
+import { importAdapter } from '../tuning/import.js';
 import { readPeftAdapter, writePeftAdapter } from '../tuning/peft.js';
 import { loadSpec } from '../tuning/spec.js';
 import { parseDevice } from './main.js';
@@ -129,17 +128,6 @@ export async function importPeft(argv: string[]): Promise<void> {
     if (!values['runs-dir']) runsDir = runsRootFor(loaded.dir);
   } else if (values.model) modelFolder = await resolveModelFolder(values.model);
   else throw new InputError('import-peft: give --spec or --model, so the soft prompt can be checked against the model');
-  const cfg = readModelConfig(modelFolder);
-  const { prompt, config } = readPeftAdapter(adapter, cfg.hiddenSize);
-  const name = values.name ?? 'imported';
-  const run = RunDir.create(runsDir, name);
-  const now = new Date().toISOString();
-  run.writeJson('run.json', {
-    id: run.id, name, kind: 'import', importedFrom: adapter, specFile: values.spec ? resolve(values.spec) : null, spec: null,
-    model: { id: config.base_model_name_or_path ?? modelFolder, folder: modelFolder, revision: config.revision ?? null, files: {} },
-    seed: null, device: 'none', status: 'completed', createdAt: now, updatedAt: now, step: 0, steps: 0, bestStep: null, bestDevAccuracy: null,
-  });
-  for (const f of ['adapter_config.json', 'adapter_model.safetensors']) cpSync(join(adapter, f), run.path(f));
-  if (!existsSync(run.path('adapter_model.safetensors'))) throw new Error('import failed');
-  process.stdout.write(`imported ${prompt.length} virtual tokens x ${prompt.dim} as ${run.dir}\n`);
+  const { run, length, dim } = importAdapter(adapter, { modelFolder, runsDir, name: values.name, specFile: values.spec ? resolve(values.spec) : undefined });
+  process.stdout.write(`imported ${length} virtual tokens x ${dim} as ${run.dir}\n`);
 }

@@ -1,0 +1,321 @@
+// Command handlers: thin glue between VS Code's UI and the plain-Node logic.
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import * as vscode from 'vscode';
+import type { DeviceName, Job } from '../protocol.js';
+import { listRuns, runsRootFor, RunDir } from '../tuning/artifacts.js';
+import { importAdapter } from '../tuning/import.js';
+import { readPeftAdapter, writeFileAtomic, writePeftAdapter } from '../tuning/peft.js';
+import { loadSpec } from '../tuning/spec.js';
+import { resolveModelFolder } from '../models/load.js';
+import { ComparisonPanel } from './comparison-panel.js';
+import type { ExperimentsTree } from './experiments-tree.js';
+import type { InlineResults } from './inline.js';
+import type { JobManager, JobOutcome } from './logic/jobs.js';
+import { buildSpec, experimentName, profileDataset } from './logic/new-experiment.js';
+
+export interface Context {
+  extension: vscode.ExtensionContext;
+  jobs: JobManager;
+  tree: ExperimentsTree;
+  inline: InlineResults;
+  output: vscode.OutputChannel;
+  refreshAll(): Promise<void>;
+}
+
+type Arg = { kind?: string; file?: string; runDir?: string } | vscode.Uri | undefined;
+
+const config = () => vscode.workspace.getConfiguration('promptTuning');
+
+async function specFiles(): Promise<string[]> {
+  return (await vscode.workspace.findFiles('**/*.ptune.json', '**/{node_modules,.ptune}/**')).map((u) => u.fsPath).sort();
+}
+
+/** The spec a command is about: its argument, the active editor, or the user's pick. */
+async function pickSpec(arg: Arg, title: string): Promise<string | undefined> {
+  if (arg instanceof vscode.Uri) return arg.fsPath;
+  if (arg?.kind === 'spec' && arg.file) return arg.file;
+  const active = vscode.window.activeTextEditor?.document;
+  if (active?.fileName.endsWith('.ptune.json')) return active.fileName;
+  const files = await specFiles();
+  if (files.length === 0) {
+    const choice = await vscode.window.showInformationMessage('No experiment (*.ptune.json) in this workspace yet.', 'New Experiment');
+    if (choice) await vscode.commands.executeCommand('promptTuning.newExperiment');
+    return undefined;
+  }
+  if (files.length === 1) return files[0];
+  const picked = await vscode.window.showQuickPick(files.map((f) => ({ label: basename(f), description: vscode.workspace.asRelativePath(f), file: f })), { title, placeHolder: 'Experiment spec' });
+  return picked?.file;
+}
+
+function evaluatedRuns(files: string[]): { label: string; description: string; detail?: string; runDir: string }[] {
+  return files.flatMap((f) => listRuns(runsRootFor(dirname(f))).filter((r) => r.has('eval.json')).map((r) => ({ label: r.id, description: basename(f), runDir: r.dir })))
+    .filter((v, i, all) => all.findIndex((w) => w.runDir === v.runDir) === i);
+}
+
+function requireTrust(action: string): boolean {
+  if (vscode.workspace.isTrusted) return true;
+  void vscode.window.showWarningMessage(`Prompt Tuning: ${action} is off in an untrusted workspace, because it loads model and data files from the workspace and runs a trainer process. Trust the workspace to enable it.`, 'Manage Workspace Trust').then((c) => {
+    if (c) void vscode.commands.executeCommand('workbench.trust.manage');
+  });
+  return false;
+}
+
+async function trainerEnv(ctx: Context): Promise<NodeJS.ProcessEnv> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // the extension host may be Electron: the trainer runs as plain Node
+  if (process.versions.electron) env.ELECTRON_RUN_AS_NODE = '1';
+  const token = await ctx.extension.secrets.get('promptTuning.hfToken');
+  if (token) env.HF_TOKEN = token;
+  const cache = config().get<string>('huggingFaceCache');
+  if (cache) env.HF_HUB_CACHE = cache;
+  if (config().get<boolean>('offline')) env.HF_HUB_OFFLINE = '1';
+  return env;
+}
+
+async function runJob(ctx: Context, job: Job, title: string): Promise<JobOutcome | undefined> {
+  if (ctx.jobs.busy) {
+    void vscode.window.showWarningMessage('Prompt Tuning: a job is already running. Cancel it first (Prompt Tuning: Cancel Run).');
+    return undefined;
+  }
+  const env = await trainerEnv(ctx);
+  ctx.output.appendLine(`--- ${new Date().toLocaleTimeString()} ${title}`);
+  const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Prompt Tuning: ${title}`, cancellable: true }, async (progress, token) => {
+    token.onCancellationRequested(() => ctx.jobs.cancel());
+    let last = 0;
+    const stop = ctx.jobs.onEvent((e) => {
+      if (e.type === 'progress') {
+        const pct = (100 * e.step) / e.steps;
+        progress.report({ message: `step ${e.step}/${e.steps}, loss ${e.loss.toFixed(3)}`, increment: pct - last });
+        last = pct;
+      } else if (e.type === 'evalProgress') progress.report({ message: `evaluating ${e.promptId} (${e.done}/${e.total})` });
+      else if (e.type === 'run') void ctx.tree.refresh();
+    });
+    try {
+      return await ctx.jobs.run(job, env);
+    } finally {
+      stop();
+    }
+  });
+  await ctx.refreshAll();
+  if (outcome.error) {
+    const actions = ['Show Log', ...(outcome.error.location?.file ? ['Open File'] : [])];
+    const choice = await vscode.window.showErrorMessage(`Prompt Tuning: ${outcome.error.message.split('\n')[0]}`, ...actions);
+    if (choice === 'Show Log') ctx.output.show();
+    if (choice === 'Open File' && outcome.error.location) {
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(outcome.error.location.file));
+      const line = Math.max(0, (outcome.error.location.line ?? 1) - 1);
+      await vscode.window.showTextDocument(doc, { selection: new vscode.Range(line, 0, line, 0) });
+    }
+  } else if (outcome.summary) {
+    const s = outcome.summary;
+    if (s.status === 'completed') {
+      const soft = s.results.filter((r) => r.kind !== 'discrete');
+      const line = s.results.map((r) => `${r.id} ${(100 * r.accuracy).toFixed(1)}%`).join(', ');
+      ctx.output.appendLine(`${s.split}: ${line}`);
+      void vscode.window.showInformationMessage(`Prompt Tuning: ${soft.length ? 'training' : 'evaluation'} finished (${s.split}: ${line}).`, 'Open Comparison').then((c) => {
+        if (c) void vscode.commands.executeCommand('promptTuning.openComparison', { kind: 'run', runDir: s.runDir });
+      });
+    } else void vscode.window.showInformationMessage(`Prompt Tuning: run ${s.status}. Resume it from the Experiments view.`);
+  }
+  return outcome;
+}
+
+export function registerCommands(ctx: Context): void {
+  const { extension } = ctx;
+  const register = (id: string, fn: (...args: any[]) => unknown) => extension.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  const device = () => config().get<DeviceName>('device', 'auto');
+  const threads = () => config().get<number>('threads') || undefined;
+
+  register('promptTuning.train', async (arg: Arg) => {
+    if (!requireTrust('training')) return;
+    const spec = await pickSpec(arg, 'Train a soft prompt');
+    if (!spec) return;
+    const doc = vscode.workspace.textDocuments.find((d) => d.fileName === spec);
+    if (doc?.isDirty) await doc.save();
+    await runJob(ctx, { kind: 'train', specFile: spec, device: device(), threads: threads() }, `training ${basename(spec)}`);
+  });
+
+  register('promptTuning.resumeRun', async (arg: Arg) => {
+    if (!requireTrust('training')) return;
+    if (!arg || arg instanceof vscode.Uri || !arg.runDir) return;
+    const run = RunDir.open(arg.runDir);
+    await runJob(ctx, { kind: 'train', specFile: run.record.specFile, device: device(), threads: threads(), resume: run.dir }, `resuming ${run.id}`);
+  });
+
+  register('promptTuning.evaluate', async (arg: Arg) => {
+    if (!requireTrust('evaluation')) return;
+    let runs: string[] = [];
+    let spec: string | undefined;
+    if (arg && !(arg instanceof vscode.Uri) && arg.kind === 'run' && arg.runDir) {
+      runs = [arg.runDir];
+      spec = RunDir.open(arg.runDir).record.specFile ?? undefined;
+    }
+    spec ??= await pickSpec(arg, 'Evaluate prompts');
+    if (!spec) return;
+    if (runs.length === 0) {
+      const candidates = listRuns(runsRootFor(dirname(spec))).filter((r) => r.has('adapter_config.json'));
+      if (candidates.length) {
+        const picked = await vscode.window.showQuickPick(candidates.map((r) => ({ label: r.id, runDir: r.dir })), { canPickMany: true, title: 'Soft prompts to evaluate with the discrete prompts (none: discrete only)' });
+        if (!picked) return;
+        runs = picked.map((p) => p.runDir);
+      }
+    }
+    await runJob(ctx, { kind: 'eval', specFile: spec, device: device(), threads: threads(), runs }, `evaluating ${basename(spec)}`);
+  });
+
+  register('promptTuning.openComparison', async (arg: Arg) => {
+    let runDir = arg && !(arg instanceof vscode.Uri) ? arg.runDir : undefined;
+    if (!runDir && arg && !(arg instanceof vscode.Uri) && arg.kind === 'spec' && arg.file) runDir = evaluatedRuns([arg.file])[0]?.runDir;
+    if (!runDir) {
+      const runs = evaluatedRuns(await specFiles());
+      if (runs.length === 0) return void vscode.window.showInformationMessage('Prompt Tuning: no finished run to compare yet. Train a soft prompt first.');
+      runDir = runs.length === 1 ? runs[0].runDir : (await vscode.window.showQuickPick(runs, { title: 'Open the comparison of a run' }))?.runDir;
+    }
+    if (runDir) await ComparisonPanel.show(extension.extensionUri, [runDir]);
+  });
+
+  register('promptTuning.compareRuns', async () => {
+    const runs = evaluatedRuns(await specFiles());
+    const picked = await vscode.window.showQuickPick(runs, { canPickMany: true, title: 'Runs to compare side by side' });
+    if (picked?.length) await ComparisonPanel.show(extension.extensionUri, picked.map((p) => p.runDir));
+  });
+
+  register('promptTuning.cancelRun', () => {
+    if (!ctx.jobs.cancel()) void vscode.window.showInformationMessage('Prompt Tuning: no job is running.');
+  });
+
+  register('promptTuning.exportSoftPrompt', async (arg: Arg) => {
+    let runDir = arg && !(arg instanceof vscode.Uri) ? arg.runDir : undefined;
+    if (!runDir) {
+      const runs = (await specFiles()).flatMap((f) => listRuns(runsRootFor(dirname(f)))).filter((r) => r.has('adapter_config.json'));
+      runDir = (await vscode.window.showQuickPick(runs.map((r) => ({ label: r.id, runDir: r.dir })), { title: 'Export which soft prompt?' }))?.runDir;
+    }
+    if (!runDir) return;
+    const target = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Export PEFT adapter here', title: 'Folder for the adapter' });
+    if (!target) return;
+    const run = RunDir.open(runDir);
+    const out = join(target[0].fsPath, `${run.id}-adapter`);
+    const { prompt, config: c } = readPeftAdapter(run.dir);
+    const { peft_type: _t, num_virtual_tokens: _n, token_dim: _d, inference_mode: _i, modules_to_save: _m, tokenizer_kwargs: _k, ...rest } = c;
+    writePeftAdapter(out, prompt, rest);
+    void vscode.window.showInformationMessage(`Prompt Tuning: exported ${prompt.length} x ${prompt.dim} soft prompt to ${out} (load it with PeftModel.from_pretrained).`);
+  });
+
+  register('promptTuning.importSoftPrompt', async () => {
+    const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Import PEFT adapter', title: 'A PEFT PROMPT_TUNING adapter folder' });
+    if (!folder) return;
+    const spec = await pickSpec(undefined, 'Import for which experiment (its model checks the shape)?');
+    if (!spec) return;
+    try {
+      const loaded = loadSpec(spec);
+      const modelFolder = await resolveModelFolder(loaded.spec.model, { baseDir: loaded.dir, revision: loaded.spec.revision });
+      const { run, length, dim } = importAdapter(folder[0].fsPath, { modelFolder, runsDir: runsRootFor(loaded.dir), specFile: spec, name: basename(folder[0].fsPath).replace(/[^A-Za-z0-9._-]/g, '-') });
+      await ctx.refreshAll();
+      void vscode.window.showInformationMessage(`Prompt Tuning: imported a ${length} x ${dim} soft prompt as ${run.id}.`);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Prompt Tuning: ${(e as Error).message}`);
+    }
+  });
+
+  register('promptTuning.selectDevice', async () => {
+    const items = [
+      { label: 'auto', description: 'CUDA if installed, then WebGPU, then the CPU' },
+      { label: 'cpu', description: 'onnxruntime on all CPU cores' },
+      { label: 'webgpu', description: 'the local GPU of any vendor (Vulkan, D3D12, Metal)' },
+      { label: 'cuda', description: "NVIDIA GPUs; needs onnxruntime's CUDA provider" },
+    ];
+    const picked = await vscode.window.showQuickPick(items, { title: `Device for training and evaluation (now: ${device()})` });
+    if (picked) await config().update('device', picked.label, vscode.ConfigurationTarget.Global);
+  });
+
+  register('promptTuning.toggleInlineResults', async () => {
+    await config().update('inlineResults', !ctx.inline.enabled, vscode.ConfigurationTarget.Global);
+    await ctx.inline.refresh();
+  });
+
+  register('promptTuning.setHuggingFaceToken', async () => {
+    const token = await vscode.window.showInputBox({ title: 'Hugging Face token (kept in VS Code secret storage only)', password: true, ignoreFocusOut: true, placeHolder: 'hf_...' });
+    if (token === undefined) return;
+    if (token) await extension.secrets.store('promptTuning.hfToken', token);
+    else await extension.secrets.delete('promptTuning.hfToken');
+  });
+
+  register('promptTuning.refresh', () => ctx.refreshAll());
+
+  register('promptTuning.newExperiment', () => newExperiment(ctx));
+}
+
+async function newExperiment(ctx: Context): Promise<void> {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder) return void vscode.window.showWarningMessage('Prompt Tuning: open a folder first; the experiment and its results are files in it.');
+  const root = folder.uri.fsPath;
+  const step = (n: number) => `New Experiment (${n}/6)`;
+
+  const modelChoice = await vscode.window.showQuickPick([
+    { label: 'stories260K (bundled)', description: 'a 260K-parameter Llama model of children\'s stories, copied into .ptune/models', id: 'bundled' },
+    { label: 'A model folder…', description: 'Hugging Face layout: config.json, model.safetensors, tokenizer.json', id: 'folder' },
+    { label: 'A Hugging Face hub id…', description: 'for example HuggingFaceTB/SmolLM2-135M', id: 'hub' },
+  ], { title: step(1), placeHolder: 'Model to tune a soft prompt for', ignoreFocusOut: true });
+  if (!modelChoice) return;
+  let model: string | undefined;
+  if (modelChoice.id === 'bundled') {
+    const target = join(root, '.ptune', 'models', 'stories260K');
+    if (!existsSync(join(target, 'model.safetensors'))) {
+      mkdirSync(dirname(target), { recursive: true });
+      cpSync(join(ctx.extension.extensionPath, 'models', 'stories260K'), target, { recursive: true });
+    }
+    model = target;
+  } else if (modelChoice.id === 'folder') {
+    model = (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model', defaultUri: folder.uri }))?.[0].fsPath;
+  } else {
+    model = await vscode.window.showInputBox({ title: step(1), prompt: 'Hugging Face hub id (org/name)', ignoreFocusOut: true, validateInput: (v) => (/^[\w.-]+\/[\w.-]+$/.test(v.trim()) ? undefined : 'org/name') });
+    model = model?.trim();
+  }
+  if (!model) return;
+
+  const dataFiles = (await vscode.workspace.findFiles('**/*.{jsonl,csv,tsv}', '**/{node_modules,.ptune}/**')).map((u) => u.fsPath).sort();
+  const trainPick = await vscode.window.showQuickPick([
+    ...dataFiles.map((f) => ({ label: vscode.workspace.asRelativePath(f), file: f as string | undefined })),
+    { label: 'Browse…', file: undefined },
+  ], { title: step(2), placeHolder: 'Training data (JSONL, CSV or TSV)', ignoreFocusOut: true });
+  if (!trainPick) return;
+  const train = trainPick.file ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Data: ['jsonl', 'csv', 'tsv'] } }))?.[0].fsPath;
+  if (!train) return;
+
+  let profile;
+  try {
+    profile = await profileDataset(train);
+  } catch (e) {
+    return void vscode.window.showErrorMessage(`Prompt Tuning: ${(e as Error).message}`);
+  }
+  if (profile.labelCandidates.length === 0) return void vscode.window.showErrorMessage(`Prompt Tuning: no field of ${basename(train)} looks like a label (2 to 50 distinct values).`);
+  const labelPick = await vscode.window.showQuickPick(profile.labelCandidates.map((c) => ({ label: c.field, description: c.values.slice(0, 6).map((v) => `${v.value} (${v.count})`).join(', ') })), { title: step(3), placeHolder: 'Field with the gold label', ignoreFocusOut: true });
+  if (!labelPick) return;
+  const labelValues = profile.labelCandidates.find((c) => c.field === labelPick.label)!.values;
+  const textPick = await vscode.window.showQuickPick(profile.textCandidates.filter((f) => f !== labelPick.label).map((f) => ({ label: f })), { title: step(4), placeHolder: 'Field with the input text', ignoreFocusOut: true });
+  if (!textPick) return;
+
+  const verbalizer: Record<string, string> = {};
+  for (const v of labelValues) {
+    const text = await vscode.window.showInputBox({ title: step(5), prompt: `Text the model should produce for label "${v.value}"`, value: v.value, ignoreFocusOut: true, validateInput: (t) => (t.trim() ? undefined : 'needs some text') });
+    if (text === undefined) return;
+    verbalizer[v.value] = text.trim();
+  }
+  const template = await vscode.window.showInputBox({ title: step(6), prompt: 'A first discrete prompt: {field} is replaced by the record\'s field; the label text follows it', value: `{${textPick.label}} Answer:`, ignoreFocusOut: true });
+  if (template === undefined) return;
+  const suggested = experimentName(basename(dirname(train)) === basename(root) || basename(dirname(train)) === 'data' ? basename(root) : basename(dirname(train)));
+  const name = await vscode.window.showInputBox({ title: 'New Experiment: name', value: suggested, ignoreFocusOut: true, validateInput: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v) ? undefined : 'letters, digits, . _ -') });
+  if (!name) return;
+  const file = join(root, `${name}.ptune.json`);
+  if (existsSync(file)) {
+    const overwrite = await vscode.window.showWarningMessage(`${basename(file)} exists. Replace it?`, { modal: true }, 'Replace');
+    if (overwrite !== 'Replace') return;
+  }
+  const spec = buildSpec({ name, specDir: root, model, train, dev: profile.dev, test: profile.test, textField: textPick.label, labelField: labelPick.label, verbalizer, discreteTemplate: template });
+  writeFileAtomic(file, `${JSON.stringify(spec, null, 2)}\n`);
+  const found = [profile.dev && `dev: ${basename(profile.dev)}`, profile.test && `test: ${basename(profile.test)}`].filter(Boolean).join(', ');
+  if (found) void vscode.window.showInformationMessage(`Prompt Tuning: using the files next to ${basename(train)} (${found}).`);
+  await ctx.refreshAll();
+  await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(file));
+}

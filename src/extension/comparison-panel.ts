@@ -1,0 +1,90 @@
+// The comparison panel: discrete and soft prompts side by side for one or more runs. It restores
+// after a reload (the serializer reopens it with the run folders it showed).
+import { writeFileSync } from 'node:fs';
+import * as vscode from 'vscode';
+import type { ComparisonData, ComparisonFromWebview, ComparisonToWebview } from '../protocol.js';
+import { buildComparison, exportExamples, filterExamples, type ExampleFilter } from './logic/comparison-data.js';
+import { webviewHtml } from './webview-html.js';
+
+export class ComparisonPanel {
+  static readonly viewType = 'promptTuning.comparison';
+  private static panels = new Map<string, ComparisonPanel>();
+  private data: ComparisonData | undefined;
+
+  static async show(extensionUri: vscode.Uri, runDirs: string[]): Promise<ComparisonPanel> {
+    const key = runDirs.join('|');
+    const existing = ComparisonPanel.panels.get(key);
+    if (existing) {
+      existing.panel.reveal();
+      await existing.load();
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(ComparisonPanel.viewType, 'Prompt Comparison', vscode.ViewColumn.Active, ComparisonPanel.options(extensionUri));
+    return ComparisonPanel.attach(panel, extensionUri, runDirs);
+  }
+
+  static options(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return { enableScripts: true, retainContextWhenHidden: false, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')] };
+  }
+
+  static attach(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, runDirs: string[]): ComparisonPanel {
+    const c = new ComparisonPanel(panel, extensionUri, runDirs);
+    ComparisonPanel.panels.set(runDirs.join('|'), c);
+    return c;
+  }
+
+  /** Reloads every open panel (a run finished). */
+  static async refreshAll(): Promise<void> {
+    for (const p of ComparisonPanel.panels.values()) await p.load();
+  }
+
+  private constructor(readonly panel: vscode.WebviewPanel, private extensionUri: vscode.Uri, private runDirs: string[]) {
+    panel.title = runDirs.length === 1 ? `Compare: ${runDirs[0].split(/[\\/]/).pop()}` : `Compare ${runDirs.length} runs`;
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
+    panel.webview.options = ComparisonPanel.options(extensionUri);
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'comparison', 'Prompt Comparison');
+    panel.onDidDispose(() => ComparisonPanel.panels.delete(runDirs.join('|')));
+    panel.webview.onDidReceiveMessage((m: ComparisonFromWebview) => this.handle(m));
+  }
+
+  private async load(): Promise<void> {
+    try {
+      this.data = await buildComparison(this.runDirs);
+      const message: ComparisonToWebview = { type: 'data', data: this.data, runDirs: this.runDirs };
+      await this.panel.webview.postMessage(message);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Prompt Tuning: cannot show the comparison: ${(e as Error).message}`);
+    }
+  }
+
+  private async handle(m: ComparisonFromWebview): Promise<void> {
+    if (m.type === 'ready') return this.load();
+    if (m.type === 'openLine') {
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(m.file));
+      const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.Beside);
+      const pos = new vscode.Position(Math.max(0, m.line - 1), 0);
+      editor.selection = new vscode.Selection(pos, pos);
+      editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenter);
+      return;
+    }
+    if (m.type === 'export' && this.data) {
+      const rows = filterExamples(this.data, m.filter as ExampleFilter, m.search);
+      const target = await vscode.window.showSaveDialog({ filters: m.format === 'csv' ? { CSV: ['csv'] } : { Markdown: ['md'] }, saveLabel: 'Export' });
+      if (!target) return;
+      writeFileSync(target.fsPath, exportExamples(this.data, rows, m.format));
+      void vscode.window.showInformationMessage(`Exported ${rows.length} rows to ${target.fsPath}`);
+    }
+  }
+}
+
+export class ComparisonSerializer implements vscode.WebviewPanelSerializer {
+  constructor(private extensionUri: vscode.Uri) {}
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: { runDirs?: string[] } | undefined): Promise<void> {
+    const runDirs = state?.runDirs ?? [];
+    if (runDirs.length === 0) {
+      panel.dispose();
+      return;
+    }
+    ComparisonPanel.attach(panel, this.extensionUri, runDirs);
+  }
+}

@@ -1,0 +1,78 @@
+// The comparison panel's data, built from run folders: results per prompt, confusion matrices,
+// training curves, and one row per example with every prompt's prediction.
+import { existsSync } from 'node:fs';
+import { RunDir, type MetricRow } from '../../tuning/artifacts.js';
+import { formatOf, readRecords } from '../../tuning/data.js';
+import type { Prediction, PromptResult } from '../../tuning/evaluate.js';
+import { fillTemplate } from '../../tuning/template.js';
+import type { ComparisonData, ExampleRow } from '../../protocol.js';
+export { filterExamples, type ExampleFilter } from './example-filter.js';
+
+export async function buildComparison(runDirs: string[]): Promise<ComparisonData> {
+  const data: ComparisonData = { runs: [], labels: [], prompts: [], examples: [], curves: [] };
+  const byExample = new Map<string, ExampleRow>();
+  for (const dir of runDirs) {
+    const run = RunDir.open(dir);
+    const record = run.record;
+    if (!run.has('eval.json')) continue;
+    const ev = run.readJson<{ split: string; file: string; labels: string[]; verbalizer: Record<string, string>; results: PromptResult[] }>('eval.json');
+    data.labels = ev.labels;
+    data.runs.push({ id: run.id, dir: run.dir, split: ev.split, file: ev.file, status: record.status });
+    const multi = runDirs.length > 1;
+    const promptKey = (id: string) => (multi ? `${run.id}/${id}` : id);
+    for (const r of ev.results) data.prompts.push({ key: promptKey(r.id), id: r.id, run: run.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll, auc: r.auc, exactMatch: r.exactMatch ?? null, confusion: r.confusion, predictedRate: r.predictedRate, count: r.count });
+    const metrics = run.readJsonLines<MetricRow>('metrics.jsonl');
+    data.curves.push({
+      run: run.id,
+      loss: metrics.filter((m) => typeof m.loss === 'number').map((m) => [m.step, m.loss as number]),
+      devAccuracy: metrics.filter((m) => typeof m.devAccuracy === 'number').map((m) => [m.step, m.devAccuracy as number]),
+    });
+    const texts = await exampleTexts(ev.file, record.spec?.data.text);
+    for (const p of run.readJsonLines<Prediction>('predictions.jsonl')) {
+      const key = `${ev.file}#${p.line}`;
+      let row = byExample.get(key);
+      if (!row) {
+        row = { line: p.line, file: ev.file, input: texts.get(p.line) ?? '', gold: p.gold, cells: {} };
+        byExample.set(key, row);
+      }
+      const top = p.scores[p.prediction];
+      row.cells[promptKey(p.promptId)] = { prediction: p.prediction, correct: p.correct, score: top, generated: p.generated };
+    }
+  }
+  data.examples = [...byExample.values()].sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
+  return data;
+}
+
+/** The input text of every record of a data file, by line (as the spec's data.text renders it). */
+async function exampleTexts(file: string, template: string | undefined): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  if (!file || !existsSync(file)) return out;
+  try {
+    for await (const r of readRecords(file, { format: formatOf(file), header: true })) {
+      let text: string;
+      try {
+        text = template ? fillTemplate(template, r.fields) : JSON.stringify(r.fields);
+      } catch {
+        text = JSON.stringify(r.fields);
+      }
+      out.set(r.line, text);
+    }
+  } catch {
+    /* a file changed since the run: rows show without their text */
+  }
+  return out;
+}
+
+export function exportExamples(data: ComparisonData, rows: ExampleRow[], format: 'csv' | 'md'): string {
+  const keys = data.prompts.map((p) => p.key);
+  const header = ['line', 'input', 'gold', ...keys];
+  const body = rows.map((r) => [String(r.line), r.input, r.gold, ...keys.map((k) => (r.cells[k] ? `${r.cells[k].prediction}${r.cells[k].correct ? '' : ' (wrong)'}` : ''))]);
+  if (format === 'csv') {
+    const esc = (c: string) => (/[",\n\r]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
+    return [header, ...body].map((row) => row.map(esc).join(',')).join('\n') + '\n';
+  }
+  const md = (c: string) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const results = ['| prompt | kind | accuracy | macro-F1 | NLL |', '|---|---|---:|---:|---:|', ...data.prompts.map((p) => `| ${md(p.key)} | ${p.kind} | ${(100 * p.accuracy).toFixed(1)}% | ${p.macroF1.toFixed(3)} | ${p.nll.toFixed(3)} |`)];
+  const table = [`| ${header.map(md).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.map(md).join(' | ')} |`)];
+  return `${results.join('\n')}\n\n${table.join('\n')}\n`;
+}

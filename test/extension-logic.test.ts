@@ -1,0 +1,170 @@
+// The extension's logic, without VS Code: new-experiment profiling, the tree model, inline
+// results and diagnostics on dataset files, the comparison data and its exports, the job manager.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { buildComparison, exportExamples, filterExamples } from '../src/extension/logic/comparison-data.js';
+import { specNode } from '../src/extension/logic/experiments.js';
+import { hoverMarkdown, inlineText, lintDataset, resultsForDataset } from '../src/extension/logic/inline-results.js';
+import { JobManager } from '../src/extension/logic/jobs.js';
+import { buildSpec, experimentName, profileDataset } from '../src/extension/logic/new-experiment.js';
+import type { JobSummary, TrainerEvent } from '../src/protocol.js';
+import { runJob } from '../src/tuning/experiment.js';
+import { loadSpec } from '../src/tuning/spec.js';
+import { root, storiesDir, tempDir } from './helpers.js';
+
+/** A workspace folder with a small copy of the mood task. */
+function moodWorkspace(): string {
+  const dir = tempDir('ptune-ext-');
+  mkdirSync(join(dir, 'data'));
+  for (const [name, count] of [['train', 40], ['dev', 16], ['test', 20]] as const) {
+    const lines = readFileSync(join(root, 'data', 'mood', `${name}.jsonl`), 'utf8').split('\n').slice(0, count);
+    writeFileSync(join(dir, 'data', `${name}.jsonl`), lines.join('\n') + '\n');
+  }
+  return dir;
+}
+
+describe('new experiment', () => {
+  it('profiles a dataset: fields, label candidates with counts, text field, sibling splits', async () => {
+    const ws = moodWorkspace();
+    const p = await profileDataset(join(ws, 'data', 'train.jsonl'));
+    assert.deepEqual(p.fields, ['story', 'mood']);
+    assert.equal(p.labelCandidates[0].field, 'mood');
+    assert.deepEqual(p.labelCandidates[0].values.map((v) => v.value).sort(), ['happy', 'sad']);
+    assert.equal(p.textCandidates[0], 'story');
+    assert.equal(p.dev, join(ws, 'data', 'dev.jsonl'));
+    assert.equal(p.test, join(ws, 'data', 'test.jsonl'));
+  });
+  it('builds a spec that loads and validates', async () => {
+    const ws = moodWorkspace();
+    const spec = buildSpec({ name: experimentName('my mood task'), specDir: ws, model: storiesDir, train: join(ws, 'data', 'train.jsonl'), dev: join(ws, 'data', 'dev.jsonl'), test: join(ws, 'data', 'test.jsonl'), textField: 'story', labelField: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, discreteTemplate: '{story} In the end, everyone was' });
+    writeFileSync(join(ws, 'x.ptune.json'), JSON.stringify(spec));
+    const loaded = loadSpec(join(ws, 'x.ptune.json'));
+    assert.equal(loaded.spec.name, 'my-mood-task');
+    assert.equal(loaded.spec.data.train, './data/train.jsonl');
+    assert.equal(loaded.spec.discretePrompts.length, 2);
+  });
+});
+
+describe('views of a finished run', () => {
+  let ws: string;
+  let specFile: string;
+  let summary: JobSummary;
+  before(async () => {
+    ws = moodWorkspace();
+    specFile = join(ws, 'mood.ptune.json');
+    writeFileSync(specFile, JSON.stringify(buildSpec({ name: 'mood', specDir: ws, model: storiesDir, train: join(ws, 'data', 'train.jsonl'), dev: join(ws, 'data', 'dev.jsonl'), test: join(ws, 'data', 'test.jsonl'), textField: 'story', labelField: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, discreteTemplate: '{story} In the end, everyone was', promptLength: 4 })).replace('"steps":300', '"steps":6').replace('"evalEvery":50', '"evalEvery":3'));
+    summary = await runJob({ kind: 'train', specFile, device: 'cpu' }, () => undefined);
+  });
+
+  it('the tree shows the spec with its finished run and best metric', () => {
+    const node = specNode(specFile);
+    assert.equal(node.label, 'mood');
+    assert.equal(node.runs.length, 1);
+    const run = node.runs[0];
+    assert.equal(run.status, 'completed');
+    assert.equal(run.icon, 'pass');
+    assert.equal(run.contextValue, 'run.completed.evaluated');
+    assert.match(run.description, /^soft \d+\.\d% \(best discrete \d+\.\d%\)$/);
+  });
+
+  it('a running job shows its step', () => {
+    const node = specNode(specFile, { runDir: summary.runDir, step: 3, steps: 6, loss: 0.5 });
+    assert.match(node.runs[0].description, /^soft/); // finished runs show results, not live state
+  });
+
+  it('inline results: each test line gets gold and every prompt prediction; hover has scores', () => {
+    const results = resultsForDataset(join(ws, 'data', 'test.jsonl'), [specFile])!;
+    assert.ok(results);
+    assert.equal(results.split, 'test');
+    assert.equal(results.lines.size, 20);
+    const first = results.lines.get(1)!;
+    assert.deepEqual(first.predictions.map((p) => p.promptId), ['zero-shot', '4-shot', 'soft']);
+    assert.match(inlineText(first), /^gold (happy|sad) \| zero-shot [✓✗] (happy|sad) \| 4-shot [✓✗] (happy|sad) \| soft [✓✗] (happy|sad)$/);
+    assert.match(hoverMarkdown(first, results.runId), /\| prompt \| prediction \| log P\(happy\) \| log P\(sad\) \|/);
+    assert.equal(resultsForDataset(join(ws, 'data', 'train.jsonl'), [specFile]), null);
+  });
+
+  it('lints a dataset: every malformed line with its reason', async () => {
+    const bad = join(ws, 'data', 'test.jsonl');
+    const lines = readFileSync(bad, 'utf8').split('\n');
+    lines[2] = '{"story": "broken"';
+    lines[4] = JSON.stringify({ story: 'x', mood: 'angry' });
+    lines[6] = JSON.stringify({ mood: 'sad' });
+    const copy = join(ws, 'data', 'bad.jsonl');
+    writeFileSync(copy, lines.join('\n'));
+    const problems = await lintDataset(copy, loadSpec(specFile));
+    assert.deepEqual(problems.map((p) => p.line), [3, 5, 7]);
+    assert.match(problems[0].message, /not valid JSON/);
+    assert.match(problems[1].message, /label "angry" is not in the verbalizer \(known: happy, sad\)/);
+    assert.match(problems[2].message, /missing field "story"/);
+  });
+
+  it('comparison data matches eval.json; filters, search and exports', async () => {
+    const data = await buildComparison([summary.runDir]);
+    const ev = JSON.parse(readFileSync(join(summary.runDir, 'eval.json'), 'utf8'));
+    assert.deepEqual(data.prompts.map((p) => [p.id, p.accuracy]), ev.results.map((r: { id: string; accuracy: number }) => [r.id, r.accuracy]));
+    assert.equal(data.examples.length, 20);
+    assert.ok(data.examples[0].input.endsWith('In the end, everyone was'));
+    assert.ok(data.curves[0].loss.length === 6);
+    const disagree = filterExamples(data, 'disagreements', '');
+    for (const row of disagree) assert.ok(new Set(Object.values(row.cells).map((c) => c.prediction)).size > 1);
+    const softWrong = filterExamples(data, 'soft-wrong', '');
+    for (const row of softWrong) assert.equal(row.cells.soft.correct, false);
+    assert.ok(filterExamples(data, 'all', 'zzzz-no-such-text').length === 0);
+    const csv = exportExamples(data, data.examples, 'csv');
+    assert.equal(csv.trim().split('\n').length, 21);
+    assert.match(csv.split('\n')[0], /^line,input,gold,zero-shot,4-shot,soft$/);
+    const md = exportExamples(data, data.examples.slice(0, 2), 'md');
+    assert.match(md, /^\| prompt \| kind \| accuracy \|/);
+  });
+
+  it('virtualises 10,000+ rows: comparison data for a large test split is built quickly', async () => {
+    // a synthetic predictions file of 12,000 rows on top of the real run
+    const big = tempDir();
+    copyFileSync(join(summary.runDir, 'run.json'), join(big, 'run.json'));
+    copyFileSync(join(summary.runDir, 'eval.json'), join(big, 'eval.json'));
+    const rows = [];
+    for (let i = 0; i < 12000; i++) for (const id of ['zero-shot', 'soft']) rows.push(JSON.stringify({ index: i, line: i + 1, promptId: id, kind: id === 'soft' ? 'soft' : 'discrete', gold: 'happy', prediction: i % 3 ? 'happy' : 'sad', correct: i % 3 !== 0, scores: { happy: -1, sad: -2 } }));
+    writeFileSync(join(big, 'predictions.jsonl'), rows.join('\n') + '\n');
+    const t0 = performance.now();
+    const data = await buildComparison([big]);
+    assert.equal(data.examples.length, 12000);
+    assert.ok(performance.now() - t0 < 10_000);
+  });
+});
+
+describe('job manager', () => {
+  it('runs the trainer, tracks live state, and cancels', async () => {
+    const ws = moodWorkspace();
+    const specFile = join(ws, 'm.ptune.json');
+    writeFileSync(specFile, JSON.stringify(buildSpec({ name: 'm', specDir: ws, model: storiesDir, train: join(ws, 'data', 'train.jsonl'), dev: join(ws, 'data', 'dev.jsonl'), textField: 'story', labelField: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, discreteTemplate: '{story} In the end, everyone was', promptLength: 4 })).replace('"steps":300', '"steps":500'));
+    const jobs = new JobManager();
+    const seen: TrainerEvent['type'][] = [];
+    jobs.onEvent((e, live) => {
+      seen.push(e.type);
+      if (e.type === 'progress' && live && live.step === 4) {
+        assert.equal(live.loss.length, 4);
+        assert.ok(live.runDir);
+        jobs.cancel();
+      }
+    });
+    const pending = jobs.run({ kind: 'train', specFile, device: 'cpu' });
+    assert.equal(jobs.busy, true);
+    await assert.rejects(() => jobs.run({ kind: 'train', specFile, device: 'cpu' }), /a job is already running/);
+    const outcome = await pending;
+    assert.equal(outcome.summary?.status, 'cancelled');
+    assert.equal(jobs.busy, false);
+    for (const t of ['ready', 'run', 'progress', 'eval', 'checkpoint', 'done'] as const) assert.ok(seen.includes(t), t);
+  });
+
+  it('reports a bad spec as an error with its location', async () => {
+    const ws = moodWorkspace();
+    const specFile = join(ws, 'bad.ptune.json');
+    writeFileSync(specFile, '{\n  "name": "bad",\n  "model": "x",\n  "data": { "train": "data/train.jsonl", "text": "{story}", "label": "mood", "verbalizer": { "happy": "happy", "sad": "sad" } },\n  "training": { "steps": "many" }\n}\n');
+    const outcome = await new JobManager().run({ kind: 'train', specFile, device: 'cpu' });
+    assert.match(outcome.error!.message, /bad\.ptune\.json:5: training\.steps must be integer/);
+    assert.equal(outcome.error!.location?.line, 5);
+  });
+});

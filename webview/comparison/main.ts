@@ -1,0 +1,122 @@
+// The comparison panel: discrete and soft prompts side by side. Results, confusion matrices,
+// training curves, and a per-example table (filters, search, virtual scrolling for 10k+ rows).
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import type { ComparisonData, ComparisonFromWebview, ComparisonToWebview, ExampleRow, PromptSummary } from '../../src/protocol.js';
+import { filterExamples, type ExampleFilter } from '../../src/extension/logic/example-filter.js';
+import { LineChart } from '../common/chart.js';
+import { el, pct, vscodeApi } from '../common/vscode-api.js';
+import { VirtualTable } from './virtual-table.js';
+import './comparison.css';
+
+type Filter = ExampleFilter;
+interface State { runDirs: string[]; filter: Filter; search: string; scrollTop: number }
+
+const api = vscodeApi<State, ComparisonFromWebview>();
+let state: State = api.state() ?? { runDirs: [], filter: 'all', search: '', scrollTop: 0 };
+let data: ComparisonData | null = null;
+const app = document.getElementById('app')!;
+
+function resultsTable(d: ComparisonData): HTMLElement {
+  const best = Math.max(...d.prompts.map((p) => p.accuracy));
+  const head = el('tr', {}, ...['prompt', 'kind', 'accuracy', 'macro-F1', 'NLL', 'AUC', 'exact match', ...d.labels.map((l) => `predicted ${l}`)].map((h) => el('th', {}, h)));
+  const rows = d.prompts.map((p) => el('tr', { class: p.accuracy === best ? 'best' : '', 'data-prompt': p.key },
+    el('td', {}, p.key), el('td', {}, el('span', { class: `kind ${p.kind}` }, p.kind)),
+    el('td', { class: 'num accuracy' }, pct(p.accuracy)), el('td', { class: 'num' }, p.macroF1.toFixed(3)), el('td', { class: 'num' }, p.nll.toFixed(3)),
+    el('td', { class: 'num' }, p.auc === null ? '' : p.auc.toFixed(3)), el('td', { class: 'num' }, pct(p.exactMatch)),
+    ...d.labels.map((l) => el('td', { class: 'num' }, pct(p.predictedRate[l] ?? 0)))));
+  return el('table', { class: 'results', id: 'results' }, el('thead', {}, head), el('tbody', {}, ...rows));
+}
+
+function confusion(p: PromptSummary, labels: string[]): HTMLElement {
+  const max = Math.max(1, ...p.confusion.flat());
+  const head = el('tr', {}, el('th', {}, 'gold \\ predicted'), ...labels.map((l) => el('th', {}, l)));
+  const rows = p.confusion.map((row, g) => el('tr', {}, el('th', {}, labels[g]), ...row.map((v, c) => {
+    const cell = el('td', { class: `num ${g === c ? 'diag' : 'off'}` }, String(v));
+    cell.style.setProperty('--share', String(v / max));
+    return cell;
+  })));
+  return el('div', { class: 'confusion' }, el('div', { class: 'caption' }, `${p.key} (${p.kind})`), el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows)));
+}
+
+const filtered = (d: ComparisonData) => filterExamples(d, state.filter, state.search);
+
+let table: VirtualTable<ExampleRow> | null = null;
+const counter = el('span', { class: 'count', id: 'example-count' });
+
+function render(): void {
+  if (!data) return;
+  const d = data;
+  const charts = el('div', { class: 'charts' });
+  const runsLine = d.runs.map((r) => `${r.id} (${r.split}: ${r.file.split(/[\\/]/).pop()})`).join(', ');
+  const filter = el('vscode-single-select', { id: 'filter' }) as HTMLElement & { value: string };
+  for (const [value, label] of [['all', 'All examples'], ['disagreements', 'Prompts disagree'], ['soft-wrong', 'A soft prompt is wrong'], ['discrete-wrong', 'A discrete prompt is wrong']]) {
+    const option = el('vscode-option', { value }, label);
+    if (value === state.filter) option.setAttribute('selected', '');
+    filter.append(option);
+  }
+  filter.addEventListener('change', () => { state.filter = filter.value as Filter; save(); refreshTable(); });
+  const search = el('vscode-textfield', { id: 'search', placeholder: 'Search inputs', value: state.search }) as HTMLElement & { value: string };
+  search.addEventListener('input', () => { state.search = search.value; save(); refreshTable(); });
+  const exportCsv = el('vscode-button', { secondary: '' }, 'Export CSV');
+  exportCsv.addEventListener('click', () => api.post({ type: 'export', format: 'csv', filter: state.filter, search: state.search }));
+  const exportMd = el('vscode-button', { secondary: '' }, 'Export Markdown');
+  exportMd.addEventListener('click', () => api.post({ type: 'export', format: 'md', filter: state.filter, search: state.search }));
+  const tableHost = el('div', { class: 'examples', id: 'examples' });
+  app.replaceChildren(
+    el('h2', {}, 'Discrete and soft prompts'),
+    el('div', { class: 'runs' }, runsLine),
+    resultsTable(d),
+    el('h3', {}, 'Confusion matrices'),
+    el('div', { class: 'confusions' }, ...d.prompts.map((p) => confusion(p, d.labels))),
+    el('h3', {}, 'Training'),
+    charts,
+    el('h3', {}, 'Examples'),
+    el('div', { class: 'toolbar' }, filter, search, counter, exportCsv, exportMd),
+    tableHost,
+  );
+  const curves = d.curves.filter((c) => c.loss.length);
+  if (curves.length) {
+    const lossHost = el('div', { class: 'chart' });
+    const accHost = el('div', { class: 'chart' });
+    charts.append(lossHost, accHost);
+    new LineChart(lossHost, 'training loss').render(curves.map((c) => ({ label: c.run, points: c.loss })));
+    new LineChart(accHost, 'dev accuracy').render(curves.filter((c) => c.devAccuracy.length).map((c) => ({ label: c.run, points: c.devAccuracy, percent: true })));
+  } else charts.append(el('div', { class: 'muted' }, 'No training curves (evaluation-only runs).'));
+
+  const keys = d.prompts.map((p) => p.key);
+  const t = new VirtualTable<ExampleRow>(tableHost, ['line', 'input', 'gold', ...keys], (row: ExampleRow) => [
+    String(row.line), row.input, row.gold,
+    ...keys.map((k) => {
+      const c = row.cells[k];
+      return c ? { text: `${c.correct ? '✓' : '✗'} ${c.prediction}`, title: `log P = ${c.score.toFixed(3)}${c.generated !== undefined ? `\ngenerated: ${c.generated}` : ''}`, className: c.correct ? 'right' : 'wrong' } : '';
+    }),
+  ], (row) => api.post({ type: 'openLine', file: row.file, line: row.line }));
+  table = t;
+  refreshTable();
+  t.scrollTo(state.scrollTop);
+  t.onScroll((top) => { state.scrollTop = top; save(); });
+}
+
+function refreshTable(): void {
+  if (!data || !table) return;
+  const rows = filtered(data);
+  counter.textContent = `${rows.length} of ${data.examples.length}`;
+  table.setRows(rows);
+}
+
+function save(): void { api.save(state); }
+
+window.addEventListener('message', (event: MessageEvent<ComparisonToWebview>) => {
+  if (event.data.type === 'data') {
+    data = event.data.data;
+    state.runDirs = event.data.runDirs;
+    save();
+    render();
+  }
+});
+window.addEventListener('resize', () => table?.layout());
+api.post({ type: 'ready' });
