@@ -1,7 +1,8 @@
 // Bundles the CLI, the trainer, the extension and the webviews into dist/ with esbuild.
 import * as esbuild from 'esbuild';
 
-const external = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'protobufjs', 'ajv', 'playwright-core'];
+// native or very large packages stay in node_modules; the rest is bundled
+const external = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'playwright-core'];
 const watch = process.argv.includes('--watch');
 // 'module' first: jsonc-parser's UMD build cannot be bundled
 const common = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, external, logLevel: 'warning', mainFields: ['module', 'main'] };

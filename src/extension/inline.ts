@@ -8,6 +8,8 @@ const DATA_FILE = /\.(jsonl|ndjson|csv|tsv)$/i;
 export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvider {
   private right = vscode.window.createTextEditorDecorationType({ after: { margin: '0 0 0 2em', color: new vscode.ThemeColor('editorCodeLens.foreground'), fontStyle: 'italic' }, isWholeLine: false });
   private wrong = vscode.window.createTextEditorDecorationType({ after: { margin: '0 0 0 2em', color: new vscode.ThemeColor('editorError.foreground'), fontStyle: 'italic' }, isWholeLine: false });
+  // a compact mark per prompt at the start of the line: long JSONL records push the end-of-line text out of view
+  private marks = vscode.window.createTextEditorDecorationType({ before: { margin: '0 0.8em 0 0', color: new vscode.ThemeColor('editorCodeLens.foreground') } });
   private diagnostics = vscode.languages.createDiagnosticCollection('promptTuning');
   private cache = new Map<string, FileResults | null>();
   private lensChanged = new vscode.EventEmitter<void>();
@@ -37,6 +39,7 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
     const results = this.enabled ? this.results(doc.fileName) : null;
     const right: vscode.DecorationOptions[] = [];
     const wrong: vscode.DecorationOptions[] = [];
+    const marks: vscode.DecorationOptions[] = [];
     if (results) {
       const verbalizer = specsUsingFile(doc.fileName, this.specFiles)[0]?.loaded.spec.data.verbalizer;
       for (const r of results.lines.values()) {
@@ -44,10 +47,12 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
         const line = doc.lineAt(r.line - 1);
         const target = r.predictions.every((p) => p.correct) ? right : wrong;
         target.push({ range: new vscode.Range(line.range.end, line.range.end), renderOptions: { after: { contentText: inlineText(r, verbalizer) } } });
+        marks.push({ range: new vscode.Range(line.range.start, line.range.start), renderOptions: { before: { contentText: r.predictions.map((p) => (p.correct ? '✓' : '✗')).join('') } }, hoverMessage: `${r.predictions.map((p) => `${p.promptId}: ${p.prediction}`).join(', ')} (gold ${r.gold})` });
       }
     }
     editor.setDecorations(this.right, right);
     editor.setDecorations(this.wrong, wrong);
+    editor.setDecorations(this.marks, marks);
   }
 
   private async lint(doc: vscode.TextDocument): Promise<void> {
@@ -92,6 +97,7 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
   dispose(): void {
     this.right.dispose();
     this.wrong.dispose();
+    this.marks.dispose();
     this.diagnostics.dispose();
   }
 }
