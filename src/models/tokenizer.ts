@@ -28,3 +28,15 @@ export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
     padTokenId: idOf(tok.pad_token_id),
   };
 }
+
+/**
+ * The tokens `text` adds when it follows other text. Encoding it alone is not that: SentencePiece
+ * tokenizers prepend a word-boundary marker to the start of every encoded string.
+ */
+export function continuationIds(tok: Tokenizer, text: string): number[] {
+  const head = tok.encode('a', { addSpecialTokens: false });
+  const full = tok.encode(`a${text}`, { addSpecialTokens: false });
+  let common = 0;
+  while (common < head.length && head[common] === full[common]) common++;
+  return full.slice(common);
+}

@@ -4,6 +4,7 @@
 // scored in one batch and combined by majority vote.
 import { Rng } from '../engine/random.js';
 import type { LanguageModel, Sequence, SoftPrompt } from '../models/language-model.js';
+import { continuationIds } from '../models/tokenizer.js';
 import type { Example, Split } from './data.js';
 import { SequenceEncoder } from './encoding.js';
 import { classificationMetrics, majorityVote, type Metrics } from './metrics.js';
@@ -107,7 +108,7 @@ export class Evaluator {
   async generate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions): Promise<string[]> {
     const tok = this.lm.tokenizer!;
     const n = prompt.soft[0]?.length ?? 0;
-    const maxNew = Math.max(...this.labelTexts.map((t) => tok.encode(this.spec.data.labelSeparator + t, { addSpecialTokens: false }).length)) + 1;
+    const maxNew = Math.max(...this.labelTexts.map((t) => continuationIds(tok, this.spec.data.labelSeparator + t).length)) + 1;
     const soft = prompt.soft.length ? prompt.soft[0] : this.lm.emptyPrompt();
     const texts: string[] = [];
     for (let start = 0; start < examples.length; start += options.batchSize) {

@@ -4,6 +4,7 @@
 import { Rng } from '../engine/random.js';
 import { InputError } from '../models/errors.js';
 import type { LanguageModel, SoftPrompt } from '../models/language-model.js';
+import { continuationIds } from '../models/tokenizer.js';
 import { readSoftPromptSource } from './artifacts.js';
 import type { LoadedSpec } from './spec.js';
 
@@ -39,7 +40,7 @@ export function initSoftPrompt(lm: LanguageModel, loaded: LoadedSpec, seed: numb
       const labels = Object.values(data.verbalizer);
       const rows = Math.min(n, labels.length);
       for (let c = 0; c < rows; c++) {
-        const ids = lm.tokenizer!.encode(data.labelSeparator + labels[c], { addSpecialTokens: false }).filter((id) => id !== lm.tokenizer!.bosTokenId);
+        const ids = continuationIds(lm.tokenizer!, data.labelSeparator + labels[c]);
         const emb = lm.embeddings(ids);
         for (let j = 0; j < d; j++) {
           let s = 0;

@@ -1,0 +1,197 @@
+// Units of the tuning code: optimisers and schedules, metrics, prompt initialisation, truncation,
+// early stopping, ensembles, and the trainer's exit when its parent dies.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createSession } from '../src/engine/runtime.js';
+import { Graph } from '../src/engine/graph.js';
+import { LanguageModel } from '../src/models/language-model.js';
+import { continuationIds } from '../src/models/tokenizer.js';
+import { SequenceEncoder } from '../src/tuning/encoding.js';
+import { runJob } from '../src/tuning/experiment.js';
+import { auc, classificationMetrics, majorityVote } from '../src/tuning/metrics.js';
+import { Adafactor, Adam, clipGradient, learningRateAt } from '../src/tuning/optimizers.js';
+import { initSoftPrompt } from '../src/tuning/prompt-init.js';
+import { loadSpec } from '../src/tuning/spec.js';
+import { root, storiesDir, tempDir, workspace } from './helpers.js';
+
+const mood = (name: string) => join(root, 'data', 'mood', name);
+const moodSpec = (extra: Record<string, unknown> = {}) => ({
+  name: 'mood', model: storiesDir,
+  data: { train: mood('train.jsonl'), dev: mood('dev.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, maxExamples: 24 },
+  softPrompt: { length: 4 },
+  training: { steps: 8, batchSize: 4, evalEvery: 2 },
+  evaluation: { generation: false },
+  ...extra,
+});
+
+describe('optimisers and schedules', () => {
+  it('Adam takes the bias-corrected first step lr * sign(g)', () => {
+    const p = new Float32Array([1, -2, 3]);
+    new Adam(3).step(p, [0.5, -0.25, 2], 0.1);
+    assert.deepEqual(Array.from(p, (v) => +v.toFixed(5)), [0.9, -1.9, 2.9]);
+  });
+  it('Adafactor: first update has RMS lr (update clipping at 1) and follows the gradient sign', () => {
+    const p = new Float32Array(6).fill(0);
+    const g = [1, 2, 3, -1, -2, -3];
+    new Adafactor(2, 3).step(p, g, 0.3);
+    const rms = Math.sqrt(Array.from(p).reduce((s, v) => s + v * v, 0) / 6);
+    assert.ok(Math.abs(rms - 0.3) < 1e-6, `rms ${rms}`);
+    p.forEach((v, i) => assert.equal(Math.sign(v), -Math.sign(g[i])));
+  });
+  it('optimiser state round-trips (the resume path)', () => {
+    const a = new Adafactor(2, 2);
+    const p = new Float32Array([1, 2, 3, 4]);
+    a.step(p, [0.1, 0.2, 0.3, 0.4], 0.3);
+    const b = new Adafactor(2, 2);
+    b.load(a.state());
+    const pa = Float32Array.from(p), pb = Float32Array.from(p);
+    a.step(pa, [0.3, 0.1, 0.2, 0.1], 0.3);
+    b.step(pb, [0.3, 0.1, 0.2, 0.1], 0.3);
+    assert.deepEqual(pa, pb);
+  });
+  it('schedules: constant, linear decay to 0, warm-up', () => {
+    assert.equal(learningRateAt(50, 100, 0.3, 'constant', 0), 0.3);
+    assert.ok(Math.abs(learningRateAt(50, 100, 0.3, 'linear', 0) - 0.15) < 1e-12);
+    assert.ok(Math.abs(learningRateAt(4, 100, 0.3, 'warmup', 10) - 0.15) < 1e-12);
+    assert.equal(learningRateAt(20, 100, 0.3, 'warmup', 10), 0.3);
+    assert.ok(Math.abs(learningRateAt(55, 100, 0.3, 'warmup-linear', 10) - 0.15) < 1e-12);
+  });
+  it('clips the gradient to a global norm', () => {
+    const g = new Float32Array([3, 4]);
+    assert.equal(clipGradient(g, 1), 5);
+    assert.ok(Math.abs(Math.hypot(g[0], g[1]) - 1) < 1e-6);
+  });
+});
+
+describe('metrics', () => {
+  it('accuracy, macro-F1, confusion, NLL, predicted rate, AUC', () => {
+    const m = classificationMetrics(['a', 'b'], [0, 0, 1, 1], [0, 1, 1, 1], [[-0.1, -2], [-1, -0.5], [-3, -0.1], [-2, -0.2]]);
+    assert.equal(m.accuracy, 0.75);
+    assert.deepEqual(m.confusion, [[1, 1], [0, 2]]);
+    assert.ok(Math.abs(m.macroF1 - (2 / 3 + 0.8) / 2) < 1e-12);
+    assert.ok(Math.abs(m.nll - (0.1 + 1 + 0.1 + 0.2) / 4) < 1e-12);
+    assert.deepEqual(m.predictedRate, { a: 0.25, b: 0.75 });
+    assert.equal(m.auc, 1);
+    assert.equal(auc([0, 1, 0, 1], [1, 1, 1, 1]), 0.5);
+  });
+  it('majority vote breaks ties by probability mass', () => {
+    assert.equal(majorityVote([0, 1, 1], [[-1, -2], [-2, -1], [-2, -1]]), 1);
+    assert.equal(majorityVote([0, 1], [[-0.1, -3], [-1, -0.9]]), 0);
+  });
+});
+
+describe('prompt initialisation and truncation (stories260K)', () => {
+  let lm: LanguageModel;
+  before(async () => { lm = await LanguageModel.fromFolder(storiesDir); });
+  after(async () => { await lm.dispose(); });
+  const init = (softPrompt: Record<string, unknown>) => initSoftPrompt(lm, loadSpec(workspace(moodSpec({ softPrompt }))), 0);
+
+  it('random-uniform lies in [-0.5, 0.5]', () => {
+    const p = init({ length: 5, init: 'random-uniform' });
+    assert.equal(p.data.length, 5 * 64);
+    assert.ok(Array.from(p.data).every((v) => v >= -0.5 && v <= 0.5));
+  });
+  it('class-labels: the first rows are the labels\' mean token embeddings, the rest vocabulary rows', () => {
+    const p = init({ length: 4, init: 'class-labels' });
+    const ids = continuationIds(lm.tokenizer!, ' happy');
+    assert.deepEqual(ids, [393]);
+    const e = lm.embeddings(ids);
+    for (let j = 0; j < 64; j++) {
+      let mean = 0;
+      for (let t = 0; t < ids.length; t++) mean += e[t * 64 + j] / ids.length;
+      assert.ok(Math.abs(p.data[j] - mean) < 1e-6);
+    }
+    const table = lm.embeddings(Array.from({ length: 512 }, (_, i) => i));
+    const row3 = Array.from(p.data.slice(3 * 64, 4 * 64));
+    assert.ok(Array.from({ length: 512 }, (_, id) => id).some((id) => row3.every((v, j) => v === table[id * 64 + j])));
+  });
+  it('text: the text\'s token embeddings, repeated to fill', () => {
+    const p = init({ length: 6, init: 'text', initText: 'Once upon a time' });
+    const ids = lm.tokenizer!.encode('Once upon a time', { addSpecialTokens: false });
+    const e = lm.embeddings([...ids, ...ids].slice(0, 6));
+    assert.deepEqual(Array.from(p.data), Array.from(e));
+  });
+  it('file: a soft prompt of another length is refused', async () => {
+    const spec = workspace(moodSpec({ training: { steps: 2, batchSize: 2, evalEvery: 2 } }));
+    const summary = await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, () => undefined);
+    assert.throws(() => init({ length: 7, init: 'file', initFile: summary.runDir }), /softPrompt\.initFile has 4 virtual tokens but softPrompt\.length is 7/);
+    assert.equal(init({ length: 4, init: 'file', initFile: summary.runDir }).length, 4);
+  });
+  it('sequences longer than the context are cut from the left, keeping BOS and the target, and counted', () => {
+    const enc = new SequenceEncoder(lm.tokenizer!, 32);
+    const long = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day she saw a ball.';
+    const s = enc.withTarget(long, ' happy', 4);
+    assert.equal(s.truncated, true);
+    assert.equal(s.ids.length + 4, 32);
+    assert.equal(s.ids[0], 1);
+    assert.deepEqual(s.ids.slice(s.targetStart), continuationIds(lm.tokenizer!, ' happy'));
+    assert.equal(enc.truncatedCount, 1);
+  });
+  it('a job warns how many examples were truncated', async () => {
+    const dir = tempDir();
+    const longStory = Array.from({ length: 60 }, () => 'She ran to the park and played with a big red ball.').join(' ');
+    writeFileSync(join(dir, 'test.jsonl'), `${JSON.stringify({ story: longStory, mood: 'happy' })}\n${JSON.stringify({ story: 'Tom cried.', mood: 'sad' })}\n`);
+    const spec = workspace(moodSpec({ data: { ...moodSpec().data, test: join(dir, 'test.jsonl') }, training: { steps: 2, batchSize: 2, evalEvery: 2 } }));
+    const logs: string[] = [];
+    await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, (e) => { if (e.type === 'log') logs.push(e.message); });
+    assert.ok(logs.some((l) => /warning: \d+ sequences were longer than the model's context \(512 tokens\) and were truncated from the left/.test(l)), logs.join('\n'));
+  });
+});
+
+describe('training control and ensembles', () => {
+  it('early stopping after `patience` evaluations without a better dev accuracy', async () => {
+    const spec = workspace(moodSpec({ training: { steps: 40, batchSize: 2, evalEvery: 1, patience: 2, learningRate: 1e-9 } }));
+    const logs: string[] = [];
+    const summary = await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, (e) => { if (e.type === 'log') logs.push(e.message); });
+    assert.equal(summary.status, 'completed');
+    assert.ok(logs.some((l) => /^early stop at step 2: no better dev accuracy in 2 evaluations$/.test(l)), logs.join('\n'));
+  });
+  it('an ensemble of soft prompts is scored in one batch and votes', async () => {
+    const a = await runJob({ kind: 'train', specFile: workspace(moodSpec({ training: { steps: 4, batchSize: 4, evalEvery: 4, seed: 1 } })), device: 'cpu' }, () => undefined);
+    const b = await runJob({ kind: 'train', specFile: workspace(moodSpec({ training: { steps: 4, batchSize: 4, evalEvery: 4, seed: 2 } })), device: 'cpu' }, () => undefined);
+    const c = await runJob({ kind: 'train', specFile: workspace(moodSpec({ training: { steps: 4, batchSize: 4, evalEvery: 4, seed: 3 } })), device: 'cpu' }, () => undefined);
+    const spec = workspace(moodSpec({ evaluation: { generation: false, ensembles: [{ id: 'vote', prompts: [a.runDir, b.runDir, c.runDir] }] } }));
+    const summary = await runJob({ kind: 'eval', specFile: spec, device: 'cpu', runs: [a.runDir, b.runDir, c.runDir] }, () => undefined);
+    const vote = summary.results.find((r) => r.kind === 'ensemble')!;
+    assert.equal(vote.id, 'vote');
+    const members = summary.results.filter((r) => r.kind === 'soft');
+    assert.equal(members.length, 3);
+    assert.ok(vote.accuracy >= Math.min(...members.map((m) => m.accuracy)));
+  });
+});
+
+describe('device selection', () => {
+  it('a provider that cannot start falls back to the CPU and says why', async () => {
+    const g = new Graph('float32');
+    const x = g.input('x', 'float32', [2]);
+    g.output(g.node('Neg', [x], {}, [{ dtype: 'float32', shape: [2] }])[0], 'y');
+    const notes: string[] = [];
+    const s = await createSession(g, new Map(), { device: 'cuda', log: (m) => notes.push(m) });
+    assert.equal(s.device, 'cpu');
+    assert.match(notes[0], /^device: cpu \(cuda unavailable: .+; fell back to the CPU\)$/);
+    const auto = await createSession(g, new Map(), { device: 'auto', log: (m) => notes.push(m) });
+    assert.match(notes[1], /^device: (cpu|webgpu|cuda) \(auto/);
+    await s.release();
+    await auto.release();
+  });
+});
+
+describe('trainer process', () => {
+  it('exits when its parent dies', async () => {
+    const spec = workspace(moodSpec({ training: { steps: 100000, batchSize: 2, evalEvery: 100000 } }));
+    // a parent that forks the trainer, prints its pid, then is killed
+    const parent = spawn(process.execPath, ['-e', `
+      const { fork } = require('node:child_process');
+      const child = fork(${JSON.stringify(join(root, 'dist', 'trainer.cjs'))}, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+      child.on('message', (m) => { if (m.type === 'ready') { child.send({ type: 'start', job: { kind: 'train', specFile: ${JSON.stringify(spec)}, device: 'cpu' } }); } if (m.type === 'progress' && m.step === 1) console.log(child.pid); });
+    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pid = await new Promise<number>((ok) => parent.stdout!.once('data', (b: Buffer) => ok(Number(b.toString().trim()))));
+    parent.kill('SIGKILL');
+    const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(alive(), false, 'the trainer outlived its parent');
+  });
+});
