@@ -21,7 +21,7 @@ export const BENCH_CONFIG = {
 /** Writes a random-weight checkpoint (safetensors + config.json) once into the cache. */
 export function benchCheckpoint(config: Record<string, unknown> = BENCH_CONFIG, name = 'bench-58m'): string {
   const dir = join(cacheRoot(), 'bench-models', name);
-  const cfg = parseModelConfig(config);
+  const cfg = parseModelConfig(config) as LlamaConfig;
   const file = join(dir, 'model.safetensors');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
@@ -75,7 +75,7 @@ export async function matmulCeiling(device: DeviceChoice, size = 1024, chain = 1
 export async function benchEngine(options: { device: DeviceChoice; steps: number }): Promise<Record<string, number | string>> {
   const B = 8, T = 128, n = 20;
   const dir = benchCheckpoint();
-  const cfg = parseModelConfig(BENCH_CONFIG);
+  const cfg = parseModelConfig(BENCH_CONFIG) as LlamaConfig;
   const lm = new LanguageModel(buildModel(cfg, new CheckpointWeights(dir, join(cacheRoot(), 'weights'))), null, { device: options.device });
   const t0 = performance.now();
   await lm.session('train');

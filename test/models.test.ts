@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseModelConfig, ropeInverseFrequencies } from '../src/models/config.js';
+import { parseModelConfig, ropeInverseFrequencies, type LlamaConfig } from '../src/models/config.js';
 import { LanguageModel } from '../src/models/language-model.js';
 import { encodeSafetensors, readCheckpoint, readSafetensorsHeader } from '../src/models/safetensors.js';
 import { storiesDir, tempDir } from './helpers.js';
@@ -109,7 +109,7 @@ describe('model folder validation', () => {
 
 describe('llama3 rope scaling', () => {
   it('keeps high frequencies, divides low ones by the factor', () => {
-    const cfg = parseModelConfig({ model_type: 'llama', hidden_size: 64, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 1, vocab_size: 8, rope_theta: 500000, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } });
+    const cfg = parseModelConfig({ model_type: 'llama', hidden_size: 64, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 1, vocab_size: 8, rope_theta: 500000, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } }) as LlamaConfig;
     const plain = ropeInverseFrequencies({ ...cfg, ropeScaling: null });
     const scaled = ropeInverseFrequencies(cfg);
     assert.equal(scaled[0], plain[0]);

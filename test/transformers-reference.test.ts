@@ -55,3 +55,27 @@ for (const name of ['llama-tiny', 'qwen2-tiny']) {
     });
   });
 }
+
+describe('transformers reference: gpt2-tiny', () => {
+  const ref = JSON.parse(readFileSync(join(fixtures, 'gpt2-tiny', 'reference.json'), 'utf8'));
+  it('loss, prompt gradient and logits match transformers (float64)', async () => {
+    const lm = float64Model(join(fixtures, 'gpt2-tiny'));
+    const prompt = { length: ref.prompt.length, dim: ref.prompt[0].length, data: Float64Array.from(ref.prompt.flat()) };
+    const { loss, grad } = await lm.lossAndGradient([{ ids: ref.ids, targetStart: ref.targetStart }], prompt);
+    assert.ok(Math.abs(loss - ref.loss) < 1e-10, `loss ${loss} vs ${ref.loss}`);
+    assert.ok(relError(grad, ref.grad.flat()) < 1e-9, `gradient ${relError(grad, ref.grad.flat())}`);
+    for (let pos = 0; pos < ref.ids.length; pos++) {
+      const err = relError(await lm.logitsAt(ref.ids, pos), ref.logits[pos]);
+      assert.ok(err < 1e-9, `position ${pos}: ${err}`);
+    }
+    // with the soft prompt, at its last row and after
+    const withPrompt = await lm.logitsAt(ref.ids, ref.ids.length - 1, prompt);
+    assert.ok(relError(withPrompt, ref.logitsWithPrompt[ref.logitsWithPrompt.length - 1]) < 1e-9);
+    await lm.dispose();
+  });
+  it('refuses prompt + input longer than n_positions', async () => {
+    const lm = float64Model(join(fixtures, 'gpt2-tiny'));
+    const prompt = { length: 30, dim: 16, data: new Float64Array(30 * 16) };
+    await assert.rejects(() => lm.lossAndGradient([{ ids: ref.ids, targetStart: 2 }], prompt), /a sequence of 38 positions \(soft prompt \+ tokens\) is longer than the model's context of 32/);
+  });
+});

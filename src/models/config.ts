@@ -11,17 +11,25 @@ export interface RopeScaling {
   originalMaxPositionEmbeddings?: number;
 }
 
-export interface LlamaConfig {
-  architecture: 'llama';
+/** What every architecture's config says, in the engine's terms. */
+export interface BaseConfig {
   modelType: string;
   hiddenSize: number;
-  intermediateSize: number;
   numLayers: number;
   numHeads: number;
+  /** Key/value heads (the cache layout); equal to numHeads without grouped-query attention. */
   numKvHeads: number;
   headDim: number;
   vocabSize: number;
+  /** The longest sequence the model takes (position embeddings or RoPE tables). */
   maxPositions: number;
+  bosTokenId: number | null;
+  eosTokenId: number | null;
+}
+
+export interface LlamaConfig extends BaseConfig {
+  architecture: 'llama';
+  intermediateSize: number;
   rmsNormEps: number;
   ropeTheta: number;
   ropeScaling: RopeScaling | null;
@@ -31,14 +39,19 @@ export interface LlamaConfig {
   /** Bias on the output projection (Llama attention_bias). */
   oBias: boolean;
   mlpBias: boolean;
-  bosTokenId: number | null;
-  eosTokenId: number | null;
 }
 
-export type ModelConfig = LlamaConfig;
+export interface Gpt2Config extends BaseConfig {
+  architecture: 'gpt2';
+  innerSize: number;
+  layerNormEps: number;
+  scaleAttnWeights: boolean;
+}
+
+export type ModelConfig = LlamaConfig | Gpt2Config;
 
 const LLAMA_FAMILY = ['llama', 'mistral', 'qwen2'];
-export const SUPPORTED_MODEL_TYPES = [...LLAMA_FAMILY];
+export const SUPPORTED_MODEL_TYPES = [...LLAMA_FAMILY, 'gpt2'];
 
 export function readModelConfig(folder: string): ModelConfig {
   const file = join(folder, 'config.json');
@@ -55,17 +68,9 @@ export function readModelConfig(folder: string): ModelConfig {
 export function parseModelConfig(raw: Record<string, unknown>, file = 'config.json'): ModelConfig {
   const modelType = raw.model_type;
   if (typeof modelType !== 'string') throw new InputError(`${file}: field "model_type" is missing; it names the architecture (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
-  if (!LLAMA_FAMILY.includes(modelType)) throw new InputError(`${file}: model_type "${modelType}" is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
-  const int = (key: string, fallback?: number): number => {
-    const v = raw[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new InputError(`${file}: field "${key}" must be a positive integer, got ${JSON.stringify(raw[key])}`);
-    return v;
-  };
-  const num = (key: string, fallback: number): number => {
-    const v = raw[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${file}: field "${key}" must be a number, got ${JSON.stringify(raw[key])}`);
-    return v;
-  };
+  if (!SUPPORTED_MODEL_TYPES.includes(modelType)) throw new InputError(`${file}: model_type "${modelType}" is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
+  const { int, num } = readers(raw, file);
+  if (modelType === 'gpt2') return parseGpt2(raw, file);
   const hiddenSize = int('hidden_size');
   const numHeads = int('num_attention_heads');
   const numKvHeads = int('num_key_value_heads', numHeads);
@@ -95,8 +100,40 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
     qkvBias: isQwen2 || attentionBias,
     oBias: !isQwen2 && attentionBias,
     mlpBias: raw.mlp_bias === true,
-    bosTokenId: typeof raw.bos_token_id === 'number' ? raw.bos_token_id : null,
-    eosTokenId: typeof raw.eos_token_id === 'number' ? raw.eos_token_id : Array.isArray(raw.eos_token_id) ? (raw.eos_token_id[0] as number) : null,
+    bosTokenId: tokenId(raw.bos_token_id),
+    eosTokenId: tokenId(raw.eos_token_id),
+  };
+}
+
+function readers(raw: Record<string, unknown>, file: string) {
+  const int = (key: string, fallback?: number): number => {
+    const v = raw[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new InputError(`${file}: field "${key}" must be a positive integer, got ${JSON.stringify(raw[key])}`);
+    return v;
+  };
+  const num = (key: string, fallback: number): number => {
+    const v = raw[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${file}: field "${key}" must be a number, got ${JSON.stringify(raw[key])}`);
+    return v;
+  };
+  return { int, num };
+}
+
+const tokenId = (v: unknown) => (typeof v === 'number' ? v : Array.isArray(v) && typeof v[0] === 'number' ? v[0] : null);
+
+function parseGpt2(raw: Record<string, unknown>, file: string): Gpt2Config {
+  const { int, num } = readers(raw, file);
+  const hiddenSize = int('n_embd');
+  const numHeads = int('n_head');
+  if (hiddenSize % numHeads !== 0) throw new InputError(`${file}: n_embd (${hiddenSize}) must be a multiple of n_head (${numHeads})`);
+  const act = raw.activation_function ?? 'gelu_new';
+  if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') throw new InputError(`${file}: activation_function "${String(act)}" is not supported for gpt2 (gelu_new, gelu_pytorch_tanh)`);
+  if (raw.scale_attn_by_inverse_layer_idx === true || raw.reorder_and_upcast_attn === true) throw new InputError(`${file}: scale_attn_by_inverse_layer_idx and reorder_and_upcast_attn are not supported`);
+  return {
+    architecture: 'gpt2', modelType: 'gpt2', hiddenSize, numHeads, numKvHeads: numHeads, headDim: hiddenSize / numHeads,
+    numLayers: int('n_layer'), vocabSize: int('vocab_size'), maxPositions: int('n_positions', 1024),
+    innerSize: raw.n_inner == null ? 4 * hiddenSize : int('n_inner'), layerNormEps: num('layer_norm_epsilon', 1e-5),
+    scaleAttnWeights: raw.scale_attn_weights !== false, bosTokenId: tokenId(raw.bos_token_id), eosTokenId: tokenId(raw.eos_token_id),
   };
 }
 

@@ -5,7 +5,8 @@ import type { FloatType } from '../engine/graph.js';
 import { cacheRoot, createSession, EngineSession, floatTensor, int64Tensor, ort, type DeviceChoice, type Feeds } from '../engine/runtime.js';
 import { buildCausalGraph, type CausalLM, type GraphKind } from './causal-lm.js';
 import { readModelConfig, type ModelConfig } from './config.js';
-import { LlamaModel, MAX_ROPE_TABLE } from './llama.js';
+import { buildModel } from './architectures.js';
+import { MAX_ROPE_TABLE } from './llama.js';
 import { InputError } from './errors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { CheckpointWeights, type WeightSource } from './weights.js';
@@ -37,9 +38,7 @@ export interface Padding { padTo?: number; padId?: number }
 
 export interface PreparedBatch { feeds: Feeds; targetCounts: number[]; targetCount: number }
 
-export function buildModel(cfg: ModelConfig, weights: WeightSource): CausalLM {
-  return new LlamaModel(cfg, weights);
-}
+export { buildModel };
 
 export interface LanguageModelOptions { device?: DeviceChoice; threads?: number; floatType?: FloatType; log?: (m: string) => void }
 
@@ -182,7 +181,7 @@ export class LanguageModel {
   }
 
   /** Logits of every position of one sequence (for golden-value checks and inspection). */
-  async logitsAt(ids: number[], position: number, prompt = this.emptyPrompt()): Promise<Float32Array> {
+  async logitsAt(ids: number[], position: number, prompt: Prompts = this.emptyPrompt()): Promise<Float32Array | Float64Array> {
     const steps = await this.generate([ids.slice(0, position + 1)], prompt, 0, { returnFirstLogits: true });
     return steps.firstLogits![0];
   }
@@ -191,7 +190,7 @@ export class LanguageModel {
    * Greedy decoding with a key/value cache. Prompts are left-padded so every row's last token is
    * at the end; decoding stops at maxNewTokens or when every row has produced EOS.
    */
-  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; promptIndex?: number[] } = {}): Promise<{ ids: number[][]; firstLogits?: Float32Array[] }> {
+  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; promptIndex?: number[] } = {}): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
     const session = await this.session('generate');
     const c = this.cfg;
     const f = this.floatType;
@@ -230,12 +229,12 @@ export class LanguageModel {
     const done = new Array<boolean>(B).fill(false);
     const keyMask = [...mask];
     let keyLength = n + T;
-    let firstLogits: Float32Array[] | undefined;
+    let firstLogits: (Float32Array | Float64Array)[] | undefined;
     for (let step = 0; step <= maxNewTokens; step++) {
       const result = await session.run(feeds);
-      const logits = result.logits.data as Float32Array;
+      const logits = result.logits.data as Float32Array | Float64Array;
       const V = c.vocabSize;
-      if (step === 0 && options.returnFirstLogits) firstLogits = Array.from({ length: B }, (_, b) => Float32Array.from(logits.subarray(b * V, (b + 1) * V)));
+      if (step === 0 && options.returnFirstLogits) firstLogits = Array.from({ length: B }, (_, b) => logits.slice(b * V, (b + 1) * V));
       if (step === maxNewTokens) break;
       const next: number[] = [];
       for (let b = 0; b < B; b++) {

@@ -2,11 +2,11 @@
 // position embeddings, grouped-query attention, SwiGLU MLP. Written from the architecture's
 // definition in Hugging Face transformers (modeling_llama.py, modeling_qwen2.py).
 import type { Graph, Tensor } from '../engine/graph.js';
-import { add, div, mul, neg, scale, silu, sqrt } from '../engine/ops/elementwise.js';
-import { linear, matmul } from '../engine/ops/matmul.js';
-import { reduceMean } from '../engine/ops/reduce.js';
-import { concat, reshape, split, transpose } from '../engine/ops/shape.js';
-import { softmax } from '../engine/ops/softmax.js';
+import { add, mul, neg, silu } from '../engine/ops/elementwise.js';
+import { rmsNorm } from './layers.js';
+import { linear } from '../engine/ops/matmul.js';
+import { concat, split } from '../engine/ops/shape.js';
+import { attend, splitHeads } from './attention.js';
 import { ropeInverseFrequencies, type LlamaConfig } from './config.js';
 import type { WeightSource } from './weights.js';
 import type { CausalLM, KvCache } from './causal-lm.js';
@@ -69,9 +69,7 @@ export class LlamaModel implements CausalLM {
   }
 
   private rmsNorm(g: Graph, x: Tensor, weightName: string): Tensor {
-    const ms = reduceMean(mul(x, x), [-1]);
-    const inv = div(g.scalar(1), sqrt(add(ms, g.scalar(this.cfg.rmsNormEps))));
-    return mul(mul(x, inv), this.w(g, weightName));
+    return rmsNorm(x, this.w(g, weightName), this.cfg.rmsNormEps);
   }
 
   /**
@@ -113,18 +111,13 @@ export class LlamaModel implements CausalLM {
    */
   forward(g: Graph, x: Tensor, positionIds: Tensor, bias: Tensor, past?: KvCache): { hidden: Tensor; present: KvCache } {
     const c = this.cfg;
-    const [B, S] = x.shape;
-    const K = bias.shape[3];
-    const rep = c.numHeads / c.numKvHeads;
-    const groupRows = rep === 1 ? S : `${rep}*${S}`;
     const { cos, sin } = this.rope(g, positionIds);
     const present: KvCache = { keys: [], values: [] };
     for (let i = 0; i < c.numLayers; i++) {
       const p = `model.layers.${i}`;
       const h = this.rmsNorm(g, x, `${p}.input_layernorm.weight`);
-      const heads = (name: string, n: number) =>
-        transpose(reshape(linear(h, this.w(g, `${p}.self_attn.${name}.weight`), this.bias(g, `${p}.self_attn.${name}.bias`)), [B, S, n, c.headDim]), [0, 2, 1, 3]);
-      let q = this.applyRope(heads('q_proj', c.numHeads), cos, sin);
+      const heads = (name: string, n: number) => splitHeads(linear(h, this.w(g, `${p}.self_attn.${name}.weight`), this.bias(g, `${p}.self_attn.${name}.bias`)), n, c.headDim);
+      const q = this.applyRope(heads('q_proj', c.numHeads), cos, sin);
       let k = this.applyRope(heads('k_proj', c.numKvHeads), cos, sin);
       let v = heads('v_proj', c.numKvHeads);
       if (past) {
@@ -133,17 +126,7 @@ export class LlamaModel implements CausalLM {
       }
       present.keys.push(k);
       present.values.push(v);
-      // Query heads that share a key/value head are stacked along the row axis, so each
-      // key/value head is used as is (no repeat): [B, kv, rep*S, hd] x [B, kv, K, hd]^T.
-      q = scale(q, 1 / Math.sqrt(c.headDim));
-      const qGrouped = rep === 1 ? q : reshape(q, [B, c.numKvHeads, groupRows, c.headDim]);
-      let scores = matmul(qGrouped, k, true);
-      if (rep !== 1) scores = reshape(scores, [B, c.numHeads, S, K]);
-      let probs = softmax(add(scores, bias));
-      if (rep !== 1) probs = reshape(probs, [B, c.numKvHeads, groupRows, K]);
-      let attn = matmul(probs, v);
-      if (rep !== 1) attn = reshape(attn, [B, c.numHeads, S, c.headDim]);
-      const merged = reshape(transpose(attn, [0, 2, 1, 3]), [B, S, c.numHeads * c.headDim]);
+      const merged = attend(q, k, v, bias, c.numHeads, c.numKvHeads, c.headDim, 1 / Math.sqrt(c.headDim));
       x = add(x, linear(merged, this.w(g, `${p}.self_attn.o_proj.weight`), this.bias(g, `${p}.self_attn.o_proj.bias`)));
       const h2 = this.rmsNorm(g, x, `${p}.post_attention_layernorm.weight`);
       const gate = silu(linear(h2, this.w(g, `${p}.mlp.gate_proj.weight`), this.bias(g, `${p}.mlp.gate_proj.bias`)));

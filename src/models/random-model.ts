@@ -2,7 +2,7 @@
 // benchmarks. Weights are float64 in memory; float32 graphs round them.
 import { Rng } from '../engine/random.js';
 import { parseModelConfig, type ModelConfig } from './config.js';
-import { llamaWeightShapes } from './llama.js';
+import { weightShapes } from './architectures.js';
 import { ArrayWeights } from './weights.js';
 
 export interface Variant { name: string; config: Record<string, unknown> }
@@ -21,14 +21,15 @@ export const GRADCHECK_VARIANTS: Variant[] = [
   { name: 'llama-attention-bias', config: { ...tinyLlama, attention_bias: true, mlp_bias: true } },
   { name: 'mistral-gqa', config: { ...tinyLlama, model_type: 'mistral', num_key_value_heads: 1, tie_word_embeddings: false } },
   { name: 'qwen2-qkv-bias', config: { ...tinyLlama, model_type: 'qwen2', tie_word_embeddings: true } },
+  { name: 'gpt2', config: { model_type: 'gpt2', n_embd: 16, n_head: 4, n_layer: 2, n_positions: 64, vocab_size: 40, bos_token_id: 1, eos_token_id: 2 } },
 ];
 
 export function randomWeights(cfg: ModelConfig, seed: number, std = 0.3): ArrayWeights {
   const rng = new Rng(seed);
   const arrays = new Map<string, { shape: number[]; data: Float64Array }>();
-  for (const [name, shape] of llamaWeightShapes(cfg)) {
+  for (const [name, shape] of weightShapes(cfg)) {
     const size = shape.reduce((p, d) => p * d, 1);
-    const isNorm = name.endsWith('norm.weight');
+    const isNorm = name.endsWith('norm.weight') || /ln_(1|2|f)\.weight$/.test(name);
     const data = Float64Array.from({ length: size }, () => (isNorm ? 1 + 0.1 * rng.normal() : std * rng.normal()));
     arrays.set(name, { shape, data });
   }

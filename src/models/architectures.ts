@@ -1,0 +1,15 @@
+// Which class builds which config, and which weights each expects.
+import type { CausalLM } from './causal-lm.js';
+import type { ModelConfig } from './config.js';
+import { Gpt2Model, gpt2WeightShapes } from './gpt2.js';
+import { LlamaModel, llamaWeightShapes } from './llama.js';
+import type { WeightSource } from './weights.js';
+
+export function buildModel(cfg: ModelConfig, weights: WeightSource): CausalLM {
+  return cfg.architecture === 'gpt2' ? new Gpt2Model(cfg, weights) : new LlamaModel(cfg, weights);
+}
+
+/** Every weight's name and shape, as a checkpoint of this config holds them. */
+export function weightShapes(cfg: ModelConfig): Map<string, number[]> {
+  return cfg.architecture === 'gpt2' ? gpt2WeightShapes(cfg) : llamaWeightShapes(cfg);
+}
