@@ -1,0 +1,55 @@
+// Every architecture trains a soft prompt through the whole job (spec, data, training,
+// evaluation, PEFT export): tiny random models with real tokenizers on the bundled mood task.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { TrainerEvent } from '../src/protocol.js';
+import { weightShapes } from '../src/models/architectures.js';
+import { parseModelConfig } from '../src/models/config.js';
+import { randomWeights } from '../src/models/random-model.js';
+import { encodeSafetensors } from '../src/models/safetensors.js';
+import { readPeftAdapter } from '../src/tuning/peft.js';
+import { runJob } from '../src/tuning/experiment.js';
+import { root, tempDir, workspace } from './helpers.js';
+
+/** Writes a random checkpoint of `config` with the given tokenizer files into a folder. */
+export function randomCheckpoint(config: Record<string, unknown>, tokenizerDir: string, files: string[], seed = 1, std = 0.3): string {
+  const dir = tempDir('ptune-arch-');
+  const cfg = parseModelConfig(config);
+  const w = randomWeights(cfg, seed, std);
+  const tensors = [...weightShapes(cfg)].map(([name, shape]) => ({ name, shape, data: Float32Array.from(w.arrays.get(name)!.data) }));
+  writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) copyFileSync(join(tokenizerDir, f), join(dir, f));
+  return dir;
+}
+
+const mood = (name: string) => join(root, 'data', 'mood', name);
+
+async function trainsAndLowersDevLoss(model: string): Promise<{ runDir: string; evals: Extract<TrainerEvent, { type: 'eval' }>[] }> {
+  const spec = workspace({
+    name: 'arch', model,
+    data: { train: mood('train.jsonl'), dev: mood('dev.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, maxExamples: 40 },
+    discretePrompts: [{ id: 'zero-shot', template: '{story} In the end, everyone was' }],
+    softPrompt: { length: 4, init: 'random-uniform' },
+    training: { optimizer: 'adam', learningRate: 0.05, steps: 30, batchSize: 8, evalEvery: 15, sampling: 'balanced' },
+    evaluation: { generation: true },
+  });
+  const evals: Extract<TrainerEvent, { type: 'eval' }>[] = [];
+  const summary = await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, (e) => { if (e.type === 'eval') evals.push(e); });
+  assert.equal(summary.status, 'completed');
+  assert.ok(evals[evals.length - 1].nll < evals[0].nll, `dev NLL ${evals.map((e) => e.nll.toFixed(4)).join(' -> ')}`);
+  return { runDir: summary.runDir, evals };
+}
+
+describe('architectures train end to end', () => {
+  it('GPT-2 (random weights, the real GPT-2 tokenizer)', async () => {
+    const model = randomCheckpoint({ model_type: 'gpt2', n_embd: 32, n_head: 4, n_layer: 2, n_positions: 256, vocab_size: 50257, bos_token_id: 50256, eos_token_id: 50256 }, join(root, 'tokenizers', 'gpt2'), ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'], 1, 0.1);
+    const { runDir } = await trainsAndLowersDevLoss(model);
+    const adapter = readPeftAdapter(runDir);
+    assert.equal(adapter.config.task_type, 'CAUSAL_LM');
+    assert.deepEqual([adapter.prompt.length, adapter.prompt.dim], [4, 32]);
+  });
+});
