@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { readModelConfig } from '../src/models/config.js';
+import { readModelConfig, type T5Config } from '../src/models/config.js';
+import { Seq2SeqLanguageModel } from '../src/models/seq2seq-lm.js';
+import { relativeBucket } from '../src/models/t5.js';
 import { buildModel, LanguageModel } from '../src/models/language-model.js';
 import { readCheckpoint, readTensorF32 } from '../src/models/safetensors.js';
 import { ArrayWeights } from '../src/models/weights.js';
@@ -77,5 +79,51 @@ describe('transformers reference: gpt2-tiny', () => {
     const lm = float64Model(join(fixtures, 'gpt2-tiny'));
     const prompt = { length: 30, dim: 16, data: new Float64Array(30 * 16) };
     await assert.rejects(() => lm.lossAndGradient([{ ids: ref.ids, targetStart: 2 }], prompt), /a sequence of 38 positions \(soft prompt \+ tokens\) is longer than the model's context of 32/);
+  });
+});
+
+function float64T5(folder: string): Seq2SeqLanguageModel {
+  const cfg = readModelConfig(folder) as T5Config;
+  const arrays = new Map<string, { shape: number[]; data: Float64Array }>();
+  for (const [name, entry] of readCheckpoint(folder)) arrays.set(name, { shape: entry.shape, data: Float64Array.from(readTensorF32(entry)) });
+  return new Seq2SeqLanguageModel(cfg, new ArrayWeights(folder, arrays), null, { floatType: 'float64' });
+}
+
+for (const name of ['t5-v1_1-tiny', 't5-original-tiny']) {
+  describe(`transformers reference: ${name}`, () => {
+    const ref = JSON.parse(readFileSync(join(fixtures, name, 'reference.json'), 'utf8'));
+    it('loss, prompt gradient and decoder logits match transformers (float64)', async () => {
+      const lm = float64T5(join(fixtures, name));
+      const prompt = { length: ref.prompt.length, dim: ref.prompt[0].length, data: Float64Array.from(ref.prompt.flat()) };
+      const seq = { ids: [...ref.encoderIds, ...ref.labels], targetStart: ref.encoderIds.length };
+      const { loss, grad } = await lm.lossAndGradient([seq], prompt);
+      // transformers' T5LayerNorm takes the variance in float32 even in a float64 model: ~1e-7 apart
+      assert.ok(Math.abs(loss - ref.loss) / ref.loss < 1e-6, `loss ${loss} vs ${ref.loss}`);
+      assert.ok(relError(grad, ref.grad.flat()) < 1e-5, `gradient ${relError(grad, ref.grad.flat())}`);
+      for (let j = 0; j < ref.labels.length; j++) {
+        const decoded = [0, ...ref.labels.slice(0, j)];
+        const [withPrompt] = await lm.nextLogits([ref.encoderIds], prompt, [decoded]);
+        assert.ok(relError(withPrompt, ref.logitsWithPrompt[j]) < 1e-6, `with prompt, position ${j}: ${relError(withPrompt, ref.logitsWithPrompt[j])}`);
+        const [plain] = await lm.nextLogits([ref.encoderIds], lm.emptyPrompt(), [decoded]);
+        assert.ok(relError(plain, ref.logits[j]) < 1e-6, `plain, position ${j}: ${relError(plain, ref.logits[j])}`);
+      }
+      await lm.dispose();
+    });
+  });
+}
+
+describe('T5 checkpoints', () => {
+  it('a checkpoint without the relative attention bias is refused with a clear message', () => {
+    const folder = join(fixtures, 't5-v1_1-tiny');
+    const cfg = readModelConfig(folder) as T5Config;
+    const arrays = new Map<string, { shape: number[]; data: Float64Array }>();
+    for (const [n, entry] of readCheckpoint(folder)) if (!n.startsWith('encoder.block.0.layer.0.SelfAttention.relative_attention_bias')) arrays.set(n, { shape: entry.shape, data: Float64Array.from(readTensorF32(entry)) });
+    assert.throws(() => new Seq2SeqLanguageModel(cfg, new ArrayWeights(folder, arrays), null), /tensor "encoder\.block\.0\.layer\.0\.SelfAttention\.relative_attention_bias\.weight" is missing: a T5 checkpoint needs the encoder's relative attention bias/);
+  });
+  it('relative position buckets follow transformers (bidirectional and causal)', () => {
+    const cfg = { relativeBuckets: 32, relativeMaxDistance: 128 } as T5Config;
+    // worked by hand from the bucket formula (log-spaced beyond max_exact, capped at the last bucket)
+    assert.deepEqual([-200, -20, -8, -1, 0, 1, 7, 8, 20, 200].map((r) => relativeBucket(r, true, cfg.relativeBuckets, cfg.relativeMaxDistance)), [15, 10, 8, 1, 0, 17, 23, 24, 26, 31]);
+    assert.deepEqual([-200, -20, -16, -15, -1, 0, 5].map((r) => relativeBucket(r, false, cfg.relativeBuckets, cfg.relativeMaxDistance)), [31, 17, 16, 15, 1, 0, 0]);
   });
 });

@@ -48,10 +48,26 @@ export interface Gpt2Config extends BaseConfig {
   scaleAttnWeights: boolean;
 }
 
-export type ModelConfig = LlamaConfig | Gpt2Config;
+export interface T5Config extends BaseConfig {
+  architecture: 't5';
+  feedForwardSize: number;
+  numDecoderLayers: number;
+  relativeBuckets: number;
+  relativeMaxDistance: number;
+  layerNormEps: number;
+  gated: boolean;
+  activation: 'relu' | 'gelu_new' | 'silu';
+  tieWordEmbeddings: boolean;
+  /** Rescale the decoder output by d_model^-0.5 before the head (original T5's tied head). */
+  scaleDecoderOutputs: boolean;
+  decoderStartTokenId: number;
+  padTokenId: number;
+}
+
+export type ModelConfig = LlamaConfig | Gpt2Config | T5Config;
 
 const LLAMA_FAMILY = ['llama', 'mistral', 'qwen2'];
-export const SUPPORTED_MODEL_TYPES = [...LLAMA_FAMILY, 'gpt2'];
+export const SUPPORTED_MODEL_TYPES = [...LLAMA_FAMILY, 'gpt2', 't5'];
 
 export function readModelConfig(folder: string): ModelConfig {
   const file = join(folder, 'config.json');
@@ -71,6 +87,7 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
   if (!SUPPORTED_MODEL_TYPES.includes(modelType)) throw new InputError(`${file}: model_type "${modelType}" is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
   const { int, num } = readers(raw, file);
   if (modelType === 'gpt2') return parseGpt2(raw, file);
+  if (modelType === 't5') return parseT5(raw, file);
   const hiddenSize = int('hidden_size');
   const numHeads = int('num_attention_heads');
   const numKvHeads = int('num_key_value_heads', numHeads);
@@ -134,6 +151,28 @@ function parseGpt2(raw: Record<string, unknown>, file: string): Gpt2Config {
     numLayers: int('n_layer'), vocabSize: int('vocab_size'), maxPositions: int('n_positions', 1024),
     innerSize: raw.n_inner == null ? 4 * hiddenSize : int('n_inner'), layerNormEps: num('layer_norm_epsilon', 1e-5),
     scaleAttnWeights: raw.scale_attn_weights !== false, bosTokenId: tokenId(raw.bos_token_id), eosTokenId: tokenId(raw.eos_token_id),
+  };
+}
+
+function parseT5(raw: Record<string, unknown>, file: string): T5Config {
+  const { int, num } = readers(raw, file);
+  const proj = String(raw.feed_forward_proj ?? 'relu');
+  const gated = proj.startsWith('gated-');
+  const act = gated ? proj.slice('gated-'.length) : proj;
+  // transformers maps "gated-gelu" to the tanh approximation (gelu_new), as T5.1.1 was trained
+  const activation = act === 'gelu' || act === 'gelu_new' ? 'gelu_new' : act === 'relu' ? 'relu' : act === 'silu' ? 'silu' : null;
+  if (!activation) throw new InputError(`${file}: feed_forward_proj "${proj}" is not supported for t5 (relu, gated-gelu, gated-silu)`);
+  const numHeads = int('num_heads');
+  return {
+    architecture: 't5', modelType: 't5', hiddenSize: int('d_model'), headDim: int('d_kv'), numHeads, numKvHeads: numHeads,
+    feedForwardSize: int('d_ff'), numLayers: int('num_layers'), numDecoderLayers: int('num_decoder_layers', raw.num_layers as number),
+    vocabSize: int('vocab_size'), maxPositions: int('n_positions', 512), relativeBuckets: int('relative_attention_num_buckets', 32),
+    relativeMaxDistance: int('relative_attention_max_distance', 128), layerNormEps: num('layer_norm_epsilon', 1e-6), gated, activation,
+    tieWordEmbeddings: raw.tie_word_embeddings !== false,
+    // transformers 5 names the rescale; 4.x applied it exactly when the head was tied
+    scaleDecoderOutputs: typeof raw.scale_decoder_outputs === 'boolean' ? raw.scale_decoder_outputs : raw.tie_word_embeddings !== false,
+    decoderStartTokenId: typeof raw.decoder_start_token_id === 'number' ? raw.decoder_start_token_id : 0,
+    padTokenId: typeof raw.pad_token_id === 'number' ? raw.pad_token_id : 0, bosTokenId: null, eosTokenId: tokenId(raw.eos_token_id) ?? 1,
   };
 }
 

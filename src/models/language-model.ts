@@ -10,17 +10,11 @@ import { MAX_ROPE_TABLE } from './llama.js';
 import { InputError } from './errors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { CheckpointWeights, type WeightSource } from './weights.js';
+import type { Padding, Prompts, Sequence, SoftPrompt, TunableModel, Weighting } from './tunable.js';
 
-/**
- * Token ids of one example; tokens from `targetStart` on are the targets. `prompt` picks one of
- * the soft prompts passed with the batch (default 0).
- */
-export interface Sequence { ids: number[]; targetStart: number; prompt?: number }
+export type { Padding, Prompts, Sequence, SoftPrompt, Weighting } from './tunable.js';
 
-/** One soft prompt, or several of equal length used by different examples of one batch. */
-export type Prompts = SoftPrompt | SoftPrompt[];
-
-function promptFeed(f: FloatType, prompts: Prompts, dim: number): { tensor: ReturnType<typeof floatTensor>; n: number; count: number } {
+export function promptFeed(f: FloatType, prompts: Prompts, dim: number): { tensor: ReturnType<typeof floatTensor>; n: number; count: number } {
   const list = Array.isArray(prompts) ? prompts : [prompts];
   const n = list[0]?.length ?? 0;
   if (list.some((p) => p.length !== n)) throw new Error('soft prompts in one batch must have the same length');
@@ -29,12 +23,7 @@ function promptFeed(f: FloatType, prompts: Prompts, dim: number): { tensor: Retu
   return { tensor: floatTensor(f, data, [list.length, n, dim]), n, count: list.length };
 }
 
-export interface SoftPrompt { length: number; dim: number; data: Float32Array | Float64Array }
 
-/** How target tokens are averaged: over all tokens of the batch, or per example then over examples. */
-export type Weighting = 'token' | 'example';
-/** Padding controls, for tests that check padding changes nothing. */
-export interface Padding { padTo?: number; padId?: number }
 
 export interface PreparedBatch { feeds: Feeds; targetCounts: number[]; targetCount: number }
 
@@ -42,7 +31,8 @@ export { buildModel };
 
 export interface LanguageModelOptions { device?: DeviceChoice; threads?: number; floatType?: FloatType; log?: (m: string) => void }
 
-export class LanguageModel {
+export class LanguageModel implements TunableModel {
+  readonly kind = 'causal' as const;
   private sessions = new Map<GraphKind, Promise<EngineSession>>();
   readonly floatType: FloatType;
   deviceNote = '';
@@ -62,6 +52,7 @@ export class LanguageModel {
 
   static async fromFolder(folder: string, options: LanguageModelOptions = {}): Promise<LanguageModel> {
     const cfg = readModelConfig(folder);
+    if (cfg.architecture === 't5') throw new InputError(`${folder}: a T5 model is encoder-decoder; open it with openModel`);
     const weights = new CheckpointWeights(folder, join(cacheRoot(), 'weights'));
     const model = buildModel(cfg, weights);
     return new LanguageModel(model, await loadTokenizer(folder), options);
@@ -269,7 +260,7 @@ export class LanguageModel {
   }
 }
 
-function checkIndex(i: number, count: number): number {
+export function checkIndex(i: number, count: number): number {
   if (!Number.isInteger(i) || i < 0 || i >= count) throw new Error(`prompt index ${i} out of range (${count} soft prompts)`);
   return i;
 }

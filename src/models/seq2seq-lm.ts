@@ -1,0 +1,237 @@
+// An encoder-decoder model (T5) as a TunableModel: the soft prompt goes in front of the encoder
+// input; the label text is the decoder's target (teacher forcing); scoring and greedy generation
+// run the decoder. Graphs, like the causal ones, take batch and lengths as symbols.
+import { join } from 'node:path';
+import { gradients } from '../engine/autodiff.js';
+import { Graph, type FloatType, type Tensor } from '../engine/graph.js';
+import { mul, neg } from '../engine/ops/elementwise.js';
+import { gather, gatherLast } from '../engine/ops/indexing.js';
+import { linear } from '../engine/ops/matmul.js';
+import { reduceSum } from '../engine/ops/reduce.js';
+import { concat, reshape, shapeOf } from '../engine/ops/shape.js';
+import { logSoftmax } from '../engine/ops/softmax.js';
+import { cacheRoot, createSession, EngineSession, floatTensor, int64Tensor, type Feeds } from '../engine/runtime.js';
+import type { T5Config } from './config.js';
+import { InputError } from './errors.js';
+import { checkIndex, promptFeed, type LanguageModelOptions } from './language-model.js';
+import { bucketMatrix, T5Model } from './t5.js';
+import type { Tokenizer } from './tokenizer.js';
+import type { Padding, Prompts, Sequence, SoftPrompt, TunableModel, Weighting } from './tunable.js';
+import { CheckpointWeights, type WeightSource } from './weights.js';
+
+export type Seq2SeqGraphKind = 'train' | 'score' | 'generate';
+
+function paddingBias(g: Graph, mask: Tensor): Tensor {
+  const [B, K] = mask.shape;
+  const f = g.floatType;
+  const neg = g.node('Mul', [g.node('Sub', [mask, g.scalar(1, f)], {}, [{ dtype: f, shape: [B, K] }])[0], g.scalar(1e9, f)], {}, [{ dtype: f, shape: [B, K] }])[0];
+  return g.node('Unsqueeze', [neg, g.ints([1, 2])], {}, [{ dtype: f, shape: [B, 1, 1, K] }])[0];
+}
+
+function causal(g: Graph, like: Tensor): Tensor {
+  const L = like.shape[1];
+  const n = g.node('Squeeze', [shapeOf(like, 1), g.ints([0])], {}, [{ dtype: 'int64', shape: [] }])[0];
+  const r = g.node('Range', [g.scalar(0, 'int64'), n, g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: [L] }])[0];
+  const allowed = g.node('LessOrEqual', [
+    g.node('Unsqueeze', [r, g.ints([0])], {}, [{ dtype: 'int64', shape: [1, L] }])[0],
+    g.node('Unsqueeze', [r, g.ints([1])], {}, [{ dtype: 'int64', shape: [L, 1] }])[0],
+  ], {}, [{ dtype: 'bool', shape: [L, L] }])[0];
+  return g.node('Where', [allowed, g.scalar(0, g.floatType), g.scalar(-1e9, g.floatType)], {}, [{ dtype: g.floatType, shape: [L, L] }])[0];
+}
+
+export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatType: FloatType): Graph {
+  const g = new Graph(floatType);
+  const c = model.cfg;
+  const d = c.hiddenSize;
+  const soft = g.input('soft_prompt', floatType, ['M', 'n', d], { requiresGrad: kind === 'train' });
+  const promptIndex = g.input('prompt_index', 'int64', ['B']);
+  const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
+  const encoderMask = g.input('encoder_mask', floatType, ['B', 'n+T']);
+  const encoderBuckets = g.input('encoder_buckets', 'int64', ['n+T', 'n+T']);
+  const decoderIds = g.input('decoder_input_ids', 'int64', ['B', 'L']);
+  const decoderBuckets = g.input('decoder_buckets', 'int64', ['L', 'L']);
+
+  const x = concat([gather(soft, promptIndex), model.embed(g, inputIds)], 1);
+  const padding = paddingBias(g, encoderMask);
+  const add = (a: Tensor, b: Tensor, shape: (string | number)[]) => g.node('Add', [a, b], {}, [{ dtype: floatType, shape }])[0];
+  const encoderBias = add(model.positionBias(g, 'encoder', encoderBuckets), padding, ['B', c.numHeads, 'n+T', 'n+T']);
+  const encoded = model.encode(g, x, encoderBias);
+  const selfBias = add(model.positionBias(g, 'decoder', decoderBuckets), causal(g, decoderIds), [1, c.numHeads, 'L', 'L']);
+  const hidden = model.decode(g, model.embed(g, decoderIds), encoded, selfBias, padding);
+
+  if (kind === 'generate') {
+    const last = g.node('Slice', [hidden, g.ints([-1]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])], {}, [{ dtype: floatType, shape: ['B', 1, d] }])[0];
+    const row = g.node('Reshape', [last, g.ints([0, d])], {}, [{ dtype: floatType, shape: ['B', d] }])[0];
+    g.output(linear(row, model.headWeight(g)), 'logits');
+    return g;
+  }
+  const targetRows = g.input('target_rows', 'int64', ['N']);
+  const targetIds = g.input('target_ids', 'int64', ['N']);
+  const rows = gather(reshape(hidden, ['B*L', d]), targetRows);
+  const logProbs = logSoftmax(linear(rows, model.headWeight(g)));
+  const picked = gatherLast(logProbs, g.node('Unsqueeze', [targetIds, g.ints([1])], {}, [{ dtype: 'int64', shape: ['N', 1] }])[0]);
+  const tokenLogProbs = reshape(picked, ['N']);
+  g.output(tokenLogProbs, 'token_logprobs');
+  if (kind === 'train') {
+    const weights = g.input('target_weights', floatType, ['N']);
+    const loss = neg(reduceSum(mul(tokenLogProbs, weights), [0], false));
+    g.output(loss, 'loss');
+    g.output(gradients(loss, [soft])[0], 'grad_soft_prompt');
+  }
+  return g;
+}
+
+export class Seq2SeqLanguageModel implements TunableModel {
+  readonly kind = 'seq2seq' as const;
+  readonly model: T5Model;
+  readonly floatType: FloatType;
+  private sessions = new Map<Seq2SeqGraphKind, Promise<EngineSession>>();
+  private embeddingTable?: Float32Array;
+  deviceNote = '';
+
+  constructor(readonly cfg: T5Config, readonly weights: WeightSource, readonly tokenizer: Tokenizer | null, readonly options: LanguageModelOptions = {}) {
+    this.model = new T5Model(cfg, weights);
+    this.floatType = options.floatType ?? 'float32';
+  }
+
+  static fromFolder(folder: string, cfg: T5Config, tokenizer: Tokenizer, options: LanguageModelOptions = {}): Seq2SeqLanguageModel {
+    return new Seq2SeqLanguageModel(cfg, new CheckpointWeights(folder, join(cacheRoot(), 'weights')), tokenizer, options);
+  }
+
+  get contextLength(): number { return this.cfg.maxPositions; }
+
+  private session(kind: Seq2SeqGraphKind): Promise<EngineSession> {
+    let s = this.sessions.get(kind);
+    if (!s) {
+      const log = (m: string) => { if (m !== this.deviceNote) this.options.log?.(m); };
+      s = createSession(buildSeq2SeqGraph(this.model, kind, this.floatType), this.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log }).then((session) => {
+        this.deviceNote = session.note;
+        return session;
+      });
+      this.sessions.set(kind, s);
+    }
+    return s;
+  }
+
+  async device(): Promise<string> { return (await this.session('score')).device; }
+
+  async dispose(): Promise<void> {
+    for (const s of this.sessions.values()) await (await s).release();
+    this.sessions.clear();
+  }
+
+  embeddings(ids: number[]): Float32Array {
+    this.embeddingTable ??= this.weights.read('shared.weight');
+    const d = this.cfg.hiddenSize;
+    const out = new Float32Array(ids.length * d);
+    ids.forEach((id, i) => out.set(this.embeddingTable!.subarray(id * d, (id + 1) * d), i * d));
+    return out;
+  }
+
+  emptyPrompt(): SoftPrompt { return { length: 0, dim: this.cfg.hiddenSize, data: new Float32Array(0) }; }
+
+  /** Encoder inputs (right padded, after the soft prompt) and the relative-position buckets. */
+  private encoderFeeds(inputs: number[][], prompts: Prompts, promptIndex: number[], padding: Padding = {}): Feeds {
+    const soft = promptFeed(this.floatType, prompts, this.cfg.hiddenSize);
+    const n = soft.n;
+    const B = inputs.length;
+    const T = Math.max(padding.padTo ?? 0, ...inputs.map((x) => x.length));
+    if (n + T > this.contextLength) throw new InputError(`an encoder input of ${n + T} positions (soft prompt + tokens) is longer than the model's context of ${this.contextLength}; shorten the input or the soft prompt`);
+    const pad = padding.padId ?? this.cfg.padTokenId;
+    const ids: number[] = [];
+    const mask: number[] = [];
+    for (const x of inputs) {
+      ids.push(...x, ...new Array<number>(T - x.length).fill(pad));
+      mask.push(...new Array<number>(n + x.length).fill(1), ...new Array<number>(T - x.length).fill(0));
+    }
+    return {
+      soft_prompt: soft.tensor,
+      prompt_index: int64Tensor(promptIndex.map((i) => checkIndex(i, soft.count)), [B]),
+      input_ids: int64Tensor(ids, [B, T]),
+      encoder_mask: floatTensor(this.floatType, mask, [B, n + T]),
+      encoder_buckets: int64Tensor(bucketMatrix(n + T, n + T, true, this.cfg), [n + T, n + T]),
+    };
+  }
+
+  private prepare(sequences: Sequence[], prompts: Prompts, weighting: Weighting, padding: Padding = {}): { feeds: Feeds; counts: number[] } {
+    const B = sequences.length;
+    const labels = sequences.map((s) => s.ids.slice(s.targetStart));
+    if (labels.some((l) => l.length === 0)) throw new Error('every example needs at least one target token');
+    const L = Math.max(...labels.map((l) => l.length));
+    const decoder: number[] = [];
+    const rows: number[] = [];
+    const targets: number[] = [];
+    labels.forEach((l, b) => {
+      // teacher forcing: the decoder sees the start token, then the labels shifted right
+      const input = [this.cfg.decoderStartTokenId, ...l.slice(0, -1)];
+      decoder.push(...input, ...new Array<number>(L - input.length).fill(this.cfg.padTokenId));
+      l.forEach((id, j) => { rows.push(b * L + j); targets.push(id); });
+    });
+    const N = targets.length;
+    const counts = labels.map((l) => l.length);
+    const w = weighting === 'token' ? new Array<number>(N).fill(1 / N) : counts.flatMap((c) => new Array<number>(c).fill(1 / (c * B)));
+    const feeds: Feeds = {
+      ...this.encoderFeeds(sequences.map((s) => s.ids.slice(0, s.targetStart)), prompts, sequences.map((s) => s.prompt ?? 0), padding),
+      decoder_input_ids: int64Tensor(decoder, [B, L]),
+      decoder_buckets: int64Tensor(bucketMatrix(L, L, false, this.cfg), [L, L]),
+      target_rows: int64Tensor(rows, [N]),
+      target_ids: int64Tensor(targets, [N]),
+      target_weights: floatTensor(this.floatType, w, [N]),
+    };
+    return { feeds, counts };
+  }
+
+  async lossAndGradient(sequences: Sequence[], prompts: Prompts, weighting: Weighting = 'token', padding: Padding = {}) {
+    const session = await this.session('train');
+    const out = await session.run(this.prepare(sequences, prompts, weighting, padding).feeds);
+    return { loss: Number((out.loss.data as Float32Array)[0]), grad: out.grad_soft_prompt.data as Float32Array | Float64Array, tokenLogProbs: out.token_logprobs.data as Float32Array | Float64Array };
+  }
+
+  async score(sequences: Sequence[], prompts: Prompts, padding: Padding = {}) {
+    const session = await this.session('score');
+    const { feeds, counts } = this.prepare(sequences, prompts, 'token', padding);
+    delete feeds.target_weights;
+    const out = await session.run(feeds);
+    const lp = out.token_logprobs.data as Float32Array;
+    let k = 0;
+    return counts.map((count) => {
+      let sum = 0;
+      for (let j = 0; j < count; j++) sum += lp[k++];
+      return { logProb: sum, count };
+    });
+  }
+
+  /** Decoder logits after `decoded` for each encoder input: the last position's, [B][V]. */
+  async nextLogits(inputs: number[][], prompts: Prompts, decoded: number[][], promptIndex?: number[]): Promise<(Float32Array | Float64Array)[]> {
+    const session = await this.session('generate');
+    const B = inputs.length;
+    const L = decoded[0].length;
+    const out = await session.run({
+      ...this.encoderFeeds(inputs, prompts, promptIndex ?? new Array<number>(B).fill(0)),
+      decoder_input_ids: int64Tensor(decoded.flat(), [B, L]),
+      decoder_buckets: int64Tensor(bucketMatrix(L, L, false, this.cfg), [L, L]),
+    });
+    const logits = out.logits.data as Float32Array | Float64Array;
+    const V = this.cfg.vocabSize;
+    return Array.from({ length: B }, (_, b) => logits.slice(b * V, (b + 1) * V));
+  }
+
+  /** Greedy decoding; the encoder runs once per step (labels are a few tokens). */
+  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; promptIndex?: number[] } = {}) {
+    const B = prompts.length;
+    const decoded = prompts.map(() => [this.cfg.decoderStartTokenId]);
+    const done = new Array<boolean>(B).fill(false);
+    const generated: number[][] = prompts.map(() => []);
+    for (let step = 0; step < maxNewTokens && !done.every(Boolean); step++) {
+      const logits = await this.nextLogits(prompts, softPrompts, decoded, options.promptIndex);
+      logits.forEach((row, b) => {
+        let best = 0;
+        for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
+        decoded[b].push(best);
+        if (!done[b]) generated[b].push(best);
+        if (best === this.cfg.eosTokenId && options.stopAtEos !== false) done[b] = true;
+      });
+    }
+    return { ids: prompts.map((p, b) => [...p, ...generated[b]]) };
+  }
+}

@@ -1,0 +1,40 @@
+// What the tuning code needs of a model, causal or encoder-decoder alike.
+import type { BaseConfig } from './config.js';
+import type { Tokenizer } from './tokenizer.js';
+
+/**
+ * Token ids of one example; tokens from `targetStart` on are the targets (for an encoder-decoder
+ * model: the ids before targetStart are the encoder's input, the rest the decoder's labels).
+ * `prompt` picks one of the soft prompts passed with the batch (default 0).
+ */
+export interface Sequence { ids: number[]; targetStart: number; prompt?: number }
+
+export interface SoftPrompt { length: number; dim: number; data: Float32Array | Float64Array }
+
+/** One soft prompt, or several of equal length used by different examples of one batch. */
+export type Prompts = SoftPrompt | SoftPrompt[];
+
+/** How target tokens are averaged: over all tokens of the batch, or per example then over examples. */
+export type Weighting = 'token' | 'example';
+/** Padding controls, for tests that check padding changes nothing. */
+export interface Padding { padTo?: number; padId?: number }
+
+export interface TunableModel {
+  readonly kind: 'causal' | 'seq2seq';
+  readonly cfg: BaseConfig;
+  readonly tokenizer: Tokenizer | null;
+  /** The longest input (soft prompt + tokens) the model takes. */
+  readonly contextLength: number;
+  embeddings(ids: number[]): Float32Array;
+  emptyPrompt(): SoftPrompt;
+  lossAndGradient(sequences: Sequence[], prompts: Prompts, weighting?: Weighting, padding?: Padding): Promise<{ loss: number; grad: Float32Array | Float64Array; tokenLogProbs: Float32Array | Float64Array }>;
+  score(sequences: Sequence[], prompts: Prompts, padding?: Padding): Promise<{ logProb: number; count: number }[]>;
+  /** Greedy continuation of each prompt; each result row is the prompt's ids, then the new ones. */
+  generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options?: { stopAtEos?: boolean; promptIndex?: number[] }): Promise<{ ids: number[][] }>;
+  device(): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+export function promptList(prompts: Prompts): SoftPrompt[] {
+  return Array.isArray(prompts) ? prompts : [prompts];
+}
