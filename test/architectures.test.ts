@@ -8,10 +8,10 @@ import type { TrainerEvent } from '../src/protocol.js';
 import { weightShapes } from '../src/models/architectures.js';
 import { parseModelConfig } from '../src/models/config.js';
 import { randomWeights } from '../src/models/random-model.js';
-import { encodeSafetensors } from '../src/models/safetensors.js';
+import { encodeSafetensors, readSafetensorsHeader } from '../src/models/safetensors.js';
 import { readPeftAdapter } from '../src/tuning/peft.js';
 import { runJob } from '../src/tuning/experiment.js';
-import { root, tempDir, workspace } from './helpers.js';
+import { root, storiesDir, tempDir, workspace } from './helpers.js';
 
 /** Writes a random checkpoint of `config` with the given tokenizer files into a folder. */
 export function randomCheckpoint(config: Record<string, unknown>, tokenizerDir: string, files: string[], seed = 1, std = 0.3): string {
@@ -51,5 +51,19 @@ describe('architectures train end to end', () => {
     const adapter = readPeftAdapter(runDir);
     assert.equal(adapter.config.task_type, 'CAUSAL_LM');
     assert.deepEqual([adapter.prompt.length, adapter.prompt.dim], [4, 32]);
+  });
+});
+
+describe('T5 (encoder-decoder)', () => {
+  it('trains a soft prompt in front of the encoder input, and exports it in PEFT\'s seq2seq layout', async () => {
+    // a random T5 with the stories260K tokenizer (vocab 512): any tokenizer serves a random model
+    const model = randomCheckpoint({ model_type: 't5', d_model: 32, d_kv: 8, d_ff: 48, num_layers: 2, num_decoder_layers: 2, num_heads: 4, vocab_size: 512, relative_attention_num_buckets: 16, relative_attention_max_distance: 64, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false, scale_decoder_outputs: false, decoder_start_token_id: 0, pad_token_id: 0, eos_token_id: 2 }, storiesDir, ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'], 3, 0.2);
+    const { runDir } = await trainsAndLowersDevLoss(model);
+    const adapter = readPeftAdapter(runDir);
+    assert.equal(adapter.config.task_type, 'SEQ_2_SEQ_LM');
+    assert.equal(adapter.config.num_transformer_submodules, 2);
+    assert.equal(adapter.config.num_virtual_tokens, 4);
+    const file = readSafetensorsHeader(join(runDir, 'adapter_model.safetensors'));
+    assert.deepEqual(file.tensors.get('prompt_embeddings')!.shape, [8, 32]);
   });
 });

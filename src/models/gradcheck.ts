@@ -1,7 +1,8 @@
 // Checks the training graph's gradient with respect to the soft prompt against central finite
 // differences of the loss, in float64, on tiny random models of each variant.
 import { Rng } from '../engine/random.js';
-import { LanguageModel, buildModel, type Sequence } from './language-model.js';
+import type { Sequence } from './tunable.js';
+import { tunableFor } from './load.js';
 import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights, type Variant } from './random-model.js';
 
 export interface GradcheckResult { name: string; maxRelError: number; checked: number }
@@ -15,7 +16,7 @@ export function gradcheckBatch(vocabSize: number, seed: number): Sequence[] {
 
 export async function gradcheckVariant(variant: Variant, options: { promptLength?: number; step?: number; seed?: number } = {}): Promise<GradcheckResult> {
   const cfg = randomModelConfig(variant.config);
-  const lm = new LanguageModel(buildModel(cfg, randomWeights(cfg, options.seed ?? 7)), null, { floatType: 'float64', device: 'cpu' });
+  const lm = tunableFor(cfg, randomWeights(cfg, options.seed ?? 7), null, { floatType: 'float64', device: 'cpu' });
   try {
     const n = options.promptLength ?? 3;
     const h = options.step ?? 1e-5;

@@ -4,7 +4,15 @@ import { resolve } from 'node:path';
 import type { DeviceChoice } from '../engine/runtime.js';
 import { InputError } from './errors.js';
 import { downloadModel, HUB_ID, type HubOptions } from './hub.js';
-import { LanguageModel } from './language-model.js';
+import { join } from 'node:path';
+import { cacheRoot } from '../engine/runtime.js';
+import { buildModel } from './architectures.js';
+import { readModelConfig, type ModelConfig } from './config.js';
+import { LanguageModel, type LanguageModelOptions } from './language-model.js';
+import { Seq2SeqLanguageModel } from './seq2seq-lm.js';
+import { loadTokenizer, type Tokenizer } from './tokenizer.js';
+import type { TunableModel } from './tunable.js';
+import { CheckpointWeights, type WeightSource } from './weights.js';
 
 export interface OpenModelOptions extends HubOptions {
   device?: DeviceChoice;
@@ -25,7 +33,14 @@ export async function resolveModelFolder(model: string, options: OpenModelOption
   return downloadModel(model, options);
 }
 
-export async function openModel(model: string, options: OpenModelOptions = {}): Promise<LanguageModel> {
+/** The model class for a config: causal language models, or T5's encoder-decoder. */
+export function tunableFor(cfg: ModelConfig, weights: WeightSource, tokenizer: Tokenizer | null, options: LanguageModelOptions = {}): TunableModel {
+  return cfg.architecture === 't5' ? new Seq2SeqLanguageModel(cfg, weights, tokenizer, options) : new LanguageModel(buildModel(cfg, weights), tokenizer, options);
+}
+
+export async function openModel(model: string, options: OpenModelOptions = {}): Promise<TunableModel> {
   const folder = await resolveModelFolder(model, options);
-  return LanguageModel.fromFolder(folder, { device: options.device, threads: options.threads, log: options.log });
+  const cfg = readModelConfig(folder);
+  const weights = new CheckpointWeights(folder, join(cacheRoot(), 'weights'));
+  return tunableFor(cfg, weights, await loadTokenizer(folder), { device: options.device, threads: options.threads, log: options.log });
 }

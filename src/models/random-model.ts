@@ -13,6 +13,11 @@ const tinyLlama = {
   bos_token_id: 1, eos_token_id: 2,
 };
 
+const tinyT5 = {
+  model_type: 't5', d_model: 16, d_kv: 4, d_ff: 24, num_layers: 2, num_decoder_layers: 2, num_heads: 4, vocab_size: 40,
+  relative_attention_num_buckets: 8, relative_attention_max_distance: 20, decoder_start_token_id: 0, pad_token_id: 0, eos_token_id: 1,
+};
+
 /** The variants `ptune gradcheck` covers. */
 export const GRADCHECK_VARIANTS: Variant[] = [
   { name: 'llama-gqa-tied', config: tinyLlama },
@@ -22,6 +27,8 @@ export const GRADCHECK_VARIANTS: Variant[] = [
   { name: 'mistral-gqa', config: { ...tinyLlama, model_type: 'mistral', num_key_value_heads: 1, tie_word_embeddings: false } },
   { name: 'qwen2-qkv-bias', config: { ...tinyLlama, model_type: 'qwen2', tie_word_embeddings: true } },
   { name: 'gpt2', config: { model_type: 'gpt2', n_embd: 16, n_head: 4, n_layer: 2, n_positions: 64, vocab_size: 40, bos_token_id: 1, eos_token_id: 2 } },
+  { name: 't5-v1_1-gated-gelu-untied', config: { ...tinyT5, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false, scale_decoder_outputs: false } },
+  { name: 't5-relu-tied', config: { ...tinyT5, feed_forward_proj: 'relu', tie_word_embeddings: true } },
 ];
 
 export function randomWeights(cfg: ModelConfig, seed: number, std = 0.3): ArrayWeights {

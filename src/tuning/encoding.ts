@@ -1,7 +1,7 @@
 // Token sequences for training and scoring: a prompt text followed by a target (a label's text),
 // truncated from the left when longer than the model's context.
-import type { Sequence } from '../models/language-model.js';
-import type { Tokenizer } from '../models/tokenizer.js';
+import { continuationIds, type Tokenizer } from '../models/tokenizer.js';
+import type { Sequence } from '../models/tunable.js';
 
 export interface Encoded extends Sequence { truncated: boolean }
 
@@ -9,7 +9,18 @@ export class SequenceEncoder {
   private cache = new Map<string, number[]>();
   truncatedCount = 0;
 
-  constructor(readonly tokenizer: Tokenizer, readonly contextLength: number) {}
+  /**
+   * `eosForTargets`: for encoder-decoder models, the end-of-sequence id every decoder target ends
+   * with (the label is the decoder's own text, not a continuation of the prompt); null for causal models.
+   */
+  constructor(readonly tokenizer: Tokenizer, readonly contextLength: number, readonly eosForTargets: number | null = null) {}
+
+  /** The target tokens of a label text: its continuation after a prompt, or a decoder text ending in EOS. */
+  targetIds(target: string): number[] {
+    if (this.eosForTargets === null) return continuationIds(this.tokenizer, target);
+    const ids = this.tokenizer.encode(target.trim(), { addSpecialTokens: false });
+    return ids[ids.length - 1] === this.eosForTargets ? ids : [...ids, this.eosForTargets];
+  }
 
   encode(text: string): number[] {
     let ids = this.cache.get(text);
@@ -26,6 +37,12 @@ export class SequenceEncoder {
    * merges across the boundary follow the tokenizer) and comparing with the prompt alone.
    */
   withTarget(prompt: string, target: string, softLength: number): Encoded {
+    if (this.eosForTargets !== null) {
+      // encoder input, then decoder labels; only the encoder side counts against the context
+      const input = this.encode(prompt);
+      const fitted = this.fit({ ids: input, targetStart: input.length }, softLength);
+      return { ids: [...fitted.ids, ...this.targetIds(target)], targetStart: fitted.ids.length, truncated: fitted.truncated };
+    }
     const head = this.encode(prompt);
     const full = this.encode(prompt + target);
     let common = 0;
@@ -37,7 +54,8 @@ export class SequenceEncoder {
 
   /** A prompt alone (for generation), truncated to leave room for `reserve` new tokens. */
   promptOnly(prompt: string, softLength: number, reserve: number): Encoded {
-    return this.fit({ ids: this.encode(prompt), targetStart: 0 }, softLength + reserve);
+    const ids = this.encode(prompt);
+    return this.fit({ ids, targetStart: ids.length }, softLength + (this.eosForTargets === null ? reserve : 0));
   }
 
   private fit(seq: Sequence, extra: number): Encoded {
@@ -45,6 +63,7 @@ export class SequenceEncoder {
     if (excess <= 0) return { ...seq, truncated: false };
     this.truncatedCount++;
     const keepBos = this.tokenizer.bosTokenId !== null && seq.ids[0] === this.tokenizer.bosTokenId ? 1 : 0;
+    // keep the prompt's last token (and, for a prompt alone, at least one token)
     const drop = Math.min(excess, Math.max(0, seq.targetStart - keepBos - 1));
     const ids = [...seq.ids.slice(0, keepBos), ...seq.ids.slice(keepBos + drop)];
     return { ids, targetStart: seq.targetStart - drop, truncated: true };

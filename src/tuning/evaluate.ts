@@ -3,8 +3,7 @@
 // generation. Discrete prompts (zero- and k-shot), soft prompts, and ensembles of soft prompts
 // scored in one batch and combined by majority vote.
 import { Rng } from '../engine/random.js';
-import type { LanguageModel, Sequence, SoftPrompt } from '../models/language-model.js';
-import { continuationIds } from '../models/tokenizer.js';
+import type { Sequence, SoftPrompt, TunableModel } from '../models/tunable.js';
 import type { Example, Split } from './data.js';
 import { SequenceEncoder } from './encoding.js';
 import { classificationMetrics, majorityVote, type Metrics } from './metrics.js';
@@ -50,10 +49,10 @@ export class Evaluator {
   readonly labelTexts: string[];
   readonly encoder: SequenceEncoder;
 
-  constructor(readonly lm: LanguageModel, readonly spec: Spec, readonly train?: Split) {
+  constructor(readonly lm: TunableModel, readonly spec: Spec, readonly train?: Split) {
     this.labels = Object.keys(spec.data.verbalizer);
     this.labelTexts = Object.values(spec.data.verbalizer);
-    this.encoder = new SequenceEncoder(lm.tokenizer!, lm.contextLength);
+    this.encoder = new SequenceEncoder(lm.tokenizer!, lm.contextLength, lm.kind === 'seq2seq' ? lm.cfg.eosTokenId : null);
   }
 
   discrete(p: DiscretePromptSpec, seed: number): PromptUnderTest {
@@ -108,7 +107,7 @@ export class Evaluator {
   async generate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions): Promise<string[]> {
     const tok = this.lm.tokenizer!;
     const n = prompt.soft[0]?.length ?? 0;
-    const maxNew = Math.max(...this.labelTexts.map((t) => continuationIds(tok, this.spec.data.labelSeparator + t).length)) + 1;
+    const maxNew = Math.max(...this.labelTexts.map((t) => this.encoder.targetIds(this.spec.data.labelSeparator + t).length)) + 1;
     const soft = prompt.soft.length ? prompt.soft[0] : this.lm.emptyPrompt();
     const texts: string[] = [];
     for (let start = 0; start < examples.length; start += options.batchSize) {

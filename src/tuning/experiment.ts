@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { DeviceChoice } from '../engine/runtime.js';
 import { InputError } from '../models/errors.js';
 import { snapshotCommit } from '../models/hub.js';
-import type { LanguageModel, SoftPrompt } from '../models/language-model.js';
+import type { SoftPrompt, TunableModel } from '../models/tunable.js';
 import { openModel, resolveModelFolder } from '../models/load.js';
 import type { Job, JobSummary, ResultRow, TrainerEvent } from '../protocol.js';
 import { modelFileHashes, readSoftPromptSource, RunDir, runsRootFor, type RunRecord } from './artifacts.js';
@@ -20,7 +20,7 @@ export type Emit = (event: TrainerEvent) => void;
 
 export interface Prepared {
   loaded: LoadedSpec;
-  lm: LanguageModel;
+  lm: TunableModel;
   modelFolder: string;
   splits: { train: Split; dev?: Split; test?: Split };
 }
@@ -144,7 +144,9 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
       run.updateRecord({ status: 'failed', error: (e as Error).message });
       throw e;
     }
-    const modelInfo = { numAttentionHeads: p.lm.cfg.numHeads, numLayers: p.lm.cfg.numLayers };
+    // PEFT's seq2seq layout: two transformer submodules (encoder, decoder); the second n rows are unused
+    const seq2seq = p.lm.kind === 'seq2seq';
+    const modelInfo = { numAttentionHeads: p.lm.cfg.numHeads, numLayers: p.lm.cfg.numLayers, taskType: seq2seq ? 'SEQ_2_SEQ_LM' as const : 'CAUSAL_LM' as const, submodules: seq2seq ? 2 : 1 };
     const record = run.updateRecord({ step: result.step, bestStep: result.bestStep, bestDevAccuracy: result.bestDevAccuracy });
     if (result.status === 'failed') {
       run.updateRecord({ status: 'failed', error: result.error });

@@ -3,7 +3,7 @@
 // embeddings, or an existing soft prompt (transfer).
 import { Rng } from '../engine/random.js';
 import { InputError } from '../models/errors.js';
-import type { LanguageModel, SoftPrompt } from '../models/language-model.js';
+import type { SoftPrompt, TunableModel } from '../models/tunable.js';
 import { continuationIds } from '../models/tokenizer.js';
 import { readSoftPromptSource } from './artifacts.js';
 import type { LoadedSpec } from './spec.js';
@@ -11,7 +11,7 @@ import type { LoadedSpec } from './spec.js';
 /** The paper samples from the 5,000 most common tokens; vocabularies list frequent pieces first. */
 const COMMON_TOKENS = 5000;
 
-export function sampledVocabRows(lm: LanguageModel, count: number, rng: Rng): Float32Array {
+export function sampledVocabRows(lm: TunableModel, count: number, rng: Rng): Float32Array {
   const d = lm.cfg.hiddenSize;
   const specials = new Set([lm.tokenizer?.bosTokenId, lm.tokenizer?.eosTokenId, lm.tokenizer?.padTokenId, 0].filter((x) => x !== null && x !== undefined));
   const limit = Math.min(COMMON_TOKENS, lm.cfg.vocabSize);
@@ -23,7 +23,7 @@ export function sampledVocabRows(lm: LanguageModel, count: number, rng: Rng): Fl
   return lm.embeddings(ids).slice(0, count * d);
 }
 
-export function initSoftPrompt(lm: LanguageModel, loaded: LoadedSpec, seed: number): SoftPrompt {
+export function initSoftPrompt(lm: TunableModel, loaded: LoadedSpec, seed: number): SoftPrompt {
   const { softPrompt, data } = loaded.spec;
   const n = softPrompt.length;
   const d = lm.cfg.hiddenSize;

@@ -2,7 +2,7 @@
 // cross-entropy of the gold label's tokens. Evaluates on dev every evalEvery steps, keeps the
 // best prompt, stops early after `patience` evaluations without improvement, checkpoints, and
 // honours cancellation between steps.
-import type { LanguageModel, SoftPrompt } from '../models/language-model.js';
+import type { SoftPrompt, TunableModel } from '../models/tunable.js';
 import type { RunDir, CheckpointState, MetricRow } from './artifacts.js';
 import type { Split } from './data.js';
 import { CancelledError, type Evaluator } from './evaluate.js';
@@ -40,7 +40,7 @@ export function makeOptimizer(spec: Spec, n: number, d: number): Optimizer {
 }
 
 export async function trainSoftPrompt(args: {
-  lm: LanguageModel;
+  lm: TunableModel;
   spec: Spec;
   train: Split;
   dev?: Split;
