@@ -1,6 +1,7 @@
 // Every architecture trains a soft prompt through the whole job (spec, data, training,
 // evaluation, PEFT export): tiny random models with real tokenizers on the bundled mood task.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -65,5 +66,24 @@ describe('T5 (encoder-decoder)', () => {
     assert.equal(adapter.config.num_virtual_tokens, 4);
     const file = readSafetensorsHeader(join(runDir, 'adapter_model.safetensors'));
     assert.deepEqual(file.tensors.get('prompt_embeddings')!.shape, [8, 32]);
+  });
+});
+
+describe('ptune generate and gradcheck cover every architecture', () => {
+  it('generates with a random GPT-2 and a random T5', () => {
+    const cli = join(root, 'bin', 'ptune.js');
+    const gpt2 = randomCheckpoint({ model_type: 'gpt2', n_embd: 16, n_head: 2, n_layer: 1, n_positions: 64, vocab_size: 50257, bos_token_id: 50256, eos_token_id: 50256 }, join(root, 'tokenizers', 'gpt2'), ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'], 2, 0.1);
+    const t5 = randomCheckpoint({ model_type: 't5', d_model: 16, d_kv: 4, d_ff: 24, num_layers: 1, num_heads: 4, vocab_size: 512, feed_forward_proj: 'relu', decoder_start_token_id: 0, pad_token_id: 0, eos_token_id: 2 }, storiesDir, ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'], 2, 0.2);
+    for (const model of [gpt2, t5]) {
+      const out = JSON.parse(execFileSync(process.execPath, [cli, 'generate', '--model', model, '--prompt', 'Once upon a time', '--max-new-tokens', '3', '--json'], { encoding: 'utf8' }));
+      assert.equal(out.device, 'cpu');
+      assert.ok(out.ids.length >= 4 && out.ids.length <= 4 + 3 + 1, JSON.stringify(out));
+    }
+  });
+  it('gradcheck --json names gpt2 and t5 variants', () => {
+    const out = JSON.parse(execFileSync(process.execPath, [join(root, 'bin', 'ptune.js'), 'gradcheck', '--json'], { encoding: 'utf8' }));
+    const names: string[] = out.variants.map((v: { name: string }) => v.name);
+    assert.ok(names.some((n) => n.startsWith('gpt2')) && names.some((n) => n.startsWith('t5')), names.join(', '));
+    assert.ok(out.maxRelError < 1e-5);
   });
 });
