@@ -1,6 +1,6 @@
 // Model folders: config and safetensors validation, each bad input with a clear message.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseModelConfig, ropeInverseFrequencies, type LlamaConfig } from '../src/models/config.js';

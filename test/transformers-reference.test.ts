@@ -15,12 +15,15 @@ import { root } from './helpers.js';
 
 const fixtures = join(root, 'test', 'fixtures', 'hf-fixtures');
 
-/** A checkpoint read into float64 arrays so the whole graph runs in float64. */
-function float64Model(folder: string): LanguageModel {
-  const cfg = readModelConfig(folder);
+/** A checkpoint's weights as float64 arrays, so the whole graph runs in float64. */
+function float64Weights(folder: string, keep: (name: string) => boolean = () => true): ArrayWeights {
   const arrays = new Map<string, { shape: number[]; data: Float64Array }>();
-  for (const [name, entry] of readCheckpoint(folder)) arrays.set(name, { shape: entry.shape, data: Float64Array.from(readTensorF32(entry)) });
-  return new LanguageModel(buildModel(cfg, new ArrayWeights(folder, arrays)), null, { floatType: 'float64' });
+  for (const [name, entry] of readCheckpoint(folder)) if (keep(name)) arrays.set(name, { shape: entry.shape, data: Float64Array.from(readTensorF32(entry)) });
+  return new ArrayWeights(folder, arrays);
+}
+
+function float64Model(folder: string): LanguageModel {
+  return new LanguageModel(buildModel(readModelConfig(folder), float64Weights(folder)), null, { floatType: 'float64' });
 }
 
 function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -83,10 +86,7 @@ describe('transformers reference: gpt2-tiny', () => {
 });
 
 function float64T5(folder: string): Seq2SeqLanguageModel {
-  const cfg = readModelConfig(folder) as T5Config;
-  const arrays = new Map<string, { shape: number[]; data: Float64Array }>();
-  for (const [name, entry] of readCheckpoint(folder)) arrays.set(name, { shape: entry.shape, data: Float64Array.from(readTensorF32(entry)) });
-  return new Seq2SeqLanguageModel(cfg, new ArrayWeights(folder, arrays), null, { floatType: 'float64' });
+  return new Seq2SeqLanguageModel(readModelConfig(folder) as T5Config, float64Weights(folder), null, { floatType: 'float64' });
 }
 
 for (const name of ['t5-v1_1-tiny', 't5-original-tiny']) {
@@ -116,9 +116,8 @@ describe('T5 checkpoints', () => {
   it('a checkpoint without the relative attention bias is refused with a clear message', () => {
     const folder = join(fixtures, 't5-v1_1-tiny');
     const cfg = readModelConfig(folder) as T5Config;
-    const arrays = new Map<string, { shape: number[]; data: Float64Array }>();
-    for (const [n, entry] of readCheckpoint(folder)) if (!n.startsWith('encoder.block.0.layer.0.SelfAttention.relative_attention_bias')) arrays.set(n, { shape: entry.shape, data: Float64Array.from(readTensorF32(entry)) });
-    assert.throws(() => new Seq2SeqLanguageModel(cfg, new ArrayWeights(folder, arrays), null), /tensor "encoder\.block\.0\.layer\.0\.SelfAttention\.relative_attention_bias\.weight" is missing: a T5 checkpoint needs the encoder's relative attention bias/);
+    const weights = float64Weights(folder, (n) => !n.startsWith('encoder.block.0.layer.0.SelfAttention.relative_attention_bias'));
+    assert.throws(() => new Seq2SeqLanguageModel(cfg, weights, null), /tensor "encoder\.block\.0\.layer\.0\.SelfAttention\.relative_attention_bias\.weight" is missing: a T5 checkpoint needs the encoder's relative attention bias/);
   });
   it('relative position buckets follow transformers (bidirectional and causal)', () => {
     const cfg = { relativeBuckets: 32, relativeMaxDistance: 128 } as T5Config;

@@ -38,7 +38,7 @@ export class ComparisonPanel {
     for (const p of ComparisonPanel.panels.values()) await p.load();
   }
 
-  private constructor(readonly panel: vscode.WebviewPanel, private extensionUri: vscode.Uri, private runDirs: string[]) {
+  private constructor(readonly panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private runDirs: string[]) {
     panel.title = runDirs.length === 1 ? `Compare: ${runDirs[0].split(/[\\/]/).pop()}` : `Compare ${runDirs.length} runs`;
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
     panel.webview.options = ComparisonPanel.options(extensionUri);

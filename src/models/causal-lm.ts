@@ -4,15 +4,12 @@
 //   train:    loss over target tokens and its gradient with respect to the soft prompts
 //   score:    the log-probability of each target token (summed per example by the caller)
 //   generate: next-token logits of the last position, with a key/value cache
-import { gradients } from '../engine/autodiff.js';
 import { Graph, type FloatType, type Tensor } from '../engine/graph.js';
-import { mul, neg } from '../engine/ops/elementwise.js';
-import { gather, gatherLast } from '../engine/ops/indexing.js';
+import { gather } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
-import { reduceSum } from '../engine/ops/reduce.js';
-import { concat, reshape, shapeOf } from '../engine/ops/shape.js';
-import { logSoftmax } from '../engine/ops/softmax.js';
+import { concat, shapeOf } from '../engine/ops/shape.js';
 import type { ModelConfig } from './config.js';
+import { targetOutputs } from './target-loss.js';
 import type { WeightSource } from './weights.js';
 
 export interface KvCache { keys: Tensor[]; values: Tensor[] }
@@ -93,23 +90,8 @@ export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: Fl
     return g;
   }
 
-  const targetRows = g.input('target_rows', 'int64', ['N']);
-  const targetIds = g.input('target_ids', 'int64', ['N']);
   const { hidden } = model.forward(g, x, positionIds, bias);
-  // The LM head runs only on the rows that predict a target token: the [rows, vocab] tensors
-  // dominate activation memory otherwise.
-  const rows = gather(reshape(hidden, [`B*${S}`, d]), targetRows);
-  const logProbs = logSoftmax(linear(rows, model.headWeight(g)));
-  const picked = gatherLast(logProbs, g.node('Unsqueeze', [targetIds, g.ints([1])], {}, [{ dtype: 'int64', shape: ['N', 1] }])[0]);
-  const tokenLogProbs = reshape(picked, ['N']);
-  g.output(tokenLogProbs, 'token_logprobs');
-  if (kind === 'train') {
-    const weights = g.input('target_weights', floatType, ['N']);
-    const loss = neg(reduceSum(mul(tokenLogProbs, weights), [0], false));
-    g.output(loss, 'loss');
-    const [gradSoft] = gradients(loss, [soft]);
-    g.output(gradSoft, 'grad_soft_prompt');
-  }
+  targetOutputs(g, hidden, model.headWeight(g), kind === 'train', soft);
   return g;
 }
 

@@ -6,10 +6,11 @@ import { cacheRoot, createSession, EngineSession, floatTensor, int64Tensor, ort,
 import { buildCausalGraph, type CausalLM, type GraphKind } from './causal-lm.js';
 import { readModelConfig, type ModelConfig } from './config.js';
 import { buildModel } from './architectures.js';
+import { sumPerExample } from './target-loss.js';
 import { MAX_ROPE_TABLE } from './llama.js';
 import { InputError } from './errors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
-import { CheckpointWeights, type WeightSource } from './weights.js';
+import { CheckpointWeights } from './weights.js';
 import type { Padding, Prompts, Sequence, SoftPrompt, TunableModel, Weighting } from './tunable.js';
 
 export type { Padding, Prompts, Sequence, SoftPrompt, Weighting } from './tunable.js';
@@ -162,13 +163,7 @@ export class LanguageModel implements TunableModel {
     const { feeds, targetCounts } = this.prepare(sequences, prompt, 'token', padding);
     delete feeds.target_weights;
     const out = await session.run(feeds);
-    const lp = out.token_logprobs.data as Float32Array;
-    let k = 0;
-    return targetCounts.map((count) => {
-      let sum = 0;
-      for (let j = 0; j < count; j++) sum += lp[k++];
-      return { logProb: sum, count };
-    });
+    return sumPerExample(out.token_logprobs.data as Float32Array, targetCounts);
   }
 
   /** Logits of every position of one sequence (for golden-value checks and inspection). */

@@ -2,19 +2,16 @@
 // input; the label text is the decoder's target (teacher forcing); scoring and greedy generation
 // run the decoder. Graphs, like the causal ones, take batch and lengths as symbols.
 import { join } from 'node:path';
-import { gradients } from '../engine/autodiff.js';
 import { Graph, type FloatType, type Tensor } from '../engine/graph.js';
-import { mul, neg } from '../engine/ops/elementwise.js';
-import { gather, gatherLast } from '../engine/ops/indexing.js';
+import { gather } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
-import { reduceSum } from '../engine/ops/reduce.js';
-import { concat, reshape, shapeOf } from '../engine/ops/shape.js';
-import { logSoftmax } from '../engine/ops/softmax.js';
+import { concat, shapeOf } from '../engine/ops/shape.js';
 import { cacheRoot, createSession, EngineSession, floatTensor, int64Tensor, type Feeds } from '../engine/runtime.js';
 import type { T5Config } from './config.js';
 import { InputError } from './errors.js';
 import { checkIndex, promptFeed, type LanguageModelOptions } from './language-model.js';
 import { bucketMatrix, T5Model } from './t5.js';
+import { sumPerExample, targetOutputs } from './target-loss.js';
 import type { Tokenizer } from './tokenizer.js';
 import type { Padding, Prompts, Sequence, SoftPrompt, TunableModel, Weighting } from './tunable.js';
 import { CheckpointWeights, type WeightSource } from './weights.js';
@@ -65,19 +62,7 @@ export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatT
     g.output(linear(row, model.headWeight(g)), 'logits');
     return g;
   }
-  const targetRows = g.input('target_rows', 'int64', ['N']);
-  const targetIds = g.input('target_ids', 'int64', ['N']);
-  const rows = gather(reshape(hidden, ['B*L', d]), targetRows);
-  const logProbs = logSoftmax(linear(rows, model.headWeight(g)));
-  const picked = gatherLast(logProbs, g.node('Unsqueeze', [targetIds, g.ints([1])], {}, [{ dtype: 'int64', shape: ['N', 1] }])[0]);
-  const tokenLogProbs = reshape(picked, ['N']);
-  g.output(tokenLogProbs, 'token_logprobs');
-  if (kind === 'train') {
-    const weights = g.input('target_weights', floatType, ['N']);
-    const loss = neg(reduceSum(mul(tokenLogProbs, weights), [0], false));
-    g.output(loss, 'loss');
-    g.output(gradients(loss, [soft])[0], 'grad_soft_prompt');
-  }
+  targetOutputs(g, hidden, model.headWeight(g), kind === 'train', soft);
   return g;
 }
 
@@ -192,13 +177,7 @@ export class Seq2SeqLanguageModel implements TunableModel {
     const { feeds, counts } = this.prepare(sequences, prompts, 'token', padding);
     delete feeds.target_weights;
     const out = await session.run(feeds);
-    const lp = out.token_logprobs.data as Float32Array;
-    let k = 0;
-    return counts.map((count) => {
-      let sum = 0;
-      for (let j = 0; j < count; j++) sum += lp[k++];
-      return { logProb: sum, count };
-    });
+    return sumPerExample(out.token_logprobs.data as Float32Array, counts);
   }
 
   /** Decoder logits after `decoded` for each encoder input: the last position's, [B][V]. */

@@ -10,7 +10,7 @@ export class VirtualTable<T = unknown> {
   private body: HTMLTableSectionElement;
   private listeners: ((top: number) => void)[] = [];
 
-  constructor(host: HTMLElement, private headers: string[], private cells: (row: T) => Cell[], private onActivate: (row: T) => void) {
+  constructor(host: HTMLElement, headers: string[], private cells: (row: T) => Cell[], private onActivate: (row: T) => void) {
     this.viewport = document.createElement('div');
     this.viewport.className = 'viewport';
     this.spacer = document.createElement('div');

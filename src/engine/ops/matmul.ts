@@ -40,23 +40,35 @@ export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
   return y;
 }
 
-/** x @ W^T + bias for a weight W in [out, in] layout. */
+/** x @ W^T + bias for a weight W in [out, in] layout (torch.nn.Linear). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  return project(x, weight, bias, 'out-in');
+}
+
+/** x @ W + bias for a weight W in [in, out] layout (GPT-2's Conv1D). */
+export function affine(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  return project(x, weight, bias, 'in-out');
+}
+
+function project(x: Tensor, weight: Tensor, bias: Tensor | undefined, layout: 'out-in' | 'in-out'): Tensor {
   const g = x.graph;
-  const [outDim] = weight.shape;
+  const outIn = layout === 'out-in';
+  const outDim = weight.shape[outIn ? 0 : 1];
   const shape = [...x.shape.slice(0, -1), outDim];
-  let y = product(x, weight, false, true);
+  let y = product(x, weight, false, outIn);
   if (bias) y = g.node('Add', [y, bias], {}, [{ dtype: x.dtype, shape }])[0];
   const requiresGrad = x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false);
   [y] = g.node('Identity', [y], {}, [{ dtype: x.dtype, shape }], { requiresGrad });
   const inputs = bias ? [x, weight, bias] : [x, weight];
   g.record(inputs, [y], ([gy]) => {
-    const grads: (Tensor | undefined)[] = [x.requiresGrad ? product(gy!, weight) : undefined];
+    // dx = gy W (out-in) or gy W^T (in-out)
+    const grads: (Tensor | undefined)[] = [x.requiresGrad ? product(gy!, weight, false, !outIn) : undefined];
     if (weight.requiresGrad || bias?.requiresGrad) {
       const rows = x.shape.slice(0, -1).join('*');
       const gy2 = g.node('Reshape', [gy!, g.ints([-1, outDim as number])], {}, [{ dtype: x.dtype, shape: [rows, outDim] }])[0];
       const x2 = g.node('Reshape', [x, g.ints([-1, x.shape[x.rank - 1] as number])], {}, [{ dtype: x.dtype, shape: [rows, x.shape[x.rank - 1]] }])[0];
-      grads.push(weight.requiresGrad ? product(gy2, x2, true, false) : undefined);
+      // dW = gy^T x (out-in) or x^T gy (in-out), summed over every row
+      grads.push(weight.requiresGrad ? (outIn ? product(gy2, x2, true, false) : product(x2, gy2, true, false)) : undefined);
       if (bias) grads.push(bias.requiresGrad ? g.node('ReduceSum', [gy2, g.ints([0])], { keepdims: 0 }, [{ dtype: x.dtype, shape: [outDim] }])[0] : undefined);
     } else if (bias) grads.push(undefined);
     return grads;
@@ -65,27 +77,3 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
 }
 
 export { reshape };
-
-/** x @ W + bias for a weight W in [in, out] layout (GPT-2's Conv1D). */
-export function affine(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
-  const g = x.graph;
-  const outDim = weight.shape[1];
-  const shape = [...x.shape.slice(0, -1), outDim];
-  let y = product(x, weight);
-  if (bias) y = g.node('Add', [y, bias], {}, [{ dtype: x.dtype, shape }])[0];
-  const requiresGrad = x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false);
-  [y] = g.node('Identity', [y], {}, [{ dtype: x.dtype, shape }], { requiresGrad });
-  const inputs = bias ? [x, weight, bias] : [x, weight];
-  g.record(inputs, [y], ([gy]) => {
-    const grads: (Tensor | undefined)[] = [x.requiresGrad ? product(gy!, weight, false, true) : undefined];
-    if (weight.requiresGrad || bias?.requiresGrad) {
-      const rows = x.shape.slice(0, -1).join('*');
-      const gy2 = g.node('Reshape', [gy!, g.ints([-1, outDim as number])], {}, [{ dtype: x.dtype, shape: [rows, outDim] }])[0];
-      const x2 = g.node('Reshape', [x, g.ints([-1, x.shape[x.rank - 1] as number])], {}, [{ dtype: x.dtype, shape: [rows, x.shape[x.rank - 1]] }])[0];
-      grads.push(weight.requiresGrad ? product(x2, gy2, true, false) : undefined);
-      if (bias) grads.push(bias.requiresGrad ? g.node('ReduceSum', [gy2, g.ints([0])], { keepdims: 0 }, [{ dtype: x.dtype, shape: [outDim] }])[0] : undefined);
-    } else if (bias) grads.push(undefined);
-    return grads;
-  });
-  return y;
-}

@@ -1,0 +1,39 @@
+// The tail every train and score graph shares: the LM head on the rows that predict a target
+// token, their log-probabilities, and (training) the weighted loss and its gradient with
+// respect to the soft prompts. The head runs on target rows only: the [rows, vocab] tensors
+// dominate activation memory otherwise.
+import { gradients } from '../engine/autodiff.js';
+import type { Graph, Tensor } from '../engine/graph.js';
+import { mul, neg } from '../engine/ops/elementwise.js';
+import { gather, gatherLast } from '../engine/ops/indexing.js';
+import { linear } from '../engine/ops/matmul.js';
+import { reduceSum } from '../engine/ops/reduce.js';
+import { reshape } from '../engine/ops/shape.js';
+import { logSoftmax } from '../engine/ops/softmax.js';
+
+/** `hidden` [B, S, d] (S as named in the graph), `head` [V, d]. */
+export function targetOutputs(g: Graph, hidden: Tensor, head: Tensor, train: boolean, softPrompts: Tensor): void {
+  const [B, S, d] = hidden.shape;
+  const targetRows = g.input('target_rows', 'int64', ['N']);
+  const targetIds = g.input('target_ids', 'int64', ['N']);
+  const rows = gather(reshape(hidden, [`${B}*${S}`, d]), targetRows);
+  const logProbs = logSoftmax(linear(rows, head));
+  const picked = gatherLast(logProbs, g.node('Unsqueeze', [targetIds, g.ints([1])], {}, [{ dtype: 'int64', shape: ['N', 1] }])[0]);
+  const tokenLogProbs = reshape(picked, ['N']);
+  g.output(tokenLogProbs, 'token_logprobs');
+  if (!train) return;
+  const weights = g.input('target_weights', g.floatType, ['N']);
+  const loss = neg(reduceSum(mul(tokenLogProbs, weights), [0], false));
+  g.output(loss, 'loss');
+  g.output(gradients(loss, [softPrompts])[0], 'grad_soft_prompt');
+}
+
+/** Sums per-token log-probabilities into each example's total. */
+export function sumPerExample(tokenLogProbs: ArrayLike<number>, counts: number[]): { logProb: number; count: number }[] {
+  let k = 0;
+  return counts.map((count) => {
+    let sum = 0;
+    for (let j = 0; j < count; j++) sum += tokenLogProbs[k++];
+    return { logProb: sum, count };
+  });
+}
