@@ -173,5 +173,17 @@ describe('Prompt Tuning Studio in VS Code', { timeout: 15 * 60_000 }, () => {
     }), 30_000);
     assert.match(inline[0], /gold (happy|sad) \| zero-shot [✓✗] (happy|sad) \| 4-shot [✓✗] (happy|sad) \| soft [✓✗] (happy|sad)/);
     await shot('5-inline-results');
+
+    // 6. After a window reload the comparison panel comes back with its run
+    await command('Developer: Reload Window');
+    await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
+    await page.locator('.tab', { hasText: 'Compare:' }).first().click({ timeout: 60_000 });
+    const restored = await waitFor('the restored comparison', async () => {
+      for (const f of page.frames()) if (await f.$('#results tbody tr')) return f;
+      return undefined;
+    }, 60_000);
+    const soft2 = evalJson.results.find((r: { kind: string }) => r.kind === 'soft');
+    assert.equal((await restored.locator(`#results tr[data-prompt="${soft2.id}"] td.accuracy`).innerText()).trim(), `${(100 * soft2.accuracy).toFixed(1)}%`);
+    await shot('6-restored-after-reload');
   });
 });
