@@ -8,7 +8,7 @@ export type Job =
   | { kind: 'train'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; resume?: string }
   | { kind: 'eval'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; runs: string[] };
 
-export interface ResultRow { id: string; kind: 'discrete' | 'soft' | 'ensemble'; accuracy: number; macroF1: number; nll: number }
+export interface ResultRow { id: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model'; accuracy: number; macroF1: number; nll: number }
 
 export interface JobSummary {
   runDir: string;
@@ -37,7 +37,7 @@ export type TrainerEvent =
 // ---- webviews ----
 
 export interface PromptSummary {
-  key: string; id: string; run: string; kind: 'discrete' | 'soft' | 'ensemble';
+  key: string; id: string; run: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model';
   accuracy: number; macroF1: number; nll: number; auc: number | null; exactMatch: number | null;
   confusion: number[][]; predictedRate: Record<string, number>; count: number;
 }

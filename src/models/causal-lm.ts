@@ -56,7 +56,7 @@ export function cacheLayout(cfg: ModelConfig): CacheLayout {
   return { numLayers: cfg.numLayers, numKvHeads: cfg.numKvHeads, headDim: cfg.headDim };
 }
 
-export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: FloatType): Graph {
+export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: FloatType, weightGradients?: () => Map<string, Tensor>): Graph {
   const g = new Graph(floatType);
   const d = model.cfg.hiddenSize;
   // M soft prompts of n rows each; example b uses prompt prompt_index[b] (one frozen model, a
@@ -91,7 +91,7 @@ export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: Fl
   }
 
   const { hidden } = model.forward(g, x, positionIds, bias);
-  targetOutputs(g, hidden, model.headWeight(g), kind === 'train', soft);
+  targetOutputs(g, hidden, model.headWeight(g), kind === 'train', soft, weightGradients);
   return g;
 }
 

@@ -11,8 +11,12 @@ import { reduceSum } from '../engine/ops/reduce.js';
 import { reshape } from '../engine/ops/shape.js';
 import { logSoftmax } from '../engine/ops/softmax.js';
 
-/** `hidden` [B, S, d] (S as named in the graph), `head` [V, d]. */
-export function targetOutputs(g: Graph, hidden: Tensor, head: Tensor, train: boolean, softPrompts: Tensor): void {
+/**
+ * `hidden` [B, S, d] (S as named in the graph), `head` [V, d]. Training graphs differentiate the
+ * loss with respect to the soft prompts, or (model tuning) to every weight `wrt` lists: each
+ * gradient is the output "grad.<name>".
+ */
+export function targetOutputs(g: Graph, hidden: Tensor, head: Tensor, train: boolean, softPrompts: Tensor, wrt?: () => Map<string, Tensor>): void {
   const [B, S, d] = hidden.shape;
   const targetRows = g.input('target_rows', 'int64', ['N']);
   const targetIds = g.input('target_ids', 'int64', ['N']);
@@ -25,7 +29,13 @@ export function targetOutputs(g: Graph, hidden: Tensor, head: Tensor, train: boo
   const weights = g.input('target_weights', g.floatType, ['N']);
   const loss = neg(reduceSum(mul(tokenLogProbs, weights), [0], false));
   g.output(loss, 'loss');
-  g.output(gradients(loss, [softPrompts])[0], 'grad_soft_prompt');
+  if (!wrt) {
+    g.output(gradients(loss, [softPrompts])[0], 'grad_soft_prompt');
+    return;
+  }
+  const trainable = wrt();
+  const grads = gradients(loss, [...trainable.values()]);
+  [...trainable.keys()].forEach((name, i) => g.output(grads[i], `grad.${name}`));
 }
 
 /** Sums per-token log-probabilities into each example's total. */

@@ -89,6 +89,28 @@ export class CheckpointWeights implements WeightSource {
   }
 }
 
+/**
+ * Weights as graph inputs that require gradients (model tuning): the values are fed at every
+ * step, and the graph returns a gradient for each.
+ */
+export class TrainableWeights implements WeightSource {
+  readonly created = new Map<string, Tensor>();
+  constructor(private base: WeightSource) {}
+  get origin(): string { return this.base.origin; }
+  has(name: string): boolean { return this.base.has(name); }
+  shape(name: string): number[] { return this.base.shape(name); }
+  describe(name: string): string { return this.base.describe(name); }
+  read(name: string): Float32Array { return this.base.read(name); }
+  externalFiles(): Map<string, string> { return new Map(); }
+  tensor(g: Graph, name: string, expectedShape: number[]): Tensor {
+    return cached(g, name, () => {
+      const t = g.input(name, g.floatType, expectedShape, { requiresGrad: true });
+      this.created.set(name, t);
+      return t;
+    });
+  }
+}
+
 /** Weights held in memory as float64 (tiny random models for gradient checks and tests). */
 export class ArrayWeights implements WeightSource {
   constructor(readonly origin: string, readonly arrays: Map<string, { shape: number[]; data: Float64Array }>) {}

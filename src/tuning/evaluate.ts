@@ -10,7 +10,8 @@ import { classificationMetrics, majorityVote, type Metrics } from './metrics.js'
 import type { DiscretePromptSpec, Spec } from './spec.js';
 import { fillTemplate } from './template.js';
 
-export type PromptKind = 'discrete' | 'soft' | 'ensemble';
+/** 'model': the template on a fully fine-tuned copy of the model (the model-tuning baseline). */
+export type PromptKind = 'discrete' | 'soft' | 'ensemble' | 'model';
 
 export interface PromptUnderTest {
   id: string;
