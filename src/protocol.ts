@@ -6,7 +6,8 @@ export type DeviceName = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 
 export type Job =
   | { kind: 'train'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; resume?: string }
-  | { kind: 'eval'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; runs: string[] };
+  | { kind: 'eval'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; runs: string[] }
+  | { kind: 'model-tune'; specFile: string; device: DeviceName; threads?: number; runsDir?: string };
 
 export interface ResultRow { id: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model'; accuracy: number; macroF1: number; nll: number }
 

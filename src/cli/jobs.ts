@@ -72,7 +72,7 @@ function printSummary(summary: JobSummary, json: boolean): void {
   process.stdout.write(`\nrun (${summary.status}): ${summary.runDir}\n`);
 }
 
-export async function jobCommand(kind: 'train' | 'eval', argv: string[]): Promise<void> {
+export async function jobCommand(kind: 'train' | 'eval' | 'model-tune', argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
     options: { device: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, 'runs-dir': { type: 'string' }, run: { type: 'string', multiple: true }, threads: { type: 'string' } },
@@ -81,7 +81,7 @@ export async function jobCommand(kind: 'train' | 'eval', argv: string[]): Promis
   const base = { specFile: resolve(positionals[0]), device: parseDevice(values.device), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, threads: values.threads ? Number(values.threads) : undefined };
   const job: Job = kind === 'train'
     ? { kind, ...base, resume: values.resume ? resolve(values.resume) : undefined }
-    : { kind, ...base, runs: (values.run ?? []).map((r) => resolve(r)) };
+    : kind === 'eval' ? { kind, ...base, runs: (values.run ?? []).map((r) => resolve(r)) } : { kind, ...base };
   const summary = await runWithSignals(job, values.json ?? false);
   printSummary(summary, values.json ?? false);
   if (summary.status === 'cancelled') process.exitCode = 130;

@@ -17,6 +17,8 @@ commands:
              learns the spec's soft prompt, then compares it with the spec's discrete prompts
   eval       SPEC [--run RUN_DIR|ADAPTER_DIR ...] [--device D] [--json]
              evaluates the discrete prompts and the given soft prompts on test (else dev)
+  tune-model SPEC [--device D] [--runs-dir DIR] [--json]
+             the model-tuning baseline: every weight trained on the same data (spec.modelTuning)
   compare    RUN_DIR ... [--format md|csv|json]
              one table of the runs' results
   export-peft RUN_DIR OUT_DIR
@@ -87,7 +89,8 @@ async function gradcheck(argv: string[]): Promise<void> {
 }
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
-  generate, gradcheck, train: (a) => jobCommand('train', a), eval: (a) => jobCommand('eval', a), demo, compare, 'export-peft': exportPeft, 'import-peft': importPeft,
+  generate, gradcheck, train: (a) => jobCommand('train', a), eval: (a) => jobCommand('eval', a), 'tune-model': (a) => jobCommand('model-tune', a),
+  demo, compare, 'export-peft': exportPeft, 'import-peft': importPeft,
 };
 
 export async function main(argv: string[]): Promise<number> {

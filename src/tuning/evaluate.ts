@@ -20,6 +20,8 @@ export interface PromptUnderTest {
   text(example: Example): string;
   /** Soft prompts: one for a soft prompt, several for an ensemble, none for a discrete prompt. */
   soft: SoftPrompt[];
+  /** Task-specific parameters stored for this prompt (0 for text, n x d per soft prompt, every weight for model tuning). */
+  taskParameters?: number;
 }
 
 export interface Prediction {
@@ -36,7 +38,7 @@ export interface Prediction {
   exactMatch?: boolean;
 }
 
-export interface PromptResult extends Metrics { id: string; kind: PromptKind }
+export interface PromptResult extends Metrics { id: string; kind: PromptKind; taskParameters: number }
 
 export interface EvaluationOptions {
   batchSize: number;
@@ -145,7 +147,8 @@ export class Evaluator {
       scores: Object.fromEntries(this.labels.map((l, c) => [l, merged[i][c]])),
       ...(generated ? { generated: generated[i], exactMatch: normalise(generated[i]) === normalise(this.spec.data.verbalizer[e.label]) } : {}),
     }));
-    return { result: { id: prompt.id, kind: prompt.kind, ...metrics }, predictions };
+    const taskParameters = prompt.taskParameters ?? prompt.soft.reduce((p, s) => p + s.length * s.dim, 0);
+    return { result: { id: prompt.id, kind: prompt.kind, taskParameters, ...metrics }, predictions };
   }
 }
 

@@ -47,7 +47,7 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
   return { loaded, lm, modelFolder, splits: { train, dev, test } };
 }
 
-function toRow(r: PromptResult): ResultRow {
+export function toRow(r: PromptResult): ResultRow {
   return { id: r.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll };
 }
 
@@ -98,7 +98,7 @@ function ensemblePrompts(p: Prepared, evaluator: Evaluator): PromptUnderTest[] {
   });
 }
 
-function baseRecord(p: Prepared, run: RunDir, device: string): RunRecord {
+export function baseRecord(p: Prepared, run: RunDir, device: string): RunRecord {
   const { spec } = p.loaded;
   const now = new Date().toISOString();
   return {
@@ -199,6 +199,9 @@ export async function runEvalJob(job: Extract<Job, { kind: 'eval' }>, emit: Emit
   }
 }
 
-export function runJob(job: Job, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
-  return job.kind === 'train' ? runTrainJob(job, emit, signal) : runEvalJob(job, emit, signal);
+export async function runJob(job: Job, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
+  if (job.kind === 'train') return runTrainJob(job, emit, signal);
+  if (job.kind === 'eval') return runEvalJob(job, emit, signal);
+  const { runModelTuningJob } = await import('./model-tuning-job.js');
+  return runModelTuningJob(job, emit, signal);
 }

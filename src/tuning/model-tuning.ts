@@ -58,7 +58,9 @@ export class ModelTuner {
     for (const name of this.trainable.created.keys()) {
       this.arrays.set(name, Float32Array.from(base.read(name)));
       const shape = base.shape(name);
-      this.optimizers.set(name, options.optimizer === 'adafactor' && shape.length === 2 ? new Adafactor(shape[0], shape[1], { weightDecay: options.weightDecay }) : new Adam(this.arrays.get(name)!.length, { weightDecay: options.weightDecay }));
+      // Adafactor factors matrices; a vector is its own (unfactored) single row
+      const [rows, cols] = shape.length === 2 ? shape : [1, shape.reduce((p, d) => p * d, 1)];
+      this.optimizers.set(name, options.optimizer === 'adafactor' ? new Adafactor(rows, cols, { weightDecay: options.weightDecay }) : new Adam(rows * cols, { weightDecay: options.weightDecay }));
     }
     this.session = createSession(graph, new Map(), { device: options.device ?? 'cpu' });
   }

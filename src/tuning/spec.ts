@@ -23,9 +23,11 @@ export interface TrainingSpec {
   clipNorm?: number; weightDecay: number; seed: number; evalBatchSize: number;
 }
 export interface EnsembleSpec { id: string; prompts: string[] }
+export interface ModelTuningSpec { optimizer: 'adafactor' | 'adam'; learningRate: number; steps: number; batchSize: number }
 export interface Spec {
   name: string; model: string; revision?: string; data: DataSpec; discretePrompts: DiscretePromptSpec[];
   softPrompt: SoftPromptSpec; training: TrainingSpec; evaluation: { generation: boolean; ensembles: EnsembleSpec[] };
+  modelTuning: ModelTuningSpec;
 }
 
 export interface LoadedSpec {
@@ -124,6 +126,7 @@ function withDefaults(raw: Record<string, any>): Spec {
       weightDecay: 1e-5, seed: 0, evalBatchSize: 32, ...t, evalEvery, checkpointEvery: t.checkpointEvery ?? evalEvery,
     },
     evaluation: { generation: true, ensembles: [], ...raw.evaluation },
+    modelTuning: { optimizer: 'adafactor', learningRate: 0.001, steps: t.steps ?? 300, batchSize: t.batchSize ?? 32, ...raw.modelTuning },
   };
 }
 

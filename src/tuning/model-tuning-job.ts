@@ -1,0 +1,90 @@
+// `ptune tune-model`: the model-tuning baseline as a job, with the same data, template,
+// evaluation and run files as a prompt-tuning run, and the tuned weights as run/model/.
+import { join } from 'node:path';
+import { cacheRoot } from '../engine/runtime.js';
+import { weightShapes } from '../models/architectures.js';
+import { readModelConfig } from '../models/config.js';
+import { InputError } from '../models/errors.js';
+import { LanguageModel } from '../models/language-model.js';
+import { CheckpointWeights } from '../models/weights.js';
+import type { Job, JobSummary } from '../protocol.js';
+import { RunDir, runsRootFor, type MetricRow } from './artifacts.js';
+import { CancelledError, Evaluator, type PromptUnderTest } from './evaluate.js';
+import { baseRecord, evaluateAll, prepare, toRow, type Emit } from './experiment.js';
+import { estimateModelTuningMemory, ModelTuner } from './model-tuning.js';
+import { learningRateAt } from './optimizers.js';
+import { BatchSampler } from './sampler.js';
+import { fillTemplate } from './template.js';
+
+export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }>, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
+  const p = await prepare(job.specFile, job, emit);
+  let tuner: ModelTuner | undefined;
+  try {
+    const { spec } = p.loaded;
+    if (p.lm.kind !== 'causal') throw new InputError(`${p.loaded.file}: model tuning supports causal language models (Llama family, GPT-2); ${p.lm.cfg.modelType} is not supported yet`, { file: p.loaded.file, field: 'model' });
+    const cfg = readModelConfig(p.modelFolder);
+    const base = new CheckpointWeights(p.modelFolder, join(cacheRoot(), 'weights'));
+    const names = [...weightShapes(cfg).keys()];
+    const params = names.reduce((s, n) => s + base.shape(n).reduce((a, b) => a * b, 1), 0);
+    const mt = spec.modelTuning;
+    const evaluator = new Evaluator(p.lm, spec, p.splits.train);
+    const sep = spec.data.labelSeparator;
+    const encoded = p.splits.train.examples.map((e) => evaluator.encoder.withTarget(fillTemplate(spec.softPrompt.template, e.fields), sep + spec.data.verbalizer[e.label], 0));
+    const memory = estimateModelTuningMemory(params, cfg, mt.batchSize, Math.max(...encoded.map((s) => s.ids.length)));
+    emit({ type: 'log', message: `model tuning: ${memory.detail}` });
+    if (!memory.fits) {
+      throw new InputError(`${p.loaded.file}: model tuning of ${cfg.modelType} would need about ${(memory.bytes / 2 ** 30).toFixed(1)} GiB (${memory.detail}); use a smaller model or modelTuning.batchSize, or compare with prompt tuning only`, { file: p.loaded.file, field: 'modelTuning' });
+    }
+    const run = RunDir.create(job.runsDir ?? runsRootFor(p.loaded.dir), `${spec.name}-model-tuning`);
+    run.writeJson('run.json', { ...baseRecord(p, run, await p.lm.device()), kind: 'model-tuning', steps: mt.steps, parameters: params });
+    emit({ type: 'run', runDir: run.dir, runId: run.id, steps: mt.steps });
+    tuner = new ModelTuner(cfg, base, p.lm.tokenizer, { device: job.device, optimizer: mt.optimizer, weightDecay: spec.training.weightDecay });
+    const sampler = new BatchSampler(p.splits.train.examples, mt.batchSize, spec.training.seed, spec.training.sampling);
+    const metrics: MetricRow[] = [];
+    let best: { accuracy: number; step: number; arrays: Map<string, Float32Array> } | null = null;
+    const evaluateDev = async (step: number) => {
+      if (!p.splits.dev) return;
+      const view = tuner!.snapshot();
+      const devEvaluator = new Evaluator(view, spec, p.splits.train);
+      const { result } = await devEvaluator.evaluate(devEvaluator.soft('model-tuning', view.emptyPrompt(), 'model'), p.splits.dev, { batchSize: spec.training.evalBatchSize, generation: false, signal });
+      await view.dispose();
+      const better = !best || result.accuracy > best.accuracy;
+      if (better) best = { accuracy: result.accuracy, step, arrays: new Map([...tuner!.arrays].map(([n, a]) => [n, Float32Array.from(a)])) };
+      metrics.push({ step, split: 'dev', devAccuracy: result.accuracy, devNll: result.nll, devMacroF1: result.macroF1 });
+      emit({ type: 'eval', step, split: 'dev', accuracy: result.accuracy, nll: result.nll, macroF1: result.macroF1, best: better });
+    };
+    await evaluateDev(0);
+    const started = performance.now();
+    for (let step = 0; step < mt.steps; step++) {
+      if (signal?.aborted) throw new CancelledError();
+      const lr = learningRateAt(step, mt.steps, mt.learningRate, spec.training.schedule, spec.training.warmupSteps);
+      const t0 = performance.now();
+      const loss = await tuner.step(sampler.batch(step).map((e) => encoded[e.index]), lr);
+      if (!Number.isFinite(loss)) throw new Error(`model tuning: the loss became ${loss} at step ${step + 1}; lower modelTuning.learningRate`);
+      const done = step + 1;
+      metrics.push({ step: done, loss, learningRate: lr, examplesPerSecond: mt.batchSize / ((performance.now() - t0) / 1000) });
+      emit({ type: 'progress', step: done, steps: mt.steps, loss, learningRate: lr, examplesPerSecond: mt.batchSize / ((performance.now() - t0) / 1000), etaSeconds: ((performance.now() - started) / 1000 / done) * (mt.steps - done) });
+      if (done % spec.training.evalEvery === 0 || done === mt.steps) {
+        await evaluateDev(done);
+        run.writeJsonLines('metrics.jsonl', metrics);
+      }
+    }
+    run.writeJsonLines('metrics.jsonl', metrics);
+    const kept = best as { step: number; arrays: Map<string, Float32Array> } | null;
+    const modelDir = run.path('model');
+    tuner.save(modelDir, p.modelFolder, kept?.arrays);
+    run.updateRecord({ step: mt.steps, bestStep: kept?.step ?? null, bestDevAccuracy: (best as { accuracy: number } | null)?.accuracy ?? null });
+    const tuned = await LanguageModel.fromFolder(modelDir, { device: job.device, threads: job.threads });
+    try {
+      const prompt: PromptUnderTest = { ...new Evaluator(tuned, spec, p.splits.train).soft('model-tuning', tuned.emptyPrompt(), 'model'), taskParameters: params };
+      const evaluation = await evaluateAll({ ...p, lm: tuned }, run, [prompt], emit, signal);
+      run.updateRecord({ status: 'completed' });
+      return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
+    } finally {
+      await tuned.dispose();
+    }
+  } finally {
+    await tuner?.dispose();
+    await p.lm.dispose();
+  }
+}
