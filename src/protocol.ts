@@ -5,9 +5,9 @@ import type { InputLocation } from './models/errors.js';
 export type DeviceName = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 
 export type Job =
-  | { kind: 'train'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; resume?: string }
+  | { kind: 'train'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; resume?: string; model?: string }
   | { kind: 'eval'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; runs: string[] }
-  | { kind: 'model-tune'; specFile: string; device: DeviceName; threads?: number; runsDir?: string };
+  | { kind: 'model-tune'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; model?: string };
 
 export interface ResultRow { id: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model'; accuracy: number; macroF1: number; nll: number }
 

@@ -2,30 +2,13 @@
 // evaluation, PEFT export): tiny random models with real tokenizers on the bundled mood task.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { TrainerEvent } from '../src/protocol.js';
-import { weightShapes } from '../src/models/architectures.js';
-import { parseModelConfig } from '../src/models/config.js';
-import { randomWeights } from '../src/models/random-model.js';
-import { encodeSafetensors, readSafetensorsHeader } from '../src/models/safetensors.js';
+import { readSafetensorsHeader } from '../src/models/safetensors.js';
 import { readPeftAdapter } from '../src/tuning/peft.js';
 import { runJob } from '../src/tuning/experiment.js';
-import { root, storiesDir, tempDir, workspace } from './helpers.js';
-
-/** Writes a random checkpoint of `config` with the given tokenizer files into a folder. */
-export function randomCheckpoint(config: Record<string, unknown>, tokenizerDir: string, files: string[], seed = 1, std = 0.3): string {
-  const dir = tempDir('ptune-arch-');
-  const cfg = parseModelConfig(config);
-  const w = randomWeights(cfg, seed, std);
-  const tensors = [...weightShapes(cfg)].map(([name, shape]) => ({ name, shape, data: Float32Array.from(w.arrays.get(name)!.data) }));
-  writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  mkdirSync(dir, { recursive: true });
-  for (const f of files) copyFileSync(join(tokenizerDir, f), join(dir, f));
-  return dir;
-}
+import { randomCheckpoint, root, storiesDir, workspace } from './helpers.js';
 
 const mood = (name: string) => join(root, 'data', 'mood', name);
 

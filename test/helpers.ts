@@ -1,4 +1,8 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { weightShapes } from '../src/models/architectures.js';
+import { parseModelConfig } from '../src/models/config.js';
+import { randomWeights } from '../src/models/random-model.js';
+import { encodeSafetensors } from '../src/models/safetensors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,3 +36,17 @@ export const baseSpec = (data: Record<string, unknown> = {}, extra: Record<strin
   data: { train: 'train.jsonl', dev: 'dev.jsonl', text: '{text} It was', label: 'label', verbalizer: { pos: 'good', neg: 'bad' }, ...data },
   ...extra,
 });
+
+/** Writes a random checkpoint of `config` with the given tokenizer files into a folder. */
+export function randomCheckpoint(config: Record<string, unknown>, tokenizerDir: string, files: string[], seed = 1, std = 0.3): string {
+  const dir = tempDir('ptune-arch-');
+  const cfg = parseModelConfig(config);
+  const w = randomWeights(cfg, seed, std);
+  const tensors = [...weightShapes(cfg)].map(([name, shape]) => ({ name, shape, data: Float32Array.from(w.arrays.get(name)!.data) }));
+  writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) copyFileSync(join(tokenizerDir, f), join(dir, f));
+  return dir;
+}
+

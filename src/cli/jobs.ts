@@ -1,4 +1,5 @@
 // ptune train / eval / demo / compare / export-peft / import-peft.
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InputError } from '../models/errors.js';
@@ -10,6 +11,7 @@ import { comparisonRows, formatComparison } from '../tuning/compare.js';
 import { runJob } from '../tuning/experiment.js';
 import { importAdapter } from '../tuning/import.js';
 import { readPeftAdapter, writePeftAdapter } from '../tuning/peft.js';
+import { runScale } from '../tuning/scale.js';
 import { loadSpec } from '../tuning/spec.js';
 import { parseDevice } from './main.js';
 
@@ -130,4 +132,21 @@ export async function importPeft(argv: string[]): Promise<void> {
   else throw new InputError('import-peft: give --spec or --model, so the soft prompt can be checked against the model');
   const { run, length, dim } = importAdapter(adapter, { modelFolder, runsDir, name: values.name, specFile: values.spec ? resolve(values.spec) : undefined });
   process.stdout.write(`imported ${length} virtual tokens x ${dim} as ${run.dir}\n`);
+}
+
+export async function scale(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { models: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' }, 'runs-dir': { type: 'string' }, 'no-model-tuning': { type: 'boolean' } } });
+  if (positionals.length !== 1) throw new InputError('scale: give one spec file');
+  const models = (values.models ?? '').split(',').map((m) => m.trim()).filter(Boolean).map((m) => (existsSync(m) ? resolve(m) : m));
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  const result = await runScale(resolve(positionals[0]), models, { device: parseDevice(values.device), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, modelTuning: !values['no-model-tuning'] }, terminalReporter(values.json ?? false), controller.signal);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ runDir: result.runDir, points: result.points })}\n`);
+    return;
+  }
+  const pct = (v: number | null) => (v === null ? 'n/a' : `${(100 * v).toFixed(1)}%`);
+  process.stdout.write(`\n| model | parameters | prompt design | prompt tuning | model tuning |\n|---|---:|---:|---:|---:|\n`);
+  for (const p of result.points) process.stdout.write(`| ${p.model} | ${p.params.toLocaleString('en-US')} | ${pct(p.promptDesign)} | ${pct(p.promptTuning)} | ${pct(p.modelTuning)} |\n`);
+  process.stdout.write(`\nchart: ${join(result.runDir, 'scale.svg')}\n`);
 }

@@ -6,7 +6,7 @@ import { gradcheckAll } from '../models/gradcheck.js';
 import { openModel } from '../models/load.js';
 import { bundledModelDir } from '../paths.js';
 import { readPeftAdapter } from '../tuning/peft.js';
-import { demo, jobCommand, compare, exportPeft, importPeft } from './jobs.js';
+import { demo, jobCommand, compare, exportPeft, importPeft, scale } from './jobs.js';
 
 const USAGE = `usage: ptune <command> [options]
 
@@ -19,6 +19,9 @@ commands:
              evaluates the discrete prompts and the given soft prompts on test (else dev)
   tune-model SPEC [--device D] [--runs-dir DIR] [--json]
              the model-tuning baseline: every weight trained on the same data (spec.modelTuning)
+  scale      SPEC --models M1,M2,... [--no-model-tuning] [--device D] [--json]
+             the model-scaling ablation: prompt design, prompt tuning and model tuning per model,
+             with a chart of accuracy against parameter count (scale.svg in the run folder)
   compare    RUN_DIR ... [--format md|csv|json]
              one table of the runs' results
   export-peft RUN_DIR OUT_DIR
@@ -90,7 +93,7 @@ async function gradcheck(argv: string[]): Promise<void> {
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   generate, gradcheck, train: (a) => jobCommand('train', a), eval: (a) => jobCommand('eval', a), 'tune-model': (a) => jobCommand('model-tune', a),
-  demo, compare, 'export-peft': exportPeft, 'import-peft': importPeft,
+  demo, compare, 'export-peft': exportPeft, 'import-peft': importPeft, scale,
 };
 
 export async function main(argv: string[]): Promise<number> {

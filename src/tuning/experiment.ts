@@ -22,10 +22,13 @@ export interface Prepared {
   loaded: LoadedSpec;
   lm: TunableModel;
   modelFolder: string;
+  /** The model as the user named it (the spec's, or the override). */
+  modelId: string;
   splits: { train: Split; dev?: Split; test?: Split };
 }
 
-export async function prepare(specFile: string, options: { device: DeviceChoice; threads?: number }, emit: Emit): Promise<Prepared> {
+/** `options.model` replaces the spec's model (the scaling ablation runs one spec on several). */
+export async function prepare(specFile: string, options: { device: DeviceChoice; threads?: number; model?: string }, emit: Emit): Promise<Prepared> {
   const loaded = loadSpec(specFile);
   const { spec } = loaded;
   // data before the model: a typo in a data file should not wait for a download
@@ -35,7 +38,7 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
   for (const s of [train, dev, test]) if (s) emit({ type: 'log', message: describeSplit(s) });
   let modelFolder: string;
   try {
-    modelFolder = await resolveModelFolder(spec.model, { baseDir: loaded.dir, revision: spec.revision, log: (m) => emit({ type: 'log', message: m }) });
+    modelFolder = await resolveModelFolder(options.model ?? spec.model, { baseDir: options.model ? process.cwd() : loaded.dir, revision: options.model ? undefined : spec.revision, log: (m) => emit({ type: 'log', message: m }) });
   } catch (e) {
     if (e instanceof InputError) {
       const line = loaded.lineOf(['model']);
@@ -44,7 +47,7 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
     throw e;
   }
   const lm = await openModel(modelFolder, { device: options.device, threads: options.threads, log: (m) => emit({ type: 'log', message: m }) });
-  return { loaded, lm, modelFolder, splits: { train, dev, test } };
+  return { loaded, lm, modelFolder, modelId: options.model ?? spec.model, splits: { train, dev, test } };
 }
 
 export function toRow(r: PromptResult): ResultRow {
@@ -103,7 +106,7 @@ export function baseRecord(p: Prepared, run: RunDir, device: string): RunRecord 
   const now = new Date().toISOString();
   return {
     id: run.id, name: spec.name, specFile: p.loaded.file, spec,
-    model: { id: spec.model, folder: p.modelFolder, revision: snapshotCommit(p.modelFolder) ?? spec.revision ?? null, files: modelFileHashes(p.modelFolder) },
+    model: { id: p.modelId, folder: p.modelFolder, revision: snapshotCommit(p.modelFolder) ?? spec.revision ?? null, files: modelFileHashes(p.modelFolder) },
     seed: spec.training.seed, device, status: 'running', createdAt: now, updatedAt: now,
     step: 0, steps: spec.training.steps, bestStep: null, bestDevAccuracy: null,
   };

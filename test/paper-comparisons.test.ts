@@ -1,0 +1,71 @@
+// The paper's comparisons: the model-tuning baseline, the scaling ablation with its chart, and
+// mixed-task batches.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gradcheckWeights } from '../src/models/gradcheck.js';
+import { GRADCHECK_VARIANTS } from '../src/models/random-model.js';
+import { RunDir } from '../src/tuning/artifacts.js';
+import { runJob } from '../src/tuning/experiment.js';
+import { estimateModelTuningMemory } from '../src/tuning/model-tuning.js';
+import { randomCheckpoint, root, storiesDir, workspace } from './helpers.js';
+
+const mood = (name: string) => join(root, 'data', 'mood', name);
+const spec = (extra: Record<string, unknown> = {}) => ({
+  name: 'mood', model: storiesDir,
+  data: { train: mood('train.jsonl'), dev: mood('dev.jsonl'), test: mood('test.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, maxExamples: 48 },
+  discretePrompts: [{ id: 'zero-shot', template: '{story} In the end, everyone was' }],
+  softPrompt: { length: 4 },
+  training: { steps: 20, batchSize: 8, evalEvery: 10, sampling: 'balanced', schedule: 'linear' },
+  modelTuning: { steps: 20, batchSize: 8 },
+  evaluation: { generation: false },
+  ...extra,
+});
+
+describe('model tuning', () => {
+  for (const variant of GRADCHECK_VARIANTS.filter((v) => ['llama-gqa-tied', 'llama-attention-bias', 'gpt2'].includes(v.name))) {
+    it(`${variant.name}: weight gradients match finite differences (float64)`, async () => {
+      const r = await gradcheckWeights(variant);
+      assert.ok(r.maxRelError < 1e-5, `${r.name}: ${r.maxRelError}`);
+    });
+  }
+  it('trains every weight, saves a loadable model, and reports parameter counts', async () => {
+    const summary = await runJob({ kind: 'model-tune', specFile: workspace(spec()), device: 'cpu' }, () => undefined);
+    assert.equal(summary.status, 'completed');
+    assert.deepEqual(summary.results.map((r) => r.kind), ['model']);
+    const run = RunDir.open(summary.runDir);
+    for (const f of ['model/config.json', 'model/model.safetensors', 'model/tokenizer.json', 'eval.json', 'predictions.jsonl', 'metrics.jsonl']) assert.ok(run.has(f), f);
+    const ev = run.readJson<{ results: { taskParameters: number }[] }>('eval.json');
+    assert.equal(ev.results[0].taskParameters, 260032 - 0); // stories260K: every weight is task-specific
+    // the saved folder is a model like any other
+    const out = JSON.parse(execFileSync(process.execPath, [join(root, 'bin', 'ptune.js'), 'generate', '--model', run.path('model'), '--prompt', 'Once upon a time', '--max-new-tokens', '4', '--json'], { encoding: 'utf8' }));
+    assert.equal(out.ids.length, 9);
+  });
+  it('refuses with a clear message when it would not fit in memory', () => {
+    const est = estimateModelTuningMemory(70e9, { hiddenSize: 8192, numLayers: 80, vocabSize: 128256 }, 32, 512);
+    assert.equal(est.fits, false);
+    assert.match(est.detail, /MB for weights, gradients and Adam moments \(70,000,000,000 parameters\)/);
+  });
+});
+
+describe('model-scaling ablation', () => {
+  it('ptune scale over three model sizes writes the points and the chart', () => {
+    const files = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+    const models = [16, 32, 48].map((d, i) => randomCheckpoint({ model_type: 'llama', hidden_size: d, intermediate_size: 2 * d, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 512, max_position_embeddings: 512, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2 }, storiesDir, files, i + 1, 0.2));
+    const specFile = workspace(spec({ training: { steps: 6, batchSize: 4, evalEvery: 6 }, modelTuning: { steps: 6, batchSize: 4 } }));
+    const out = execFileSync(process.execPath, [join(root, 'bin', 'ptune.js'), 'scale', specFile, '--models', models.join(','), '--json'], { encoding: 'utf8' });
+    const result = JSON.parse(out.trim().split('\n').pop()!);
+    assert.equal(result.points.length, 3);
+    for (const p of result.points) {
+      for (const k of ['model', 'params', 'promptDesign', 'promptTuning', 'modelTuning']) assert.ok(k in p, k);
+      assert.ok(p.promptTuning >= 0 && p.promptTuning <= 1 && p.modelTuning >= 0 && p.promptDesign >= 0);
+    }
+    assert.ok(result.points[0].params < result.points[1].params && result.points[1].params < result.points[2].params);
+    const svg = readFileSync(join(result.runDir, 'scale.svg'), 'utf8');
+    assert.match(svg, /^<svg /);
+    assert.equal((svg.match(/<polyline /g) ?? []).length, 3);
+    assert.ok(existsSync(join(result.runDir, 'scale.json')));
+  });
+});
