@@ -11,7 +11,8 @@ const steps = Number(values.steps ?? 7);
 async function run(): Promise<Record<string, unknown>> {
   if (which === 'engine') return benchEngine({ device, steps });
   if (which === 'train') return (await import('./train.js')).benchTrain({ device });
-  throw new Error(`unknown benchmark "${which}" (engine, train)`);
+  if (which === 'mixed') return (await import('./mixed.js')).benchMixed({ device });
+  throw new Error(`unknown benchmark "${which}" (engine, train, mixed)`);
 }
 
 const result = await run();

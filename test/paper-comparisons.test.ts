@@ -69,3 +69,37 @@ describe('model-scaling ablation', () => {
     assert.ok(existsSync(join(result.runDir, 'scale.json')));
   });
 });
+
+describe('mixed-task batches', () => {
+  it('scores every task exactly as running it alone, and the CLI serves them together', async () => {
+    const { Evaluator } = await import('../src/tuning/evaluate.js');
+    const { evaluateMixed } = await import('../src/tuning/mixed.js');
+    const { readSplit } = await import('../src/tuning/data.js');
+    const { loadSpec } = await import('../src/tuning/spec.js');
+    const { readSoftPromptSource } = await import('../src/tuning/artifacts.js');
+    const { LanguageModel } = await import('../src/models/language-model.js');
+    const specA = workspace(spec({ name: 'moodA', training: { steps: 6, batchSize: 4, evalEvery: 6 } }));
+    const specB = workspace(spec({ name: 'moodB', data: { ...spec().data, text: '{story} The story was', verbalizer: { happy: 'good', sad: 'bad' } }, training: { steps: 6, batchSize: 4, evalEvery: 6, seed: 3 } }));
+    const a = await runJob({ kind: 'train', specFile: specA, device: 'cpu' }, () => undefined);
+    const b = await runJob({ kind: 'train', specFile: specB, device: 'cpu' }, () => undefined);
+    const lm = await LanguageModel.fromFolder(storiesDir);
+    const tasks: import('../src/tuning/mixed.js').MixedTask[] = [];
+    for (const [file, run] of [[specA, a.runDir], [specB, b.runDir]]) {
+      const loaded = loadSpec(file);
+      tasks.push({ id: loaded.spec.name, evaluator: new Evaluator(lm, loaded.spec), split: await readSplit(loaded, 'test'), prompt: readSoftPromptSource(run, 64) });
+    }
+    const mixed = await evaluateMixed(lm, tasks, 8);
+    for (const [k, t] of tasks.entries()) {
+      const alone = await t.evaluator.evaluate(t.evaluator.soft(t.id, t.prompt), t.split, { batchSize: 8, generation: false });
+      assert.deepEqual(mixed.results[k].predictions.map((p) => p.prediction), alone.predictions.map((p) => p.prediction));
+      mixed.results[k].predictions.forEach((p, i) => {
+        for (const label of Object.keys(p.scores)) assert.ok(Math.abs(p.scores[label] - alone.predictions[i].scores[label]) < 1e-4, `${t.id} #${i} ${label}`);
+      });
+      assert.equal(mixed.results[k].result.accuracy, alone.result.accuracy);
+    }
+    await lm.dispose();
+    const out = JSON.parse(execFileSync(process.execPath, [join(root, 'bin', 'ptune.js'), 'eval-mixed', '--task', `${specA}=${a.runDir}`, '--task', `${specB}=${b.runDir}`, '--json'], { encoding: 'utf8' }));
+    assert.deepEqual(out.tasks.map((t: { task: string }) => t.task), ['moodA', 'moodB']);
+    assert.equal(out.tasks[0].accuracy, mixed.results[0].result.accuracy);
+  });
+});

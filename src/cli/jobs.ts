@@ -3,10 +3,13 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InputError } from '../models/errors.js';
-import { resolveModelFolder } from '../models/load.js';
+import { openModel, resolveModelFolder } from '../models/load.js';
 import { packageRoot } from '../paths.js';
 import type { Job, JobSummary, TrainerEvent } from '../protocol.js';
-import { RunDir, runsRootFor } from '../tuning/artifacts.js';
+import { readSoftPromptSource, RunDir, runsRootFor } from '../tuning/artifacts.js';
+import { readSplit } from '../tuning/data.js';
+import { Evaluator } from '../tuning/evaluate.js';
+import { evaluateMixed, type MixedTask } from '../tuning/mixed.js';
 import { comparisonRows, formatComparison } from '../tuning/compare.js';
 import { runJob } from '../tuning/experiment.js';
 import { importAdapter } from '../tuning/import.js';
@@ -149,4 +152,32 @@ export async function scale(argv: string[]): Promise<void> {
   process.stdout.write(`\n| model | parameters | prompt design | prompt tuning | model tuning |\n|---|---:|---:|---:|---:|\n`);
   for (const p of result.points) process.stdout.write(`| ${p.model} | ${p.params.toLocaleString('en-US')} | ${pct(p.promptDesign)} | ${pct(p.promptTuning)} | ${pct(p.modelTuning)} |\n`);
   process.stdout.write(`\nchart: ${join(result.runDir, 'scale.svg')}\n`);
+}
+
+/** `ptune eval-mixed --task SPEC=RUN ...`: several tasks' soft prompts scored in shared batches. */
+export async function evalMixed(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { task: { type: 'string', multiple: true }, device: { type: 'string' }, json: { type: 'boolean' } } });
+  const pairs = (values.task ?? []).map((t) => {
+    const i = t.lastIndexOf('=');
+    if (i < 0) throw new InputError(`--task ${t}: expected SPEC=RUN_DIR`);
+    return { spec: resolve(t.slice(0, i)), run: resolve(t.slice(i + 1)) };
+  });
+  if (pairs.length < 2) throw new InputError('eval-mixed: give two or more --task SPEC=RUN_DIR');
+  const specs = pairs.map((p) => loadSpec(p.spec));
+  const folders = await Promise.all(specs.map((s) => resolveModelFolder(s.spec.model, { baseDir: s.dir, revision: s.spec.revision })));
+  if (new Set(folders).size > 1) throw new InputError(`eval-mixed: the tasks use different models (${[...new Set(folders)].join(', ')}); mixed batches serve one frozen model`);
+  const lm = await openModel(folders[0], { device: parseDevice(values.device) });
+  try {
+    const tasks: MixedTask[] = [];
+    for (const [k, loaded] of specs.entries()) {
+      const split = await readSplit(loaded, loaded.spec.data.test ? 'test' : 'dev');
+      tasks.push({ id: loaded.spec.name, evaluator: new Evaluator(lm, loaded.spec), split, prompt: readSoftPromptSource(pairs[k].run, lm.cfg.hiddenSize) });
+    }
+    const { results, seconds } = await evaluateMixed(lm, tasks, specs[0].spec.training.evalBatchSize);
+    const rows = results.map((r, k) => ({ task: r.task, spec: pairs[k].spec, run: pairs[k].run, split: tasks[k].split.name, accuracy: r.result.accuracy, macroF1: r.result.macroF1, nll: r.result.nll }));
+    if (values.json) process.stdout.write(`${JSON.stringify({ tasks: rows, seconds })}\n`);
+    else for (const r of rows) process.stdout.write(`${r.task} (${r.split}): accuracy ${(100 * r.accuracy).toFixed(1)}%, macro-F1 ${r.macroF1.toFixed(3)}, NLL ${r.nll.toFixed(3)}\n`);
+  } finally {
+    await lm.dispose();
+  }
 }

@@ -6,7 +6,7 @@ import { gradcheckAll } from '../models/gradcheck.js';
 import { openModel } from '../models/load.js';
 import { bundledModelDir } from '../paths.js';
 import { readPeftAdapter } from '../tuning/peft.js';
-import { demo, jobCommand, compare, exportPeft, importPeft, scale } from './jobs.js';
+import { demo, evalMixed, jobCommand, compare, exportPeft, importPeft, scale } from './jobs.js';
 
 const USAGE = `usage: ptune <command> [options]
 
@@ -22,6 +22,8 @@ commands:
   scale      SPEC --models M1,M2,... [--no-model-tuning] [--device D] [--json]
              the model-scaling ablation: prompt design, prompt tuning and model tuning per model,
              with a chart of accuracy against parameter count (scale.svg in the run folder)
+  eval-mixed --task SPEC=RUN_DIR --task SPEC=RUN_DIR ... [--device D] [--json]
+             several tasks on one frozen model, each example with its task's soft prompt, in shared batches
   compare    RUN_DIR ... [--format md|csv|json]
              one table of the runs' results
   export-peft RUN_DIR OUT_DIR
@@ -93,7 +95,7 @@ async function gradcheck(argv: string[]): Promise<void> {
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   generate, gradcheck, train: (a) => jobCommand('train', a), eval: (a) => jobCommand('eval', a), 'tune-model': (a) => jobCommand('model-tune', a),
-  demo, compare, 'export-peft': exportPeft, 'import-peft': importPeft, scale,
+  demo, compare, 'export-peft': exportPeft, 'import-peft': importPeft, scale, 'eval-mixed': evalMixed,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -81,28 +81,12 @@ export class Evaluator {
 
   /** Log-likelihood of every label for every example: scores[e][c] (per soft prompt for ensembles). */
   async labelScores(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions): Promise<number[][][]> {
-    const sep = this.spec.data.labelSeparator;
     const promptCount = Math.max(1, prompt.soft.length);
-    const n = prompt.soft[0]?.length ?? 0;
-    const sequences: Sequence[] = [];
-    for (const example of examples) {
-      const text = prompt.text(example);
-      for (let k = 0; k < promptCount; k++) {
-        for (const labelText of this.labelTexts) sequences.push({ ...this.encoder.withTarget(text, sep + labelText, n), prompt: k });
-      }
-    }
-    const out: number[] = [];
+    const sequences = this.labelSequences(prompt, examples);
     const soft = prompt.soft.length ? prompt.soft : [this.lm.emptyPrompt()];
-    // longest first keeps padding low inside each batch
-    const order = sequences.map((s, i) => i).sort((a, b) => sequences[b].ids.length - sequences[a].ids.length);
-    const perBatch = options.batchSize * this.labels.length;
-    for (let start = 0; start < order.length; start += perBatch) {
-      if (options.signal?.aborted) throw new CancelledError();
-      const idx = order.slice(start, start + perBatch);
-      const scored = await this.lm.score(idx.map((i) => sequences[i]), soft);
-      scored.forEach((s, k) => (out[idx[k]] = s.logProb));
-      options.onProgress?.(Math.min(start + perBatch, order.length), order.length, prompt.id);
-    }
+    const out = await scoreInBatches(this.lm, sequences, soft, options.batchSize * this.labels.length, {
+      signal: options.signal, onProgress: (done, total) => options.onProgress?.(done, total, prompt.id),
+    });
     const C = this.labels.length;
     return examples.map((_, e) => Array.from({ length: promptCount }, (_, k) => out.slice((e * promptCount + k) * C, (e * promptCount + k + 1) * C)));
   }
@@ -123,19 +107,20 @@ export class Evaluator {
   }
 
   async evaluate(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: PromptResult; predictions: Prediction[] }> {
-    const examples = split.examples;
-    const scores = await this.labelScores(prompt, examples, options);
+    const scores = await this.labelScores(prompt, split.examples, options);
+    const generated = options.generation && prompt.kind !== 'ensemble' ? await this.generate(prompt, split.examples, options) : undefined;
+    return this.summarize(prompt, split.examples, scores, generated);
+  }
+
+  /** Metrics and per-example predictions from label scores [example][prompt][label] (and generations). */
+  summarize(prompt: PromptUnderTest, examples: Example[], scores: number[][][], generated?: string[]): { result: PromptResult; predictions: Prediction[] } {
     const gold = examples.map((e) => this.labels.indexOf(e.label));
     const argmax = (row: number[]) => row.reduce((b, v, c) => (v > row[b] ? c : b), 0);
     const predicted = scores.map((perPrompt) => (perPrompt.length === 1 ? argmax(perPrompt[0]) : majorityVote(perPrompt.map(argmax), perPrompt)));
     // an ensemble's label scores: the mean over its prompts
     const merged = scores.map((perPrompt) => perPrompt[0].map((_, c) => perPrompt.reduce((s, row) => s + row[c], 0) / perPrompt.length));
     const metrics = classificationMetrics(this.labels, gold, predicted, merged);
-    let generated: string[] | undefined;
-    if (options.generation && prompt.kind !== 'ensemble') {
-      generated = await this.generate(prompt, examples, options);
-      metrics.exactMatch = generated.filter((g, i) => normalise(g) === normalise(this.spec.data.verbalizer[examples[i].label])).length / examples.length;
-    }
+    if (generated) metrics.exactMatch = generated.filter((g, i) => normalise(g) === normalise(this.spec.data.verbalizer[examples[i].label])).length / examples.length;
     const predictions = examples.map((e, i): Prediction => ({
       index: e.index,
       line: e.line,
@@ -150,6 +135,38 @@ export class Evaluator {
     const taskParameters = prompt.taskParameters ?? prompt.soft.reduce((p, s) => p + s.length * s.dim, 0);
     return { result: { id: prompt.id, kind: prompt.kind, taskParameters, ...metrics }, predictions };
   }
+
+  /** Every (example, label) sequence of a prompt, in example-major order, tagged with soft prompt `k`. */
+  labelSequences(prompt: PromptUnderTest, examples: Example[], promptOffset = 0): Sequence[] {
+    const sep = this.spec.data.labelSeparator;
+    const n = prompt.soft[0]?.length ?? 0;
+    const out: Sequence[] = [];
+    for (const example of examples) {
+      const text = prompt.text(example);
+      for (let k = 0; k < Math.max(1, prompt.soft.length); k++) {
+        for (const labelText of this.labelTexts) out.push({ ...this.encoder.withTarget(text, sep + labelText, n), prompt: promptOffset + k });
+      }
+    }
+    return out;
+  }
+
+}
+
+/**
+ * Log-likelihoods of many sequences, scored `perBatch` at a time; sequences may use different soft
+ * prompts (their `prompt` index). Without an `order`, longest first, which keeps padding low.
+ */
+export async function scoreInBatches(lm: TunableModel, sequences: Sequence[], prompts: SoftPrompt[], perBatch: number, options: { order?: number[]; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<number[]> {
+  const out = new Array<number>(sequences.length);
+  const order = options.order ?? sequences.map((_, i) => i).sort((a, b) => sequences[b].ids.length - sequences[a].ids.length);
+  for (let start = 0; start < order.length; start += perBatch) {
+    if (options.signal?.aborted) throw new CancelledError();
+    const idx = order.slice(start, start + perBatch);
+    const scored = await lm.score(idx.map((i) => sequences[i]), prompts);
+    scored.forEach((s, k) => (out[idx[k]] = s.logProb));
+    options.onProgress?.(Math.min(start + perBatch, order.length), order.length);
+  }
+  return out;
 }
 
 export class CancelledError extends Error {
