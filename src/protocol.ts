@@ -7,7 +7,8 @@ export type DeviceName = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export type Job =
   | { kind: 'train'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; resume?: string; model?: string }
   | { kind: 'eval'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; runs: string[] }
-  | { kind: 'model-tune'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; model?: string };
+  | { kind: 'model-tune'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; model?: string }
+  | { kind: 'scale'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; models: string[]; modelTuning: boolean };
 
 export interface ResultRow { id: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model'; accuracy: number; macroF1: number; nll: number }
 
@@ -44,8 +45,11 @@ export interface PromptSummary {
 }
 export interface ExampleCell { prediction: string; correct: boolean; score: number; generated?: string }
 export interface ExampleRow { line: number; file: string; input: string; gold: string; cells: Record<string, ExampleCell> }
+export interface ScalePointData { model: string; params: number; promptDesign: number | null; promptTuning: number | null; modelTuning: number | null }
 export interface ComparisonData {
   runs: { id: string; dir: string; split: string; file: string; status: string }[];
+  /** Scaling runs: their points and chart (SVG text). */
+  scale?: { run: string; points: ScalePointData[]; svg: string }[];
   labels: string[];
   prompts: PromptSummary[];
   examples: ExampleRow[];

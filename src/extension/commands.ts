@@ -49,7 +49,7 @@ async function pickSpec(arg: Arg, title: string): Promise<string | undefined> {
 }
 
 function evaluatedRuns(files: string[]): { label: string; description: string; detail?: string; runDir: string }[] {
-  return files.flatMap((f) => listRuns(runsRootFor(dirname(f))).filter((r) => r.has('eval.json')).map((r) => ({ label: r.id, description: basename(f), runDir: r.dir })))
+  return files.flatMap((f) => listRuns(runsRootFor(dirname(f))).filter((r) => r.has('eval.json') || r.has('scale.json')).map((r) => ({ label: r.id, description: basename(f), runDir: r.dir })))
     .filter((v, i, all) => all.findIndex((w) => w.runDir === v.runDir) === i);
 }
 
@@ -239,6 +239,25 @@ export function registerCommands(ctx: Context): void {
     if (token === undefined) return;
     if (token) await extension.secrets.store('promptTuning.hfToken', token);
     else await extension.secrets.delete('promptTuning.hfToken');
+  });
+
+  register('promptTuning.tuneModel', async (arg: Arg) => {
+    if (!requireTrust('model tuning')) return;
+    const spec = await pickSpec(arg, 'Model-tuning baseline');
+    if (!spec) return;
+    await runJob(ctx, { kind: 'model-tune', specFile: spec, device: device(), threads: threads() }, `model tuning ${basename(spec)}`);
+  });
+
+  register('promptTuning.scale', async (arg: Arg) => {
+    if (!requireTrust('the scaling ablation')) return;
+    const spec = await pickSpec(arg, 'Model-scaling ablation');
+    if (!spec) return;
+    const current = loadSpec(spec).spec.model;
+    const answer = await vscode.window.showInputBox({ title: 'Models to compare (comma-separated folders or hub ids, smallest first)', value: current, ignoreFocusOut: true });
+    if (!answer) return;
+    const models = answer.split(',').map((m) => m.trim()).filter(Boolean).map((m) => (existsSync(join(dirname(spec), m)) ? join(dirname(spec), m) : m));
+    const outcome = await runJob(ctx, { kind: 'scale', specFile: spec, device: device(), threads: threads(), models, modelTuning: true }, `scaling ablation over ${models.length} models`);
+    if (outcome?.summary) await ComparisonPanel.show(extension.extensionUri, [outcome.summary.runDir]);
   });
 
   register('promptTuning.refresh', () => ctx.refreshAll());

@@ -205,6 +205,11 @@ export async function runEvalJob(job: Extract<Job, { kind: 'eval' }>, emit: Emit
 export async function runJob(job: Job, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
   if (job.kind === 'train') return runTrainJob(job, emit, signal);
   if (job.kind === 'eval') return runEvalJob(job, emit, signal);
-  const { runModelTuningJob } = await import('./model-tuning-job.js');
-  return runModelTuningJob(job, emit, signal);
+  if (job.kind === 'model-tune') {
+    const { runModelTuningJob } = await import('./model-tuning-job.js');
+    return runModelTuningJob(job, emit, signal);
+  }
+  const { runScale } = await import('./scale.js');
+  const result = await runScale(job.specFile, job.models, { device: job.device, runsDir: job.runsDir, modelTuning: job.modelTuning }, emit, signal);
+  return { runDir: result.runDir, split: 'test', status: 'completed', results: [] };
 }

@@ -47,9 +47,23 @@ const filtered = (d: ComparisonData) => filterExamples(d, state.filter, state.se
 let table: VirtualTable<ExampleRow> | null = null;
 const counter = el('span', { class: 'count', id: 'example-count' });
 
+function scaleSection(d: ComparisonData): HTMLElement[] {
+  return (d.scale ?? []).flatMap((s) => {
+    const img = el('img', { class: 'scale-chart', alt: 'accuracy against model size', src: `data:image/svg+xml;base64,${btoa(unescape(encodeURIComponent(s.svg)))}` });
+    const head = el('tr', {}, ...['model', 'parameters', 'prompt design', 'prompt tuning', 'model tuning'].map((h) => el('th', {}, h)));
+    const rows = s.points.map((p) => el('tr', {}, el('td', {}, p.model.split(/[\\/]/).pop() ?? p.model), el('td', { class: 'num' }, p.params.toLocaleString('en-US')),
+      el('td', { class: 'num' }, pct(p.promptDesign)), el('td', { class: 'num' }, pct(p.promptTuning)), el('td', { class: 'num' }, pct(p.modelTuning))));
+    return [el('h3', {}, `Model scaling (${s.run})`), el('div', { class: 'scale' }, img, el('table', { class: 'results', id: 'scale-points' }, el('thead', {}, head), el('tbody', {}, ...rows)))];
+  });
+}
+
 function render(): void {
   if (!data) return;
   const d = data;
+  if (d.prompts.length === 0) {
+    app.replaceChildren(el('h2', {}, 'Model scaling'), ...scaleSection(d));
+    return;
+  }
   const charts = el('div', { class: 'charts' });
   const runsLine = d.runs.map((r) => `${r.id} (${r.split}: ${r.file.split(/[\\/]/).pop()})`).join(', ');
   const filter = el('vscode-single-select', { id: 'filter' }) as HTMLElement & { value: string };
@@ -70,6 +84,7 @@ function render(): void {
     el('h2', {}, 'Discrete and soft prompts'),
     el('div', { class: 'runs' }, runsLine),
     resultsTable(d),
+    ...scaleSection(d),
     el('h3', {}, 'Confusion matrices'),
     el('div', { class: 'confusions' }, ...d.prompts.map((p) => confusion(p, d.labels))),
     el('h3', {}, 'Training'),

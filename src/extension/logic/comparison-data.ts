@@ -1,11 +1,11 @@
 // The comparison panel's data, built from run folders: results per prompt, confusion matrices,
 // training curves, and one row per example with every prompt's prediction.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { RunDir, type MetricRow } from '../../tuning/artifacts.js';
 import { formatOf, readRecords } from '../../tuning/data.js';
 import type { Prediction, PromptResult } from '../../tuning/evaluate.js';
 import { fillTemplate } from '../../tuning/template.js';
-import type { ComparisonData, ExampleRow } from '../../protocol.js';
+import type { ComparisonData, ExampleRow, ScalePointData } from '../../protocol.js';
 export { filterExamples, type ExampleFilter } from './example-filter.js';
 
 export async function buildComparison(runDirs: string[]): Promise<ComparisonData> {
@@ -14,6 +14,12 @@ export async function buildComparison(runDirs: string[]): Promise<ComparisonData
   for (const dir of runDirs) {
     const run = RunDir.open(dir);
     const record = run.record;
+    if (run.has('scale.json')) {
+      const scale = run.readJson<{ points: ScalePointData[] }>('scale.json');
+      (data.scale ??= []).push({ run: run.id, points: scale.points, svg: run.has('scale.svg') ? readFileSync(run.path('scale.svg'), 'utf8') : '' });
+      data.runs.push({ id: run.id, dir: run.dir, split: 'test', file: '', status: record.status });
+      continue;
+    }
     if (!run.has('eval.json')) continue;
     const ev = run.readJson<{ split: string; file: string; labels: string[]; verbalizer: Record<string, string>; results: PromptResult[] }>('eval.json');
     data.labels = ev.labels;

@@ -37,10 +37,11 @@ export function runNode(runDir: string, record: RunRecord & { kind?: string }, r
   } else if (status === 'running') description = `running, step ${record.step}/${record.steps}`;
   else if (status === 'cancelled') description = `cancelled at step ${record.step}`;
   else if (status === 'failed') description = 'failed';
-  else description = record.kind === 'import' ? 'imported soft prompt' : status;
+  else description = record.kind === 'import' ? 'imported soft prompt' : record.kind === 'scale' ? `scaling ablation over ${(record as { models?: string[] }).models?.length ?? 0} models` : status;
   const icon = status === 'completed' ? 'pass' : status === 'failed' ? 'error' : status === 'cancelled' ? 'circle-slash' : live?.runDir === runDir ? 'sync~spin' : 'history';
   const tooltip = [`${record.id}`, `status: ${status}`, `model: ${record.model?.id ?? ''}`, `device: ${record.device}`, record.error ? `error: ${record.error}` : ''].filter(Boolean).join('\n');
-  return { kind: 'run', runDir, id: record.id, status, label: record.id, description, tooltip, contextValue: `run.${status}${results ? '.evaluated' : ''}`, icon };
+  const evaluated = results !== null || record.kind === 'scale';
+  return { kind: 'run', runDir, id: record.id, status, label: record.id, description, tooltip, contextValue: `run.${status}${evaluated ? '.evaluated' : ''}`, icon };
 }
 
 export function specNode(file: string, live?: LiveProgress): SpecNode {
