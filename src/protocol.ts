@@ -41,7 +41,7 @@ export type TrainerEvent =
 export interface PromptSummary {
   key: string; id: string; run: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model';
   accuracy: number; macroF1: number; nll: number; auc: number | null; exactMatch: number | null;
-  confusion: number[][]; predictedRate: Record<string, number>; count: number;
+  confusion: number[][]; predictedRate: Record<string, number>; count: number; taskParameters: number;
 }
 export interface ExampleCell { prediction: string; correct: boolean; score: number; generated?: string }
 export interface ExampleRow { line: number; file: string; input: string; gold: string; cells: Record<string, ExampleCell> }

@@ -51,7 +51,7 @@ describe('model tuning', () => {
 });
 
 describe('model-scaling ablation', () => {
-  it('ptune scale over three model sizes writes the points and the chart', () => {
+  it('ptune scale over three model sizes writes the points and the chart', async () => {
     const files = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
     const models = [16, 32, 48].map((d, i) => randomCheckpoint({ model_type: 'llama', hidden_size: d, intermediate_size: 2 * d, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 512, max_position_embeddings: 512, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2 }, storiesDir, files, i + 1, 0.2));
     const specFile = workspace(spec({ training: { steps: 6, batchSize: 4, evalEvery: 6 }, modelTuning: { steps: 6, batchSize: 4 } }));
@@ -67,6 +67,11 @@ describe('model-scaling ablation', () => {
     assert.match(svg, /^<svg /);
     assert.equal((svg.match(/<polyline /g) ?? []).length, 3);
     assert.ok(existsSync(join(result.runDir, 'scale.json')));
+    // the comparison panel shows it
+    const { buildComparison } = await import('../src/extension/logic/comparison-data.js');
+    const data = await buildComparison([result.runDir]);
+    assert.equal(data.scale![0].points.length, 3);
+    assert.match(data.scale![0].svg, /^<svg /);
   });
 });
 

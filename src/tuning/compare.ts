@@ -2,7 +2,7 @@
 import type { PromptResult } from './evaluate.js';
 import { RunDir } from './artifacts.js';
 
-export interface ComparisonRow { run: string; split: string; id: string; kind: string; accuracy: number; macroF1: number; nll: number; auc: number | null; exactMatch: number | null; count: number }
+export interface ComparisonRow { run: string; split: string; id: string; kind: string; accuracy: number; macroF1: number; nll: number; auc: number | null; exactMatch: number | null; count: number; taskParameters: number }
 
 export function comparisonRows(runDirs: string[]): ComparisonRow[] {
   const rows: ComparisonRow[] = [];
@@ -10,7 +10,7 @@ export function comparisonRows(runDirs: string[]): ComparisonRow[] {
     const run = RunDir.open(dir);
     if (!run.has('eval.json')) throw new Error(`${run.dir}: the run has no eval.json yet (status ${run.record.status})`);
     const ev = run.readJson<{ split: string; results: PromptResult[] }>('eval.json');
-    for (const r of ev.results) rows.push({ run: run.id, split: ev.split, id: r.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll, auc: r.auc ?? null, exactMatch: r.exactMatch ?? null, count: r.count });
+    for (const r of ev.results) rows.push({ run: run.id, split: ev.split, id: r.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll, auc: r.auc ?? null, exactMatch: r.exactMatch ?? null, count: r.count, taskParameters: r.taskParameters ?? 0 });
   }
   return rows;
 }
@@ -19,8 +19,9 @@ const pct = (v: number | null) => (v === null ? '' : `${(100 * v).toFixed(1)}%`)
 
 export function formatComparison(rows: ComparisonRow[], format: 'md' | 'csv' | 'json'): string {
   if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
-  const header = ['run', 'split', 'prompt', 'kind', 'accuracy', 'macro-F1', 'NLL', 'AUC', 'exact match', 'n'];
-  const cells = rows.map((r) => [r.run, r.split, r.id, r.kind, pct(r.accuracy), r.macroF1.toFixed(3), r.nll.toFixed(3), r.auc === null ? '' : r.auc.toFixed(3), pct(r.exactMatch), String(r.count)]);
+  // task params: what each approach stores per task (0 for text, n x d for a soft prompt, every weight for model tuning)
+  const header = ['run', 'split', 'prompt', 'kind', 'accuracy', 'macro-F1', 'NLL', 'AUC', 'exact match', 'n', 'task params'];
+  const cells = rows.map((r) => [r.run, r.split, r.id, r.kind, pct(r.accuracy), r.macroF1.toFixed(3), r.nll.toFixed(3), r.auc === null ? '' : r.auc.toFixed(3), pct(r.exactMatch), String(r.count), r.taskParameters.toLocaleString('en-US')]);
   if (format === 'csv') {
     const esc = (c: string) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
     return [header, ...cells].map((row) => row.map(esc).join(',')).join('\n') + '\n';

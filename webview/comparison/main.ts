@@ -20,14 +20,18 @@ let state: State = api.state() ?? { runDirs: [], filter: 'all', search: '', scro
 let data: ComparisonData | null = null;
 const app = document.getElementById('app')!;
 
+const bytes = (b: number) => (b === 0 ? '0' : b < 2 ** 20 ? `${(b / 1024).toFixed(1)} KB` : `${(b / 2 ** 20).toFixed(1)} MB`);
+
 function resultsTable(d: ComparisonData): HTMLElement {
   const best = Math.max(...d.prompts.map((p) => p.accuracy));
-  const head = el('tr', {}, ...['prompt', 'kind', 'accuracy', 'macro-F1', 'NLL', 'AUC', 'exact match', ...d.labels.map((l) => `predicted ${l}`)].map((h) => el('th', {}, h)));
+  const head = el('tr', {}, ...['prompt', 'kind', 'accuracy', 'macro-F1', 'NLL', 'AUC', 'exact match', ...d.labels.map((l) => `predicted ${l}`), 'task params', 'stored'].map((h) => el('th', {}, h)));
   const rows = d.prompts.map((p) => el('tr', { class: p.accuracy === best ? 'best' : '', 'data-prompt': p.key },
     el('td', {}, p.key), el('td', {}, el('span', { class: `kind ${p.kind}` }, p.kind)),
     el('td', { class: 'num accuracy' }, pct(p.accuracy)), el('td', { class: 'num' }, p.macroF1.toFixed(3)), el('td', { class: 'num' }, p.nll.toFixed(3)),
     el('td', { class: 'num' }, p.auc === null ? '' : p.auc.toFixed(3)), el('td', { class: 'num' }, pct(p.exactMatch)),
-    ...d.labels.map((l) => el('td', { class: 'num' }, pct(p.predictedRate[l] ?? 0)))));
+    ...d.labels.map((l) => el('td', { class: 'num' }, pct(p.predictedRate[l] ?? 0))),
+    el('td', { class: 'num', title: 'task-specific parameters: 0 for text, n x d for a soft prompt, every weight for model tuning' }, p.taskParameters.toLocaleString('en-US')),
+    el('td', { class: 'num' }, bytes(p.taskParameters * 4))));
   return el('table', { class: 'results', id: 'results' }, el('thead', {}, head), el('tbody', {}, ...rows));
 }
 

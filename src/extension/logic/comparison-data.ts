@@ -26,7 +26,7 @@ export async function buildComparison(runDirs: string[]): Promise<ComparisonData
     data.runs.push({ id: run.id, dir: run.dir, split: ev.split, file: ev.file, status: record.status });
     const multi = runDirs.length > 1;
     const promptKey = (id: string) => (multi ? `${run.id}/${id}` : id);
-    for (const r of ev.results) data.prompts.push({ key: promptKey(r.id), id: r.id, run: run.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll, auc: r.auc, exactMatch: r.exactMatch ?? null, confusion: r.confusion, predictedRate: r.predictedRate, count: r.count });
+    for (const r of ev.results) data.prompts.push({ key: promptKey(r.id), id: r.id, run: run.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll, auc: r.auc, exactMatch: r.exactMatch ?? null, confusion: r.confusion, predictedRate: r.predictedRate, count: r.count, taskParameters: r.taskParameters ?? 0 });
     const metrics = run.readJsonLines<MetricRow>('metrics.jsonl');
     data.curves.push({
       run: run.id,
