@@ -10,7 +10,7 @@ export type Job =
   | { kind: 'model-tune'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; model?: string }
   | { kind: 'scale'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; models: string[]; modelTuning: boolean };
 
-export interface ResultRow { id: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model'; accuracy: number; macroF1: number; nll: number }
+export interface ResultRow { id: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline'; accuracy: number; macroF1: number; nll: number }
 
 export interface JobSummary {
   runDir: string;
@@ -39,11 +39,11 @@ export type TrainerEvent =
 // ---- webviews ----
 
 export interface PromptSummary {
-  key: string; id: string; run: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model';
+  key: string; id: string; run: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline';
   accuracy: number; macroF1: number; nll: number; auc: number | null; exactMatch: number | null;
   confusion: number[][]; predictedRate: Record<string, number>; count: number; taskParameters: number;
 }
-export interface ExampleCell { prediction: string; correct: boolean; score: number; generated?: string }
+export interface ExampleCell { prediction: string; correct: boolean; score: number; generated?: string; stage1?: string }
 export interface ExampleRow { line: number; file: string; input: string; gold: string; cells: Record<string, ExampleCell> }
 export interface ScalePointData { model: string; params: number; promptDesign: number | null; promptTuning: number | null; modelTuning: number | null }
 export interface ComparisonData {

@@ -108,3 +108,26 @@ describe('mixed-task batches', () => {
     assert.equal(out.tasks[0].accuracy, mixed.results[0].result.accuracy);
   });
 });
+
+describe('two-stage prompting', () => {
+  const pipeline = { id: 'recap-then-mood', stage1: { template: '{story} What happened next?', maxNewTokens: 12 }, stage2: { template: '{story} {stage1} In the end, everyone was' } };
+  it('a pipeline is evaluated and compared like any prompt, with both stages in the predictions', async () => {
+    const specFile = workspace(spec({ pipelines: [pipeline], training: { steps: 4, batchSize: 4, evalEvery: 4 } }));
+    const summary = await runJob({ kind: 'train', specFile, device: 'cpu' }, () => undefined);
+    assert.deepEqual(summary.results.map((r) => r.kind), ['discrete', 'soft', 'pipeline']);
+    const rows = RunDir.open(summary.runDir).readJsonLines<{ promptId: string; stage1?: string }>('predictions.jsonl').filter((r) => r.promptId === 'recap-then-mood');
+    assert.equal(rows.length, 48);
+    assert.ok(rows.every((r) => typeof r.stage1 === 'string'));
+    assert.ok(rows.filter((r) => r.stage1!.length > 0).length > rows.length / 2, 'stage one produced text');
+  });
+  it('a soft prompt tuned as stage two (stage one fixed) lowers the dev loss', async () => {
+    const evals: number[] = [];
+    const specFile = workspace(spec({ pipelines: [pipeline], softPrompt: { length: 4, stage1: 'recap-then-mood', template: '{story} {stage1} In the end, everyone was' }, training: { steps: 20, batchSize: 8, evalEvery: 10, sampling: 'balanced', schedule: 'linear' } }));
+    await runJob({ kind: 'train', specFile, device: 'cpu' }, (e) => { if (e.type === 'eval') evals.push(e.nll); });
+    assert.ok(evals[evals.length - 1] < evals[0], evals.join(' -> '));
+  });
+  it('a stage-two template without {stage1} is refused', async () => {
+    const { loadSpec } = await import('../src/tuning/spec.js');
+    assert.throws(() => loadSpec(workspace(spec({ pipelines: [{ ...pipeline, stage2: { template: '{story} was' } }] }))), /pipelines\.0\.stage2\.template must use \{stage1\}/);
+  });
+});

@@ -137,9 +137,15 @@ function checkTemplateFields(loaded: LoadedSpec, fields: Record<string, unknown>
     { path: ['softPrompt', 'template'], template: spec.softPrompt.template },
     ...spec.discretePrompts.map((p, i) => ({ path: ['discretePrompts', i, 'template'], template: p.template })),
   ];
+  templates.push(...spec.pipelines.flatMap((p, i) => [
+    { path: ['pipelines', i, 'stage1', 'template'], template: p.stage1.template },
+    { path: ['pipelines', i, 'stage2', 'template'], template: p.stage2.template },
+  ]));
+  // {stage1} is filled by a pipeline's first stage, not by the data
+  const derived = spec.pipelines.length > 0 ? new Set(['stage1']) : new Set<string>();
   for (const t of templates) {
     for (const f of templateFields(t.template)) {
-      if (!(f in fields)) {
+      if (!(f in fields) && !derived.has(f)) {
         const line = loaded.lineOf(t.path);
         throw new InputError(`${loaded.file}:${line ?? 1}: ${t.path.join('.')} names field {${f}}, which ${file} does not have (fields: ${Object.keys(fields).join(', ')})`, { file: loaded.file, line, field: t.path.join('.') });
       }

@@ -11,7 +11,7 @@ import type { DiscretePromptSpec, Spec } from './spec.js';
 import { fillTemplate } from './template.js';
 
 /** 'model': the template on a fully fine-tuned copy of the model (the model-tuning baseline). */
-export type PromptKind = 'discrete' | 'soft' | 'ensemble' | 'model';
+export type PromptKind = 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline';
 
 export interface PromptUnderTest {
   id: string;
@@ -36,6 +36,8 @@ export interface Prediction {
   scores: Record<string, number>;
   generated?: string;
   exactMatch?: boolean;
+  /** Two-stage pipelines: the first stage's text. */
+  stage1?: string;
 }
 
 export interface PromptResult extends Metrics { id: string; kind: PromptKind; taskParameters: number }
@@ -91,10 +93,10 @@ export class Evaluator {
     return examples.map((_, e) => Array.from({ length: promptCount }, (_, k) => out.slice((e * promptCount + k) * C, (e * promptCount + k + 1) * C)));
   }
 
-  async generate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions): Promise<string[]> {
+  async generate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions & { maxNewTokens?: number }): Promise<string[]> {
     const tok = this.lm.tokenizer!;
     const n = prompt.soft[0]?.length ?? 0;
-    const maxNew = Math.max(...this.labelTexts.map((t) => this.encoder.targetIds(this.spec.data.labelSeparator + t).length)) + 1;
+    const maxNew = options.maxNewTokens ?? Math.max(...this.labelTexts.map((t) => this.encoder.targetIds(this.spec.data.labelSeparator + t).length)) + 1;
     const soft = prompt.soft.length ? prompt.soft[0] : this.lm.emptyPrompt();
     const texts: string[] = [];
     for (let start = 0; start < examples.length; start += options.batchSize) {

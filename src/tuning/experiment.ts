@@ -13,6 +13,7 @@ import { modelFileHashes, readSoftPromptSource, RunDir, runsRootFor, type RunRec
 import { describeSplit, readSplit, type Split } from './data.js';
 import { CancelledError, Evaluator, type Prediction, type PromptResult, type PromptUnderTest } from './evaluate.js';
 import { initSoftPrompt } from './prompt-init.js';
+import { addStage1Field, stage1Texts, stage2Prompt } from './pipeline.js';
 import { loadSpec, type LoadedSpec } from './spec.js';
 import { trainSoftPrompt } from './train.js';
 
@@ -55,7 +56,7 @@ export function toRow(r: PromptResult): ResultRow {
 }
 
 /** Evaluates prompts on the held-out split (test, else dev) and writes eval.json and predictions.jsonl. */
-export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnderTest[], emit: Emit, signal?: AbortSignal): Promise<{ split: 'test' | 'dev'; results: PromptResult[] }> {
+export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnderTest[], emit: Emit, signal?: AbortSignal, options: { pipelines?: boolean } = {}): Promise<{ split: 'test' | 'dev'; results: PromptResult[] }> {
   const { spec } = p.loaded;
   const split = p.splits.test ?? p.splits.dev;
   if (!split) throw new InputError(`${p.loaded.file}: data.test or data.dev is needed for the comparison`, { file: p.loaded.file, field: 'data.test' });
@@ -72,6 +73,15 @@ export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnder
     results.push(result);
     predictions.push(...rows);
     emit({ type: 'log', message: `${split.name} ${prompt.id} (${prompt.kind}): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}, NLL ${result.nll.toFixed(3)}` });
+  }
+  for (const pipeline of options.pipelines === false ? [] : spec.pipelines) {
+    emit({ type: 'log', message: `${pipeline.id}: generating stage one for ${split.examples.length} examples` });
+    const texts = await stage1Texts(p.loaded, evaluator, pipeline, split.examples, spec.training.evalBatchSize);
+    const byExample = new Map(split.examples.map((e, k) => [e, texts[k]]));
+    const { result, predictions: rows } = await evaluator.evaluate(stage2Prompt(p.loaded, evaluator, pipeline, byExample), split, { batchSize: spec.training.evalBatchSize, generation: false, signal });
+    results.push(result);
+    predictions.push(...rows.map((r, k) => ({ ...r, stage1: texts[k] })));
+    emit({ type: 'log', message: `${split.name} ${pipeline.id} (pipeline): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}` });
   }
   if (evaluator.encoder.truncatedCount > 0) {
     emit({ type: 'log', message: `warning: ${evaluator.encoder.truncatedCount} sequences were longer than the model's context (${p.lm.contextLength} tokens) and were truncated from the left` });
@@ -131,6 +141,14 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
     }
     emit({ type: 'run', runDir: run.dir, runId: run.id, steps: spec.training.steps });
     const evaluator = new Evaluator(p.lm, spec, p.splits.train);
+    if (spec.softPrompt.stage1) {
+      // the soft prompt is stage two: the fixed first stage fills {stage1} for every split
+      for (const s of [p.splits.train, p.splits.dev, p.splits.test]) {
+        if (!s) continue;
+        emit({ type: 'log', message: `${spec.softPrompt.stage1}: generating stage one for ${s.examples.length} ${s.name} examples` });
+        await addStage1Field(p.loaded, evaluator, spec.softPrompt.stage1, s.examples, spec.training.evalBatchSize);
+      }
+    }
     const initial = initSoftPrompt(p.lm, p.loaded, spec.training.seed);
     let result;
     try {

@@ -77,7 +77,7 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
     const tuned = await LanguageModel.fromFolder(modelDir, { device: job.device, threads: job.threads });
     try {
       const prompt: PromptUnderTest = { ...new Evaluator(tuned, spec, p.splits.train).soft('model-tuning', tuned.emptyPrompt(), 'model'), taskParameters: params };
-      const evaluation = await evaluateAll({ ...p, lm: tuned }, run, [prompt], emit, signal);
+      const evaluation = await evaluateAll({ ...p, lm: tuned }, run, [prompt], emit, signal, { pipelines: false });
       run.updateRecord({ status: 'completed' });
       return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
     } finally {

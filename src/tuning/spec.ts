@@ -16,6 +16,13 @@ export interface DiscretePromptSpec { id: string; template: string; shots: numbe
 export interface SoftPromptSpec {
   id: string; length: number; init: 'random-uniform' | 'sampled-vocab' | 'class-labels' | 'text' | 'file';
   initText?: string; initFile?: string; template: string;
+  /** Stage two of this pipeline: its fixed first stage fills {stage1}. */
+  stage1?: string;
+}
+export interface PipelineSpec {
+  id: string;
+  stage1: { template: string; softPrompt?: string; maxNewTokens: number };
+  stage2: { template: string; softPrompt?: string };
 }
 export interface TrainingSpec {
   optimizer: 'adafactor' | 'adam'; learningRate: number; schedule: 'constant' | 'linear' | 'warmup' | 'warmup-linear'; warmupSteps: number;
@@ -28,6 +35,7 @@ export interface Spec {
   name: string; model: string; revision?: string; data: DataSpec; discretePrompts: DiscretePromptSpec[];
   softPrompt: SoftPromptSpec; training: TrainingSpec; evaluation: { generation: boolean; ensembles: EnsembleSpec[] };
   modelTuning: ModelTuningSpec;
+  pipelines: PipelineSpec[];
 }
 
 export interface LoadedSpec {
@@ -127,6 +135,7 @@ function withDefaults(raw: Record<string, any>): Spec {
     },
     evaluation: { generation: true, ensembles: [], ...raw.evaluation },
     modelTuning: { optimizer: 'adafactor', learningRate: 0.001, steps: t.steps ?? 300, batchSize: t.batchSize ?? 32, ...raw.modelTuning },
+    pipelines: (raw.pipelines ?? []).map((p: PipelineSpec) => ({ ...p, stage1: { ...p.stage1, maxNewTokens: p.stage1.maxNewTokens ?? 32 } })),
   };
 }
 
@@ -142,6 +151,12 @@ function checkConsistency(loaded: LoadedSpec): void {
     ids.add(p.id);
   });
   if (ids.has(spec.softPrompt.id)) fail(['softPrompt', 'id'], `"${spec.softPrompt.id}" is also a discrete prompt's id`);
+  spec.pipelines.forEach((p, i) => {
+    if (ids.has(p.id) || p.id === spec.softPrompt.id) fail(['pipelines', i, 'id'], `"${p.id}" is already a prompt's id`);
+    ids.add(p.id);
+    if (!p.stage2.template.includes('{stage1}')) fail(['pipelines', i, 'stage2', 'template'], 'must use {stage1}, the first stage\'s text');
+  });
+  if (spec.softPrompt.stage1 && !spec.pipelines.some((p) => p.id === spec.softPrompt.stage1)) fail(['softPrompt', 'stage1'], `"${spec.softPrompt.stage1}" is not a pipeline id (${spec.pipelines.map((p) => p.id).join(', ') || 'none defined'})`);
   if (spec.softPrompt.init === 'text' && !spec.softPrompt.initText) fail(['softPrompt', 'initText'], 'is required when init is "text"');
   if (spec.softPrompt.init === 'file' && !spec.softPrompt.initFile) fail(['softPrompt', 'initFile'], 'is required when init is "file"');
   if (spec.data.header === false && !spec.data.columns) fail(['data', 'columns'], 'is required when header is false (name the CSV/TSV columns)');

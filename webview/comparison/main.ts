@@ -111,7 +111,7 @@ function render(): void {
     String(row.line), row.input, row.gold,
     ...keys.map((k) => {
       const c = row.cells[k];
-      return c ? { text: `${c.correct ? '✓' : '✗'} ${c.prediction}`, title: `log P = ${c.score.toFixed(3)}${c.generated !== undefined ? `\ngenerated: ${c.generated}` : ''}`, className: c.correct ? 'right' : 'wrong' } : '';
+      return c ? { text: `${c.correct ? '✓' : '✗'} ${c.prediction}`, title: `log P = ${c.score.toFixed(3)}${c.generated !== undefined ? `\ngenerated: ${c.generated}` : ''}${c.stage1 !== undefined ? `\nstage one: ${c.stage1}` : ''}`, className: c.correct ? 'right' : 'wrong' } : '';
     }),
   ], (row) => api.post({ type: 'openLine', file: row.file, line: row.line }));
   table = t;

@@ -42,7 +42,7 @@ export async function buildComparison(runDirs: string[]): Promise<ComparisonData
         byExample.set(key, row);
       }
       const top = p.scores[p.prediction];
-      row.cells[promptKey(p.promptId)] = { prediction: p.prediction, correct: p.correct, score: top, generated: p.generated };
+      row.cells[promptKey(p.promptId)] = { prediction: p.prediction, correct: p.correct, score: top, generated: p.generated, stage1: p.stage1 };
     }
   }
   data.examples = [...byExample.values()].sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));

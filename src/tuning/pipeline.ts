@@ -1,0 +1,48 @@
+// Two-stage prompting: stage one (a discrete or soft prompt) generates a text for each record;
+// stage two sees the record's fields and {stage1} and answers, scored like any prompt.
+import { InputError } from '../models/errors.js';
+import type { TunableModel } from '../models/tunable.js';
+import { readSoftPromptSource } from './artifacts.js';
+import type { Example } from './data.js';
+import type { Evaluator, PromptUnderTest } from './evaluate.js';
+import type { LoadedSpec, PipelineSpec } from './spec.js';
+import { fillTemplate } from './template.js';
+
+function softFrom(loaded: LoadedSpec, lm: TunableModel, path: string | undefined, where: (string | number)[]) {
+  if (!path) return [];
+  try {
+    return [readSoftPromptSource(loaded.resolvePath(path), lm.cfg.hiddenSize)];
+  } catch (e) {
+    const line = loaded.lineOf(where);
+    throw new InputError(`${loaded.file}:${line}: ${where.join('.')}: ${(e as Error).message}`, { file: loaded.file, line, field: where.join('.') });
+  }
+}
+
+/** Stage one's text for each example (greedy, up to the pipeline's maxNewTokens, one line). */
+export async function stage1Texts(loaded: LoadedSpec, evaluator: Evaluator, pipeline: PipelineSpec, examples: Example[], batchSize: number): Promise<string[]> {
+  const i = loaded.spec.pipelines.indexOf(pipeline);
+  const prompt: PromptUnderTest = {
+    id: `${pipeline.id}/stage1`, kind: 'pipeline',
+    soft: softFrom(loaded, evaluator.lm, pipeline.stage1.softPrompt, ['pipelines', i, 'stage1', 'softPrompt']),
+    text: (e) => fillTemplate(pipeline.stage1.template, e.fields),
+  };
+  const texts = await evaluator.generate(prompt, examples, { batchSize, generation: true, maxNewTokens: pipeline.stage1.maxNewTokens });
+  return texts.map((t) => t.trim().split('\n')[0].trim());
+}
+
+/** Stage two as a prompt under test; `stage1` maps each example to its first-stage text. */
+export function stage2Prompt(loaded: LoadedSpec, evaluator: Evaluator, pipeline: PipelineSpec, stage1: Map<Example, string>): PromptUnderTest {
+  const i = loaded.spec.pipelines.indexOf(pipeline);
+  const soft = softFrom(loaded, evaluator.lm, pipeline.stage2.softPrompt, ['pipelines', i, 'stage2', 'softPrompt']);
+  return {
+    id: pipeline.id, kind: 'pipeline', soft,
+    text: (e) => fillTemplate(pipeline.stage2.template, { ...e.fields, stage1: stage1.get(e) ?? '' }),
+  };
+}
+
+/** Adds {stage1} to every example's fields: the fixed first stage for a soft prompt tuned as stage two. */
+export async function addStage1Field(loaded: LoadedSpec, evaluator: Evaluator, pipelineId: string, examples: Example[], batchSize: number): Promise<void> {
+  const pipeline = loaded.spec.pipelines.find((p) => p.id === pipelineId)!;
+  const texts = await stage1Texts(loaded, evaluator, pipeline, examples, batchSize);
+  examples.forEach((e, k) => { e.fields = { ...e.fields, stage1: texts[k] }; });
+}
