@@ -1,15 +1,21 @@
-// Matrix products. Weights keep the Hugging Face [out, in] layout: in float32 the product with a
-// transposed operand is com.microsoft FusedMatMul, because a Transpose of a weight would be
-// constant-folded into a second copy of every weight. FusedMatMul has no float64 kernel, so the
-// float64 (gradient-check) graphs use an explicit Transpose.
+// Matrix products. Weights keep the Hugging Face layout. A product with a transposed 2-D operand
+// is an ONNX Gemm (on rows flattened from any leading axes): a Transpose of a weight would be
+// constant-folded into a second copy of every weight, and com.microsoft FusedMatMul, which avoids
+// that on the CPU, has no WebGPU kernel (every such node fell back to the CPU there). Between
+// batched activations (attention) the transposed operand gets an explicit Transpose.
 import { broadcastShapes, type Dim, type Tensor } from '../graph.js';
 import { unbroadcast } from './reduce.js';
-import { reshape } from './shape.js';
+import { reshape, shapeOf } from './shape.js';
 
 function swapLast(shape: readonly Dim[]): Dim[] {
   const s = [...shape];
   [s[s.length - 2], s[s.length - 1]] = [s[s.length - 1], s[s.length - 2]];
   return s;
+}
+
+function transposeLast(x: Tensor): Tensor {
+  const perm = [...x.shape.keys()].map((i) => (i === x.rank - 2 ? x.rank - 1 : i === x.rank - 1 ? x.rank - 2 : i));
+  return x.graph.node('Transpose', [x], { perm }, [{ dtype: x.dtype, shape: swapLast(x.shape) }])[0];
 }
 
 /** a @ b with optional transposes of the last two axes; no tape. */
@@ -20,11 +26,17 @@ export function product(a: Tensor, b: Tensor, transA = false, transB = false): T
   const batch = broadcastShapes(sa.slice(0, -2), sb.slice(0, -2));
   const shape = [...batch, sa[sa.length - 2], sb[sb.length - 1]];
   if (!transA && !transB) return g.node('MatMul', [a, b], {}, [{ dtype: a.dtype, shape }])[0];
-  if (a.dtype === 'float32') {
-    return g.node('FusedMatMul', [a, b], { transA: transA ? 1 : 0, transB: transB ? 1 : 0 }, [{ dtype: a.dtype, shape }], { domain: 'com.microsoft' })[0];
+  if (b.rank === 2 && (a.rank === 2 || !transA)) {
+    const k = a.shape[a.rank - 1];
+    const rows = a.rank === 2 ? a : g.node('Reshape', [a, g.ints([-1, typeof k === 'number' ? k : -1])], {}, [{ dtype: a.dtype, shape: ['rows', k] }])[0];
+    const out = g.node('Gemm', [rows, b], { transA: transA ? 1 : 0, transB: transB ? 1 : 0 }, [{ dtype: a.dtype, shape: a.rank === 2 ? shape : ['rows', shape[shape.length - 1]] }])[0];
+    if (a.rank === 2) return out;
+    const n = shape[shape.length - 1] as number;
+    const lead = g.node('Shape', [a], { end: -1 }, [{ dtype: 'int64', shape: [a.rank - 1] }])[0];
+    const target = g.node('Concat', [lead, g.ints([n])], { axis: 0 }, [{ dtype: 'int64', shape: [a.rank] }])[0];
+    return g.node('Reshape', [out, target], {}, [{ dtype: a.dtype, shape }])[0];
   }
-  const t = (x: Tensor) => g.node('Transpose', [x], { perm: [...x.shape.keys()].map((i) => (i === x.rank - 2 ? x.rank - 1 : i === x.rank - 1 ? x.rank - 2 : i)) }, [{ dtype: x.dtype, shape: swapLast(x.shape) }])[0];
-  return g.node('MatMul', [transA ? t(a) : a, transB ? t(b) : b], {}, [{ dtype: a.dtype, shape }])[0];
+  return g.node('MatMul', [transA ? transposeLast(a) : a, transB ? transposeLast(b) : b], {}, [{ dtype: a.dtype, shape }])[0];
 }
 
 /** Batched a @ b (or a @ b^T) between activations. */
@@ -76,4 +88,4 @@ function project(x: Tensor, weight: Tensor, bias: Tensor | undefined, layout: 'o
   return y;
 }
 
-export { reshape };
+export { reshape, shapeOf };

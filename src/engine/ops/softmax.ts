@@ -13,14 +13,21 @@ export function softmax(x: Tensor): Tensor {
   return y;
 }
 
-/** dx = gy - softmax(x) * sum(gy) */
+/**
+ * log softmax as x - max - log(sum(exp(x - max))), from ops every execution provider has (the
+ * WebGPU provider has no LogSoftmax kernel: it ran on the CPU with the [rows, vocab] tensor copied
+ * both ways). Backward: dx = gy - softmax(x) * sum(gy).
+ */
 export function logSoftmax(x: Tensor): Tensor {
   const g = x.graph;
-  const [y] = g.node('LogSoftmax', [x], { axis: -1 }, [{ dtype: x.dtype, shape: x.shape }], { requiresGrad: x.requiresGrad });
+  const rowShape = [...x.shape.slice(0, -1), 1];
+  const max = g.node('ReduceMax', [x], { axes: [-1], keepdims: 1 }, [{ dtype: x.dtype, shape: rowShape }])[0];
+  const shifted = raw('Sub', [x, max]);
+  const total = g.node('ReduceSum', [raw('Exp', [shifted]), g.ints([-1])], { keepdims: 1 }, [{ dtype: x.dtype, shape: rowShape }])[0];
+  const [y] = g.node('Sub', [shifted, raw('Log', [total])], {}, [{ dtype: x.dtype, shape: x.shape }], { requiresGrad: x.requiresGrad });
   g.record([x], [y], ([gy]) => {
-    const total = g.node('ReduceSum', [gy!, g.ints([-1])], { keepdims: 1 }, [{ dtype: x.dtype, shape: [...x.shape.slice(0, -1), 1] }])[0];
-    const probs = raw('Exp', [y]);
-    return [raw('Sub', [gy!, raw('Mul', [probs, total])])];
+    const sum = g.node('ReduceSum', [gy!, g.ints([-1])], { keepdims: 1 }, [{ dtype: x.dtype, shape: rowShape }])[0];
+    return [raw('Sub', [gy!, raw('Mul', [raw('Exp', [y]), sum])])];
   });
   return y;
 }
