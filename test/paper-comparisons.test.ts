@@ -144,6 +144,15 @@ describe('two-stage prompting', () => {
     await runJob({ kind: 'train', specFile, device: 'cpu' }, (e) => { if (e.type === 'eval') evals.push(e.nll); });
     assert.ok(evals[evals.length - 1] < evals[0], evals.join(' -> '));
   });
+  it('a soft prompt tuned as stage one (stage two fixed, policy gradient) is compared inside its pipeline', async () => {
+    const rewards: number[] = [];
+    const specFile = workspace(spec({ pipelines: [pipeline], softPrompt: { length: 4, stageOneOf: 'recap-then-mood', init: 'sampled-vocab' }, training: { steps: 4, batchSize: 4, evalEvery: 2 } }));
+    const summary = await runJob({ kind: 'train', specFile, device: 'cpu' }, (e) => { if (e.type === 'progress') rewards.push(-e.loss); });
+    assert.equal(rewards.length, 4);
+    assert.ok(rewards.every((r) => Number.isFinite(r) && r <= 0), rewards.join(', '));
+    assert.deepEqual(summary.results.map((r) => r.id), ['zero-shot', 'recap-then-mood', 'recap-then-mood+soft']);
+    assert.equal(RunDir.open(summary.runDir).readJson<{ results: { id: string; taskParameters: number }[] }>('eval.json').results[2].taskParameters, 4 * 64);
+  });
   it('a stage-two template without {stage1} is refused', async () => {
     const { loadSpec } = await import('../src/tuning/spec.js');
     assert.throws(() => loadSpec(workspace(spec({ pipelines: [{ ...pipeline, stage2: { template: '{story} was' } }] }))), /pipelines\.0\.stage2\.template must use \{stage1\}/);

@@ -11,7 +11,7 @@ import { MAX_ROPE_TABLE } from './llama.js';
 import { InputError } from './errors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { CheckpointWeights } from './weights.js';
-import type { Padding, Prompts, Sequence, SoftPrompt, TunableModel, Weighting } from './tunable.js';
+import { tokenWeights, type Padding, type Prompts, type Sequence, type SoftPrompt, type TunableModel, type Weighting } from './tunable.js';
 
 export type { Padding, Prompts, Sequence, SoftPrompt, Weighting } from './tunable.js';
 
@@ -129,9 +129,7 @@ export class LanguageModel implements TunableModel {
       targetCounts.push(seq.ids.length - seq.targetStart);
     });
     const N = targets.length;
-    const weights = weighting === 'token'
-      ? new Array<number>(N).fill(1 / N)
-      : targetCounts.flatMap((c) => new Array<number>(c).fill(1 / (c * B)));
+    const weights = tokenWeights(weighting, targetCounts);
     const f = this.floatType;
     return {
       feeds: {
@@ -176,7 +174,7 @@ export class LanguageModel implements TunableModel {
    * Greedy decoding with a key/value cache. Prompts are left-padded so every row's last token is
    * at the end; decoding stops at maxNewTokens or when every row has produced EOS.
    */
-  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; promptIndex?: number[] } = {}): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
+  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; promptIndex?: number[]; sample?: { temperature: number; random: () => number } } = {}): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
     const session = await this.session('generate');
     const c = this.cfg;
     const f = this.floatType;
@@ -224,8 +222,7 @@ export class LanguageModel implements TunableModel {
       if (step === maxNewTokens) break;
       const next: number[] = [];
       for (let b = 0; b < B; b++) {
-        let best = 0;
-        for (let v = 1; v < V; v++) if (logits[b * V + v] > logits[b * V + best]) best = v;
+        const best = options.sample ? sampleToken(logits, b * V, V, options.sample) : argmaxAt(logits, b * V, V);
         next.push(best);
         if (!done[b]) out[b].push(best);
         if (best === c.eosTokenId && options.stopAtEos !== false) done[b] = true;
@@ -253,6 +250,23 @@ export class LanguageModel implements TunableModel {
     }
     return { ids: out, firstLogits };
   }
+}
+
+function argmaxAt(logits: ArrayLike<number>, offset: number, V: number): number {
+  let best = 0;
+  for (let v = 1; v < V; v++) if (logits[offset + v] > logits[offset + best]) best = v;
+  return best;
+}
+
+/** A token drawn from softmax(logits / temperature). */
+function sampleToken(logits: ArrayLike<number>, offset: number, V: number, sample: { temperature: number; random: () => number }): number {
+  const max = logits[offset + argmaxAt(logits, offset, V)];
+  const weights = new Float64Array(V);
+  let total = 0;
+  for (let v = 0; v < V; v++) total += weights[v] = Math.exp((logits[offset + v] - max) / sample.temperature);
+  let r = sample.random() * total;
+  for (let v = 0; v < V; v++) if ((r -= weights[v]) <= 0) return v;
+  return V - 1;
 }
 
 export function checkIndex(i: number, count: number): number {

@@ -13,7 +13,7 @@ import { checkIndex, promptFeed, type LanguageModelOptions } from './language-mo
 import { bucketMatrix, T5Model } from './t5.js';
 import { sumPerExample, targetOutputs } from './target-loss.js';
 import type { Tokenizer } from './tokenizer.js';
-import type { Padding, Prompts, Sequence, SoftPrompt, TunableModel, Weighting } from './tunable.js';
+import { tokenWeights, type Padding, type Prompts, type Sequence, type SoftPrompt, type TunableModel, type Weighting } from './tunable.js';
 import { CheckpointWeights, type WeightSource } from './weights.js';
 
 export type Seq2SeqGraphKind = 'train' | 'score' | 'generate';
@@ -154,7 +154,7 @@ export class Seq2SeqLanguageModel implements TunableModel {
     });
     const N = targets.length;
     const counts = labels.map((l) => l.length);
-    const w = weighting === 'token' ? new Array<number>(N).fill(1 / N) : counts.flatMap((c) => new Array<number>(c).fill(1 / (c * B)));
+    const w = tokenWeights(weighting, counts);
     const feeds: Feeds = {
       ...this.encoderFeeds(sequences.map((s) => s.ids.slice(0, s.targetStart)), prompts, sequences.map((s) => s.prompt ?? 0), padding),
       decoder_input_ids: int64Tensor(decoder, [B, L]),

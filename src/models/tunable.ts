@@ -14,8 +14,20 @@ export interface SoftPrompt { length: number; dim: number; data: Float32Array | 
 /** One soft prompt, or several of equal length used by different examples of one batch. */
 export type Prompts = SoftPrompt | SoftPrompt[];
 
-/** How target tokens are averaged: over all tokens of the batch, or per example then over examples. */
-export type Weighting = 'token' | 'example';
+/**
+ * How target tokens are weighted in the loss: averaged over all tokens of the batch, per example
+ * then over examples, or each sequence's tokens by a weight of the caller's (a policy gradient's
+ * advantage, say).
+ */
+export type Weighting = 'token' | 'example' | { perSequence: number[] };
+
+/** Weights for every target token of sequences with these target counts. */
+export function tokenWeights(weighting: Weighting, counts: number[]): number[] {
+  const N = counts.reduce((s, c) => s + c, 0);
+  if (weighting === 'token') return new Array<number>(N).fill(1 / N);
+  if (weighting === 'example') return counts.flatMap((c) => new Array<number>(c).fill(1 / (c * counts.length)));
+  return counts.flatMap((c, i) => new Array<number>(c).fill(weighting.perSequence[i]));
+}
 /** Padding controls, for tests that check padding changes nothing. */
 export interface Padding { padTo?: number; padId?: number }
 
@@ -30,7 +42,7 @@ export interface TunableModel {
   lossAndGradient(sequences: Sequence[], prompts: Prompts, weighting?: Weighting, padding?: Padding): Promise<{ loss: number; grad: Float32Array | Float64Array; tokenLogProbs: Float32Array | Float64Array }>;
   score(sequences: Sequence[], prompts: Prompts, padding?: Padding): Promise<{ logProb: number; count: number }[]>;
   /** Greedy continuation of each prompt; each result row is the prompt's ids, then the new ones. */
-  generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options?: { stopAtEos?: boolean; promptIndex?: number[] }): Promise<{ ids: number[][] }>;
+  generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options?: { stopAtEos?: boolean; promptIndex?: number[]; sample?: { temperature: number; random: () => number } }): Promise<{ ids: number[][] }>;
   device(): Promise<string>;
   dispose(): Promise<void>;
 }

@@ -14,6 +14,7 @@ import { describeSplit, readSplit, type Split } from './data.js';
 import { CancelledError, Evaluator, type Prediction, type PromptResult, type PromptUnderTest } from './evaluate.js';
 import { initSoftPrompt } from './prompt-init.js';
 import { addStage1Field, stage1Texts, stage2Prompt } from './pipeline.js';
+import { trainStageOne } from './stage-one-train.js';
 import { loadSpec, type LoadedSpec } from './spec.js';
 import { trainSoftPrompt } from './train.js';
 
@@ -56,7 +57,7 @@ export function toRow(r: PromptResult): ResultRow {
 }
 
 /** Evaluates prompts on the held-out split (test, else dev) and writes eval.json and predictions.jsonl. */
-export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnderTest[], emit: Emit, signal?: AbortSignal, options: { pipelines?: boolean } = {}): Promise<{ split: 'test' | 'dev'; results: PromptResult[] }> {
+export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnderTest[], emit: Emit, signal?: AbortSignal, options: { pipelines?: boolean; stageOne?: { pipelineId: string; id: string; soft: SoftPrompt } } = {}): Promise<{ split: 'test' | 'dev'; results: PromptResult[] }> {
   const { spec } = p.loaded;
   const split = p.splits.test ?? p.splits.dev;
   if (!split) throw new InputError(`${p.loaded.file}: data.test or data.dev is needed for the comparison`, { file: p.loaded.file, field: 'data.test' });
@@ -74,14 +75,19 @@ export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnder
     predictions.push(...rows);
     emit({ type: 'log', message: `${split.name} ${prompt.id} (${prompt.kind}): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}, NLL ${result.nll.toFixed(3)}` });
   }
-  for (const pipeline of options.pipelines === false ? [] : spec.pipelines) {
-    emit({ type: 'log', message: `${pipeline.id}: generating stage one for ${split.examples.length} examples` });
-    const texts = await stage1Texts(p.loaded, evaluator, pipeline, split.examples, spec.training.evalBatchSize);
+  const variants = (options.pipelines === false ? [] : spec.pipelines).flatMap((pipeline) => [
+    { pipeline, id: pipeline.id, soft: undefined as SoftPrompt | undefined },
+    ...(options.stageOne?.pipelineId === pipeline.id ? [{ pipeline, id: options.stageOne.id, soft: options.stageOne.soft }] : []),
+  ]);
+  for (const { pipeline, id, soft } of variants) {
+    emit({ type: 'log', message: `${id}: generating stage one for ${split.examples.length} examples` });
+    const texts = await stage1Texts(p.loaded, evaluator, pipeline, split.examples, spec.training.evalBatchSize, soft);
     const byExample = new Map(split.examples.map((e, k) => [e, texts[k]]));
-    const { result, predictions: rows } = await evaluator.evaluate(stage2Prompt(p.loaded, evaluator, pipeline, byExample), split, { batchSize: spec.training.evalBatchSize, generation: false, signal });
+    const prompt = { ...stage2Prompt(p.loaded, evaluator, pipeline, byExample), id, ...(soft ? { taskParameters: soft.length * soft.dim } : {}) };
+    const { result, predictions: rows } = await evaluator.evaluate(prompt, split, { batchSize: spec.training.evalBatchSize, generation: false, signal });
     results.push(result);
     predictions.push(...rows.map((r, k) => ({ ...r, stage1: texts[k] })));
-    emit({ type: 'log', message: `${split.name} ${pipeline.id} (pipeline): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}` });
+    emit({ type: 'log', message: `${split.name} ${id} (pipeline): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}` });
   }
   if (evaluator.encoder.truncatedCount > 0) {
     emit({ type: 'log', message: `warning: ${evaluator.encoder.truncatedCount} sequences were longer than the model's context (${p.lm.contextLength} tokens) and were truncated from the left` });
@@ -152,7 +158,11 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
     const initial = initSoftPrompt(p.lm, p.loaded, spec.training.seed);
     let result;
     try {
-      result = await trainSoftPrompt({
+      const train = spec.softPrompt.stageOneOf
+        ? (a: Parameters<typeof trainSoftPrompt>[0]) => trainStageOne({ ...a, loaded: p.loaded })
+        : trainSoftPrompt;
+      if (spec.softPrompt.stageOneOf && resume) throw new InputError(`${p.loaded.file}: a run tuning a pipeline's first stage cannot be resumed; start it again`, { file: p.loaded.file });
+      result = await train({
         lm: p.lm, spec, train: p.splits.train, dev: p.splits.dev, evaluator, initial, run, resume, signal,
         hooks: {
           onProgress: (e) => emit({ type: 'progress', step: e.step, steps: e.steps, loss: e.loss, learningRate: e.learningRate, examplesPerSecond: e.examplesPerSecond, etaSeconds: e.etaSeconds }),
@@ -179,10 +189,12 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
       emit({ type: 'log', message: `cancelled at step ${result.step}; resume with: ptune train ${p.loaded.file} --resume ${run.dir}` });
       return { runDir: run.dir, split: p.splits.test ? 'test' : 'dev', status: 'cancelled', results: [] };
     }
-    const prompts = [...discretePrompts(p, evaluator), evaluator.soft(spec.softPrompt.id, result.prompt), ...ensemblePrompts(p, evaluator)];
+    // a first-stage soft prompt is no classifier: it is compared inside its pipeline
+    const stageOne = spec.softPrompt.stageOneOf ? { pipelineId: spec.softPrompt.stageOneOf, id: `${spec.softPrompt.stageOneOf}+${spec.softPrompt.id}`, soft: result.prompt } : undefined;
+    const prompts = [...discretePrompts(p, evaluator), ...(stageOne ? [] : [evaluator.soft(spec.softPrompt.id, result.prompt)]), ...ensemblePrompts(p, evaluator)];
     let evaluation;
     try {
-      evaluation = await evaluateAll(p, run, prompts, emit, signal);
+      evaluation = await evaluateAll(p, run, prompts, emit, signal, { stageOne });
     } catch (e) {
       if (e instanceof CancelledError) {
         run.updateRecord({ status: 'cancelled' });

@@ -1,14 +1,14 @@
 // Two-stage prompting: stage one (a discrete or soft prompt) generates a text for each record;
 // stage two sees the record's fields and {stage1} and answers, scored like any prompt.
 import { InputError } from '../models/errors.js';
-import type { TunableModel } from '../models/tunable.js';
+import type { SoftPrompt, TunableModel } from '../models/tunable.js';
 import { readSoftPromptSource } from './artifacts.js';
 import type { Example } from './data.js';
 import type { Evaluator, PromptUnderTest } from './evaluate.js';
 import type { LoadedSpec, PipelineSpec } from './spec.js';
 import { fillTemplate } from './template.js';
 
-function softFrom(loaded: LoadedSpec, lm: TunableModel, path: string | undefined, where: (string | number)[]) {
+export function softFrom(loaded: LoadedSpec, lm: TunableModel, path: string | undefined, where: (string | number)[]) {
   if (!path) return [];
   try {
     return [readSoftPromptSource(loaded.resolvePath(path), lm.cfg.hiddenSize)];
@@ -18,16 +18,19 @@ function softFrom(loaded: LoadedSpec, lm: TunableModel, path: string | undefined
   }
 }
 
-/** Stage one's text for each example (greedy, up to the pipeline's maxNewTokens, one line). */
-export async function stage1Texts(loaded: LoadedSpec, evaluator: Evaluator, pipeline: PipelineSpec, examples: Example[], batchSize: number): Promise<string[]> {
+/** The first line of a generated text: what stage two sees as {stage1}. */
+export const firstLine = (text: string) => text.trim().split('\n')[0].trim();
+
+/** Stage one's text for each example (greedy, up to the pipeline's maxNewTokens, one line); `soft` replaces the pipeline's own stage-one soft prompt. */
+export async function stage1Texts(loaded: LoadedSpec, evaluator: Evaluator, pipeline: PipelineSpec, examples: Example[], batchSize: number, soft?: SoftPrompt): Promise<string[]> {
   const i = loaded.spec.pipelines.indexOf(pipeline);
   const prompt: PromptUnderTest = {
     id: `${pipeline.id}/stage1`, kind: 'pipeline',
-    soft: softFrom(loaded, evaluator.lm, pipeline.stage1.softPrompt, ['pipelines', i, 'stage1', 'softPrompt']),
+    soft: soft ? [soft] : softFrom(loaded, evaluator.lm, pipeline.stage1.softPrompt, ['pipelines', i, 'stage1', 'softPrompt']),
     text: (e) => fillTemplate(pipeline.stage1.template, e.fields),
   };
   const texts = await evaluator.generate(prompt, examples, { batchSize, generation: true, maxNewTokens: pipeline.stage1.maxNewTokens });
-  return texts.map((t) => t.trim().split('\n')[0].trim());
+  return texts.map(firstLine);
 }
 
 /** Stage two as a prompt under test; `stage1` maps each example to its first-stage text. */

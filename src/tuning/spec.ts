@@ -18,6 +18,8 @@ export interface SoftPromptSpec {
   initText?: string; initFile?: string; template: string;
   /** Stage two of this pipeline: its fixed first stage fills {stage1}. */
   stage1?: string;
+  /** Stage one of this pipeline, its second stage fixed. */
+  stageOneOf?: string;
 }
 export interface PipelineSpec {
   id: string;
@@ -156,6 +158,8 @@ function checkConsistency(loaded: LoadedSpec): void {
     ids.add(p.id);
     if (!p.stage2.template.includes('{stage1}')) fail(['pipelines', i, 'stage2', 'template'], 'must use {stage1}, the first stage\'s text');
   });
+  if (spec.softPrompt.stageOneOf && !spec.pipelines.some((p) => p.id === spec.softPrompt.stageOneOf)) fail(['softPrompt', 'stageOneOf'], `"${spec.softPrompt.stageOneOf}" is not a pipeline id (${spec.pipelines.map((p) => p.id).join(', ') || 'none defined'})`);
+  if (spec.softPrompt.stageOneOf && spec.softPrompt.stage1) fail(['softPrompt', 'stageOneOf'], 'and softPrompt.stage1 exclude each other: a soft prompt is tuned for one stage');
   if (spec.softPrompt.stage1 && !spec.pipelines.some((p) => p.id === spec.softPrompt.stage1)) fail(['softPrompt', 'stage1'], `"${spec.softPrompt.stage1}" is not a pipeline id (${spec.pipelines.map((p) => p.id).join(', ') || 'none defined'})`);
   if (spec.softPrompt.init === 'text' && !spec.softPrompt.initText) fail(['softPrompt', 'initText'], 'is required when init is "text"');
   if (spec.softPrompt.init === 'file' && !spec.softPrompt.initFile) fail(['softPrompt', 'initFile'], 'is required when init is "file"');
