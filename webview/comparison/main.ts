@@ -107,12 +107,15 @@ function render(): void {
   } else charts.append(el('div', { class: 'muted' }, 'No training curves (evaluation-only runs).'));
 
   const keys = d.prompts.map((p) => p.key);
-  const t = new VirtualTable<ExampleRow>(tableHost, ['line', 'input', 'gold', ...keys], (row: ExampleRow) => [
+  // a pipeline also shows what its first stage wrote
+  const stageKeys = d.prompts.filter((p) => p.kind === 'pipeline').map((p) => p.key);
+  const t = new VirtualTable<ExampleRow>(tableHost, ['line', 'input', 'gold', ...keys, ...stageKeys.map((k) => `${k}: stage one`)], (row: ExampleRow) => [
     String(row.line), row.input, row.gold,
     ...keys.map((k) => {
       const c = row.cells[k];
       return c ? { text: `${c.correct ? '✓' : '✗'} ${c.prediction}`, title: `log P = ${c.score.toFixed(3)}${c.generated !== undefined ? `\ngenerated: ${c.generated}` : ''}${c.stage1 !== undefined ? `\nstage one: ${c.stage1}` : ''}`, className: c.correct ? 'right' : 'wrong' } : '';
     }),
+    ...stageKeys.map((k) => ({ text: row.cells[k]?.stage1 ?? '', title: row.cells[k]?.stage1 ?? '', className: 'stage1' })),
   ], (row) => api.post({ type: 'openLine', file: row.file, line: row.line }));
   table = t;
   refreshTable();

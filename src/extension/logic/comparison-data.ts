@@ -71,8 +71,9 @@ async function exampleTexts(file: string, template: string | undefined): Promise
 
 export function exportExamples(data: ComparisonData, rows: ExampleRow[], format: 'csv' | 'md'): string {
   const keys = data.prompts.map((p) => p.key);
-  const header = ['line', 'input', 'gold', ...keys];
-  const body = rows.map((r) => [String(r.line), r.input, r.gold, ...keys.map((k) => (r.cells[k] ? `${r.cells[k].prediction}${r.cells[k].correct ? '' : ' (wrong)'}` : ''))]);
+  const stageKeys = data.prompts.filter((p) => p.kind === 'pipeline').map((p) => p.key);
+  const header = ['line', 'input', 'gold', ...keys, ...stageKeys.map((k) => `${k}: stage one`)];
+  const body = rows.map((r) => [String(r.line), r.input, r.gold, ...keys.map((k) => (r.cells[k] ? `${r.cells[k].prediction}${r.cells[k].correct ? '' : ' (wrong)'}` : '')), ...stageKeys.map((k) => r.cells[k]?.stage1 ?? '')]);
   if (format === 'csv') {
     const esc = (c: string) => (/[",\n\r]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
     return [header, ...body].map((row) => row.map(esc).join(',')).join('\n') + '\n';
