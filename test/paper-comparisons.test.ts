@@ -25,7 +25,7 @@ const spec = (extra: Record<string, unknown> = {}) => ({
 });
 
 describe('model tuning', () => {
-  for (const variant of GRADCHECK_VARIANTS.filter((v) => ['llama-gqa-tied', 'llama-attention-bias', 'gpt2'].includes(v.name))) {
+  for (const variant of GRADCHECK_VARIANTS.filter((v) => ['llama-gqa-tied', 'llama-attention-bias', 'gpt2', 't5-relu-tied'].includes(v.name))) {
     it(`${variant.name}: weight gradients match finite differences (float64)`, async () => {
       const r = await gradcheckWeights(variant);
       assert.ok(r.maxRelError < 1e-5, `${r.name}: ${r.maxRelError}`);
@@ -42,6 +42,16 @@ describe('model tuning', () => {
     // the saved folder is a model like any other
     const out = JSON.parse(execFileSync(process.execPath, [join(root, 'bin', 'ptune.js'), 'generate', '--model', run.path('model'), '--prompt', 'Once upon a time', '--max-new-tokens', '4', '--json'], { encoding: 'utf8' }));
     assert.equal(out.ids.length, 9);
+  });
+  it('tunes a T5 model too (encoder-decoder), saving a model folder that loads', async () => {
+    const files = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+    const t5 = randomCheckpoint({ model_type: 't5', d_model: 16, d_kv: 4, d_ff: 24, num_layers: 1, num_heads: 4, vocab_size: 512, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false, scale_decoder_outputs: false, decoder_start_token_id: 0, pad_token_id: 0, eos_token_id: 2 }, storiesDir, files, 4, 0.2);
+    const evals: number[] = [];
+    const summary = await runJob({ kind: 'model-tune', specFile: workspace(spec({ model: t5, modelTuning: { steps: 20, batchSize: 8, learningRate: 0.01, optimizer: 'adam' } })), device: 'cpu' }, (e) => { if (e.type === 'eval') evals.push(e.nll); });
+    assert.equal(summary.results[0].kind, 'model');
+    assert.ok(evals[evals.length - 1] < evals[0], evals.join(' -> '));
+    const out = JSON.parse(execFileSync(process.execPath, [join(root, 'bin', 'ptune.js'), 'generate', '--model', RunDir.open(summary.runDir).path('model'), '--prompt', 'Once upon a time', '--max-new-tokens', '3', '--json'], { encoding: 'utf8' }));
+    assert.ok(out.ids.length > 5);
   });
   it('refuses with a clear message when it would not fit in memory', () => {
     const est = estimateModelTuningMemory(70e9, { hiddenSize: 8192, numLayers: 80, vocabSize: 128256 }, 32, 512);

@@ -3,6 +3,7 @@
 // run the decoder. Graphs, like the causal ones, take batch and lengths as symbols.
 import { join } from 'node:path';
 import { Graph, type FloatType, type Tensor } from '../engine/graph.js';
+import { add } from '../engine/ops/elementwise.js';
 import { gather } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
 import { concat, shapeOf } from '../engine/ops/shape.js';
@@ -36,7 +37,7 @@ function causal(g: Graph, like: Tensor): Tensor {
   return g.node('Where', [allowed, g.scalar(0, g.floatType), g.scalar(-1e9, g.floatType)], {}, [{ dtype: g.floatType, shape: [L, L] }])[0];
 }
 
-export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatType: FloatType): Graph {
+export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatType: FloatType, weightGradients?: () => Map<string, Tensor>): Graph {
   const g = new Graph(floatType);
   const c = model.cfg;
   const d = c.hiddenSize;
@@ -50,10 +51,10 @@ export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatT
 
   const x = concat([gather(soft, promptIndex), model.embed(g, inputIds)], 1);
   const padding = paddingBias(g, encoderMask);
-  const add = (a: Tensor, b: Tensor, shape: (string | number)[]) => g.node('Add', [a, b], {}, [{ dtype: floatType, shape }])[0];
-  const encoderBias = add(model.positionBias(g, 'encoder', encoderBuckets), padding, ['B', c.numHeads, 'n+T', 'n+T']);
+  // differentiable adds: under model tuning the position-bias tables get gradients through them
+  const encoderBias = add(model.positionBias(g, 'encoder', encoderBuckets), padding);
   const encoded = model.encode(g, x, encoderBias);
-  const selfBias = add(model.positionBias(g, 'decoder', decoderBuckets), causal(g, decoderIds), [1, c.numHeads, 'L', 'L']);
+  const selfBias = add(model.positionBias(g, 'decoder', decoderBuckets), causal(g, decoderIds));
   const hidden = model.decode(g, model.embed(g, decoderIds), encoded, selfBias, padding);
 
   if (kind === 'generate') {
@@ -62,7 +63,7 @@ export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatT
     g.output(linear(row, model.headWeight(g)), 'logits');
     return g;
   }
-  targetOutputs(g, hidden, model.headWeight(g), kind === 'train', soft);
+  targetOutputs(g, hidden, model.headWeight(g), kind === 'train', soft, weightGradients);
   return g;
 }
 
@@ -138,7 +139,8 @@ export class Seq2SeqLanguageModel implements TunableModel {
     };
   }
 
-  private prepare(sequences: Sequence[], prompts: Prompts, weighting: Weighting, padding: Padding = {}): { feeds: Feeds; counts: number[] } {
+  /** Feeds for the train and score graphs: encoder inputs, decoder inputs shifted right, targets. */
+  prepare(sequences: Sequence[], prompts: Prompts, weighting: Weighting = 'token', padding: Padding = {}): { feeds: Feeds; counts: number[] } {
     const B = sequences.length;
     const labels = sequences.map((s) => s.ids.slice(s.targetStart));
     if (labels.some((l) => l.length === 0)) throw new Error('every example needs at least one target token');

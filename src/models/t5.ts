@@ -5,6 +5,7 @@
 import type { Graph, Tensor } from '../engine/graph.js';
 import { add, mul, relu, scale, silu } from '../engine/ops/elementwise.js';
 import { gather } from '../engine/ops/indexing.js';
+import { transpose, unsqueeze } from '../engine/ops/shape.js';
 import { linear } from '../engine/ops/matmul.js';
 import { attend, splitHeads } from './attention.js';
 import type { T5Config } from './config.js';
@@ -91,10 +92,8 @@ export class T5Model {
   /** The relative position bias [1, H, S, K] of a stack for bucket indices [S, K]. */
   positionBias(g: Graph, stack: 'encoder' | 'decoder', buckets: Tensor): Tensor {
     const table = this.w(g, `${stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight`);
-    const [S, K] = buckets.shape;
-    const rows = g.node('Gather', [table, buckets], { axis: 0 }, [{ dtype: g.floatType, shape: [S, K, this.cfg.numHeads] }])[0];
-    const heads = g.node('Transpose', [rows], { perm: [2, 0, 1] }, [{ dtype: g.floatType, shape: [this.cfg.numHeads, S, K] }])[0];
-    return g.node('Unsqueeze', [heads, g.ints([0])], {}, [{ dtype: g.floatType, shape: [1, this.cfg.numHeads, S, K] }])[0];
+    // differentiable ops throughout: model tuning trains the bias table too
+    return unsqueeze(transpose(gather(table, buckets), [2, 0, 1]), [0]);
   }
 
   private attention(g: Graph, p: string, x: Tensor, kv: Tensor, bias: Tensor): Tensor {

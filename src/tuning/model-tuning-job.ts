@@ -5,7 +5,7 @@ import { cacheRoot } from '../engine/runtime.js';
 import { weightShapes } from '../models/architectures.js';
 import { readModelConfig } from '../models/config.js';
 import { InputError } from '../models/errors.js';
-import { LanguageModel } from '../models/language-model.js';
+import { openModel } from '../models/load.js';
 import { CheckpointWeights } from '../models/weights.js';
 import type { Job, JobSummary } from '../protocol.js';
 import { RunDir, runsRootFor, type MetricRow } from './artifacts.js';
@@ -21,7 +21,6 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
   let tuner: ModelTuner | undefined;
   try {
     const { spec } = p.loaded;
-    if (p.lm.kind !== 'causal') throw new InputError(`${p.loaded.file}: model tuning supports causal language models (Llama family, GPT-2); ${p.lm.cfg.modelType} is not supported yet`, { file: p.loaded.file, field: 'model' });
     const cfg = readModelConfig(p.modelFolder);
     const base = new CheckpointWeights(p.modelFolder, join(cacheRoot(), 'weights'));
     const names = [...weightShapes(cfg).keys()];
@@ -74,7 +73,7 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
     const modelDir = run.path('model');
     tuner.save(modelDir, p.modelFolder, kept?.arrays);
     run.updateRecord({ step: mt.steps, bestStep: kept?.step ?? null, bestDevAccuracy: (best as { accuracy: number } | null)?.accuracy ?? null });
-    const tuned = await LanguageModel.fromFolder(modelDir, { device: job.device, threads: job.threads });
+    const tuned = await openModel(modelDir, { device: job.device, threads: job.threads });
     try {
       const prompt: PromptUnderTest = { ...new Evaluator(tuned, spec, p.splits.train).soft('model-tuning', tuned.emptyPrompt(), 'model'), taskParameters: params };
       const evaluation = await evaluateAll({ ...p, lm: tuned }, run, [prompt], emit, signal, { pipelines: false });

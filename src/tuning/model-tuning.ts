@@ -10,11 +10,12 @@ import { createSession, floatTensor, type DeviceChoice, type EngineSession } fro
 import { buildModel } from '../models/architectures.js';
 import { buildCausalGraph } from '../models/causal-lm.js';
 import type { ModelConfig } from '../models/config.js';
-import { InputError } from '../models/errors.js';
 import { LanguageModel } from '../models/language-model.js';
 import { encodeSafetensors } from '../models/safetensors.js';
 import type { Tokenizer } from '../models/tokenizer.js';
-import type { Sequence } from '../models/tunable.js';
+import type { Sequence, TunableModel } from '../models/tunable.js';
+import { tunableFor } from '../models/load.js';
+import { buildSeq2SeqGraph, Seq2SeqLanguageModel } from '../models/seq2seq-lm.js';
 import { ArrayWeights, TrainableWeights, type WeightSource } from '../models/weights.js';
 import { writeFileAtomic } from './peft.js';
 import { Adafactor, Adam, type Optimizer } from './optimizers.js';
@@ -44,17 +45,25 @@ export class ModelTuner {
   readonly arrays = new Map<string, Float32Array>();
   private optimizers = new Map<string, Optimizer>();
   private trainable: TrainableWeights;
-  private view: LanguageModel;
+  private view: LanguageModel | Seq2SeqLanguageModel;
+  private floatType: FloatType;
   private session: Promise<EngineSession>;
 
   constructor(readonly cfg: ModelConfig, readonly base: WeightSource, readonly tokenizer: Tokenizer | null, options: { device?: DeviceChoice; floatType?: FloatType; optimizer: 'adam' | 'adafactor'; weightDecay?: number }) {
-    if (cfg.architecture === 't5') throw new InputError('model tuning supports causal language models (Llama family, GPT-2); T5 is not supported yet');
     this.trainable = new TrainableWeights(base);
-    const model = buildModel(cfg, this.trainable);
     const floatType = options.floatType ?? 'float32';
-    // the view prepares feeds exactly as prompt tuning does
-    this.view = new LanguageModel(model, tokenizer, { floatType });
-    const graph = buildCausalGraph(model, 'train', floatType, () => this.trainable.created);
+    // the view prepares feeds exactly as prompt tuning does; its graph differentiates every weight
+    let graph;
+    if (cfg.architecture === 't5') {
+      const view = new Seq2SeqLanguageModel(cfg, this.trainable, tokenizer, { floatType });
+      graph = buildSeq2SeqGraph(view.model, 'train', floatType, () => this.trainable.created);
+      this.view = view;
+    } else {
+      const model = buildModel(cfg, this.trainable);
+      this.view = new LanguageModel(model, tokenizer, { floatType });
+      graph = buildCausalGraph(model, 'train', floatType, () => this.trainable.created);
+    }
+    this.floatType = floatType;
     for (const name of this.trainable.created.keys()) {
       this.arrays.set(name, Float32Array.from(base.read(name)));
       const shape = base.shape(name);
@@ -71,7 +80,7 @@ export class ModelTuner {
   async lossAndGradients(sequences: Sequence[], floatData?: Map<string, Float64Array>): Promise<{ loss: number; grads: Map<string, Float32Array | Float64Array> }> {
     const session = await this.session;
     const { feeds } = this.view.prepare(sequences, this.view.emptyPrompt());
-    const f = this.view.floatType;
+    const f = this.floatType;
     for (const [name, data] of this.arrays) feeds[name] = floatTensor(f, floatData?.get(name) ?? data, this.base.shape(name));
     const out = await session.run(feeds);
     const grads = new Map<string, Float32Array | Float64Array>();
@@ -87,9 +96,9 @@ export class ModelTuner {
   }
 
   /** The current weights as a model to evaluate. */
-  snapshot(): LanguageModel {
+  snapshot(): TunableModel {
     const arrays = new Map([...this.arrays].map(([n, a]) => [n, { shape: this.base.shape(n), data: Float64Array.from(a) }]));
-    return new LanguageModel(buildModel(this.cfg, new ArrayWeights(`${this.base.origin} (tuned)`, arrays)), this.tokenizer);
+    return tunableFor(this.cfg, new ArrayWeights(`${this.base.origin} (tuned)`, arrays), this.tokenizer);
   }
 
   /** Writes the weights as a Hugging Face model folder (config, safetensors, tokenizer files). */
