@@ -107,6 +107,19 @@ describe('model folder validation', () => {
   });
 });
 
+describe('sliding-window attention (Mistral)', () => {
+  it('sequences longer than the window are refused, not computed wrongly', async () => {
+    const { buildModel, LanguageModel } = await import('../src/models/language-model.js');
+    const { randomWeights } = await import('../src/models/random-model.js');
+    const cfg = parseModelConfig({ model_type: 'mistral', hidden_size: 16, intermediate_size: 24, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 40, max_position_embeddings: 64, sliding_window: 8 });
+    const lm = new LanguageModel(buildModel(cfg, randomWeights(cfg, 1)), null);
+    assert.equal(lm.contextLength, 8);
+    await assert.rejects(() => lm.score([{ ids: [1, 5, 6, 7, 8, 9, 10, 11, 12], targetStart: 1 }], lm.emptyPrompt()), /a sequence of 9 positions \(soft prompt \+ tokens\) is longer than the model's context of 8/);
+    const qwen = parseModelConfig({ model_type: 'qwen2', hidden_size: 16, intermediate_size: 24, num_hidden_layers: 1, num_attention_heads: 4, vocab_size: 40, sliding_window: 8, use_sliding_window: false }) as LlamaConfig;
+    assert.equal(qwen.slidingWindow, null);
+  });
+});
+
 describe('llama3 rope scaling', () => {
   it('keeps high frequencies, divides low ones by the factor', () => {
     const cfg = parseModelConfig({ model_type: 'llama', hidden_size: 64, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 1, vocab_size: 8, rope_theta: 500000, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } }) as LlamaConfig;

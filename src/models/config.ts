@@ -39,6 +39,11 @@ export interface LlamaConfig extends BaseConfig {
   /** Bias on the output projection (Llama attention_bias). */
   oBias: boolean;
   mlpBias: boolean;
+  /**
+   * Mistral-style sliding-window attention. The engine attends over the whole sequence, which is the
+   * same thing while a sequence fits in the window, so longer sequences are refused.
+   */
+  slidingWindow: number | null;
 }
 
 export interface Gpt2Config extends BaseConfig {
@@ -117,6 +122,7 @@ export function parseModelConfig(raw: Record<string, unknown>, file = 'config.js
     qkvBias: isQwen2 || attentionBias,
     oBias: !isQwen2 && attentionBias,
     mlpBias: raw.mlp_bias === true,
+    slidingWindow: raw.use_sliding_window !== false && typeof raw.sliding_window === 'number' ? raw.sliding_window : null,
     bosTokenId: tokenId(raw.bos_token_id),
     eosTokenId: tokenId(raw.eos_token_id),
   };

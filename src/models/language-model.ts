@@ -45,7 +45,10 @@ export class LanguageModel implements TunableModel {
   get cfg(): ModelConfig { return this.model.cfg; }
 
   /** The longest sequence (soft prompt + tokens) the model takes. */
-  get contextLength(): number { return Math.min(this.cfg.maxPositions, MAX_ROPE_TABLE); }
+  get contextLength(): number {
+    const window = this.cfg.architecture === 'llama' ? (this.cfg.slidingWindow ?? Infinity) : Infinity;
+    return Math.min(this.cfg.maxPositions, MAX_ROPE_TABLE, window);
+  }
 
   private checkLength(length: number): void {
     if (length > this.contextLength) throw new InputError(`a sequence of ${length} positions (soft prompt + tokens) is longer than the model's context of ${this.contextLength}; shorten the input or the soft prompt`);
