@@ -101,6 +101,18 @@ describe('Prompt Tuning Studio in VS Code', { timeout: 15 * 60_000 }, () => {
 
   const shot = (name: string) => page.screenshot({ path: join(results, `${name}.png`) });
 
+  /** The frame (webviews are nested iframes) holding `selector`; frames that navigate meanwhile are skipped. */
+  async function frameWith(selector: string) {
+    for (const f of page.frames()) {
+      try {
+        if (await f.$(selector)) return f;
+      } catch {
+        /* the frame navigated or was detached while we looked */
+      }
+    }
+    return undefined;
+  }
+
   it('creates an experiment, trains, compares, and shows results on the dataset', async () => {
     // 1. New Experiment through the command palette
     await command('Prompt Tuning: New Experiment');
@@ -142,10 +154,7 @@ describe('Prompt Tuning Studio in VS Code', { timeout: 15 * 60_000 }, () => {
     // 4. The comparison panel shows the accuracies of eval.json
     await command('Prompt Tuning: Open Comparison');
     // two webviews live in the window (the Run view and this panel): take the one with results
-    const frame = await waitFor('the comparison webview', async () => {
-      for (const f of page.frames()) if (await f.$('#results tbody tr')) return f;
-      return undefined;
-    }, 60_000);
+    const frame = await waitFor('the comparison webview', () => frameWith('#results tbody tr'), 60_000);
     for (const r of evalJson.results as { id: string; accuracy: number }[]) {
       const cell = frame.locator(`#results tr[data-prompt="${r.id}"] td.accuracy`);
       assert.equal((await cell.innerText()).trim(), `${(100 * r.accuracy).toFixed(1)}%`, r.id);
@@ -178,10 +187,7 @@ describe('Prompt Tuning Studio in VS Code', { timeout: 15 * 60_000 }, () => {
     await command('Developer: Reload Window');
     await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
     await page.locator('.tab', { hasText: 'Compare:' }).first().click({ timeout: 60_000 });
-    const restored = await waitFor('the restored comparison', async () => {
-      for (const f of page.frames()) if (await f.$('#results tbody tr')) return f;
-      return undefined;
-    }, 60_000);
+    const restored = await waitFor('the restored comparison', () => frameWith('#results tbody tr'), 60_000);
     const soft2 = evalJson.results.find((r: { kind: string }) => r.kind === 'soft');
     assert.equal((await restored.locator(`#results tr[data-prompt="${soft2.id}"] td.accuracy`).innerText()).trim(), `${(100 * soft2.accuracy).toFixed(1)}%`);
     await shot('6-restored-after-reload');
