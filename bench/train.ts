@@ -43,9 +43,10 @@ export async function benchTrain(options: { device: DeviceChoice }): Promise<Rec
   const evaluator = new Evaluator(lm, loaded.spec, train);
   const prompt = initSoftPrompt(lm, loaded, 0) as { length: number; dim: number; data: Float32Array };
   const seqs = train.examples.map((e) => evaluator.encoder.withTarget(fillTemplate(loaded.spec.softPrompt.template, e.fields), ` ${loaded.spec.data.verbalizer[e.label]}`, prompt.length));
-  const batches = (size: number, count: number) => Array.from({ length: count }, (_, b) => seqs.slice((b * size) % (seqs.length - size), ((b * size) % (seqs.length - size)) + size));
-  const labelled = (batch: Sequence[]) => batch.flatMap((s) => [s, { ...s, ids: [...s.ids.slice(0, s.targetStart), s.ids[s.targetStart] + 1] }]);
-  const stories = await throughput(lm, batches(16, 12), batches(32, 8).map(labelled), prompt, 32);
+  const batches = (from: Sequence[], size: number, count: number) => Array.from({ length: count }, (_, b) => from.slice((b * size) % (from.length - size), ((b * size) % (from.length - size)) + size));
+  // evaluation scores every label's text for every example, as rank classification does
+  const labelSequences = evaluator.labelSequences(evaluator.soft('soft', prompt), train.examples);
+  const stories = await throughput(lm, batches(seqs, 16, 12), batches(labelSequences, 64, 8), prompt, 32);
   await lm.dispose();
 
   // the 58.5M bench model: 96-token inputs, 20-token prompt, a 2-token target

@@ -20,4 +20,3 @@ export function packageRoot(): string {
 }
 
 export const bundledModelDir = () => join(packageRoot(), 'models', 'stories260K');
-export const bundledDataDir = () => join(packageRoot(), 'data');

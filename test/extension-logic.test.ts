@@ -5,7 +5,8 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { buildComparison, exportExamples, filterExamples } from '../src/extension/logic/comparison-data.js';
-import { specNode } from '../src/extension/logic/experiments.js';
+import { runNode, specNode } from '../src/extension/logic/experiments.js';
+import { RunDir } from '../src/tuning/artifacts.js';
 import { hoverMarkdown, inlineText, lintDataset, resultsForDataset } from '../src/extension/logic/inline-results.js';
 import { JobManager } from '../src/extension/logic/jobs.js';
 import { buildSpec, experimentName, profileDataset } from '../src/extension/logic/new-experiment.js';
@@ -69,9 +70,14 @@ describe('views of a finished run', () => {
     assert.match(run.description, /^soft \d+\.\d% \(best discrete \d+\.\d%\)$/);
   });
 
-  it('a running job shows its step', () => {
-    const node = specNode(specFile, { runDir: summary.runDir, step: 3, steps: 6, loss: 0.5 });
-    assert.match(node.runs[0].description, /^soft/); // finished runs show results, not live state
+  it('a running job shows its step and loss; a finished run its results, whatever the live state', () => {
+    const record = RunDir.open(summary.runDir).record;
+    const live = { runDir: summary.runDir, step: 3, steps: 6, loss: 0.5 };
+    const running = runNode(summary.runDir, { ...record, status: 'running' }, null, live);
+    assert.equal(running.description, 'step 3/6, loss 0.500');
+    assert.equal(running.icon, 'sync~spin');
+    assert.equal(running.contextValue, 'run.running');
+    assert.match(specNode(specFile, live).runs[0].description, /^soft \d/);
   });
 
   it('inline results: each test line gets gold and every prompt prediction; hover has scores', () => {
@@ -120,7 +126,7 @@ describe('views of a finished run', () => {
     assert.match(md, /^\| prompt \| kind \| accuracy \|/);
   });
 
-  it('virtualises 10,000+ rows: comparison data for a large test split is built quickly', async () => {
+  it('builds the comparison of a 12,000-example split: one row per example with every prompt\'s cell', async () => {
     // a synthetic predictions file of 12,000 rows on top of the real run
     const big = tempDir();
     copyFileSync(join(summary.runDir, 'run.json'), join(big, 'run.json'));
@@ -128,10 +134,10 @@ describe('views of a finished run', () => {
     const rows = [];
     for (let i = 0; i < 12000; i++) for (const id of ['zero-shot', 'soft']) rows.push(JSON.stringify({ index: i, line: i + 1, promptId: id, kind: id === 'soft' ? 'soft' : 'discrete', gold: 'happy', prediction: i % 3 ? 'happy' : 'sad', correct: i % 3 !== 0, scores: { happy: -1, sad: -2 } }));
     writeFileSync(join(big, 'predictions.jsonl'), rows.join('\n') + '\n');
-    const t0 = performance.now();
     const data = await buildComparison([big]);
     assert.equal(data.examples.length, 12000);
-    assert.ok(performance.now() - t0 < 10_000);
+    assert.deepEqual(Object.keys(data.examples[11999].cells), ['zero-shot', 'soft']);
+    assert.equal(filterExamples(data, 'soft-wrong', '').length, 4000);
   });
 });
 

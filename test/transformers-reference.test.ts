@@ -22,6 +22,11 @@ function float64Weights(folder: string, keep: (name: string) => boolean = () => 
   return new ArrayWeights(folder, arrays);
 }
 
+/** The soft prompt [n, d] transformers saw, from a reference.json. */
+function referencePrompt(ref: { prompt: number[][] }) {
+  return { length: ref.prompt.length, dim: ref.prompt[0].length, data: Float64Array.from(ref.prompt.flat()) };
+}
+
 function float64Model(folder: string): LanguageModel {
   return new LanguageModel(buildModel(readModelConfig(folder), float64Weights(folder)), null, { floatType: 'float64' });
 }
@@ -40,7 +45,7 @@ for (const name of ['llama-tiny', 'qwen2-tiny']) {
     const ref = JSON.parse(readFileSync(join(fixtures, name, 'reference.json'), 'utf8'));
     it('loss and prompt gradient match transformers (float64)', async () => {
       const lm = float64Model(join(fixtures, name));
-      const prompt = { length: ref.prompt.length, dim: ref.prompt[0].length, data: Float64Array.from(ref.prompt.flat()) };
+      const prompt = referencePrompt(ref);
       const { loss, grad } = await lm.lossAndGradient([{ ids: ref.ids, targetStart: ref.targetStart }], prompt);
       // transformers rounds RoPE inverse frequencies to float32 before the float64 cast: ~1e-9 here
       assert.ok(Math.abs(loss - ref.loss) < 1e-7, `loss ${loss} vs ${ref.loss}`);
@@ -65,7 +70,7 @@ describe('transformers reference: gpt2-tiny', () => {
   const ref = JSON.parse(readFileSync(join(fixtures, 'gpt2-tiny', 'reference.json'), 'utf8'));
   it('loss, prompt gradient and logits match transformers (float64)', async () => {
     const lm = float64Model(join(fixtures, 'gpt2-tiny'));
-    const prompt = { length: ref.prompt.length, dim: ref.prompt[0].length, data: Float64Array.from(ref.prompt.flat()) };
+    const prompt = referencePrompt(ref);
     const { loss, grad } = await lm.lossAndGradient([{ ids: ref.ids, targetStart: ref.targetStart }], prompt);
     assert.ok(Math.abs(loss - ref.loss) < 1e-10, `loss ${loss} vs ${ref.loss}`);
     assert.ok(relError(grad, ref.grad.flat()) < 1e-9, `gradient ${relError(grad, ref.grad.flat())}`);
@@ -94,7 +99,7 @@ for (const name of ['t5-v1_1-tiny', 't5-original-tiny']) {
     const ref = JSON.parse(readFileSync(join(fixtures, name, 'reference.json'), 'utf8'));
     it('loss, prompt gradient and decoder logits match transformers (float64)', async () => {
       const lm = float64T5(join(fixtures, name));
-      const prompt = { length: ref.prompt.length, dim: ref.prompt[0].length, data: Float64Array.from(ref.prompt.flat()) };
+      const prompt = referencePrompt(ref);
       const seq = { ids: [...ref.encoderIds, ...ref.labels], targetStart: ref.encoderIds.length };
       const { loss, grad } = await lm.lossAndGradient([seq], prompt);
       // transformers' T5LayerNorm takes the variance in float32 even in a float64 model: ~1e-7 apart

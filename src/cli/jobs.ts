@@ -6,14 +6,13 @@ import { InputError } from '../models/errors.js';
 import { openModel, resolveModelFolder } from '../models/load.js';
 import { packageRoot } from '../paths.js';
 import type { Job, JobSummary, TrainerEvent } from '../protocol.js';
-import { readSoftPromptSource, RunDir, runsRootFor } from '../tuning/artifacts.js';
+import { readSoftPromptSource, runsRootFor } from '../tuning/artifacts.js';
 import { readSplit } from '../tuning/data.js';
 import { Evaluator } from '../tuning/evaluate.js';
 import { evaluateMixed, type MixedTask } from '../tuning/mixed.js';
 import { comparisonRows, formatComparison } from '../tuning/compare.js';
 import { runJob } from '../tuning/experiment.js';
-import { importAdapter } from '../tuning/import.js';
-import { readPeftAdapter, writePeftAdapter } from '../tuning/peft.js';
+import { exportAdapter, importAdapter } from '../tuning/import.js';
 import { runScale } from '../tuning/scale.js';
 import { loadSpec } from '../tuning/spec.js';
 import { parseDevice } from './main.js';
@@ -113,11 +112,8 @@ export async function compare(argv: string[]): Promise<void> {
 export async function exportPeft(argv: string[]): Promise<void> {
   const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
   if (positionals.length !== 2) throw new InputError('export-peft: give a run folder and an output folder');
-  const run = RunDir.open(positionals[0]);
   const out = resolve(positionals[1]);
-  const { prompt, config } = readPeftAdapter(run.dir);
-  const { peft_type: _t, num_virtual_tokens: _n, token_dim: _d, inference_mode: _i, modules_to_save: _m, tokenizer_kwargs: _k, ...rest } = config;
-  writePeftAdapter(out, prompt, rest);
+  exportAdapter(positionals[0], out);
   process.stdout.write(`${out}\n`);
 }
 

@@ -84,13 +84,9 @@ function linkOrCopy(linkTarget: string, link: string): void {
   renameSync(tmp, link);
 }
 
-function providerFor(device: Device): ort.InferenceSession.ExecutionProviderConfig {
-  return device;
-}
-
 async function open(model: { path?: string; bytes: Uint8Array }, device: Device, threads: number | undefined): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: [providerFor(device)],
+    executionProviders: [device],
     graphOptimizationLevel: 'basic',
     enableCpuMemArena: true,
     intraOpNumThreads: threads ?? 0,

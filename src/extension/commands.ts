@@ -4,8 +4,8 @@ import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { DeviceName, Job } from '../protocol.js';
 import { listRuns, runsRootFor, RunDir } from '../tuning/artifacts.js';
-import { importAdapter } from '../tuning/import.js';
-import { readPeftAdapter, writeFileAtomic, writePeftAdapter } from '../tuning/peft.js';
+import { exportAdapter, importAdapter } from '../tuning/import.js';
+import { writeFileAtomic } from '../tuning/peft.js';
 import { loadSpec } from '../tuning/spec.js';
 import { resolveModelFolder } from '../models/load.js';
 import { ComparisonPanel } from './comparison-panel.js';
@@ -196,9 +196,7 @@ export function registerCommands(ctx: Context): void {
     if (!target) return;
     const run = RunDir.open(runDir);
     const out = join(target[0].fsPath, `${run.id}-adapter`);
-    const { prompt, config: c } = readPeftAdapter(run.dir);
-    const { peft_type: _t, num_virtual_tokens: _n, token_dim: _d, inference_mode: _i, modules_to_save: _m, tokenizer_kwargs: _k, ...rest } = c;
-    writePeftAdapter(out, prompt, rest);
+    const prompt = exportAdapter(run.dir, out);
     void vscode.window.showInformationMessage(`Prompt Tuning: exported ${prompt.length} x ${prompt.dim} soft prompt to ${out} (load it with PeftModel.from_pretrained).`);
   });
 

@@ -16,7 +16,6 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
   readonly onDidChangeCodeLenses = this.lensChanged.event;
   private specFiles: string[] = [];
 
-  constructor() {}
 
   get enabled(): boolean { return vscode.workspace.getConfiguration('promptTuning').get<boolean>('inlineResults', true); }
 
@@ -35,13 +34,15 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
   async decorate(editor: vscode.TextEditor): Promise<void> {
     const doc = editor.document;
     if (doc.uri.scheme !== 'file' || !DATA_FILE.test(doc.fileName)) return;
-    await this.lint(doc);
+    // the specs that read this file: parsed once per decoration, for diagnostics and label texts
+    const users = specsUsingFile(doc.fileName, this.specFiles);
+    await this.lint(doc, users);
     const results = this.enabled ? this.results(doc.fileName) : null;
     const right: vscode.DecorationOptions[] = [];
     const wrong: vscode.DecorationOptions[] = [];
     const marks: vscode.DecorationOptions[] = [];
     if (results) {
-      const verbalizer = specsUsingFile(doc.fileName, this.specFiles)[0]?.loaded.spec.data.verbalizer;
+      const verbalizer = users[0]?.loaded.spec.data.verbalizer;
       for (const r of results.lines.values()) {
         if (r.line - 1 >= doc.lineCount) continue;
         const line = doc.lineAt(r.line - 1);
@@ -55,8 +56,7 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
     editor.setDecorations(this.marks, marks);
   }
 
-  private async lint(doc: vscode.TextDocument): Promise<void> {
-    const users = specsUsingFile(doc.fileName, this.specFiles);
+  private async lint(doc: vscode.TextDocument, users: ReturnType<typeof specsUsingFile>): Promise<void> {
     if (users.length === 0) {
       this.diagnostics.delete(doc.uri);
       return;

@@ -1,8 +1,8 @@
 // Scaled dot-product attention with grouped-query heads, shared by the architectures.
-import type { Dim, Tensor } from '../engine/graph.js';
+import type { Dim, Graph, Tensor } from '../engine/graph.js';
 import { add, scale } from '../engine/ops/elementwise.js';
 import { matmul } from '../engine/ops/matmul.js';
-import { reshape, transpose } from '../engine/ops/shape.js';
+import { reshape, shapeOf, transpose } from '../engine/ops/shape.js';
 import { softmax } from '../engine/ops/softmax.js';
 
 /** [B, S, n * hd] -> [B, n, S, hd] */
@@ -30,4 +30,32 @@ export function attend(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, heads: num
   let out = matmul(probs, v);
   if (rep !== 1) out = reshape(out, [B, heads, S, headDim]);
   return reshape(transpose(out, [0, 2, 1, 3]), [B, S, heads * headDim]);
+}
+
+/**
+ * Additive causal mask [S, K] for the last S of K positions (axis 1 of `queries` and `keys`):
+ * query i (at position K - S + i) sees keys 0..K-S+i. Causal by sequence index.
+ */
+export function causalBias(g: Graph, queries: Tensor, keys: Tensor): Tensor {
+  const S = queries.shape[1];
+  const K = keys.shape[1];
+  const f = g.floatType;
+  const count = (t: Tensor) => g.node('Squeeze', [shapeOf(t, 1), g.ints([0])], {}, [{ dtype: 'int64', shape: [] }])[0];
+  const keyCount = count(keys);
+  const pastCount = g.node('Sub', [keyCount, count(queries)], {}, [{ dtype: 'int64', shape: [] }])[0];
+  const q = g.node('Range', [pastCount, keyCount, g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: [S] }])[0];
+  const k = g.node('Range', [g.scalar(0, 'int64'), keyCount, g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: [K] }])[0];
+  const allowed = g.node('LessOrEqual', [
+    g.node('Unsqueeze', [k, g.ints([0])], {}, [{ dtype: 'int64', shape: [1, K] }])[0],
+    g.node('Unsqueeze', [q, g.ints([1])], {}, [{ dtype: 'int64', shape: [S, 1] }])[0],
+  ], {}, [{ dtype: 'bool', shape: [S, K] }])[0];
+  return g.node('Where', [allowed, g.scalar(0, f), g.scalar(-1e9, f)], {}, [{ dtype: f, shape: [S, K] }])[0];
+}
+
+/** Additive padding mask [B, 1, 1, K] from a key mask [B, K] (1 = attend, 0 = padding). */
+export function paddingBias(g: Graph, keyMask: Tensor): Tensor {
+  const [B, K] = keyMask.shape;
+  const f = g.floatType;
+  const neg = g.node('Mul', [g.node('Sub', [keyMask, g.scalar(1, f)], {}, [{ dtype: f, shape: [B, K] }])[0], g.scalar(1e9, f)], {}, [{ dtype: f, shape: [B, K] }])[0];
+  return g.node('Unsqueeze', [neg, g.ints([1, 2])], {}, [{ dtype: f, shape: [B, 1, 1, K] }])[0];
 }

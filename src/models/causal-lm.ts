@@ -7,9 +7,10 @@
 import { Graph, type FloatType, type Tensor } from '../engine/graph.js';
 import { gather } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
-import { concat, shapeOf } from '../engine/ops/shape.js';
+import { concat } from '../engine/ops/shape.js';
 import type { ModelConfig } from './config.js';
 import { targetOutputs } from './target-loss.js';
+import { causalBias, paddingBias } from './attention.js';
 import type { WeightSource } from './weights.js';
 
 export interface KvCache { keys: Tensor[]; values: Tensor[] }
@@ -32,22 +33,7 @@ export type GraphKind = 'train' | 'score' | 'generate';
  */
 export function attentionBias(g: Graph, keyMask: Tensor, positionIds: Tensor): Tensor {
   const [B, K] = keyMask.shape;
-  const S = positionIds.shape[1];
-  const f = g.floatType;
-  const scalarOf = (v: Tensor) => g.node('Squeeze', [v, g.ints([0])], {}, [{ dtype: 'int64', shape: [] }])[0];
-  const keyCount = scalarOf(shapeOf(keyMask, 1));
-  const queryCount = scalarOf(shapeOf(positionIds, 1));
-  const pastCount = g.node('Sub', [keyCount, queryCount], {}, [{ dtype: 'int64', shape: [] }])[0];
-  const q = g.node('Range', [pastCount, keyCount, g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: [S] }])[0];
-  const k = g.node('Range', [g.scalar(0, 'int64'), keyCount, g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: [K] }])[0];
-  const allowed = g.node('LessOrEqual', [
-    g.node('Unsqueeze', [k, g.ints([0])], {}, [{ dtype: 'int64', shape: [1, K] }])[0],
-    g.node('Unsqueeze', [q, g.ints([1])], {}, [{ dtype: 'int64', shape: [S, 1] }])[0],
-  ], {}, [{ dtype: 'bool', shape: [S, K] }])[0];
-  const causal = g.node('Where', [allowed, g.scalar(0, f), g.scalar(-1e9, f)], {}, [{ dtype: f, shape: [S, K] }])[0];
-  const padding = g.node('Mul', [g.node('Sub', [keyMask, g.scalar(1, f)], {}, [{ dtype: f, shape: [B, K] }])[0], g.scalar(1e9, f)], {}, [{ dtype: f, shape: [B, K] }])[0];
-  const padding4 = g.node('Unsqueeze', [padding, g.ints([1, 2])], {}, [{ dtype: f, shape: [B, 1, 1, K] }])[0];
-  return g.node('Add', [causal, padding4], {}, [{ dtype: f, shape: [B, 1, S, K] }])[0];
+  return g.node('Add', [causalBias(g, positionIds, keyMask), paddingBias(g, keyMask)], {}, [{ dtype: g.floatType, shape: [B, 1, positionIds.shape[1], K] }])[0];
 }
 
 export interface CacheLayout { numLayers: number; numKvHeads: number; headDim: number }

@@ -6,36 +6,19 @@ import { Graph, type FloatType, type Tensor } from '../engine/graph.js';
 import { add } from '../engine/ops/elementwise.js';
 import { gather } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
-import { concat, shapeOf } from '../engine/ops/shape.js';
+import { concat } from '../engine/ops/shape.js';
 import { cacheRoot, createSession, EngineSession, floatTensor, int64Tensor, type Feeds } from '../engine/runtime.js';
 import type { T5Config } from './config.js';
 import { InputError } from './errors.js';
 import { checkIndex, promptFeed, type LanguageModelOptions } from './language-model.js';
 import { bucketMatrix, T5Model } from './t5.js';
+import { causalBias, paddingBias } from './attention.js';
 import { sumPerExample, targetOutputs } from './target-loss.js';
 import type { Tokenizer } from './tokenizer.js';
 import { tokenWeights, type Padding, type Prompts, type Sequence, type SoftPrompt, type TunableModel, type Weighting } from './tunable.js';
 import { CheckpointWeights, type WeightSource } from './weights.js';
 
 export type Seq2SeqGraphKind = 'train' | 'score' | 'generate';
-
-function paddingBias(g: Graph, mask: Tensor): Tensor {
-  const [B, K] = mask.shape;
-  const f = g.floatType;
-  const neg = g.node('Mul', [g.node('Sub', [mask, g.scalar(1, f)], {}, [{ dtype: f, shape: [B, K] }])[0], g.scalar(1e9, f)], {}, [{ dtype: f, shape: [B, K] }])[0];
-  return g.node('Unsqueeze', [neg, g.ints([1, 2])], {}, [{ dtype: f, shape: [B, 1, 1, K] }])[0];
-}
-
-function causal(g: Graph, like: Tensor): Tensor {
-  const L = like.shape[1];
-  const n = g.node('Squeeze', [shapeOf(like, 1), g.ints([0])], {}, [{ dtype: 'int64', shape: [] }])[0];
-  const r = g.node('Range', [g.scalar(0, 'int64'), n, g.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: [L] }])[0];
-  const allowed = g.node('LessOrEqual', [
-    g.node('Unsqueeze', [r, g.ints([0])], {}, [{ dtype: 'int64', shape: [1, L] }])[0],
-    g.node('Unsqueeze', [r, g.ints([1])], {}, [{ dtype: 'int64', shape: [L, 1] }])[0],
-  ], {}, [{ dtype: 'bool', shape: [L, L] }])[0];
-  return g.node('Where', [allowed, g.scalar(0, g.floatType), g.scalar(-1e9, g.floatType)], {}, [{ dtype: g.floatType, shape: [L, L] }])[0];
-}
 
 export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatType: FloatType, weightGradients?: () => Map<string, Tensor>): Graph {
   const g = new Graph(floatType);
@@ -54,7 +37,7 @@ export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatT
   // differentiable adds: under model tuning the position-bias tables get gradients through them
   const encoderBias = add(model.positionBias(g, 'encoder', encoderBuckets), padding);
   const encoded = model.encode(g, x, encoderBias);
-  const selfBias = add(model.positionBias(g, 'decoder', decoderBuckets), causal(g, decoderIds));
+  const selfBias = add(model.positionBias(g, 'decoder', decoderBuckets), causalBias(g, decoderIds, decoderIds));
   const hidden = model.decode(g, model.embed(g, decoderIds), encoded, selfBias, padding);
 
   if (kind === 'generate') {

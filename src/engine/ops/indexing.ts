@@ -1,6 +1,6 @@
 // Gathers by index. Backward scatters the gradient into zeros (with addition for repeated indices).
 import type { Tensor } from '../graph.js';
-import { shapeOf, zerosLike } from './shape.js';
+import { zerosLike } from './shape.js';
 
 /** data[indices] along axis 0: token embeddings, or the rows of flattened hidden states. */
 export function gather(data: Tensor, indices: Tensor): Tensor {
@@ -25,4 +25,3 @@ export function gatherLast(data: Tensor, indices: Tensor): Tensor {
   return y;
 }
 
-export { shapeOf };

@@ -5,7 +5,6 @@
 // batched activations (attention) the transposed operand gets an explicit Transpose.
 import { broadcastShapes, type Dim, type Tensor } from '../graph.js';
 import { unbroadcast } from './reduce.js';
-import { reshape, shapeOf } from './shape.js';
 
 function swapLast(shape: readonly Dim[]): Dim[] {
   const s = [...shape];
@@ -88,4 +87,3 @@ function project(x: Tensor, weight: Tensor, bias: Tensor | undefined, layout: 'o
   return y;
 }
 
-export { reshape, shapeOf };

@@ -1,6 +1,6 @@
 // Reductions, and the unbroadcast that every broadcasting op's backward needs.
 import { type Dim, Tensor } from '../graph.js';
-import { expandLike } from './shape.js';
+import { expandLike, unsqueeze } from './shape.js';
 
 function reducedShape(x: Tensor, axes: number[], keepdims: boolean): Dim[] {
   const norm = axes.map((a) => x.axis(a));
@@ -30,12 +30,6 @@ export function reduceMean(x: Tensor, axes: number[], keepdims = true): Tensor {
     return [expandLike(scaled, x)];
   });
   return y;
-}
-
-function unsqueeze(x: Tensor, axes: number[]): Tensor {
-  const shape: Dim[] = [...x.shape];
-  for (const a of [...axes].sort((p, q) => p - q)) shape.splice(a, 0, 1);
-  return x.graph.node('Unsqueeze', [x, x.graph.ints(axes)], {}, [{ dtype: x.dtype, shape }])[0];
 }
 
 /** Sums a gradient of a broadcast result back to the shape of the operand that was broadcast. */

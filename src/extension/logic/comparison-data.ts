@@ -11,6 +11,8 @@ export { filterExamples, type ExampleFilter } from './example-filter.js';
 export async function buildComparison(runDirs: string[]): Promise<ComparisonData> {
   const data: ComparisonData = { runs: [], labels: [], prompts: [], examples: [], curves: [] };
   const byExample = new Map<string, ExampleRow>();
+  // runs compared side by side usually evaluated the same file with the same template: read it once
+  const textsByFile = new Map<string, Promise<Map<number, string>>>();
   for (const dir of runDirs) {
     const run = RunDir.open(dir);
     const record = run.record;
@@ -33,7 +35,9 @@ export async function buildComparison(runDirs: string[]): Promise<ComparisonData
       loss: metrics.filter((m) => typeof m.loss === 'number').map((m) => [m.step, m.loss as number]),
       devAccuracy: metrics.filter((m) => typeof m.devAccuracy === 'number').map((m) => [m.step, m.devAccuracy as number]),
     });
-    const texts = await exampleTexts(ev.file, record.spec?.data.text);
+    const textKey = `${ev.file}\n${record.spec?.data.text ?? ''}`;
+    if (!textsByFile.has(textKey)) textsByFile.set(textKey, exampleTexts(ev.file, record.spec?.data.text));
+    const texts = await textsByFile.get(textKey)!;
     for (const p of run.readJsonLines<Prediction>('predictions.jsonl')) {
       const key = `${ev.file}#${p.line}`;
       let row = byExample.get(key);
