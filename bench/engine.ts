@@ -76,9 +76,9 @@ export async function benchEngine(options: { device: DeviceChoice; steps: number
   const B = 8, T = 128, n = 20;
   const dir = benchCheckpoint();
   const cfg = parseModelConfig(BENCH_CONFIG) as LlamaConfig;
-  const lm = new LanguageModel(buildModel(cfg, new CheckpointWeights(dir, join(cacheRoot(), 'weights'))), null, { device: options.device });
+  const lm = new LanguageModel(buildModel(cfg, new CheckpointWeights(dir)), null, { device: options.device });
   const t0 = performance.now();
-  await lm.session('train');
+  await lm.session();
   const sessionSeconds = (performance.now() - t0) / 1000;
   const rng = new Rng(5);
   const batch: Sequence[] = Array.from({ length: B }, () => ({ ids: Array.from({ length: T }, () => 3 + rng.int(cfg.vocabSize - 3)), targetStart: 1 }));

@@ -2,7 +2,7 @@
 // bundled mood task, and on the 58.5M-parameter random bench model with synthetic sequences.
 import { join } from 'node:path';
 import { Rng } from '../src/engine/random.js';
-import { cacheRoot, type DeviceChoice } from '../src/engine/runtime.js';
+import { type DeviceChoice } from '../src/engine/runtime.js';
 import { parseModelConfig } from '../src/models/config.js';
 import { buildModel, LanguageModel, type Sequence } from '../src/models/language-model.js';
 import { CheckpointWeights } from '../src/models/weights.js';
@@ -52,7 +52,7 @@ export async function benchTrain(options: { device: DeviceChoice }): Promise<Rec
   // the 58.5M bench model: 96-token inputs, 20-token prompt, a 2-token target
   const dir = benchCheckpoint();
   const cfg = parseModelConfig(BENCH_CONFIG);
-  const big = new LanguageModel(buildModel(cfg, new CheckpointWeights(dir, join(cacheRoot(), 'weights'))), null, { device: options.device });
+  const big = new LanguageModel(buildModel(cfg, new CheckpointWeights(dir)), null, { device: options.device });
   const rng = new Rng(9);
   const seq = (): Sequence => ({ ids: Array.from({ length: 98 }, () => 3 + rng.int(cfg.vocabSize - 3)), targetStart: 96 });
   const bigPrompt = { length: 20, dim: cfg.hiddenSize, data: Float32Array.from({ length: 20 * cfg.hiddenSize }, () => rng.uniform(-0.5, 0.5)) };

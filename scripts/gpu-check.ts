@@ -1,15 +1,14 @@
 // Device check for a machine with a GPU: WebGPU against the CPU on the bundled model, then the
 // engine benchmark on WebGPU and on the CPU. Bundled by esbuild and run with a carried node.
 import { benchEngine } from '../bench/engine.js';
-import { join } from 'node:path';
-import { cacheRoot, type DeviceChoice } from '../src/engine/runtime.js';
+import { type DeviceChoice } from '../src/engine/runtime.js';
 import { readModelConfig } from '../src/models/config.js';
 import { buildModel, LanguageModel } from '../src/models/language-model.js';
 import { CheckpointWeights } from '../src/models/weights.js';
 
 // no tokenizer here: @huggingface/transformers does not travel to the GPU machine
 const open = (folder: string, device: DeviceChoice, log?: (m: string) => void) =>
-  new LanguageModel(buildModel(readModelConfig(folder), new CheckpointWeights(folder, join(cacheRoot(), 'weights'))), null, { device, log });
+  new LanguageModel(buildModel(readModelConfig(folder), new CheckpointWeights(folder)), null, { device, log });
 
 const out: Record<string, unknown> = {};
 const model = process.argv[2] ?? 'models/stories260K';

@@ -32,9 +32,17 @@ export type TrainerEvent =
   | { type: 'progress'; step: number; steps: number; loss: number; learningRate: number; examplesPerSecond: number; etaSeconds: number }
   | { type: 'eval'; step: number; split: 'dev'; accuracy: number; nll: number; macroF1: number; best: boolean }
   | { type: 'evalProgress'; promptId: string; done: number; total: number }
+  /** Model setup before the first step: tracing the graph, then the runtime loading the weights. */
+  | { type: 'setup'; phase: 'graph' | 'load'; detail?: string; seconds?: number }
   | { type: 'checkpoint'; step: number; file: string }
   | { type: 'done'; summary: JobSummary }
   | { type: 'error'; message: string; location?: InputLocation; stderrTail?: string };
+
+/** A setup event as one line for a progress display. */
+export function setupMessage(e: Extract<TrainerEvent, { type: 'setup' }>): string {
+  const elapsed = e.seconds ? ` (${e.seconds} s)` : '';
+  return e.phase === 'graph' ? `building the model's graph${e.detail ? ` (${e.detail})` : ''}` : `loading the weights${e.detail ? ` on ${e.detail}` : ''}${elapsed}`;
+}
 
 // ---- webviews ----
 

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { InputError } from '../models/errors.js';
 import { openModel, resolveModelFolder } from '../models/load.js';
 import { packageRoot } from '../paths.js';
-import type { Job, JobSummary, TrainerEvent } from '../protocol.js';
+import { setupMessage, type Job, type JobSummary, type TrainerEvent } from '../protocol.js';
 import { readSoftPromptSource, runsRootFor } from '../tuning/artifacts.js';
 import { readSplit } from '../tuning/data.js';
 import { Evaluator } from '../tuning/evaluate.js';
@@ -30,7 +30,7 @@ export function terminalReporter(json: boolean): (e: TrainerEvent) => void {
       case 'log': clearBar(); process.stderr.write(`${e.message}\n`); break;
       case 'run': clearBar(); process.stderr.write(`run folder: ${e.runDir}\n`); break;
       case 'progress': {
-        const line = `step ${e.step}/${e.steps}  loss ${e.loss.toFixed(4)}  lr ${e.learningRate.toPrecision(3)}  ${e.examplesPerSecond.toFixed(0)} ex/s  ETA ${Math.round(e.etaSeconds)}s`;
+        const line = `step ${e.step}/${e.steps}  loss ${e.loss.toFixed(4)}  lr ${e.learningRate.toPrecision(3)}  ${e.examplesPerSecond >= 10 ? e.examplesPerSecond.toFixed(0) : e.examplesPerSecond.toPrecision(2)} ex/s  ETA ${Math.round(e.etaSeconds)}s`;
         if (tty) {
           const width = 24;
           const filled = Math.round((width * e.step) / e.steps);
@@ -40,6 +40,10 @@ export function terminalReporter(json: boolean): (e: TrainerEvent) => void {
         break;
       }
       case 'eval': clearBar(); process.stderr.write(`step ${e.step}: dev accuracy ${(100 * e.accuracy).toFixed(1)}%  dev NLL ${e.nll.toFixed(3)}${e.best ? '  (best so far)' : ''}\n`); break;
+      case 'setup':
+        if (tty) { process.stderr.write(`\r\x1b[K${setupMessage(e)}`); barShown = true; }
+        else if (!json && (e.detail !== undefined || (e.seconds ?? 0) % 10 === 0)) process.stderr.write(`${setupMessage(e)}\n`);
+        break;
       case 'evalProgress':
         if (tty) { process.stderr.write(`\r\x1b[Kevaluating ${e.promptId}: ${e.done}/${e.total}`); barShown = true; }
         break;

@@ -1,13 +1,15 @@
 // A traced graph: ops append ONNX nodes and, when an input depends on a differentiated value,
 // a tape entry whose backward emits the vector-Jacobian product as more ONNX nodes.
-import { encodeOnnxModel, OnnxAttributeType, OnnxDataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxTensorProto } from './onnx-proto.js';
+import { encodeOnnxModel, OnnxAttributeType, OnnxDataType, type OnnxAttribute, type OnnxModel, type OnnxNode, type OnnxSubgraph, type OnnxTensorProto } from './onnx-proto.js';
 
 /** A dimension: a number, or a symbol such as "B" or "n+T" that is fixed only at run time. */
 export type Dim = number | string;
-export type DType = 'float32' | 'float64' | 'int64' | 'bool';
+/** Element types of graph values; float16 and bfloat16 only for stored weights (cast on load). */
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'bool';
 export type FloatType = 'float32' | 'float64';
 
-const onnxType: Record<DType, OnnxDataType> = { float32: OnnxDataType.FLOAT, float64: OnnxDataType.DOUBLE, int64: OnnxDataType.INT64, bool: OnnxDataType.BOOL };
+const onnxType: Record<DType, OnnxDataType> = { float32: OnnxDataType.FLOAT, float64: OnnxDataType.DOUBLE, float16: OnnxDataType.FLOAT16, bfloat16: OnnxDataType.BFLOAT16, int64: OnnxDataType.INT64, bool: OnnxDataType.BOOL };
+export function onnxTypeOf(dtype: DType): OnnxDataType { return onnxType[dtype]; }
 
 export class Tensor {
   constructor(
@@ -22,7 +24,7 @@ export class Tensor {
   axis(a: number): number { return a < 0 ? this.shape.length + a : a; }
 }
 
-export type Attr = number | number[] | string | { f: number } | { floats: number[] } | { tensor: OnnxTensorProto };
+export type Attr = number | number[] | string | { f: number } | { floats: number[] } | { tensor: OnnxTensorProto } | { graph: OnnxSubgraph };
 
 interface TapeEntry {
   inputs: Tensor[];
@@ -73,6 +75,14 @@ export class Graph {
     return new Tensor(this, name, dtype, shape, false);
   }
 
+  /** Points external initializers at other file names (location -> new location). */
+  renameExternalFiles(names: Map<string, string>): void {
+    for (const t of this.initializers) {
+      const location = t.externalData?.find((e) => e.key === 'location');
+      if (location && names.has(location.value)) location.value = names.get(location.value)!;
+    }
+  }
+
   /** A constant tensor, shared between uses with the same value. */
   constant(values: readonly number[], dtype: DType = this.floatType, shape: number[] = [values.length]): Tensor {
     const key = `${dtype}|${shape.join(',')}|${values.join(',')}`;
@@ -112,6 +122,30 @@ export class Graph {
     if (inputs.some((t) => t.requiresGrad)) this.tape.push({ inputs, outputs, backward });
   }
 
+  /**
+   * ONNX If: `cond` (a bool scalar) picks which branch runs; each branch builds its outputs with
+   * ordinary ops (their nodes go into the branch, and may read any value of the outer graph).
+   * Work a branch would do is skipped entirely when the other one runs.
+   */
+  branch(cond: Tensor, thenBranch: () => Tensor[], elseBranch: () => Tensor[]): Tensor[] {
+    const build = (name: string, body: () => Tensor[]): { graph: OnnxSubgraph; outputs: Tensor[] } => {
+      const outer = this.nodes.splice(0, this.nodes.length);
+      let results: Tensor[] = [];
+      let inner: OnnxNode[];
+      try {
+        results = body().map((t) => this.node('Identity', [t], {}, [{ dtype: t.dtype, shape: t.shape }])[0]);
+      } finally {
+        inner = this.nodes.splice(0, this.nodes.length);
+        for (const n of outer) this.nodes.push(n);
+      }
+      return { graph: { name: this.fresh(name), nodes: inner, outputs: results.map((t) => ({ name: t.name, elemType: onnxType[t.dtype], dims: [...t.shape] })) }, outputs: results };
+    };
+    const then = build('then', thenBranch);
+    const other = build('else', elseBranch);
+    if (then.outputs.length !== other.outputs.length) throw new Error('If: both branches must have the same number of outputs');
+    return this.node('If', [cond], { then_branch: { graph: then.graph }, else_branch: { graph: other.graph } }, then.outputs.map((t) => ({ dtype: t.dtype, shape: t.shape })));
+  }
+
   output(tensor: Tensor, name: string): void {
     this.outputs.push({ tensor, name });
   }
@@ -145,6 +179,7 @@ function toAttribute(name: string, value: Attr): OnnxAttribute {
   if (Array.isArray(value)) return { name, type: OnnxAttributeType.INTS, ints: value };
   if ('f' in value) return { name, type: OnnxAttributeType.FLOAT, f: value.f };
   if ('floats' in value) return { name, type: OnnxAttributeType.FLOATS, floats: value.floats };
+  if ('graph' in value) return { name, type: OnnxAttributeType.GRAPH, g: value.graph };
   return { name, type: OnnxAttributeType.TENSOR, t: value.tensor };
 }
 

@@ -3,7 +3,7 @@
 import protobuf from 'protobufjs';
 
 export const enum OnnxDataType { FLOAT = 1, UINT8 = 2, INT32 = 6, INT64 = 7, BOOL = 9, FLOAT16 = 10, DOUBLE = 11, BFLOAT16 = 16 }
-export const enum OnnxAttributeType { FLOAT = 1, INT = 2, STRING = 3, TENSOR = 4, FLOATS = 6, INTS = 7 }
+export const enum OnnxAttributeType { FLOAT = 1, INT = 2, STRING = 3, TENSOR = 4, GRAPH = 5, FLOATS = 6, INTS = 7 }
 
 const schema = {
   nested: {
@@ -31,6 +31,7 @@ const schema = {
             i: { type: 'int64', id: 3 },
             s: { type: 'bytes', id: 4 },
             t: { type: 'TensorProto', id: 5 },
+            g: { type: 'GraphProto', id: 6 },
             floats: { rule: 'repeated', type: 'float', id: 7 },
             ints: { rule: 'repeated', type: 'int64', id: 8 },
             type: { type: 'int32', id: 20 },
@@ -88,8 +89,10 @@ export interface OnnxTensorProto {
 export interface OnnxAttribute {
   name: string;
   type: OnnxAttributeType;
-  f?: number; i?: number; s?: Uint8Array; t?: OnnxTensorProto; floats?: number[]; ints?: number[];
+  f?: number; i?: number; s?: Uint8Array; t?: OnnxTensorProto; g?: OnnxSubgraph; floats?: number[]; ints?: number[];
 }
+/** A graph-valued attribute (the branches of If): its nodes, and outputs by name and type. */
+export interface OnnxSubgraph { name: string; nodes: OnnxNode[]; outputs: OnnxValueInfo[] }
 export interface OnnxNode { input: string[]; output: string[]; name: string; opType: string; domain?: string; attribute: OnnxAttribute[] }
 export interface OnnxValueInfo { name: string; elemType: OnnxDataType; dims: (number | string)[] }
 export interface OnnxModel {
@@ -107,6 +110,15 @@ function valueInfo(v: OnnxValueInfo) {
   };
 }
 
+/** Subgraph attributes in protobufjs's object form (outputs as value infos). */
+function withSubgraphs(node: OnnxNode): unknown {
+  if (!node.attribute.some((a) => a.g)) return node;
+  return {
+    ...node,
+    attribute: node.attribute.map((a) => (a.g ? { ...a, g: { name: a.g.name, node: a.g.nodes.map(withSubgraphs), output: a.g.outputs.map(valueInfo) } } : a)),
+  };
+}
+
 export function encodeOnnxModel(model: OnnxModel): Uint8Array {
   const message = ModelProto.fromObject({
     irVersion: 8,
@@ -115,7 +127,7 @@ export function encodeOnnxModel(model: OnnxModel): Uint8Array {
     opsetImport: model.opsets,
     graph: {
       name: 'ptune',
-      node: model.nodes,
+      node: model.nodes.map(withSubgraphs),
       initializer: model.initializers,
       input: model.inputs.map(valueInfo),
       output: model.outputs.map(valueInfo),

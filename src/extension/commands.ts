@@ -2,7 +2,7 @@
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import type { DeviceName, Job } from '../protocol.js';
+import { setupMessage, type DeviceName, type Job } from '../protocol.js';
 import { listRuns, runsRootFor, RunDir } from '../tuning/artifacts.js';
 import { exportAdapter, importAdapter } from '../tuning/import.js';
 import { writeFileAtomic } from '../tuning/peft.js';
@@ -89,6 +89,7 @@ async function runJob(ctx: Context, job: Job, title: string): Promise<JobOutcome
         progress.report({ message: `step ${e.step}/${e.steps}, loss ${e.loss.toFixed(3)}`, increment: pct - last });
         last = pct;
       } else if (e.type === 'evalProgress') progress.report({ message: `evaluating ${e.promptId} (${e.done}/${e.total})` });
+      else if (e.type === 'setup') progress.report({ message: setupMessage(e) });
       else if (e.type === 'run') void ctx.tree.refresh();
     });
     try {

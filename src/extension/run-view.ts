@@ -1,6 +1,6 @@
 // The "Run" webview view: the running job's loss and dev-accuracy curves, live.
 import * as vscode from 'vscode';
-import type { RunViewFromWebview, RunViewToWebview } from '../protocol.js';
+import { setupMessage, type RunViewFromWebview, type RunViewToWebview } from '../protocol.js';
 import type { JobManager } from './logic/jobs.js';
 import { webviewHtml } from './webview-html.js';
 
@@ -13,6 +13,7 @@ export class RunViewProvider implements vscode.WebviewViewProvider {
       if (e.type === 'run' || e.type === 'log') this.reset();
       else if (e.type === 'progress' && live) this.post({ type: 'progress', step: e.step, steps: e.steps, loss: e.loss, etaSeconds: e.etaSeconds });
       else if (e.type === 'eval') this.post({ type: 'eval', step: e.step, accuracy: e.accuracy });
+      else if (e.type === 'setup') this.post({ type: 'status', status: setupMessage(e) });
       else if (e.type === 'evalProgress') this.post({ type: 'status', status: live?.status === 'cancelling' ? 'cancelling' : `evaluating ${e.promptId} ${e.done}/${e.total}` });
     });
   }

@@ -4,10 +4,13 @@
 //   train:    loss over target tokens and its gradient with respect to the soft prompts
 //   score:    the log-probability of each target token (summed per example by the caller)
 //   generate: next-token logits of the last position, with a key/value cache
+//   all:      one graph for everything a prompt-tuning job does (one session, so one copy of
+//             the weights): a key/value cache in and out, log-probabilities of target tokens,
+//             logits of chosen rows, and the loss's gradient, computed only when asked for
 import { Graph, type FloatType, type Tensor } from '../engine/graph.js';
 import { gather } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
-import { concat } from '../engine/ops/shape.js';
+import { concat, reshape } from '../engine/ops/shape.js';
 import type { ModelConfig } from './config.js';
 import { targetOutputs } from './target-loss.js';
 import { causalBias, paddingBias } from './attention.js';
@@ -25,7 +28,7 @@ export interface CausalLM {
   forward(g: Graph, x: Tensor, positionIds: Tensor, bias: Tensor, past?: KvCache): { hidden: Tensor; present: KvCache };
 }
 
-export type GraphKind = 'train' | 'score' | 'generate';
+export type GraphKind = 'train' | 'score' | 'generate' | 'all';
 
 /**
  * Additive attention bias [B, 1, S, K] from a key mask [B, K] (1 = attend, 0 = padding) for the
@@ -47,11 +50,12 @@ export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: Fl
   const d = model.cfg.hiddenSize;
   // M soft prompts of n rows each; example b uses prompt prompt_index[b] (one frozen model, a
   // different prompt per example: ensembles and mixed-task batches)
-  const soft = g.input('soft_prompt', floatType, ['M', 'n', d], { requiresGrad: kind === 'train' });
+  const soft = g.input('soft_prompt', floatType, ['M', 'n', d], { requiresGrad: kind === 'train' || kind === 'all' });
   const promptIndex = g.input('prompt_index', 'int64', ['B']);
   const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
   const S = 'n+T';
-  const K = kind === 'generate' ? 'P+n+T' : S;
+  const cached = kind === 'generate' || kind === 'all';
+  const K = cached ? 'P+n+T' : S;
   const keyMask = g.input('attention_mask', floatType, ['B', K]);
   const positionIds = g.input('position_ids', 'int64', ['B', S]);
 
@@ -60,13 +64,27 @@ export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: Fl
   const x = concat([prompt, tokens], 1);
   const bias = attentionBias(g, keyMask, positionIds);
 
-  if (kind === 'generate') {
+  let past: KvCache | undefined;
+  if (cached) {
     const layout = cacheLayout(model.cfg);
-    const past: KvCache = { keys: [], values: [] };
+    past = { keys: [], values: [] };
     for (let i = 0; i < layout.numLayers; i++) {
       past.keys.push(g.input(`past_key_${i}`, floatType, ['B', layout.numKvHeads, 'P', layout.headDim]));
       past.values.push(g.input(`past_value_${i}`, floatType, ['B', layout.numKvHeads, 'P', layout.headDim]));
     }
+  }
+  if (kind === 'all') {
+    const { hidden, present } = model.forward(g, x, positionIds, bias, past);
+    // logits of the rows asked for (flat indices into [B * (n+T)]): generation's last positions
+    const logitRows = g.input('logit_rows', 'int64', ['R']);
+    const rows = gather(reshape(hidden, [`B*${S}`, d]), logitRows);
+    g.output(linear(rows, model.headWeight(g)), 'logits');
+    present.keys.forEach((k, i) => g.output(k, `present_key_${i}`));
+    present.values.forEach((v, i) => g.output(v, `present_value_${i}`));
+    targetOutputs(g, hidden, model.headWeight(g), g.input('compute_gradient', 'bool', []), soft);
+    return g;
+  }
+  if (kind === 'generate') {
     const { hidden, present } = model.forward(g, x, positionIds, bias, past);
     const last = g.node('Slice', [hidden, g.ints([-1]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])], {}, [{ dtype: floatType, shape: ['B', 1, d] }])[0];
     const lastRow = g.node('Reshape', [last, g.ints([0, d])], {}, [{ dtype: floatType, shape: ['B', d] }])[0];

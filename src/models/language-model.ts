@@ -1,9 +1,8 @@
 // A loaded model with its three graphs opened lazily on one device: the API the tuning code,
 // the CLI and the tests use (train step, scoring, greedy generation).
-import { join } from 'node:path';
 import type { FloatType } from '../engine/graph.js';
-import { cacheRoot, createSession, EngineSession, floatTensor, int64Tensor, ort, type DeviceChoice, type Feeds } from '../engine/runtime.js';
-import { buildCausalGraph, type CausalLM, type GraphKind } from './causal-lm.js';
+import { createSession, EngineSession, type SetupProgress, floatTensor, int64Tensor, ort, type DeviceChoice, type Feeds } from '../engine/runtime.js';
+import { buildCausalGraph, type CausalLM } from './causal-lm.js';
 import { readModelConfig, type ModelConfig } from './config.js';
 import { buildModel } from './architectures.js';
 import { sumPerExample } from './target-loss.js';
@@ -11,7 +10,7 @@ import { MAX_ROPE_TABLE } from './llama.js';
 import { InputError } from './errors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { CheckpointWeights } from './weights.js';
-import { tokenWeights, type Padding, type Prompts, type Sequence, type SoftPrompt, type TunableModel, type Weighting } from './tunable.js';
+import { tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type SoftPrompt, type TunableModel, type Weighting } from './tunable.js';
 
 export type { Padding, Prompts, Sequence, SoftPrompt, Weighting } from './tunable.js';
 
@@ -30,11 +29,12 @@ export interface PreparedBatch { feeds: Feeds; targetCounts: number[]; targetCou
 
 export { buildModel };
 
-export interface LanguageModelOptions { device?: DeviceChoice; threads?: number; floatType?: FloatType; log?: (m: string) => void }
+export interface LanguageModelOptions { device?: DeviceChoice; threads?: number; floatType?: FloatType; log?: (m: string) => void; progress?: (p: SetupProgress) => void }
 
 export class LanguageModel implements TunableModel {
   readonly kind = 'causal' as const;
-  private sessions = new Map<GraphKind, Promise<EngineSession>>();
+  /** One graph and one session for training, scoring and generation: one copy of the weights. */
+  private opened?: Promise<EngineSession>;
   readonly floatType: FloatType;
   deviceNote = '';
 
@@ -57,43 +57,60 @@ export class LanguageModel implements TunableModel {
   static async fromFolder(folder: string, options: LanguageModelOptions = {}): Promise<LanguageModel> {
     const cfg = readModelConfig(folder);
     if (cfg.architecture === 't5') throw new InputError(`${folder}: a T5 model is encoder-decoder; open it with openModel`);
-    const weights = new CheckpointWeights(folder, join(cacheRoot(), 'weights'));
+    const weights = new CheckpointWeights(folder);
     const model = buildModel(cfg, weights);
     return new LanguageModel(model, await loadTokenizer(folder), options);
   }
 
-  session(kind: GraphKind): Promise<EngineSession> {
-    let s = this.sessions.get(kind);
-    if (!s) {
-      const graph = buildCausalGraph(this.model, kind, this.floatType);
-      // the device is said once per model, not once per graph
-      const log = (m: string) => { if (m !== this.deviceNote) this.options.log?.(m); };
-      s = createSession(graph, this.model.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log }).then((session) => {
-        this.deviceNote = session.note;
-        return session;
-      });
-      this.sessions.set(kind, s);
+  session(): Promise<EngineSession> {
+    this.opened ??= (async () => {
+      const progress = this.options.progress;
+      progress?.({ phase: 'graph', detail: `${this.cfg.numLayers} layers` });
+      const graph = buildCausalGraph(this.model, 'all', this.floatType);
+      const session = await createSession(graph, this.model.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log: this.options.log, progress });
+      this.deviceNote = session.note;
+      return session;
+    })();
+    return this.opened;
+  }
+
+  /**
+   * Runs the graph with the defaults for what a call does not use (no cache, no target rows, no
+   * logit rows, no gradient) and returns only the outputs asked for.
+   */
+  private async run(feeds: Feeds, fetches: string[]): Promise<ort.InferenceSession.ReturnType> {
+    const session = await this.session();
+    const c = this.cfg;
+    const f = this.floatType;
+    const B = (feeds.input_ids.dims[0] as number);
+    const N = (feeds.target_ids?.dims[0] as number | undefined) ?? 0;
+    const all: Feeds = {
+      target_rows: int64Tensor([], [0]),
+      target_ids: int64Tensor([], [0]),
+      target_weights: floatTensor(f, new Array<number>(N).fill(0), [N]),
+      logit_rows: int64Tensor([], [0]),
+      compute_gradient: new ort.Tensor('bool', [false], []),
+      ...feeds,
+    };
+    for (let i = 0; i < c.numLayers; i++) {
+      all[`past_key_${i}`] ??= floatTensor(f, [], [B, c.numKvHeads, 0, c.headDim]);
+      all[`past_value_${i}`] ??= floatTensor(f, [], [B, c.numKvHeads, 0, c.headDim]);
     }
-    return s;
+    return session.session.run(all, fetches);
   }
 
   async device(): Promise<string> {
-    return (await this.session('score')).device;
+    return (await this.session()).device;
   }
 
   async dispose(): Promise<void> {
-    for (const s of this.sessions.values()) await (await s).release();
-    this.sessions.clear();
+    if (this.opened) await (await this.opened).release();
+    this.opened = undefined;
   }
 
-  private embeddingTable?: Float32Array;
-  /** Rows of the input embedding table for the given token ids, [ids.length, d]. */
+  /** Rows of the input embedding table for the given token ids, [ids.length, d] (read from the checkpoint). */
   embeddings(ids: number[]): Float32Array {
-    this.embeddingTable ??= this.model.weights.read(this.model.embeddingWeightName);
-    const d = this.cfg.hiddenSize;
-    const out = new Float32Array(ids.length * d);
-    ids.forEach((id, i) => out.set(this.embeddingTable!.subarray(id * d, (id + 1) * d), i * d));
-    return out;
+    return this.model.weights.readRows(this.model.embeddingWeightName, ids);
   }
 
   emptyPrompt(): SoftPrompt {
@@ -152,18 +169,16 @@ export class LanguageModel implements TunableModel {
 
   /** Loss (mean negative log-likelihood of the targets) and its gradient with respect to the prompt. */
   async lossAndGradient(sequences: Sequence[], prompt: Prompts, weighting: Weighting = 'token', padding: Padding = {}): Promise<{ loss: number; grad: Float32Array | Float64Array; tokenLogProbs: Float32Array | Float64Array }> {
-    const session = await this.session('train');
     const { feeds } = this.prepare(sequences, prompt, weighting, padding);
-    const out = await session.run(feeds);
+    feeds.compute_gradient = new ort.Tensor('bool', [true], []);
+    const out = await this.run(feeds, ['loss', 'grad_soft_prompt', 'token_logprobs']);
     return { loss: Number((out.loss.data as Float32Array)[0]), grad: out.grad_soft_prompt.data as Float32Array, tokenLogProbs: out.token_logprobs.data as Float32Array };
   }
 
   /** Each sequence's summed log-probability of its targets, and how many targets it has. */
   async score(sequences: Sequence[], prompt: Prompts, padding: Padding = {}): Promise<{ logProb: number; count: number }[]> {
-    const session = await this.session('score');
     const { feeds, targetCounts } = this.prepare(sequences, prompt, 'token', padding);
-    delete feeds.target_weights;
-    const out = await session.run(feeds);
+    const out = await this.run(feeds, ['token_logprobs']);
     return sumPerExample(out.token_logprobs.data as Float32Array, targetCounts);
   }
 
@@ -173,20 +188,23 @@ export class LanguageModel implements TunableModel {
     return steps.firstLogits![0];
   }
 
+  private cacheNames(): string[] {
+    return Array.from({ length: this.cfg.numLayers }, (_, i) => [`present_key_${i}`, `present_value_${i}`]).flat();
+  }
+
   /**
-   * Greedy decoding with a key/value cache. Prompts are left-padded so every row's last token is
-   * at the end; decoding stops at maxNewTokens or when every row has produced EOS.
+   * Feeds for a batch of token prefixes, left-padded so every row ends at the same index: the
+   * soft prompt first, then padding, then the text. `reserve` positions must stay free after them.
    */
-  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; promptIndex?: number[]; sample?: { temperature: number; random: () => number } } = {}): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
-    const session = await this.session('generate');
+  private leftPadded(prompts: number[][], softPrompts: Prompts, promptIndex: number[] | undefined, reserve: number) {
     const c = this.cfg;
     const f = this.floatType;
     const soft = promptFeed(f, softPrompts, c.hiddenSize);
     const n = soft.n;
     const B = prompts.length;
-    const promptOf = options.promptIndex ?? new Array<number>(B).fill(0);
+    const promptOf = promptIndex ?? new Array<number>(B).fill(0);
     const T = Math.max(...prompts.map((p) => p.length));
-    this.checkLength(n + T + maxNewTokens);
+    this.checkLength(n + T + reserve);
     const pad = this.tokenizer?.padTokenId ?? c.eosTokenId ?? 0;
     const ids: number[] = [];
     const mask: number[] = [];
@@ -194,31 +212,121 @@ export class LanguageModel implements TunableModel {
     const nextPosition: number[] = [];
     for (const p of prompts) {
       const padCount = T - p.length;
-      ids.push(...new Array<number>(padCount).fill(pad), ...p);
-      // the soft prompt comes first, then padding, then the text
-      mask.push(...new Array<number>(n).fill(1), ...new Array<number>(padCount).fill(0), ...new Array<number>(p.length).fill(1));
-      positions.push(...Array.from({ length: n }, (_, j) => j), ...new Array<number>(padCount).fill(0), ...Array.from({ length: p.length }, (_, j) => n + j));
+      for (let j = 0; j < padCount; j++) ids.push(pad);
+      for (const id of p) ids.push(id);
+      for (let j = 0; j < n; j++) { mask.push(1); positions.push(j); }
+      for (let j = 0; j < padCount; j++) { mask.push(0); positions.push(0); }
+      for (let j = 0; j < p.length; j++) { mask.push(1); positions.push(n + j); }
       nextPosition.push(n + p.length);
     }
-    const emptyCache = () => floatTensor(f, [], [B, c.numKvHeads, 0, c.headDim]);
-    let feeds: Feeds = {
+    const feeds: Feeds = {
       soft_prompt: soft.tensor,
       prompt_index: int64Tensor(promptOf.map((i) => checkIndex(i, soft.count)), [B]),
       input_ids: int64Tensor(ids, [B, T]),
       attention_mask: floatTensor(f, mask, [B, n + T]),
       position_ids: int64Tensor(positions, [B, n + T]),
     };
-    for (let i = 0; i < c.numLayers; i++) {
-      feeds[`past_key_${i}`] = emptyCache();
-      feeds[`past_value_${i}`] = emptyCache();
+    return { feeds, n, width: n + T, mask, nextPosition, pad };
+  }
+
+  /**
+   * Rank classification at the cost of one forward pass over each prefix: every choice's first
+   * token is read at the prefix's last position (the same row gathered once per choice), and
+   * longer choices continue from the prefix's key/value cache, one short pass per choice index.
+   */
+  async scoreChoices(items: ChoiceItem[], prompts: Prompts): Promise<number[][]> {
+    const f = this.floatType;
+    const B = items.length;
+    // a choice's last token is only predicted, never input
+    const longest = Math.max(...items.flatMap((item) => item.choices.map((ch) => ch.ids.length)));
+    const prefix = this.leftPadded(items.map((item) => item.prefix), prompts, items.map((item) => item.prompt ?? 0), longest - 1);
+    const S = prefix.width;
+    const rows: number[] = [];
+    const targets: number[] = [];
+    const slots: [number, number][] = [];
+    items.forEach((item, b) => item.choices.forEach((ch, k) => {
+      if (ch.scoreFrom > 0) return;
+      rows.push(b * S + S - 1);
+      targets.push(ch.ids[0]);
+      slots.push([b, k]);
+    }));
+    const needCache = items.some((item) => item.choices.some((ch) => ch.ids.length > 1));
+    const first = await this.run({
+      ...prefix.feeds,
+      target_rows: int64Tensor(rows, [rows.length]),
+      target_ids: int64Tensor(targets, [targets.length]),
+    }, needCache ? ['token_logprobs', ...this.cacheNames()] : ['token_logprobs']);
+    const scores = items.map((item) => item.choices.map(() => 0));
+    const firstLogProbs = first.token_logprobs.data as Float32Array | Float64Array;
+    slots.forEach(([b, k], i) => (scores[b][k] += firstLogProbs[i]));
+    if (!needCache) return scores;
+
+    const choiceCount = Math.max(...items.map((item) => item.choices.length));
+    for (let k = 0; k < choiceCount; k++) {
+      // choice k of every item, all but its last token as input: token j + 1 is predicted at row j
+      const inputs = items.map((item) => item.choices[k]?.ids.slice(0, -1) ?? []);
+      const L = Math.max(...inputs.map((x) => x.length));
+      if (L === 0) continue;
+      const ids: number[] = [];
+      const mask: number[] = [];
+      const positions: number[] = [];
+      const contRows: number[] = [];
+      const contTargets: number[] = [];
+      const contSlots: number[] = [];
+      inputs.forEach((input, b) => {
+        for (let j = 0; j < S; j++) mask.push(prefix.mask[b * S + j]);
+        for (let j = 0; j < L; j++) {
+          ids.push(j < input.length ? input[j] : prefix.pad);
+          mask.push(j < input.length ? 1 : 0);
+          positions.push(prefix.nextPosition[b] + j);
+        }
+        const choice = items[b].choices[k];
+        for (let j = 0; j < input.length; j++) {
+          if (j + 1 < choice.scoreFrom) continue;
+          contRows.push(b * L + j);
+          contTargets.push(choice.ids[j + 1]);
+          contSlots.push(b);
+        }
+      });
+      const feeds: Feeds = {
+        soft_prompt: floatTensor(f, [], [1, 0, this.cfg.hiddenSize]),
+        prompt_index: int64Tensor(new Array<number>(B).fill(0), [B]),
+        input_ids: int64Tensor(ids, [B, L]),
+        attention_mask: floatTensor(f, mask, [B, S + L]),
+        position_ids: int64Tensor(positions, [B, L]),
+        target_rows: int64Tensor(contRows, [contRows.length]),
+        target_ids: int64Tensor(contTargets, [contTargets.length]),
+      };
+      for (let i = 0; i < this.cfg.numLayers; i++) {
+        feeds[`past_key_${i}`] = first[`present_key_${i}`];
+        feeds[`past_value_${i}`] = first[`present_value_${i}`];
+      }
+      const out = (await this.run(feeds, ['token_logprobs'])).token_logprobs.data as Float32Array | Float64Array;
+      contSlots.forEach((b, i) => (scores[b][k] += out[i]));
     }
+    return scores;
+  }
+
+  /**
+   * Greedy decoding with a key/value cache. Prompts are left-padded so every row's last token is
+   * at the end; decoding stops at maxNewTokens or when every row has produced EOS.
+   */
+  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; promptIndex?: number[]; sample?: { temperature: number; random: () => number } } = {}): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
+    const c = this.cfg;
+    const f = this.floatType;
+    const B = prompts.length;
+    const prefix = this.leftPadded(prompts, softPrompts, options.promptIndex, maxNewTokens);
+    const { mask, nextPosition } = prefix;
+    const lastRows = (S: number) => int64Tensor(Array.from({ length: B }, (_, b) => b * S + S - 1), [B]);
+    const cacheNames = this.cacheNames();
+    let feeds: Feeds = { ...prefix.feeds, logit_rows: lastRows(prefix.width) };
     const out = prompts.map((p) => [...p]);
     const done = new Array<boolean>(B).fill(false);
     const keyMask = [...mask];
-    let keyLength = n + T;
+    let keyLength = prefix.width;
     let firstLogits: (Float32Array | Float64Array)[] | undefined;
     for (let step = 0; step <= maxNewTokens; step++) {
-      const result = await session.run(feeds);
+      const result = await this.run(feeds, step === maxNewTokens ? ['logits'] : ['logits', ...cacheNames]);
       const logits = result.logits.data as Float32Array | Float64Array;
       const V = c.vocabSize;
       if (step === 0 && options.returnFirstLogits) firstLogits = Array.from({ length: B }, (_, b) => logits.slice(b * V, (b + 1) * V));
@@ -243,6 +351,7 @@ export class LanguageModel implements TunableModel {
         input_ids: int64Tensor(next, [B, 1]),
         attention_mask: floatTensor(f, keyMask, [B, keyLength]),
         position_ids: int64Tensor(nextPosition.map((p) => p), [B, 1]),
+        logit_rows: lastRows(1),
       };
       for (let b = 0; b < B; b++) nextPosition[b] += 1;
       for (let i = 0; i < c.numLayers; i++) {

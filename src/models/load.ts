@@ -1,11 +1,9 @@
 // Opens a model given as a folder or a hub id (downloaded into the Hugging Face cache).
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { DeviceChoice } from '../engine/runtime.js';
+import type { DeviceChoice, SetupProgress } from '../engine/runtime.js';
 import { InputError } from './errors.js';
 import { downloadModel, HUB_ID, type HubOptions } from './hub.js';
-import { join } from 'node:path';
-import { cacheRoot } from '../engine/runtime.js';
 import { buildModel } from './architectures.js';
 import { readModelConfig, type ModelConfig } from './config.js';
 import { LanguageModel, type LanguageModelOptions } from './language-model.js';
@@ -18,6 +16,8 @@ export interface OpenModelOptions extends HubOptions {
   device?: DeviceChoice;
   threads?: number;
   log?: (message: string) => void;
+  /** Setup progress (graph, then weights loading), for the CLI's and the extension's displays. */
+  progress?: (p: SetupProgress) => void;
   /** Resolve relative folders against this directory (a spec file's folder). */
   baseDir?: string;
 }
@@ -41,6 +41,6 @@ export function tunableFor(cfg: ModelConfig, weights: WeightSource, tokenizer: T
 export async function openModel(model: string, options: OpenModelOptions = {}): Promise<TunableModel> {
   const folder = await resolveModelFolder(model, options);
   const cfg = readModelConfig(folder);
-  const weights = new CheckpointWeights(folder, join(cacheRoot(), 'weights'));
-  return tunableFor(cfg, weights, await loadTokenizer(folder), { device: options.device, threads: options.threads, log: options.log });
+  const weights = new CheckpointWeights(folder);
+  return tunableFor(cfg, weights, await loadTokenizer(folder), { device: options.device, threads: options.threads, log: options.log, progress: options.progress });
 }

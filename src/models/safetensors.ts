@@ -112,6 +112,25 @@ export function readTensorF32(entry: TensorEntry): Float32Array {
   }
 }
 
+/** Rows of a 2-D tensor as float32, [ids.length, columns]: reads only those rows from the file. */
+export function readRowsF32(entry: TensorEntry, ids: number[]): Float32Array {
+  const [rows, cols] = entry.shape;
+  const rowBytes = entry.length / rows;
+  const out = new Float32Array(ids.length * cols);
+  const fd = openSync(entry.file, 'r');
+  try {
+    const buf = Buffer.alloc(rowBytes);
+    ids.forEach((id, i) => {
+      if (!(Number.isInteger(id) && id >= 0 && id < rows)) throw new InputError(`${entry.file}: row ${id} of "${entry.name}" is outside its ${rows} rows`);
+      readSync(fd, buf, 0, rowBytes, entry.offset + id * rowBytes);
+      out.set(toFloat32(buf, entry.dtype, entry), i * cols);
+    });
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
 export function toFloat32(buf: Uint8Array, dtype: SafetensorsDType, entry?: { name: string; file: string }): Float32Array {
   const n = buf.byteLength / bytesPerElement[dtype];
   const aligned = new Uint8Array(buf); // copy: typed views need aligned offsets

@@ -1,13 +1,12 @@
 // An encoder-decoder model (T5) as a TunableModel: the soft prompt goes in front of the encoder
 // input; the label text is the decoder's target (teacher forcing); scoring and greedy generation
 // run the decoder. Graphs, like the causal ones, take batch and lengths as symbols.
-import { join } from 'node:path';
 import { Graph, type FloatType, type Tensor } from '../engine/graph.js';
 import { add } from '../engine/ops/elementwise.js';
 import { gather } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
 import { concat } from '../engine/ops/shape.js';
-import { cacheRoot, createSession, EngineSession, floatTensor, int64Tensor, type Feeds } from '../engine/runtime.js';
+import { createSession, EngineSession, floatTensor, int64Tensor, type Feeds } from '../engine/runtime.js';
 import type { T5Config } from './config.js';
 import { InputError } from './errors.js';
 import { checkIndex, promptFeed, type LanguageModelOptions } from './language-model.js';
@@ -15,7 +14,7 @@ import { bucketMatrix, T5Model } from './t5.js';
 import { causalBias, paddingBias } from './attention.js';
 import { sumPerExample, targetOutputs } from './target-loss.js';
 import type { Tokenizer } from './tokenizer.js';
-import { tokenWeights, type Padding, type Prompts, type Sequence, type SoftPrompt, type TunableModel, type Weighting } from './tunable.js';
+import { choiceSequences, tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type SoftPrompt, type TunableModel, type Weighting } from './tunable.js';
 import { CheckpointWeights, type WeightSource } from './weights.js';
 
 export type Seq2SeqGraphKind = 'train' | 'score' | 'generate';
@@ -64,7 +63,7 @@ export class Seq2SeqLanguageModel implements TunableModel {
   }
 
   static fromFolder(folder: string, cfg: T5Config, tokenizer: Tokenizer, options: LanguageModelOptions = {}): Seq2SeqLanguageModel {
-    return new Seq2SeqLanguageModel(cfg, new CheckpointWeights(folder, join(cacheRoot(), 'weights')), tokenizer, options);
+    return new Seq2SeqLanguageModel(cfg, new CheckpointWeights(folder), tokenizer, options);
   }
 
   get contextLength(): number { return this.cfg.maxPositions; }
@@ -73,7 +72,7 @@ export class Seq2SeqLanguageModel implements TunableModel {
     let s = this.sessions.get(kind);
     if (!s) {
       const log = (m: string) => { if (m !== this.deviceNote) this.options.log?.(m); };
-      s = createSession(buildSeq2SeqGraph(this.model, kind, this.floatType), this.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log }).then((session) => {
+      s = createSession(buildSeq2SeqGraph(this.model, kind, this.floatType), this.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log, progress: this.options.progress }).then((session) => {
         this.deviceNote = session.note;
         return session;
       });
@@ -163,6 +162,13 @@ export class Seq2SeqLanguageModel implements TunableModel {
     delete feeds.target_weights;
     const out = await session.run(feeds);
     return sumPerExample(out.token_logprobs.data as Float32Array, counts);
+  }
+
+  /** Each choice as its own decoder sequence (labels are a few tokens; the encoder runs per choice). */
+  async scoreChoices(items: ChoiceItem[], prompts: Prompts): Promise<number[][]> {
+    const scored = await this.score(choiceSequences(items), prompts);
+    let k = 0;
+    return items.map((item) => item.choices.map(() => scored[k++].logProb));
   }
 
   /** Decoder logits after `decoded` for each encoder input: the last position's, [B][V]. */

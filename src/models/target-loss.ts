@@ -8,15 +8,16 @@ import { mul, neg } from '../engine/ops/elementwise.js';
 import { gather, gatherLast } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
 import { reduceSum } from '../engine/ops/reduce.js';
-import { reshape } from '../engine/ops/shape.js';
+import { reshape, zerosLike } from '../engine/ops/shape.js';
 import { logSoftmax } from '../engine/ops/softmax.js';
 
 /**
  * `hidden` [B, S, d] (S as named in the graph), `head` [V, d]. Training graphs differentiate the
  * loss with respect to the soft prompts, or (model tuning) to every weight `wrt` lists: each
- * gradient is the output "grad.<name>".
+ * gradient is the output "grad.<name>". `train` may be a bool scalar input: the gradient is then
+ * computed only when it is true (zeros otherwise), so one graph serves training and scoring.
  */
-export function targetOutputs(g: Graph, hidden: Tensor, head: Tensor, train: boolean, softPrompts: Tensor, wrt?: () => Map<string, Tensor>): void {
+export function targetOutputs(g: Graph, hidden: Tensor, head: Tensor, train: boolean | Tensor, softPrompts: Tensor, wrt?: () => Map<string, Tensor>): void {
   const [B, S, d] = hidden.shape;
   const targetRows = g.input('target_rows', 'int64', ['N']);
   const targetIds = g.input('target_ids', 'int64', ['N']);
@@ -29,6 +30,11 @@ export function targetOutputs(g: Graph, hidden: Tensor, head: Tensor, train: boo
   const weights = g.input('target_weights', g.floatType, ['N']);
   const loss = neg(reduceSum(mul(tokenLogProbs, weights), [0], false));
   g.output(loss, 'loss');
+  if (typeof train !== 'boolean') {
+    const [grad] = g.branch(train, () => gradients(loss, [softPrompts]), () => [zerosLike(softPrompts)]);
+    g.output(grad, 'grad_soft_prompt');
+    return;
+  }
   if (!wrt) {
     g.output(gradients(loss, [softPrompts])[0], 'grad_soft_prompt');
     return;

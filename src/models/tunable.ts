@@ -28,6 +28,13 @@ export function tokenWeights(weighting: Weighting, counts: number[]): number[] {
   if (weighting === 'example') return counts.flatMap((c) => new Array<number>(c).fill(1 / (c * counts.length)));
   return counts.flatMap((c, i) => new Array<number>(c).fill(weighting.perSequence[i]));
 }
+/**
+ * Candidate continuations of one prefix (rank classification: one per label). A choice's
+ * log-likelihood sums its tokens from `scoreFrom` on (earlier ones are context shared by the
+ * label texts, such as a common first word).
+ */
+export interface ChoiceItem { prefix: number[]; choices: { ids: number[]; scoreFrom: number }[]; prompt?: number }
+
 /** Padding controls, for tests that check padding changes nothing. */
 export interface Padding { padTo?: number; padId?: number }
 
@@ -41,10 +48,17 @@ export interface TunableModel {
   emptyPrompt(): SoftPrompt;
   lossAndGradient(sequences: Sequence[], prompts: Prompts, weighting?: Weighting, padding?: Padding): Promise<{ loss: number; grad: Float32Array | Float64Array; tokenLogProbs: Float32Array | Float64Array }>;
   score(sequences: Sequence[], prompts: Prompts, padding?: Padding): Promise<{ logProb: number; count: number }[]>;
+  /** Log-likelihood of every choice of every item: [item][choice]. */
+  scoreChoices(items: ChoiceItem[], prompts: Prompts): Promise<number[][]>;
   /** Greedy continuation of each prompt; each result row is the prompt's ids, then the new ones. */
   generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options?: { stopAtEos?: boolean; promptIndex?: number[]; sample?: { temperature: number; random: () => number } }): Promise<{ ids: number[][] }>;
   device(): Promise<string>;
   dispose(): Promise<void>;
+}
+
+/** The choices of each item as whole sequences (for models that score sequences one by one). */
+export function choiceSequences(items: ChoiceItem[]): Sequence[] {
+  return items.flatMap((item) => item.choices.map((c) => ({ ids: [...item.prefix, ...c.ids], targetStart: item.prefix.length + c.scoreFrom, prompt: item.prompt })));
 }
 
 export function promptList(prompts: Prompts): SoftPrompt[] {

@@ -1,12 +1,10 @@
 // Where a model's weights come from when a graph is built: a checkpoint on disk (read by the
-// runtime as ONNX external data, never copied into JS for F32), or arrays in memory (tiny test
-// models, inlined into the graph in its float type).
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import type { Graph, Tensor } from '../engine/graph.js';
+// runtime as ONNX external data straight from the safetensors files, never copied into JS), or
+// arrays in memory (tiny test models, inlined into the graph in its float type).
+import { basename } from 'node:path';
+import { onnxTypeOf, type Graph, type Tensor } from '../engine/graph.js';
 import { InputError } from './errors.js';
-import { readCheckpoint, readTensorF32, type TensorEntry } from './safetensors.js';
+import { readCheckpoint, readRowsF32, readTensorF32, type TensorEntry } from './safetensors.js';
 
 export interface WeightSource {
   /** A description for messages: the folder or "random model". */
@@ -17,8 +15,10 @@ export interface WeightSource {
   describe(name: string): string;
   /** The weight as a graph initializer (created once per graph). */
   tensor(g: Graph, name: string, expectedShape: number[]): Tensor;
-  /** The weight's values, widened to float32 (for embedding lookups in JS, prompt init). */
+  /** The weight's values, widened to float32 (prompt init, model tuning). */
   read(name: string): Float32Array;
+  /** Rows of a 2-D weight, widened to float32, [ids.length, columns] (embedding lookups in JS). */
+  readRows(name: string, ids: number[]): Float32Array;
   /** Files the graph refers to as external data: name in the graph folder -> absolute path. */
   externalFiles(): Map<string, string>;
 }
@@ -32,18 +32,20 @@ function cached(g: Graph, name: string, make: () => Tensor): Tensor {
   return t;
 }
 
+const storedType = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' } as const;
+
 export class CheckpointWeights implements WeightSource {
   readonly entries: Map<string, TensorEntry>;
   private files = new Map<string, string>();
-  private converted = new Map<string, { location: string; offset: number; length: number }>();
 
-  constructor(readonly origin: string, private cacheDir: string) {
+  constructor(readonly origin: string) {
     this.entries = readCheckpoint(origin);
   }
   has(name: string): boolean { return this.entries.has(name); }
   describe(name: string): string { return this.entries.get(name)?.file ?? this.origin; }
   shape(name: string): number[] { return this.entry(name).shape; }
   read(name: string): Float32Array { return readTensorF32(this.entry(name)); }
+  readRows(name: string, ids: number[]): Float32Array { return readRowsF32(this.entry(name), ids); }
   externalFiles(): Map<string, string> { return this.files; }
 
   private entry(name: string): TensorEntry {
@@ -52,40 +54,27 @@ export class CheckpointWeights implements WeightSource {
     return e;
   }
 
+  /**
+   * The weight as stored (F32, F16, BF16 or F64 external data in the safetensors file itself); a
+   * stored type other than the graph's is cast in the graph, and the runtime folds that cast once
+   * when the session is created: the conversion happens in memory, and no converted copy is written.
+   */
   tensor(g: Graph, name: string, expectedShape: number[]): Tensor {
     const e = this.entry(name);
     if (e.shape.length !== expectedShape.length || e.shape.some((d, i) => d !== expectedShape[i])) {
       throw new InputError(`${e.file}: tensor "${name}" has shape [${e.shape}] but config.json implies [${expectedShape}]`);
     }
     return cached(g, name, () => {
-      if (e.dtype === 'F32') {
-        const location = `${createHash('sha256').update(e.file).digest('hex').slice(0, 8)}_${basename(e.file)}`;
-        this.files.set(location, e.file);
-        return g.externalInitializer(name, 'float32', e.shape, { location, offset: e.offset, length: e.length });
-      }
-      return g.externalInitializer(name, 'float32', e.shape, this.widened(e));
+      const dtype = storedType[e.dtype as keyof typeof storedType];
+      if (!dtype) throw new InputError(`${e.file}: tensor "${name}" has dtype ${e.dtype}; weights must be F32, F16, BF16 or F64`);
+      const location = basename(e.file);
+      const known = this.files.get(location);
+      if (known && known !== e.file) throw new InputError(`${this.origin}: two weight files named ${location}; a checkpoint's shards need distinct names`);
+      this.files.set(location, e.file);
+      const stored = g.externalInitializer(dtype === g.floatType ? name : `${name}.stored`, dtype, e.shape, { location, offset: e.offset, length: e.length });
+      if (dtype === g.floatType) return stored;
+      return g.node('Cast', [stored], { to: onnxTypeOf(g.floatType) }, [{ dtype: g.floatType, shape: e.shape }])[0];
     });
-  }
-
-  /** F16/BF16/F64 weights widened to F32 once, into a cache file shared by all graphs. */
-  private widened(e: TensorEntry): { location: string; offset: number; length: number } {
-    const done = this.converted.get(e.name);
-    if (done) return done;
-    const st = statSync(e.file);
-    const key = createHash('sha256').update(`${e.file}|${st.size}|${st.mtimeMs}|${e.name}`).digest('hex').slice(0, 24);
-    mkdirSync(this.cacheDir, { recursive: true });
-    const path = join(this.cacheDir, `${key}.f32`);
-    if (!existsSync(path)) {
-      const data = this.read(e.name);
-      const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-      renameSync(tmp, path);
-    }
-    const location = `${key}.f32`;
-    this.files.set(location, path);
-    const ref = { location, offset: 0, length: e.shape.reduce((p, d) => p * d, 1) * 4 };
-    this.converted.set(e.name, ref);
-    return ref;
   }
 }
 
@@ -101,6 +90,7 @@ export class TrainableWeights implements WeightSource {
   shape(name: string): number[] { return this.base.shape(name); }
   describe(name: string): string { return this.base.describe(name); }
   read(name: string): Float32Array { return this.base.read(name); }
+  readRows(name: string, ids: number[]): Float32Array { return this.base.readRows(name, ids); }
   externalFiles(): Map<string, string> { return new Map(); }
   tensor(g: Graph, name: string, expectedShape: number[]): Tensor {
     return cached(g, name, () => {
@@ -118,6 +108,13 @@ export class ArrayWeights implements WeightSource {
   describe(): string { return this.origin; }
   shape(name: string): number[] { return this.get(name).shape; }
   read(name: string): Float32Array { return Float32Array.from(this.get(name).data); }
+  readRows(name: string, ids: number[]): Float32Array {
+    const { shape, data } = this.get(name);
+    const d = shape[1];
+    const out = new Float32Array(ids.length * d);
+    ids.forEach((id, i) => out.set(data.subarray(id * d, (id + 1) * d), i * d));
+    return out;
+  }
   externalFiles(): Map<string, string> { return new Map(); }
   private get(name: string) {
     const a = this.arrays.get(name);

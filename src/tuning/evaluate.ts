@@ -3,7 +3,7 @@
 // generation. Discrete prompts (zero- and k-shot), soft prompts, and ensembles of soft prompts
 // scored in one batch and combined by majority vote.
 import { Rng } from '../engine/random.js';
-import type { Sequence, SoftPrompt, TunableModel } from '../models/tunable.js';
+import type { ChoiceItem, Sequence, SoftPrompt, TunableModel } from '../models/tunable.js';
 import type { Example, Split } from './data.js';
 import { SequenceEncoder } from './encoding.js';
 import { classificationMetrics, majorityVote, type Metrics } from './metrics.js';
@@ -84,13 +84,51 @@ export class Evaluator {
   /** Log-likelihood of every label for every example: scores[e][c] (per soft prompt for ensembles). */
   async labelScores(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions): Promise<number[][][]> {
     const promptCount = Math.max(1, prompt.soft.length);
-    const sequences = this.labelSequences(prompt, examples);
+    const { items, slots } = this.labelChoices(prompt, examples);
     const soft = prompt.soft.length ? prompt.soft : [this.lm.emptyPrompt()];
-    const out = await scoreInBatches(this.lm, sequences, soft, options.batchSize * this.labels.length, {
-      signal: options.signal, onProgress: (done, total) => options.onProgress?.(done, total, prompt.id),
-    });
+    // longest prefixes first: batches of similar lengths pad little
+    const order = items.map((_, i) => i).sort((a, b) => items[b].prefix.length - items[a].prefix.length);
+    const itemScores = new Array<number[]>(items.length);
+    for (let start = 0; start < order.length; start += options.batchSize) {
+      if (options.signal?.aborted) throw new CancelledError();
+      const idx = order.slice(start, start + options.batchSize);
+      const scored = await this.lm.scoreChoices(idx.map((i) => items[i]), soft);
+      scored.forEach((row, j) => (itemScores[idx[j]] = row));
+      options.onProgress?.(Math.min(start + options.batchSize, order.length), order.length, prompt.id);
+    }
     const C = this.labels.length;
-    return examples.map((_, e) => Array.from({ length: promptCount }, (_, k) => out.slice((e * promptCount + k) * C, (e * promptCount + k + 1) * C)));
+    return examples.map((_, e) => Array.from({ length: promptCount }, (_, k) => Array.from({ length: C }, (_, c) => {
+      const [item, choice] = slots[(e * promptCount + k) * C + c];
+      return itemScores[item][choice];
+    })));
+  }
+
+  /**
+   * Each (example, soft prompt) as one prefix with a choice per label. Label sequences share their
+   * tokens up to the earliest target start; where truncation made them differ, each label is its
+   * own item. `slots[(e * prompts + k) * labels + c]` is [item, choice] of label c.
+   */
+  labelChoices(prompt: PromptUnderTest, examples: Example[], promptOffset = 0): { items: ChoiceItem[]; slots: [number, number][] } {
+    const sequences = this.labelSequences(prompt, examples, promptOffset);
+    const C = this.labels.length;
+    const items: ChoiceItem[] = [];
+    const slots: [number, number][] = [];
+    for (let start = 0; start < sequences.length; start += C) {
+      const group = sequences.slice(start, start + C);
+      const m = Math.min(...group.map((q) => q.targetStart));
+      const head = group[0].ids.slice(0, m);
+      const shared = group.every((q) => q.ids.length > m && head.every((id, j) => q.ids[j] === id));
+      if (shared) {
+        items.push({ prefix: head, prompt: group[0].prompt, choices: group.map((q) => ({ ids: q.ids.slice(m), scoreFrom: q.targetStart - m })) });
+        group.forEach((_, c) => slots.push([items.length - 1, c]));
+      } else {
+        for (const q of group) {
+          items.push({ prefix: q.ids.slice(0, q.targetStart), prompt: q.prompt, choices: [{ ids: q.ids.slice(q.targetStart), scoreFrom: 0 }] });
+          slots.push([items.length - 1, 0]);
+        }
+      }
+    }
+    return { items, slots };
   }
 
   async generate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions & { maxNewTokens?: number }): Promise<string[]> {

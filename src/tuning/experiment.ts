@@ -17,6 +17,10 @@ import { addStage1Field, stage1Texts, stage2Prompt } from './pipeline.js';
 import { trainStageOne } from './stage-one-train.js';
 import { loadSpec, type LoadedSpec } from './spec.js';
 import { trainSoftPrompt } from './train.js';
+import { configParameters, planMemory, type MemoryPlan } from './memory-plan.js';
+import { SequenceEncoder } from './encoding.js';
+import { fillTemplate } from './template.js';
+import type { ModelConfig } from '../models/config.js';
 
 export type Emit = (event: TrainerEvent) => void;
 
@@ -27,6 +31,8 @@ export interface Prepared {
   /** The model as the user named it (the spec's, or the override). */
   modelId: string;
   splits: { train: Split; dev?: Split; test?: Split };
+  /** Micro-batch and evaluation batch, planned from memory before the weights are loaded. */
+  memory: MemoryPlan;
 }
 
 /** `options.model` replaces the spec's model (the scaling ablation runs one spec on several). */
@@ -48,8 +54,37 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
     }
     throw e;
   }
-  const lm = await openModel(modelFolder, { device: options.device, threads: options.threads, log: (m) => emit({ type: 'log', message: m }) });
-  return { loaded, lm, modelFolder, modelId: options.model ?? spec.model, splits: { train, dev, test } };
+  const lm = await openModel(modelFolder, {
+    device: options.device, threads: options.threads, log: (m) => emit({ type: 'log', message: m }),
+    progress: (p) => emit({ type: 'setup', phase: p.phase, detail: p.detail, seconds: p.seconds }),
+  });
+  const memory = planJobMemory(loaded, lm, { train, dev, test });
+  emit({ type: 'log', message: memory.detail });
+  return { loaded, lm, modelFolder, modelId: options.model ?? spec.model, splits: { train, dev, test }, memory };
+}
+
+/**
+ * The memory plan of a job: its longest training sequence and longest evaluated prompt (k-shot
+ * prompts hold their demonstrations) estimated from the longest texts, before anything is loaded.
+ */
+function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Split; dev?: Split; test?: Split }): MemoryPlan {
+  const { spec } = loaded;
+  const encoder = new SequenceEncoder(lm.tokenizer!, lm.contextLength, lm.kind === 'seq2seq' ? lm.cfg.eosTokenId : null);
+  const longestLabel = Object.values(spec.data.verbalizer).reduce((a, b) => (b.length > a.length ? b : a), '');
+  const longestTokens = (template: string) => {
+    // a template naming a field filled later (a pipeline's {stage1}) is measured without it
+    const fill = (fields: Record<string, unknown>) => { try { return fillTemplate(template, fields); } catch { return template; } };
+    const texts = [splits.train, splits.dev, splits.test].flatMap((s) => s?.examples ?? []).map((e) => fill(e.fields));
+    texts.sort((a, b) => b.length - a.length);
+    return Math.max(1, ...texts.slice(0, 32).map((t) => encoder.withTarget(t, spec.data.labelSeparator + longestLabel, 0).ids.length));
+  };
+  const n = spec.softPrompt.length;
+  const trainTokens = Math.min(lm.contextLength, n + longestTokens(spec.softPrompt.template));
+  const evalTokens = Math.min(lm.contextLength, Math.max(trainTokens, ...spec.discretePrompts.map((d) => longestTokens(d.template) * (1 + (d.shots ?? 0)))));
+  return planMemory(lm.cfg as ModelConfig, configParameters(lm.cfg as ModelConfig), {
+    batchSize: spec.training.batchSize, evalBatchSize: spec.training.evalBatchSize, tokens: trainTokens, evalTokens,
+    microBatchSize: spec.training.microBatchSize, file: loaded.file,
+  });
 }
 
 export function toRow(r: PromptResult): ResultRow {
@@ -66,7 +101,7 @@ export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnder
   const predictions: Prediction[] = [];
   for (const prompt of prompts) {
     const { result, predictions: rows } = await evaluator.evaluate(prompt, split, {
-      batchSize: spec.training.evalBatchSize,
+      batchSize: p.memory.evalBatch,
       generation: spec.evaluation.generation,
       signal,
       onProgress: (done, total, promptId) => emit({ type: 'evalProgress', promptId, done, total }),
@@ -84,7 +119,7 @@ export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnder
     const texts = await stage1Texts(p.loaded, evaluator, pipeline, split.examples, spec.training.evalBatchSize, soft);
     const byExample = new Map(split.examples.map((e, k) => [e, texts[k]]));
     const prompt = { ...stage2Prompt(p.loaded, evaluator, pipeline, byExample), id, ...(soft ? { taskParameters: soft.length * soft.dim } : {}) };
-    const { result, predictions: rows } = await evaluator.evaluate(prompt, split, { batchSize: spec.training.evalBatchSize, generation: false, signal });
+    const { result, predictions: rows } = await evaluator.evaluate(prompt, split, { batchSize: p.memory.evalBatch, generation: false, signal });
     results.push(result);
     predictions.push(...rows.map((r, k) => ({ ...r, stage1: texts[k] })));
     emit({ type: 'log', message: `${split.name} ${id} (pipeline): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}` });
@@ -163,7 +198,7 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
         : trainSoftPrompt;
       if (spec.softPrompt.stageOneOf && resume) throw new InputError(`${p.loaded.file}: a run tuning a pipeline's first stage cannot be resumed; start it again`, { file: p.loaded.file });
       result = await train({
-        lm: p.lm, spec, train: p.splits.train, dev: p.splits.dev, evaluator, initial, run, resume, signal,
+        lm: p.lm, spec, train: p.splits.train, dev: p.splits.dev, evaluator, initial, run, resume, signal, memory: p.memory,
         hooks: {
           onProgress: (e) => emit({ type: 'progress', step: e.step, steps: e.steps, loss: e.loss, learningRate: e.learningRate, examplesPerSecond: e.examplesPerSecond, etaSeconds: e.etaSeconds }),
           onEval: (e) => emit({ type: 'eval', ...e }),

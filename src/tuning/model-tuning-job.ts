@@ -1,7 +1,5 @@
 // `ptune tune-model`: the model-tuning baseline as a job, with the same data, template,
 // evaluation and run files as a prompt-tuning run, and the tuned weights as run/model/.
-import { join } from 'node:path';
-import { cacheRoot } from '../engine/runtime.js';
 import { weightShapes } from '../models/architectures.js';
 import { readModelConfig } from '../models/config.js';
 import { InputError } from '../models/errors.js';
@@ -22,7 +20,7 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
   try {
     const { spec } = p.loaded;
     const cfg = readModelConfig(p.modelFolder);
-    const base = new CheckpointWeights(p.modelFolder, join(cacheRoot(), 'weights'));
+    const base = new CheckpointWeights(p.modelFolder);
     const names = [...weightShapes(cfg).keys()];
     const params = names.reduce((s, n) => s + base.shape(n).reduce((a, b) => a * b, 1), 0);
     const mt = spec.modelTuning;

@@ -1,8 +1,7 @@
 // The model-scaling ablation (the paper's first figure): one spec run on several models; per
 // model its parameter count and the test accuracy of prompt design (the best discrete prompt),
 // prompt tuning, and model tuning where it fits in memory.
-import { join } from 'node:path';
-import { cacheRoot, type DeviceChoice } from '../engine/runtime.js';
+import { type DeviceChoice } from '../engine/runtime.js';
 import { weightShapes } from '../models/architectures.js';
 import { readModelConfig } from '../models/config.js';
 import { InputError } from '../models/errors.js';
@@ -28,7 +27,7 @@ export async function runScale(specFile: string, models: string[], options: { de
     emit({ type: 'log', message: `--- ${model}` });
     const folder = await resolveModelFolder(model, {});
     const cfg = readModelConfig(folder);
-    const params = parameterCount(new CheckpointWeights(folder, join(cacheRoot(), 'weights')), weightShapes(cfg).keys());
+    const params = parameterCount(new CheckpointWeights(folder), weightShapes(cfg).keys());
     const trained = await runTrainJob({ kind: 'train', specFile, device: options.device, runsDir, model }, emit, signal);
     const discrete = trained.results.filter((r) => r.kind === 'discrete');
     const soft = trained.results.find((r) => r.kind === 'soft');

@@ -30,6 +30,8 @@ export interface TrainingSpec {
   optimizer: 'adafactor' | 'adam'; learningRate: number; schedule: 'constant' | 'linear' | 'warmup' | 'warmup-linear'; warmupSteps: number;
   steps: number; batchSize: number; evalEvery: number; checkpointEvery: number; patience?: number; sampling: 'random' | 'balanced';
   clipNorm?: number; weightDecay: number; seed: number; evalBatchSize: number;
+  /** Examples per pass (gradients of the passes are summed into the batch's); default: chosen from memory. */
+  microBatchSize?: number;
 }
 export interface EnsembleSpec { id: string; prompts: string[] }
 export interface ModelTuningSpec { optimizer: 'adafactor' | 'adam'; learningRate: number; steps: number; batchSize: number }

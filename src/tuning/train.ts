@@ -7,6 +7,7 @@ import type { RunDir, CheckpointState, MetricRow } from './artifacts.js';
 import type { Split } from './data.js';
 import { CancelledError, type Evaluator } from './evaluate.js';
 import { Adafactor, Adam, clipGradient, learningRateAt, type Optimizer } from './optimizers.js';
+import { accumulatedLossAndGradient, type MemoryPlan } from './memory-plan.js';
 import { BatchSampler } from './sampler.js';
 import type { Spec } from './spec.js';
 import { fillTemplate } from './template.js';
@@ -50,6 +51,8 @@ export async function trainSoftPrompt(args: {
   resume?: CheckpointState | null;
   signal?: AbortSignal;
   hooks?: TrainHooks;
+  /** Micro-batch and evaluation batch (default: the whole batch, evalBatchSize). */
+  memory?: Pick<MemoryPlan, 'microBatch' | 'evalBatch'>;
 }): Promise<TrainResult> {
   const { lm, spec, train, dev, evaluator, run, signal, hooks = {} } = args;
   const t = spec.training;
@@ -96,7 +99,7 @@ export async function trainSoftPrompt(args: {
 
   const evaluate = async (step: number) => {
     if (!dev) return false;
-    const { result } = await evaluator.evaluate(evaluator.soft(spec.softPrompt.id, { length: n, dim: d, data: prompt }), dev, { batchSize: t.evalBatchSize, generation: false, signal });
+    const { result } = await evaluator.evaluate(evaluator.soft(spec.softPrompt.id, { length: n, dim: d, data: prompt }), dev, { batchSize: args.memory?.evalBatch ?? t.evalBatchSize, generation: false, signal });
     const better = bestAccuracy === null || result.accuracy > bestAccuracy;
     if (better) {
       bestAccuracy = result.accuracy;
@@ -128,12 +131,11 @@ export async function trainSoftPrompt(args: {
     }
     const batch = sampler.batch(step).map((e) => encoded[e.index]);
     const stepStart = performance.now();
-    const { loss, grad } = await args.lm.lossAndGradient(batch, { length: n, dim: d, data: prompt });
+    const { loss, grad: g } = await accumulatedLossAndGradient(args.lm, batch, { length: n, dim: d, data: prompt }, args.memory?.microBatch ?? batch.length);
     if (!Number.isFinite(loss)) {
       const message = `the loss became ${loss} at step ${step + 1}; the last good checkpoint (step ${lastCheckpoint}) is kept in ${run.path('checkpoints')}; lower training.learningRate or set training.clipNorm`;
       return finish('failed', message);
     }
-    const g = Float32Array.from(grad);
     const gradNorm = clipGradient(g, t.clipNorm);
     const lr = learningRateAt(step, t.steps, t.learningRate, t.schedule, t.warmupSteps);
     optimizer.step(prompt, g, lr);

@@ -1,5 +1,5 @@
 // Element-wise ops with numpy broadcasting; backward sums the gradient over broadcast axes.
-import { broadcastShapes, type Tensor } from '../graph.js';
+import { broadcastShapes, onnxTypeOf, type Tensor } from '../graph.js';
 import { unbroadcast } from './reduce.js';
 
 function binary(op: string, a: Tensor, b: Tensor, backward: (gy: Tensor, y: Tensor) => [Tensor | undefined, Tensor | undefined]): Tensor {
@@ -49,6 +49,5 @@ export const silu = (x: Tensor) => mul(x, sigmoid(x));
 
 /** Cast without a tape entry (casts here only touch index and mask tensors). */
 export function cast(x: Tensor, dtype: Tensor['dtype']): Tensor {
-  const to = { float32: 1, float64: 11, int64: 7, bool: 9 }[dtype];
-  return x.graph.node('Cast', [x], { to }, [{ dtype, shape: x.shape }])[0];
+  return x.graph.node('Cast', [x], { to: onnxTypeOf(dtype) }, [{ dtype, shape: x.shape }])[0];
 }

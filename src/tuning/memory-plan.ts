@@ -1,0 +1,104 @@
+// How many examples go through the model at once. `training.batchSize` stays the logical batch
+// (the optimiser sees its gradient); micro-batches of it are run one after another and their
+// gradients summed, so a 1B model trains on a laptop. The micro-batch comes from a memory budget
+// estimated from the model's shapes and the longest sequence, before any weight is loaded.
+import { existsSync, readFileSync } from 'node:fs';
+import { freemem } from 'node:os';
+import type { ModelConfig } from '../models/config.js';
+import { weightShapes } from '../models/architectures.js';
+import { InputError } from '../models/errors.js';
+import type { Prompts, Sequence, TunableModel } from '../models/tunable.js';
+
+export interface MemoryPlan {
+  /** Examples per forward and backward pass in training. */
+  microBatch: number;
+  /** Examples (prefixes) per evaluation pass. */
+  evalBatch: number;
+  weightBytes: number;
+  bytesPerExample: number;
+  budgetBytes: number;
+  /** One line for the log: the figures behind the choice. */
+  detail: string;
+}
+
+/** Memory the system can give without swapping (MemAvailable on Linux; free memory elsewhere). */
+export function availableMemory(): number {
+  if (existsSync('/proc/meminfo')) {
+    const m = /MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  }
+  return freemem();
+}
+
+function shapes(cfg: ModelConfig): { d: number; ffn: number; layers: number } {
+  if (cfg.architecture === 'llama') return { d: cfg.hiddenSize, ffn: cfg.intermediateSize, layers: cfg.numLayers };
+  if (cfg.architecture === 'gpt2') return { d: cfg.hiddenSize, ffn: cfg.innerSize, layers: cfg.numLayers };
+  return { d: cfg.hiddenSize, ffn: cfg.feedForwardSize, layers: cfg.numLayers + cfg.numDecoderLayers };
+}
+
+/**
+ * Activation bytes of one example of `tokens` positions (soft prompt included) through forward
+ * and backward: what each layer keeps for the backward pass, per token about 24 hidden-size,
+ * 10 feed-forward-size and 10 x heads x length (attention) floats. Measured on SmolLM2-135M's
+ * shape (3.8 MB per token, 30 layers); this estimate gives 4.4, erring on the safe side.
+ * Evaluation keeps the same: the graph holds the forward's values until it knows no gradient is asked.
+ */
+export function activationBytesPerExample(cfg: ModelConfig, tokens: number): number {
+  const { d, ffn, layers } = shapes(cfg);
+  const perTokenLayer = 24 * d + 10 * ffn + 10 * cfg.numHeads * tokens;
+  return 4 * tokens * (layers * perTokenLayer + 3 * cfg.vocabSize / Math.max(1, tokens));
+}
+
+/**
+ * The micro-batch and evaluation batch for a job. `budgetBytes` defaults to half the memory
+ * available now (the editor and the user's other programs keep the rest); `microBatchSize`
+ * (training.microBatchSize) overrides the choice. Refuses, with the figures, when even one
+ * example does not fit.
+ */
+export function planMemory(cfg: ModelConfig, parameters: number, options: { batchSize: number; evalBatchSize: number; tokens: number; evalTokens?: number; microBatchSize?: number; budgetBytes?: number; file?: string }): MemoryPlan {
+  const weightBytes = parameters * 4;
+  const bytesPerExample = activationBytesPerExample(cfg, options.tokens);
+  const budgetBytes = options.budgetBytes ?? availableMemory() * 0.5;
+  const room = budgetBytes - weightBytes;
+  const gb = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  const figures = `${gb(weightBytes)} of float32 weights (${parameters.toLocaleString('en-US')} parameters), ${gb(bytesPerExample)} of activations per example of ${options.tokens} positions, budget ${gb(budgetBytes)} (half the available memory)`;
+  const fitting = Math.floor(room / bytesPerExample);
+  if (options.microBatchSize === undefined && fitting < 1) {
+    throw new InputError(`${options.file ?? 'the job'}: one example does not fit in memory: ${figures}. Shorten the inputs (data.maxLength) or the soft prompt, close other programs, or use a smaller model`, options.file ? { file: options.file, field: 'training.microBatchSize' } : undefined);
+  }
+  const microBatch = Math.min(options.batchSize, options.microBatchSize ?? fitting);
+  const evalFitting = Math.floor(room / activationBytesPerExample(cfg, Math.max(options.tokens, options.evalTokens ?? 0)));
+  const evalBatch = Math.max(1, Math.min(options.evalBatchSize, options.microBatchSize ?? evalFitting));
+  const steps = Math.ceil(options.batchSize / microBatch);
+  const detail = `memory: ${figures}; micro-batch ${microBatch}${steps > 1 ? ` (${steps} passes per step of ${options.batchSize})` : ''}, evaluation batch ${evalBatch}`;
+  return { microBatch, evalBatch, weightBytes, bytesPerExample, budgetBytes, detail };
+}
+
+/**
+ * The loss and gradient of a whole batch from micro-batches: every target token keeps the
+ * weight it has in the full batch (1 / all target tokens), so the sums equal the full batch's.
+ */
+export async function accumulatedLossAndGradient(lm: TunableModel, batch: Sequence[], prompts: Prompts, microBatch: number): Promise<{ loss: number; grad: Float32Array }> {
+  if (microBatch >= batch.length) {
+    const { loss, grad } = await lm.lossAndGradient(batch, prompts);
+    return { loss, grad: Float32Array.from(grad) };
+  }
+  const total = batch.reduce((s, q) => s + q.ids.length - q.targetStart, 0);
+  let loss = 0;
+  let grad: Float64Array | undefined;
+  for (let start = 0; start < batch.length; start += microBatch) {
+    const part = batch.slice(start, start + microBatch);
+    const out = await lm.lossAndGradient(part, prompts, { perSequence: part.map(() => 1 / total) });
+    loss += out.loss;
+    grad ??= new Float64Array(out.grad.length);
+    for (let i = 0; i < grad.length; i++) grad[i] += out.grad[i];
+  }
+  return { loss, grad: Float32Array.from(grad!) };
+}
+
+/** Parameters of a model of this config (its checkpoint's tensors). */
+export function configParameters(cfg: ModelConfig): number {
+  let total = 0;
+  for (const shape of weightShapes(cfg).values()) total += shape.reduce((p, d) => p * d, 1);
+  return total;
+}

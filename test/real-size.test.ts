@@ -1,0 +1,124 @@
+// What real-size models rely on, checked on small ones: evaluation scores each prefix once and
+// reads every label from it (and must equal scoring each label's whole sequence), half-precision
+// checkpoints are read as stored, and the model is one graph in one session.
+import assert from 'node:assert/strict';
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { buildModel, LanguageModel } from '../src/models/language-model.js';
+import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights } from '../src/models/random-model.js';
+import { REAL_CONFIGS, writeRandomCheckpoint } from '../src/models/random-checkpoint.js';
+import { choiceSequences, type ChoiceItem } from '../src/models/tunable.js';
+import { Evaluator, scoreInBatches } from '../src/tuning/evaluate.js';
+import { accumulatedLossAndGradient, activationBytesPerExample, configParameters, planMemory } from '../src/tuning/memory-plan.js';
+import { loadSpec } from '../src/tuning/spec.js';
+import { readSplit } from '../src/tuning/data.js';
+import { root, storiesDir, tempDir, workspace } from './helpers.js';
+
+describe('rank classification from one pass over the prefix', () => {
+  it('equals scoring every choice as its own sequence (float64, multi-token choices, shared first tokens, two prompts)', async () => {
+    const cfg = randomModelConfig(GRADCHECK_VARIANTS[0].config);
+    const lm = new LanguageModel(buildModel(cfg, randomWeights(cfg, 3)), null, { floatType: 'float64' });
+    const soft = [0, 1].map((s) => ({ length: 3, dim: cfg.hiddenSize, data: Float64Array.from({ length: 3 * cfg.hiddenSize }, (_, i) => Math.sin(i + s)) }));
+    const items: ChoiceItem[] = [
+      { prefix: [5, 6, 7, 8, 9], prompt: 0, choices: [{ ids: [11], scoreFrom: 0 }, { ids: [12, 13, 14], scoreFrom: 0 }, { ids: [15, 16], scoreFrom: 1 }] },
+      { prefix: [3], prompt: 1, choices: [{ ids: [20, 21], scoreFrom: 0 }, { ids: [22], scoreFrom: 0 }, { ids: [23, 24, 25, 26], scoreFrom: 2 }] },
+      { prefix: [9, 8, 7], prompt: 0, choices: [{ ids: [4], scoreFrom: 0 }] },
+    ];
+    const shared = await lm.scoreChoices(items, soft);
+    const whole = await lm.score(choiceSequences(items), soft);
+    assert.deepEqual(shared.map((r) => r.length), [3, 3, 1]);
+    let k = 0;
+    for (const row of shared) for (const v of row) assert.ok(Math.abs(v - whole[k++].logProb) < 1e-10, `${v} vs ${whole[k - 1].logProb}`);
+  });
+
+  it('the evaluator gives the same label scores and predictions as scoring whole label sequences (stories260K, multi-token labels, ensemble)', async () => {
+    const loaded = loadSpec(workspace({
+      name: 'mood', model: storiesDir,
+      data: { train: join(root, 'data', 'mood', 'train.jsonl'), dev: join(root, 'data', 'mood', 'dev.jsonl'), test: join(root, 'data', 'mood', 'test.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'very happy indeed', sad: 'sad' }, maxExamples: 12 },
+      softPrompt: { length: 4 },
+    }));
+    const lm = await LanguageModel.fromFolder(storiesDir);
+    const test = await readSplit(loaded, 'test');
+    const ev = new Evaluator(lm, loaded.spec, await readSplit(loaded, 'train'));
+    const d = lm.cfg.hiddenSize;
+    const p = (s: number) => ({ length: 4, dim: d, data: Float32Array.from({ length: 4 * d }, (_, i) => 0.3 * Math.sin(i * s)) });
+    for (const prompt of [ev.discrete({ id: 'q', template: '{story} Was it happy or sad? It was', shots: 2, shotSeparator: '\n' }, 1), ev.soft('s', p(1), 'ensemble', [p(2)])]) {
+      const fast = await ev.labelScores(prompt, test.examples, { batchSize: 5, generation: false });
+      const seqs = ev.labelSequences(prompt, test.examples);
+      const slow = await scoreInBatches(lm, seqs, prompt.soft.length ? prompt.soft : [lm.emptyPrompt()], 8);
+      const flat = fast.flat(2);
+      assert.equal(flat.length, slow.length);
+      flat.forEach((v, i) => assert.ok(Math.abs(v - slow[i]) < 2e-4, `${prompt.id} #${i}: ${v} vs ${slow[i]}`));
+    }
+    await lm.dispose();
+  });
+});
+
+describe('half-precision checkpoints', () => {
+  let dir: string;
+  before(() => {
+    dir = join(tempDir('ptune-bf16-'), 'model');
+    // a real config's shape family at toy size: Llama 3 RoPE scaling, grouped-query heads, tied head
+    writeRandomCheckpoint(dir, { ...REAL_CONFIGS['Llama-3.2-1B'], hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16, vocab_size: 512 }, storiesDir, 7, 0.2);
+  });
+
+  it('BF16 weights are read in place: the run equals the same weights widened in memory, and nothing is written beside them', async () => {
+    const cache = tempDir('ptune-cache-');
+    process.env.PTUNE_CACHE_DIR = cache;
+    try {
+      const lm = await LanguageModel.fromFolder(dir);
+      const ids = [1, 20, 30, 40, 50];
+      const logits = await lm.logitsAt(ids, 4);
+      assert.ok(logits.every(Number.isFinite));
+      const { ArrayWeights, CheckpointWeights } = await import('../src/models/weights.js');
+      const ckpt = new CheckpointWeights(dir);
+      const arrays = new Map([...ckpt.entries.keys()].map((name) => [name, { shape: ckpt.shape(name), data: Float64Array.from(ckpt.read(name)) }]));
+      const inMemory = new LanguageModel(buildModel(lm.cfg, new ArrayWeights('widened', arrays)), null);
+      const reference = await inMemory.logitsAt(ids, 4);
+      let max = 0;
+      for (let i = 0; i < logits.length; i++) max = Math.max(max, Math.abs(logits[i] - reference[i]));
+      assert.ok(max < 1e-4, `max logit difference ${max}`);
+      assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+      assert.ok(!existsSync(join(cache, 'weights')), 'no widened or copied weights in the cache');
+      await lm.dispose();
+      await inMemory.dispose();
+    } finally {
+      delete process.env.PTUNE_CACHE_DIR;
+    }
+  });
+});
+
+describe('micro-batches', () => {
+  it('accumulated micro-batches give the full batch\'s loss and gradient (float64)', async () => {
+    const cfg = randomModelConfig(GRADCHECK_VARIANTS[0].config);
+    const lm = new LanguageModel(buildModel(cfg, randomWeights(cfg, 4)), null, { floatType: 'float64' });
+    const prompt = { length: 3, dim: cfg.hiddenSize, data: Float64Array.from({ length: 3 * cfg.hiddenSize }, (_, i) => 0.5 * Math.cos(i)) };
+    const batch = [
+      { ids: [5, 6, 7, 8], targetStart: 3 }, { ids: [9, 10, 11, 12, 13, 14], targetStart: 3 }, { ids: [3, 4], targetStart: 1 },
+      { ids: [20, 21, 22], targetStart: 1 }, { ids: [30, 31, 32, 33, 34], targetStart: 4 },
+    ];
+    const full = await lm.lossAndGradient(batch, prompt);
+    for (const micro of [1, 2, 3]) {
+      const acc = await accumulatedLossAndGradient(lm, batch, prompt, micro);
+      assert.ok(Math.abs(acc.loss - full.loss) < 1e-12, `micro ${micro}: loss ${acc.loss} vs ${full.loss}`);
+      let max = 0;
+      for (let i = 0; i < full.grad.length; i++) max = Math.max(max, Math.abs(acc.grad[i] - full.grad[i]) / (Math.abs(full.grad[i]) + 1e-8));
+      // the accumulated gradient is returned as float32 for the optimiser
+      assert.ok(max < 1e-6, `micro ${micro}: gradient relative error ${max}`);
+    }
+  });
+
+  it('the plan picks a micro-batch from the budget, honours an override, and refuses with the figures when one example does not fit', () => {
+    const cfg = randomModelConfig({ ...REAL_CONFIGS['Llama-3.2-1B'] });
+    const params = configParameters(cfg);
+    assert.equal(params, 1_235_814_400);
+    const perExample = activationBytesPerExample(cfg, 150);
+    const plan = planMemory(cfg, params, { batchSize: 32, evalBatchSize: 32, tokens: 150, budgetBytes: params * 4 + 3.5 * perExample });
+    assert.equal(plan.microBatch, 3);
+    assert.match(plan.detail, /micro-batch 3 \(11 passes per step of 32\)/);
+    assert.equal(planMemory(cfg, params, { batchSize: 32, evalBatchSize: 32, tokens: 150, budgetBytes: 1, microBatchSize: 4 }).microBatch, 4);
+    assert.throws(() => planMemory(cfg, params, { batchSize: 8, evalBatchSize: 8, tokens: 150, budgetBytes: 6e9, file: 'big.ptune.json' }),
+      /big\.ptune\.json: one example does not fit in memory: 4\.60 GiB of float32 weights \(1,235,814,400 parameters\), [\d.]+ GiB of activations per example of 150 positions, budget 5\.59 GiB/);
+  });
+});
