@@ -17,7 +17,7 @@ export function cacheRoot(): string {
 }
 
 /** Where a model's setup is, for progress displays: tracing the graph, then the runtime loading it. */
-export interface SetupProgress { phase: 'graph' | 'load'; detail?: string; seconds?: number }
+export interface SetupProgress { phase: 'graph' | 'load' | 'ready'; detail?: string; seconds?: number }
 
 export interface SessionOptions {
   device?: DeviceChoice;
@@ -130,6 +130,7 @@ async function open(model: LoadableModel, device: Device, threads: number | unde
     executionProviders: [device],
     graphOptimizationLevel: 'basic',
     enableCpuMemArena: true,
+    enableMemPattern: false,
     intraOpNumThreads: threads ?? 0,
     interOpNumThreads: 1,
     logSeverityLevel: 3,
@@ -164,6 +165,7 @@ export async function createSession(graph: Graph, externalFiles: Map<string, str
     for (const device of candidates) {
       try {
         const session = await attempt(device);
+        options.progress?.({ phase: 'ready', detail: device, seconds: Math.round((performance.now() - started) / 1000) });
         const note = choice === 'auto' ? `device: ${device} (auto${reasons.length ? `; ${reasons.join('; ')}` : ''})` : `device: ${device}`;
         options.log?.(note);
         return new EngineSession(session, device, note);

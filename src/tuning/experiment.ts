@@ -17,7 +17,7 @@ import { addStage1Field, stage1Texts, stage2Prompt } from './pipeline.js';
 import { trainStageOne } from './stage-one-train.js';
 import { loadSpec, type LoadedSpec } from './spec.js';
 import { trainSoftPrompt } from './train.js';
-import { configParameters, planMemory, type MemoryPlan } from './memory-plan.js';
+import { configParameters, CPU_ROWS_PER_PASS, planMemory, type MemoryPlan } from './memory-plan.js';
 import { SequenceEncoder } from './encoding.js';
 import { fillTemplate } from './template.js';
 import type { ModelConfig } from '../models/config.js';
@@ -58,7 +58,7 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
     device: options.device, threads: options.threads, log: (m) => emit({ type: 'log', message: m }),
     progress: (p) => emit({ type: 'setup', phase: p.phase, detail: p.detail, seconds: p.seconds }),
   });
-  const memory = planJobMemory(loaded, lm, { train, dev, test });
+  const memory = planJobMemory(loaded, lm, { train, dev, test }, options.device);
   emit({ type: 'log', message: memory.detail });
   return { loaded, lm, modelFolder, modelId: options.model ?? spec.model, splits: { train, dev, test }, memory };
 }
@@ -67,7 +67,7 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
  * The memory plan of a job: its longest training sequence and longest evaluated prompt (k-shot
  * prompts hold their demonstrations) estimated from the longest texts, before anything is loaded.
  */
-function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Split; dev?: Split; test?: Split }): MemoryPlan {
+function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Split; dev?: Split; test?: Split }, device: DeviceChoice): MemoryPlan {
   const { spec } = loaded;
   const encoder = new SequenceEncoder(lm.tokenizer!, lm.contextLength, lm.kind === 'seq2seq' ? lm.cfg.eosTokenId : null);
   const longestLabel = Object.values(spec.data.verbalizer).reduce((a, b) => (b.length > a.length ? b : a), '');
@@ -84,6 +84,9 @@ function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Sp
   return planMemory(lm.cfg as ModelConfig, configParameters(lm.cfg as ModelConfig), {
     batchSize: spec.training.batchSize, evalBatchSize: spec.training.evalBatchSize, tokens: trainTokens, evalTokens,
     microBatchSize: spec.training.microBatchSize, file: loaded.file,
+    // with --device webgpu or cuda the batch runs whole unless training.microBatchSize says otherwise
+    // (free GPU memory is not measured); auto is planned as the CPU, since the plan precedes loading
+    rowsPerPass: device === 'cpu' || device === 'auto' ? CPU_ROWS_PER_PASS : undefined,
   });
 }
 

@@ -1,0 +1,137 @@
+// `npm run bench -- models [--device D] [--json] [--only a,b] [--eval N] [--micro M]`: the sizes
+// users tune, as random-weight checkpoints with the exact configs of real models (BF16 on disk, as
+// they ship), each through a small real job (train steps, then the three discrete prompts and the
+// soft prompt on the test split) in a child process of its own, so each peak RSS is that job's.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cacheRoot, type DeviceChoice } from '../src/engine/runtime.js';
+import { hasCheckpoint, REAL_CONFIGS, writeRandomCheckpoint } from '../src/models/random-checkpoint.js';
+import { packageRoot } from '../src/paths.js';
+import { runJob } from '../src/tuning/experiment.js';
+import { configParameters } from '../src/tuning/memory-plan.js';
+import { parseModelConfig } from '../src/models/config.js';
+
+export const CPU_MODELS = ['SmolLM2-135M', 'Qwen2.5-0.5B', 'Llama-3.2-1B', 'gpt2', 'flan-t5-base'];
+export const GPU_MODELS = [...CPU_MODELS, 'Llama-3.1-8B'];
+
+export interface ModelBenchRow {
+  model: string;
+  parameters: number;
+  setupSeconds: number;
+  trainExamplesPerSecond: number;
+  evalExamplesPerSecond: number;
+  evalToTrainRatio: number;
+  peakRssGB: number;
+  microBatch: string;
+  device: string;
+}
+
+function checkpointFor(name: string): string {
+  const dir = join(process.env.PTUNE_BENCH_CHECKPOINTS ?? join(cacheRoot(), 'bench-checkpoints'), name);
+  if (!hasCheckpoint(dir)) {
+    process.stderr.write(`writing a random BF16 checkpoint of ${name} into ${dir}\n`);
+    writeRandomCheckpoint(dir, REAL_CONFIGS[name], join(packageRoot(), 'models', 'stories260K'));
+  }
+  return dir;
+}
+
+/** One job on one model, in this process: what the parent reads from the child's stdout. */
+async function child(name: string, device: DeviceChoice, evalCount: number, micro: number | undefined): Promise<ModelBenchRow> {
+  const folder = checkpointFor(name);
+  const data = join(packageRoot(), 'data', 'mood');
+  const dir = join(cacheRoot(), 'bench-jobs', name);
+  mkdirSync(dir, { recursive: true });
+  const spec = {
+    name: `bench-${name}`, model: folder,
+    data: { train: join(data, 'train.jsonl'), test: join(data, 'test.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, maxExamples: evalCount },
+    discretePrompts: [
+      { id: 'zero-shot', template: '{story} In the end, everyone was' },
+      { id: 'question', template: '{story} Was the story happy or sad? It was' },
+    ],
+    softPrompt: { length: 20, init: 'sampled-vocab' },
+    training: { steps: 3, batchSize: 8, evalEvery: 1000, checkpointEvery: 1000, ...(micro ? { microBatchSize: micro } : {}) },
+    evaluation: { generation: false },
+  };
+  const specFile = join(dir, 'bench.ptune.json');
+  writeFileSync(specFile, JSON.stringify(spec));
+  let setupStart = 0;
+  let setupSeconds = 0;
+  let lastProgress = 0;
+  const stepSeconds: number[] = [];
+  let evalStart = 0;
+  let evalSeconds = 0;
+  let microBatch = '';
+  let deviceNote = '';
+  const summary = await runJob({ kind: 'train', specFile, device, runsDir: join(dir, 'runs') }, (e) => {
+    const now = performance.now();
+    if (e.type === 'setup' && setupStart === 0) setupStart = now;
+    if (e.type === 'setup' && e.phase === 'ready') setupSeconds = (now - setupStart) / 1000;
+    if (e.type === 'log' && e.message.startsWith('memory:')) microBatch = /micro-batch (\d+)/.exec(e.message)?.[1] ?? '';
+    if (e.type === 'log' && e.message.startsWith('device:')) deviceNote = e.message.replace('device: ', '');
+    if (e.type === 'progress') {
+      if (lastProgress !== 0) stepSeconds.push((now - lastProgress) / 1000);
+      lastProgress = now;
+    }
+    if (e.type === 'evalProgress' && evalStart === 0) evalStart = lastProgress;
+  });
+  evalSeconds = (performance.now() - (evalStart || lastProgress)) / 1000;
+  const tests = evalCount * 3; // two discrete prompts and the soft prompt, each on every test example
+  const stepTime = stepSeconds.length ? stepSeconds.reduce((a, b) => a + b, 0) / stepSeconds.length : NaN;
+  const train = 8 / stepTime;
+  const evaluation = tests / evalSeconds;
+  const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
+  void summary;
+  return {
+    model: name,
+    parameters: configParameters(parseModelConfig(REAL_CONFIGS[name])),
+    // from the graph's build to the runtime's session, weights loaded
+    setupSeconds: Math.round(setupSeconds * 10) / 10,
+    trainExamplesPerSecond: train,
+    evalExamplesPerSecond: evaluation,
+    evalToTrainRatio: evaluation / train,
+    peakRssGB: hwm / 2 ** 30,
+    microBatch,
+    device: deviceNote,
+  };
+}
+
+function runChild(name: string, device: DeviceChoice, evalCount: number, micro: number | undefined): Promise<ModelBenchRow> {
+  return new Promise((resolve, reject) => {
+    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', name, '--device', device, '--eval', String(evalCount), ...(micro ? ['--micro', String(micro)] : [])];
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.on('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line));
+      else reject(new Error(`${name}: the bench job exited with ${code}`));
+    });
+  });
+}
+
+export async function benchModels(options: { device: DeviceChoice; only?: string[]; evalCount?: number; micro?: number }): Promise<Record<string, unknown>> {
+  const names = options.only ?? (options.device === 'cpu' || options.device === 'auto' ? CPU_MODELS : GPU_MODELS);
+  const rows: ModelBenchRow[] = [];
+  for (const name of names) {
+    if (!REAL_CONFIGS[name]) throw new Error(`unknown model "${name}" (${Object.keys(REAL_CONFIGS).join(', ')})`);
+    try {
+      rows.push(await runChild(name, options.device, options.evalCount ?? 24, options.micro));
+    } catch (e) {
+      process.stderr.write(`${(e as Error).message}\n`);
+    }
+    const r = rows[rows.length - 1];
+    if (r?.model === name) {
+      process.stderr.write(`${name.padEnd(14)} ${(r.parameters / 1e6).toFixed(0).padStart(5)}M  setup ${r.setupSeconds.toFixed(1).padStart(6)} s  train ${r.trainExamplesPerSecond.toPrecision(3).padStart(6)} ex/s  eval ${r.evalExamplesPerSecond.toPrecision(3).padStart(6)} ex/s (x${r.evalToTrainRatio.toFixed(1)})  peak RSS ${r.peakRssGB.toFixed(2)} GiB  micro-batch ${r.microBatch}  ${r.device}\n`);
+    }
+  }
+  return { models: rows };
+}
+
+const argv = process.argv;
+if (argv.includes('--child')) {
+  const get = (flag: string) => argv[argv.indexOf(flag) + 1];
+  const row = await child(get('--child'), get('--device') as DeviceChoice, Number(get('--eval')), argv.includes('--micro') ? Number(get('--micro')) : undefined);
+  process.stdout.write(`${JSON.stringify(row)}\n`);
+}
