@@ -3,12 +3,14 @@
 import type { InputLocation } from './models/errors.js';
 
 export type DeviceName = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+/** Products in half precision: fp16, or auto (fp16 on a GPU, fp32 on the CPU). */
+export type PrecisionName = 'auto' | 'fp32' | 'fp16';
 
 export type Job =
-  | { kind: 'train'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; resume?: string; model?: string }
-  | { kind: 'eval'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; runs: string[] }
-  | { kind: 'model-tune'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; model?: string }
-  | { kind: 'scale'; specFile: string; device: DeviceName; threads?: number; runsDir?: string; models: string[]; modelTuning: boolean };
+  | { kind: 'train'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; resume?: string; model?: string }
+  | { kind: 'eval'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; runs: string[] }
+  | { kind: 'model-tune'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; model?: string }
+  | { kind: 'scale'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; models: string[]; modelTuning: boolean };
 
 export interface ResultRow { id: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline'; accuracy: number; macroF1: number; nll: number }
 

@@ -122,3 +122,30 @@ describe('micro-batches', () => {
       /big\.ptune\.json: one example does not fit in memory: 4\.60 GiB of float32 weights \(1,235,814,400 parameters\), [\d.]+ GiB of activations per example of 150 positions, budget 5\.59 GiB/);
   });
 });
+
+describe('precision', () => {
+  it('fp16 keeps matrices and products in half precision and agrees with float32; auto is float32 on the CPU', async () => {
+    const ref = await LanguageModel.fromFolder(storiesDir, { precision: 'auto' });
+    const half = await LanguageModel.fromFolder(storiesDir, { precision: 'fp16' });
+    const ids = [1, 20, 30, 40, 50, 60, 70];
+    const a = await ref.logitsAt(ids, 6);
+    const b = await half.logitsAt(ids, 6);
+    assert.equal(ref.precision, 'fp32');
+    assert.equal(half.precision, 'fp16');
+    let max = 0;
+    for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+    assert.ok(max > 0 && max < 0.05, `max logit difference ${max}`);
+    const d = ref.cfg.hiddenSize;
+    const prompt = { length: 4, dim: d, data: Float32Array.from({ length: 4 * d }, (_, i) => 0.1 * Math.sin(i)) };
+    const full = await ref.lossAndGradient([{ ids, targetStart: 5 }], prompt);
+    const mixed = await half.lossAndGradient([{ ids, targetStart: 5 }], prompt);
+    assert.ok(Math.abs(full.loss - mixed.loss) / full.loss < 1e-3, `loss ${full.loss} vs ${mixed.loss}`);
+    assert.ok(mixed.grad instanceof Float32Array, 'the gradient stays float32');
+    let gmax = 0;
+    let gscale = 0;
+    for (let i = 0; i < full.grad.length; i++) { gmax = Math.max(gmax, Math.abs(full.grad[i] - mixed.grad[i])); gscale = Math.max(gscale, Math.abs(full.grad[i])); }
+    assert.ok(gmax / gscale < 0.02, `gradient difference ${gmax} of ${gscale}`);
+    await ref.dispose();
+    await half.dispose();
+  });
+});

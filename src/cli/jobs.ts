@@ -15,7 +15,7 @@ import { runJob } from '../tuning/experiment.js';
 import { exportAdapter, importAdapter } from '../tuning/import.js';
 import { runScale } from '../tuning/scale.js';
 import { loadSpec } from '../tuning/spec.js';
-import { parseDevice } from './main.js';
+import { parseDevice, parsePrecision } from './main.js';
 
 /** Terminal output for job events: a progress bar on a TTY, plain lines otherwise. */
 export function terminalReporter(json: boolean): (e: TrainerEvent) => void {
@@ -83,10 +83,10 @@ function printSummary(summary: JobSummary, json: boolean): void {
 export async function jobCommand(kind: 'train' | 'eval' | 'model-tune', argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { device: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, 'runs-dir': { type: 'string' }, run: { type: 'string', multiple: true }, threads: { type: 'string' } },
+    options: { device: { type: 'string' }, precision: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, 'runs-dir': { type: 'string' }, run: { type: 'string', multiple: true }, threads: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new InputError(`${kind}: give one spec file (*.ptune.json)`);
-  const base = { specFile: resolve(positionals[0]), device: parseDevice(values.device), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, threads: values.threads ? Number(values.threads) : undefined };
+  const base = { specFile: resolve(positionals[0]), device: parseDevice(values.device), precision: parsePrecision(values.precision), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, threads: values.threads ? Number(values.threads) : undefined };
   const job: Job = kind === 'train'
     ? { kind, ...base, resume: values.resume ? resolve(values.resume) : undefined }
     : kind === 'eval' ? { kind, ...base, runs: (values.run ?? []).map((r) => resolve(r)) } : { kind, ...base };

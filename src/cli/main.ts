@@ -1,6 +1,7 @@
 // The `ptune` command.
 import { parseArgs } from 'node:util';
 import { DEVICE_CHOICES, type DeviceChoice } from '../engine/runtime.js';
+import { PRECISIONS, type Precision } from '../models/language-model.js';
 import { InputError } from '../models/errors.js';
 import { gradcheckAll } from '../models/gradcheck.js';
 import { openModel } from '../models/load.js';
@@ -24,6 +25,9 @@ commands:
              with a chart of accuracy against parameter count (scale.svg in the run folder)
   eval-mixed --task SPEC=RUN_DIR --task SPEC=RUN_DIR ... [--device D] [--json]
              several tasks on one frozen model, each example with its task's soft prompt, in shared batches
+
+  train, eval, tune-model, scale and generate also take --precision auto|fp32|fp16 (auto: half-
+  precision products on a GPU, float32 on the CPU) and --threads N (CPU threads)
   compare    RUN_DIR ... [--format md|csv|json]
              one table of the runs' results
   export-peft RUN_DIR OUT_DIR
@@ -43,6 +47,12 @@ export function parseDevice(value: string | undefined): DeviceChoice {
   return d;
 }
 
+export function parsePrecision(value: string | undefined): Precision {
+  const p = (value ?? 'auto') as Precision;
+  if (!PRECISIONS.includes(p)) throw new InputError(`--precision ${value}: expected one of ${PRECISIONS.join(', ')}`);
+  return p;
+}
+
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -55,13 +65,13 @@ async function generate(argv: string[]): Promise<void> {
     args: argv,
     options: {
       model: { type: 'string' }, prompt: { type: 'string' }, 'max-new-tokens': { type: 'string' }, 'soft-prompt': { type: 'string' },
-      device: { type: 'string' }, revision: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' },
+      device: { type: 'string' }, precision: { type: 'string' }, revision: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' },
     },
   });
   if (values.prompt === undefined) throw new InputError('generate: --prompt is required');
   const maxNew = positiveInt('max-new-tokens', values['max-new-tokens'], 64);
   const lm = await openModel(values.model ?? bundledModelDir(), {
-    device: parseDevice(values.device), revision: values.revision, threads: values.threads ? Number(values.threads) : undefined,
+    device: parseDevice(values.device), precision: parsePrecision(values.precision), revision: values.revision, threads: values.threads ? Number(values.threads) : undefined,
     log: values.json ? undefined : (m) => process.stderr.write(`${m}\n`),
     onProgress: values.json ? undefined : (p) => process.stderr.write(`\r${p.file}: ${(p.received / 1e6).toFixed(1)}${p.total ? ` / ${(p.total / 1e6).toFixed(1)}` : ''} MB`),
   });

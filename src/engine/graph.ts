@@ -45,7 +45,11 @@ export class Graph {
   private constants = new Map<string, Tensor>();
   private usesMicrosoftDomain = false;
 
-  constructor(readonly floatType: FloatType) {}
+  /**
+   * @param weightType the type matrices (products' weights, embedding tables) are kept in:
+   *   float16 on a GPU with precision fp16; activations, norms and the soft prompt stay `floatType`.
+   */
+  constructor(readonly floatType: FloatType, readonly weightType: FloatType | 'float16' = floatType) {}
 
   fresh(prefix: string): string { return `${prefix}_${this.counter++}`; }
 

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, realpathSync, renameSync
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Graph } from './graph.js';
+import type { FloatType, Graph } from './graph.js';
 
 export type DeviceChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export type Device = 'cpu' | 'webgpu' | 'cuda';
@@ -24,6 +24,8 @@ export interface SessionOptions {
   threads?: number;
   /** Called with a line for the user: which device was picked, or why a fallback happened. */
   log?: (message: string) => void;
+  /** The float type of a graph built per device (a plain graph says its own). */
+  floatType?: FloatType;
   /** Called as setup goes on (loading a 1B model's weights takes minutes on a laptop). */
   progress?: (p: SetupProgress) => void;
 }
@@ -149,15 +151,21 @@ export function autoOrder(): Device[] {
   return order;
 }
 
-export async function createSession(graph: Graph, externalFiles: Map<string, string>, options: SessionOptions = {}): Promise<EngineSession> {
-  const model = loadable(graph, externalFiles);
+/**
+ * A session for a graph on the chosen device, falling back to the CPU with the reason. The graph
+ * may depend on the device (half-precision weights on a GPU): then it is built per attempt.
+ */
+export async function createSession(graph: Graph | ((device: Device) => Graph), externalFiles: Map<string, string>, options: SessionOptions = {}): Promise<EngineSession> {
+  const graphFor = typeof graph === 'function' ? graph : () => graph;
   const choice = options.device ?? 'cpu';
-  const float64 = graph.floatType === 'float64';
+  // float64 graphs run on the CPU only
+  const float64 = (typeof graph === 'function' ? options.floatType : graph.floatType) === 'float64';
   const candidates: Device[] = choice === 'auto' ? (float64 ? ['cpu'] : autoOrder()) : [choice];
   const reasons: string[] = [];
   const started = performance.now();
   const tick = options.progress ? setInterval(() => options.progress!({ phase: 'load', seconds: Math.round((performance.now() - started) / 1000) }), 2000) : undefined;
   const attempt = async (device: Device) => {
+    const model = loadable(graphFor(device), externalFiles);
     options.progress?.({ phase: 'load', detail: device, seconds: Math.round((performance.now() - started) / 1000) });
     return open(model, device, options.threads);
   };

@@ -2,7 +2,7 @@
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { setupMessage, type DeviceName, type Job } from '../protocol.js';
+import { setupMessage, type DeviceName, type Job, type PrecisionName } from '../protocol.js';
 import { listRuns, runsRootFor, RunDir } from '../tuning/artifacts.js';
 import { exportAdapter, importAdapter } from '../tuning/import.js';
 import { writeFileAtomic } from '../tuning/peft.js';
@@ -126,7 +126,8 @@ export function registerCommands(ctx: Context): void {
   const { extension } = ctx;
   const register = (id: string, fn: (...args: any[]) => unknown) => extension.subscriptions.push(vscode.commands.registerCommand(id, fn));
   const device = () => config().get<DeviceName>('device', 'auto');
-  const threads = () => config().get<number>('threads') || undefined;
+  // where and how every job runs: the Select Device choice and the precision and threads settings
+  const runOptions = () => ({ device: device(), precision: config().get<PrecisionName>('precision', 'auto'), threads: config().get<number>('threads') || undefined });
 
   register('promptTuning.train', async (arg: Arg) => {
     if (!requireTrust('training')) return;
@@ -134,14 +135,14 @@ export function registerCommands(ctx: Context): void {
     if (!spec) return;
     const doc = vscode.workspace.textDocuments.find((d) => d.fileName === spec);
     if (doc?.isDirty) await doc.save();
-    await runJob(ctx, { kind: 'train', specFile: spec, device: device(), threads: threads() }, `training ${basename(spec)}`);
+    await runJob(ctx, { kind: 'train', specFile: spec, ...runOptions() }, `training ${basename(spec)}`);
   });
 
   register('promptTuning.resumeRun', async (arg: Arg) => {
     if (!requireTrust('training')) return;
     if (!arg || arg instanceof vscode.Uri || !arg.runDir) return;
     const run = RunDir.open(arg.runDir);
-    await runJob(ctx, { kind: 'train', specFile: run.record.specFile, device: device(), threads: threads(), resume: run.dir }, `resuming ${run.id}`);
+    await runJob(ctx, { kind: 'train', specFile: run.record.specFile, ...runOptions(), resume: run.dir }, `resuming ${run.id}`);
   });
 
   register('promptTuning.evaluate', async (arg: Arg) => {
@@ -162,7 +163,7 @@ export function registerCommands(ctx: Context): void {
         runs = picked.map((p) => p.runDir);
       }
     }
-    await runJob(ctx, { kind: 'eval', specFile: spec, device: device(), threads: threads(), runs }, `evaluating ${basename(spec)}`);
+    await runJob(ctx, { kind: 'eval', specFile: spec, ...runOptions(), runs }, `evaluating ${basename(spec)}`);
   });
 
   register('promptTuning.openComparison', async (arg: Arg) => {
@@ -244,7 +245,7 @@ export function registerCommands(ctx: Context): void {
     if (!requireTrust('model tuning')) return;
     const spec = await pickSpec(arg, 'Model-tuning baseline');
     if (!spec) return;
-    await runJob(ctx, { kind: 'model-tune', specFile: spec, device: device(), threads: threads() }, `model tuning ${basename(spec)}`);
+    await runJob(ctx, { kind: 'model-tune', specFile: spec, ...runOptions() }, `model tuning ${basename(spec)}`);
   });
 
   register('promptTuning.scale', async (arg: Arg) => {
@@ -255,7 +256,7 @@ export function registerCommands(ctx: Context): void {
     const answer = await vscode.window.showInputBox({ title: 'Models to compare (comma-separated folders or hub ids, smallest first)', value: current, ignoreFocusOut: true });
     if (!answer) return;
     const models = answer.split(',').map((m) => m.trim()).filter(Boolean).map((m) => (existsSync(join(dirname(spec), m)) ? join(dirname(spec), m) : m));
-    const outcome = await runJob(ctx, { kind: 'scale', specFile: spec, device: device(), threads: threads(), models, modelTuning: true }, `scaling ablation over ${models.length} models`);
+    const outcome = await runJob(ctx, { kind: 'scale', specFile: spec, ...runOptions(), models, modelTuning: true }, `scaling ablation over ${models.length} models`);
     if (outcome?.summary) await ComparisonPanel.show(extension.extensionUri, [outcome.summary.runDir]);
   });
 

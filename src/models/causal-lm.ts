@@ -45,8 +45,9 @@ export function cacheLayout(cfg: ModelConfig): CacheLayout {
   return { numLayers: cfg.numLayers, numKvHeads: cfg.numKvHeads, headDim: cfg.headDim };
 }
 
-export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: FloatType, weightGradients?: () => Map<string, Tensor>): Graph {
-  const g = new Graph(floatType);
+export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: FloatType, options: { weightGradients?: () => Map<string, Tensor>; weightType?: FloatType | 'float16' } = {}): Graph {
+  const { weightGradients } = options;
+  const g = new Graph(floatType, options.weightType ?? floatType);
   const d = model.cfg.hiddenSize;
   // M soft prompts of n rows each; example b uses prompt prompt_index[b] (one frozen model, a
   // different prompt per example: ensembles and mixed-task batches)

@@ -1,7 +1,7 @@
 // A loaded model with its three graphs opened lazily on one device: the API the tuning code,
 // the CLI and the tests use (train step, scoring, greedy generation).
 import type { FloatType } from '../engine/graph.js';
-import { createSession, EngineSession, type SetupProgress, floatTensor, int64Tensor, ort, type DeviceChoice, type Feeds } from '../engine/runtime.js';
+import { createSession, EngineSession, type Device, type SetupProgress, floatTensor, int64Tensor, ort, type DeviceChoice, type Feeds } from '../engine/runtime.js';
 import { buildCausalGraph, type CausalLM } from './causal-lm.js';
 import { readModelConfig, type ModelConfig } from './config.js';
 import { buildModel } from './architectures.js';
@@ -29,7 +29,21 @@ export interface PreparedBatch { feeds: Feeds; targetCounts: number[]; targetCou
 
 export { buildModel };
 
-export interface LanguageModelOptions { device?: DeviceChoice; threads?: number; floatType?: FloatType; log?: (m: string) => void; progress?: (p: SetupProgress) => void }
+export type Precision = 'auto' | 'fp32' | 'fp16';
+export const PRECISIONS: Precision[] = ['auto', 'fp32', 'fp16'];
+
+/**
+ * Whether matrices are kept and multiplied in half precision: fp16 asks for it, auto takes it on a
+ * GPU (the CPU runtime has no half-precision products). The soft prompt, its gradient, the loss,
+ * norms and softmax stay in the graph's float type either way.
+ */
+export function halfWeights(precision: Precision | undefined, device: Device, floatType: FloatType): boolean {
+  if (floatType !== 'float32') return false;
+  if (precision === 'fp16') return true;
+  return precision === 'auto' && device !== 'cpu';
+}
+
+export interface LanguageModelOptions { device?: DeviceChoice; threads?: number; floatType?: FloatType; precision?: Precision; log?: (m: string) => void; progress?: (p: SetupProgress) => void }
 
 export class LanguageModel implements TunableModel {
   readonly kind = 'causal' as const;
@@ -37,6 +51,8 @@ export class LanguageModel implements TunableModel {
   private opened?: Promise<EngineSession>;
   readonly floatType: FloatType;
   deviceNote = '';
+  /** The precision the session runs in (known once it is created). */
+  precision: 'fp32' | 'fp16' = 'fp32';
 
   constructor(readonly model: CausalLM, readonly tokenizer: Tokenizer | null, readonly options: LanguageModelOptions = {}) {
     this.floatType = options.floatType ?? 'float32';
@@ -66,8 +82,9 @@ export class LanguageModel implements TunableModel {
     this.opened ??= (async () => {
       const progress = this.options.progress;
       progress?.({ phase: 'graph', detail: `${this.cfg.numLayers} layers` });
-      const graph = buildCausalGraph(this.model, 'all', this.floatType);
-      const session = await createSession(graph, this.model.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log: this.options.log, progress });
+      const graph = (device: Device) => buildCausalGraph(this.model, 'all', this.floatType, { weightType: halfWeights(this.options.precision, device, this.floatType) ? 'float16' : this.floatType });
+      const session = await createSession(graph, this.model.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log: this.options.log, progress, floatType: this.floatType });
+      this.precision = halfWeights(this.options.precision, session.device, this.floatType) ? 'fp16' : 'fp32';
       this.deviceNote = session.note;
       return session;
     })();

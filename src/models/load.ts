@@ -6,7 +6,7 @@ import { InputError } from './errors.js';
 import { downloadModel, HUB_ID, type HubOptions } from './hub.js';
 import { buildModel } from './architectures.js';
 import { readModelConfig, type ModelConfig } from './config.js';
-import { LanguageModel, type LanguageModelOptions } from './language-model.js';
+import { LanguageModel, type LanguageModelOptions, type Precision } from './language-model.js';
 import { Seq2SeqLanguageModel } from './seq2seq-lm.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import type { TunableModel } from './tunable.js';
@@ -14,6 +14,7 @@ import { CheckpointWeights, type WeightSource } from './weights.js';
 
 export interface OpenModelOptions extends HubOptions {
   device?: DeviceChoice;
+  precision?: Precision;
   threads?: number;
   log?: (message: string) => void;
   /** Setup progress (graph, then weights loading), for the CLI's and the extension's displays. */
@@ -42,5 +43,5 @@ export async function openModel(model: string, options: OpenModelOptions = {}): 
   const folder = await resolveModelFolder(model, options);
   const cfg = readModelConfig(folder);
   const weights = new CheckpointWeights(folder);
-  return tunableFor(cfg, weights, await loadTokenizer(folder), { device: options.device, threads: options.threads, log: options.log, progress: options.progress });
+  return tunableFor(cfg, weights, await loadTokenizer(folder), { device: options.device, precision: options.precision, threads: options.threads, log: options.log, progress: options.progress });
 }

@@ -65,7 +65,7 @@ function fillRandomBf16(out: Uint16Array, state: { s: number }, scale: number, c
  * norms 1) and the tokenizer files of `tokenizerFolder` (whose ids must fit the vocabulary).
  * Streams tensor by tensor: an 8B checkpoint never sits in memory. Returns the parameter count.
  */
-export function writeRandomCheckpoint(folder: string, config: Record<string, unknown>, tokenizerFolder: string, seed = 1, scale = 0.02): number {
+export function writeRandomCheckpoint(folder: string, config: Record<string, unknown>, tokenizerFolder: string, seed = 1, scale = 0.02, options: { repeatChunk?: boolean } = {}): number {
   const cfg = parseModelConfig(config, `${folder}/config.json`);
   const shapes = [...weightShapes(cfg)];
   mkdirSync(folder, { recursive: true });
@@ -89,6 +89,7 @@ export function writeRandomCheckpoint(folder: string, config: Record<string, unk
     writeSync(fd, Buffer.from(json, 'utf8'));
     const state = { s: (seed * 2654435761) >>> 0 || 1 };
     const chunk = new Uint16Array(1 << 22);
+    let filled = false;
     for (const [name, shape] of shapes) {
       let left = shape.reduce((p, d) => p * d, 1);
       parameters += left;
@@ -97,8 +98,15 @@ export function writeRandomCheckpoint(folder: string, config: Record<string, unk
       while (left > 0) {
         const n = Math.min(left, chunk.length);
         const part = chunk.subarray(0, n);
-        if (isBias) part.fill(0);
-        else fillRandomBf16(part, state, scale, isNorm);
+        // repeatChunk: one random chunk reused (an 8B checkpoint in seconds, for speed and memory benches)
+        if (isBias || isNorm) {
+          if (isBias) part.fill(0);
+          else fillRandomBf16(part, state, scale, true);
+          filled = false;
+        } else if (!options.repeatChunk || !filled || n !== chunk.length) {
+          fillRandomBf16(part, state, scale, false);
+          filled = n === chunk.length;
+        }
         writeSync(fd, part);
         left -= n;
       }

@@ -67,13 +67,15 @@ export class CheckpointWeights implements WeightSource {
     return cached(g, name, () => {
       const dtype = storedType[e.dtype as keyof typeof storedType];
       if (!dtype) throw new InputError(`${e.file}: tensor "${name}" has dtype ${e.dtype}; weights must be F32, F16, BF16 or F64`);
+      // matrices in the graph's weight type (half precision on a GPU), vectors (norms, biases) in its float type
+      const wanted = e.shape.length === 2 ? g.weightType : g.floatType;
       const location = basename(e.file);
       const known = this.files.get(location);
       if (known && known !== e.file) throw new InputError(`${this.origin}: two weight files named ${location}; a checkpoint's shards need distinct names`);
       this.files.set(location, e.file);
-      const stored = g.externalInitializer(dtype === g.floatType ? name : `${name}.stored`, dtype, e.shape, { location, offset: e.offset, length: e.length });
-      if (dtype === g.floatType) return stored;
-      return g.node('Cast', [stored], { to: onnxTypeOf(g.floatType) }, [{ dtype: g.floatType, shape: e.shape }])[0];
+      const stored = g.externalInitializer(dtype === wanted ? name : `${name}.stored`, dtype, e.shape, { location, offset: e.offset, length: e.length });
+      if (dtype === wanted) return stored;
+      return g.node('Cast', [stored], { to: onnxTypeOf(wanted) }, [{ dtype: wanted, shape: e.shape }])[0];
     });
   }
 }

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DeviceChoice } from '../engine/runtime.js';
+import type { Precision } from '../models/language-model.js';
 import { InputError } from '../models/errors.js';
 import { snapshotCommit } from '../models/hub.js';
 import type { SoftPrompt, TunableModel } from '../models/tunable.js';
@@ -36,7 +37,7 @@ export interface Prepared {
 }
 
 /** `options.model` replaces the spec's model (the scaling ablation runs one spec on several). */
-export async function prepare(specFile: string, options: { device: DeviceChoice; threads?: number; model?: string }, emit: Emit): Promise<Prepared> {
+export async function prepare(specFile: string, options: { device: DeviceChoice; precision?: Precision; threads?: number; model?: string }, emit: Emit): Promise<Prepared> {
   const loaded = loadSpec(specFile);
   const { spec } = loaded;
   // data before the model: a typo in a data file should not wait for a download
@@ -55,7 +56,7 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
     throw e;
   }
   const lm = await openModel(modelFolder, {
-    device: options.device, threads: options.threads, log: (m) => emit({ type: 'log', message: m }),
+    device: options.device, precision: options.precision ?? 'auto', threads: options.threads, log: (m) => emit({ type: 'log', message: m }),
     progress: (p) => emit({ type: 'setup', phase: p.phase, detail: p.detail, seconds: p.seconds }),
   });
   const memory = planJobMemory(loaded, lm, { train, dev, test }, options.device);

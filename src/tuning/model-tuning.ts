@@ -61,7 +61,7 @@ export class ModelTuner {
     } else {
       const model = buildModel(cfg, this.trainable);
       this.view = new LanguageModel(model, tokenizer, { floatType });
-      graph = buildCausalGraph(model, 'train', floatType, () => this.trainable.created);
+      graph = buildCausalGraph(model, 'train', floatType, { weightGradients: () => this.trainable.created });
     }
     this.floatType = floatType;
     for (const name of this.trainable.created.keys()) {

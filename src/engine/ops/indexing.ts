@@ -1,11 +1,19 @@
 // Gathers by index. Backward scatters the gradient into zeros (with addition for repeated indices).
 import type { Tensor } from '../graph.js';
 import { zerosLike } from './shape.js';
+import { cast } from './elementwise.js';
 
-/** data[indices] along axis 0: token embeddings, or the rows of flattened hidden states. */
+/**
+ * data[indices] along axis 0: token embeddings, or the rows of flattened hidden states. Rows of a
+ * half-precision table (precision fp16) come out in the graph's float type.
+ */
 export function gather(data: Tensor, indices: Tensor): Tensor {
   const g = data.graph;
   const shape = [...indices.shape, ...data.shape.slice(1)];
+  if (data.dtype !== g.floatType && !data.requiresGrad && (data.dtype === 'float16' || data.dtype === 'bfloat16')) {
+    const rows = g.node('Gather', [data, indices], { axis: 0 }, [{ dtype: data.dtype, shape }])[0];
+    return cast(rows, g.floatType);
+  }
   const [y] = g.node('Gather', [data, indices], { axis: 0 }, [{ dtype: data.dtype, shape }], { requiresGrad: data.requiresGrad });
   g.record([data], [y], ([gy]) => {
     // ScatterND with [K, 1] indices and [K, ...rest] updates, summing duplicates.

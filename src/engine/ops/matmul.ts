@@ -5,6 +5,9 @@
 // batched activations (attention) the transposed operand gets an explicit Transpose.
 import { broadcastShapes, type Dim, type Tensor } from '../graph.js';
 import { unbroadcast } from './reduce.js';
+import { cast } from './elementwise.js';
+
+const isHalf = (t: string) => t === 'float16' || t === 'bfloat16';
 
 function swapLast(shape: readonly Dim[]): Dim[] {
   const s = [...shape];
@@ -17,8 +20,18 @@ function transposeLast(x: Tensor): Tensor {
   return x.graph.node('Transpose', [x], { perm }, [{ dtype: x.dtype, shape: swapLast(x.shape) }])[0];
 }
 
-/** a @ b with optional transposes of the last two axes; no tape. */
+/**
+ * a @ b with optional transposes of the last two axes; no tape. With half-precision weights
+ * (precision fp16) the float32 operand is cast down, the product runs in half precision and the
+ * result comes back as float32: only products see half precision, as in mixed-precision training.
+ */
 export function product(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  if (a.dtype !== b.dtype) {
+    const half = isHalf(a.dtype) ? a.dtype : b.dtype;
+    const wide = isHalf(a.dtype) ? b.dtype : a.dtype;
+    const y = product(isHalf(a.dtype) ? a : cast(a, half), isHalf(b.dtype) ? b : cast(b, half), transA, transB);
+    return cast(y, wide);
+  }
   const g = a.graph;
   const sa = transA ? swapLast(a.shape) : a.shape;
   const sb = transB ? swapLast(b.shape) : b.shape;
