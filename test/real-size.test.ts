@@ -25,7 +25,7 @@ describe('rank classification from one pass over the prefix', () => {
       { prefix: [3], prompt: 1, choices: [{ ids: [20, 21], scoreFrom: 0 }, { ids: [22], scoreFrom: 0 }, { ids: [23, 24, 25, 26], scoreFrom: 2 }] },
       { prefix: [9, 8, 7], prompt: 0, choices: [{ ids: [4], scoreFrom: 0 }] },
     ];
-    const shared = await lm.scoreChoices(items, soft);
+    const { scores: shared } = await lm.scoreChoices(items, soft);
     const whole = await lm.score(choiceSequences(items), soft);
     assert.deepEqual(shared.map((r) => r.length), [3, 3, 1]);
     let k = 0;
@@ -50,6 +50,13 @@ describe('rank classification from one pass over the prefix', () => {
       const flat = fast.flat(2);
       assert.equal(flat.length, slow.length);
       flat.forEach((v, i) => assert.ok(Math.abs(v - slow[i]) < 2e-4, `${prompt.id} #${i}: ${v} vs ${slow[i]}`));
+    }
+    // exact match: generation continues from the scoring pass's cache, and says what generating alone says
+    for (const prompt of [ev.soft('s', p(1)), ev.discrete({ id: 'z', template: '{story} In the end, everyone was', shots: 0, shotSeparator: '\n' }, 1)]) {
+      const { predictions } = await ev.evaluate(prompt, test, { batchSize: 5, generation: true });
+      const alone = await ev.generate(prompt, test.examples, { batchSize: 5, generation: true });
+      assert.deepEqual(predictions.map((q) => q.generated), alone);
+      assert.ok(alone.every((t) => t.length > 0));
     }
     await lm.dispose();
   });
@@ -147,5 +154,31 @@ describe('precision', () => {
     assert.ok(gmax / gscale < 0.02, `gradient difference ${gmax} of ${gscale}`);
     await ref.dispose();
     await half.dispose();
+  });
+});
+
+describe('one session per model', () => {
+  it('training, scoring, rank classification and generation share one session (causal and T5)', async () => {
+    const { ort } = await import('../src/engine/runtime.js');
+    const { tunableFor } = await import('../src/models/load.js');
+    const create = ort.InferenceSession.create;
+    let sessions = 0;
+    (ort.InferenceSession as { create: unknown }).create = (...args: unknown[]) => { sessions++; return (create as (...a: unknown[]) => unknown).apply(ort.InferenceSession, args); };
+    try {
+      for (const variant of [GRADCHECK_VARIANTS[0], GRADCHECK_VARIANTS[7]]) {
+        sessions = 0;
+        const cfg = randomModelConfig(variant.config);
+        const lm = tunableFor(cfg, randomWeights(cfg, 2), null);
+        const prompt = { length: 2, dim: cfg.hiddenSize, data: Float32Array.from({ length: 2 * cfg.hiddenSize }, (_, i) => Math.cos(i)) };
+        await lm.lossAndGradient([{ ids: [3, 4, 5, 6], targetStart: 2 }], prompt);
+        await lm.score([{ ids: [3, 4, 5, 6], targetStart: 2 }], prompt);
+        await lm.scoreChoices([{ prefix: [3, 4], choices: [{ ids: [5, 6], scoreFrom: 0 }, { ids: [7], scoreFrom: 0 }] }], prompt);
+        await lm.generate([[3, 4, 5]], prompt, 3);
+        assert.equal(sessions, 1, `${variant.name}: ${sessions} sessions`);
+        await lm.dispose();
+      }
+    } finally {
+      (ort.InferenceSession as { create: unknown }).create = create;
+    }
   });
 });

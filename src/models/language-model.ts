@@ -251,12 +251,13 @@ export class LanguageModel implements TunableModel {
    * token is read at the prefix's last position (the same row gathered once per choice), and
    * longer choices continue from the prefix's key/value cache, one short pass per choice index.
    */
-  async scoreChoices(items: ChoiceItem[], prompts: Prompts): Promise<number[][]> {
+  async scoreChoices(items: ChoiceItem[], prompts: Prompts, options: { maxNewTokens?: number } = {}): Promise<{ scores: number[][]; generated?: number[][] }> {
     const f = this.floatType;
     const B = items.length;
+    const maxNew = options.maxNewTokens ?? 0;
     // a choice's last token is only predicted, never input
     const longest = Math.max(...items.flatMap((item) => item.choices.map((ch) => ch.ids.length)));
-    const prefix = this.leftPadded(items.map((item) => item.prefix), prompts, items.map((item) => item.prompt ?? 0), longest - 1);
+    const prefix = this.leftPadded(items.map((item) => item.prefix), prompts, items.map((item) => item.prompt ?? 0), Math.max(longest - 1, maxNew));
     const S = prefix.width;
     const rows: number[] = [];
     const targets: number[] = [];
@@ -267,18 +268,19 @@ export class LanguageModel implements TunableModel {
       targets.push(ch.ids[0]);
       slots.push([b, k]);
     }));
-    const needCache = items.some((item) => item.choices.some((ch) => ch.ids.length > 1));
+    const needCache = maxNew > 0 || items.some((item) => item.choices.some((ch) => ch.ids.length > 1));
     const first = await this.run({
       ...prefix.feeds,
       target_rows: int64Tensor(rows, [rows.length]),
       target_ids: int64Tensor(targets, [targets.length]),
-    }, needCache ? ['token_logprobs', ...this.cacheNames()] : ['token_logprobs']);
+      // generation's first token comes from the same pass
+      logit_rows: maxNew > 0 ? lastRowsOf(B, S) : int64Tensor([], [0]),
+    }, [...(maxNew > 0 ? ['logits'] : []), 'token_logprobs', ...(needCache ? this.cacheNames() : [])]);
     const scores = items.map((item) => item.choices.map(() => 0));
     const firstLogProbs = first.token_logprobs.data as Float32Array | Float64Array;
     slots.forEach(([b, k], i) => (scores[b][k] += firstLogProbs[i]));
-    if (!needCache) return scores;
 
-    const choiceCount = Math.max(...items.map((item) => item.choices.length));
+    const choiceCount = needCache ? Math.max(...items.map((item) => item.choices.length)) : 0;
     for (let k = 0; k < choiceCount; k++) {
       // choice k of every item, all but its last token as input: token j + 1 is predicted at row j
       const inputs = items.map((item) => item.choices[k]?.ids.slice(0, -1) ?? []);
@@ -321,7 +323,10 @@ export class LanguageModel implements TunableModel {
       const out = (await this.run(feeds, ['token_logprobs'])).token_logprobs.data as Float32Array | Float64Array;
       contSlots.forEach((b, i) => (scores[b][k] += out[i]));
     }
-    return scores;
+    if (maxNew === 0) return { scores };
+    const prompts2 = items.map((item) => item.prefix);
+    const { ids } = await this.decode(prompts2, prefix, maxNew, {}, first);
+    return { scores, generated: ids.map((row, b) => row.slice(prompts2[b].length)) };
   }
 
   /**
@@ -329,12 +334,21 @@ export class LanguageModel implements TunableModel {
    * at the end; decoding stops at maxNewTokens or when every row has produced EOS.
    */
   async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; promptIndex?: number[]; sample?: { temperature: number; random: () => number } } = {}): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
+    const prefix = this.leftPadded(prompts, softPrompts, options.promptIndex, maxNewTokens);
+    return this.decode(prompts, prefix, maxNewTokens, options);
+  }
+
+  /**
+   * Greedy (or sampled) decoding after a left-padded prefix; `first` is the prefix pass's result
+   * when the caller already ran it (rank classification shares it with generation).
+   */
+  private async decode(prompts: number[][], prefix: ReturnType<LanguageModel['leftPadded']>, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; sample?: { temperature: number; random: () => number } }, first?: ort.InferenceSession.ReturnType): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
     const c = this.cfg;
     const f = this.floatType;
     const B = prompts.length;
-    const prefix = this.leftPadded(prompts, softPrompts, options.promptIndex, maxNewTokens);
-    const { mask, nextPosition } = prefix;
-    const lastRows = (S: number) => int64Tensor(Array.from({ length: B }, (_, b) => b * S + S - 1), [B]);
+    const nextPosition = [...prefix.nextPosition];
+    const mask = prefix.mask;
+    const lastRows = (S: number) => lastRowsOf(B, S);
     const cacheNames = this.cacheNames();
     let feeds: Feeds = { ...prefix.feeds, logit_rows: lastRows(prefix.width) };
     const out = prompts.map((p) => [...p]);
@@ -343,7 +357,7 @@ export class LanguageModel implements TunableModel {
     let keyLength = prefix.width;
     let firstLogits: (Float32Array | Float64Array)[] | undefined;
     for (let step = 0; step <= maxNewTokens; step++) {
-      const result = await this.run(feeds, step === maxNewTokens ? ['logits'] : ['logits', ...cacheNames]);
+      const result = step === 0 && first ? first : await this.run(feeds, step === maxNewTokens ? ['logits'] : ['logits', ...cacheNames]);
       const logits = result.logits.data as Float32Array | Float64Array;
       const V = c.vocabSize;
       if (step === 0 && options.returnFirstLogits) firstLogits = Array.from({ length: B }, (_, b) => logits.slice(b * V, (b + 1) * V));
@@ -379,6 +393,11 @@ export class LanguageModel implements TunableModel {
     }
     return { ids: out, firstLogits };
   }
+}
+
+/** Flat indices of each row's last position in a [B, S] batch. */
+function lastRowsOf(B: number, S: number): ort.Tensor {
+  return int64Tensor(Array.from({ length: B }, (_, b) => b * S + S - 1), [B]);
 }
 
 function argmaxAt(logits: ArrayLike<number>, offset: number, V: number): number {

@@ -5,11 +5,11 @@ import { Graph, type FloatType, type Tensor } from '../engine/graph.js';
 import { add } from '../engine/ops/elementwise.js';
 import { gather } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
-import { concat } from '../engine/ops/shape.js';
-import { createSession, EngineSession, floatTensor, int64Tensor, type Feeds } from '../engine/runtime.js';
+import { concat, reshape } from '../engine/ops/shape.js';
+import { createSession, EngineSession, floatTensor, int64Tensor, ort, type Device, type Feeds } from '../engine/runtime.js';
 import type { T5Config } from './config.js';
 import { InputError } from './errors.js';
-import { checkIndex, promptFeed, type LanguageModelOptions } from './language-model.js';
+import { checkIndex, halfWeights, promptFeed, type LanguageModelOptions } from './language-model.js';
 import { bucketMatrix, T5Model } from './t5.js';
 import { causalBias, paddingBias } from './attention.js';
 import { sumPerExample, targetOutputs } from './target-loss.js';
@@ -17,13 +17,15 @@ import type { Tokenizer } from './tokenizer.js';
 import { choiceSequences, tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type SoftPrompt, type TunableModel, type Weighting } from './tunable.js';
 import { CheckpointWeights, type WeightSource } from './weights.js';
 
-export type Seq2SeqGraphKind = 'train' | 'score' | 'generate';
+/** As for causal models, `all` is the one graph a prompt-tuning job uses: scoring, generation's logits and the gradient on request. */
+export type Seq2SeqGraphKind = 'train' | 'score' | 'generate' | 'all';
 
-export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatType: FloatType, weightGradients?: () => Map<string, Tensor>): Graph {
-  const g = new Graph(floatType);
+export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatType: FloatType, options: { weightGradients?: () => Map<string, Tensor>; weightType?: FloatType | 'float16' } = {}): Graph {
+  const { weightGradients } = options;
+  const g = new Graph(floatType, options.weightType ?? floatType);
   const c = model.cfg;
   const d = c.hiddenSize;
-  const soft = g.input('soft_prompt', floatType, ['M', 'n', d], { requiresGrad: kind === 'train' });
+  const soft = g.input('soft_prompt', floatType, ['M', 'n', d], { requiresGrad: kind === 'train' || kind === 'all' });
   const promptIndex = g.input('prompt_index', 'int64', ['B']);
   const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
   const encoderMask = g.input('encoder_mask', floatType, ['B', 'n+T']);
@@ -39,6 +41,13 @@ export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatT
   const selfBias = add(model.positionBias(g, 'decoder', decoderBuckets), causalBias(g, decoderIds, decoderIds));
   const hidden = model.decode(g, model.embed(g, decoderIds), encoded, selfBias, padding);
 
+  if (kind === 'all') {
+    // logits of the decoder rows asked for (flat indices into [B * L]): generation's last positions
+    const rows = gather(reshape(hidden, ['B*L', d]), g.input('logit_rows', 'int64', ['R']));
+    g.output(linear(rows, model.headWeight(g)), 'logits');
+    targetOutputs(g, hidden, model.headWeight(g), g.input('compute_gradient', 'bool', []), soft);
+    return g;
+  }
   if (kind === 'generate') {
     const last = g.node('Slice', [hidden, g.ints([-1]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])], {}, [{ dtype: floatType, shape: ['B', 1, d] }])[0];
     const row = g.node('Reshape', [last, g.ints([0, d])], {}, [{ dtype: floatType, shape: ['B', d] }])[0];
@@ -53,9 +62,10 @@ export class Seq2SeqLanguageModel implements TunableModel {
   readonly kind = 'seq2seq' as const;
   readonly model: T5Model;
   readonly floatType: FloatType;
-  private sessions = new Map<Seq2SeqGraphKind, Promise<EngineSession>>();
-  private embeddingTable?: Float32Array;
+  /** One graph and one session for everything: one copy of the weights. */
+  private opened?: Promise<EngineSession>;
   deviceNote = '';
+  precision: 'fp32' | 'fp16' = 'fp32';
 
   constructor(readonly cfg: T5Config, readonly weights: WeightSource, readonly tokenizer: Tokenizer | null, readonly options: LanguageModelOptions = {}) {
     this.model = new T5Model(cfg, weights);
@@ -68,32 +78,41 @@ export class Seq2SeqLanguageModel implements TunableModel {
 
   get contextLength(): number { return this.cfg.maxPositions; }
 
-  private session(kind: Seq2SeqGraphKind): Promise<EngineSession> {
-    let s = this.sessions.get(kind);
-    if (!s) {
-      const log = (m: string) => { if (m !== this.deviceNote) this.options.log?.(m); };
-      s = createSession(buildSeq2SeqGraph(this.model, kind, this.floatType), this.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log, progress: this.options.progress }).then((session) => {
-        this.deviceNote = session.note;
-        return session;
-      });
-      this.sessions.set(kind, s);
-    }
-    return s;
+  private session(): Promise<EngineSession> {
+    this.opened ??= (async () => {
+      const { precision, progress } = this.options;
+      progress?.({ phase: 'graph', detail: `${this.cfg.numLayers} + ${this.cfg.numDecoderLayers} layers` });
+      const graph = (device: Device) => buildSeq2SeqGraph(this.model, 'all', this.floatType, { weightType: halfWeights(precision, device, this.floatType) ? 'float16' : this.floatType });
+      const session = await createSession(graph, this.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log: this.options.log, progress, floatType: this.floatType });
+      this.deviceNote = session.note;
+      this.precision = halfWeights(precision, session.device, this.floatType) ? 'fp16' : 'fp32';
+      return session;
+    })();
+    return this.opened;
   }
 
-  async device(): Promise<string> { return (await this.session('score')).device; }
+  /** Runs the graph with defaults for what a call does not use; returns only `fetches`. */
+  private async run(feeds: Feeds, fetches: string[]) {
+    const N = (feeds.target_ids?.dims[0] as number | undefined) ?? 0;
+    return (await this.session()).run({
+      target_rows: int64Tensor([], [0]),
+      target_ids: int64Tensor([], [0]),
+      target_weights: floatTensor(this.floatType, new Array<number>(N).fill(0), [N]),
+      logit_rows: int64Tensor([], [0]),
+      compute_gradient: new ort.Tensor('bool', [false], []),
+      ...feeds,
+    }, fetches);
+  }
+
+  async device(): Promise<string> { return (await this.session()).device; }
 
   async dispose(): Promise<void> {
-    for (const s of this.sessions.values()) await (await s).release();
-    this.sessions.clear();
+    if (this.opened) await (await this.opened).release();
+    this.opened = undefined;
   }
 
   embeddings(ids: number[]): Float32Array {
-    this.embeddingTable ??= this.weights.read('shared.weight');
-    const d = this.cfg.hiddenSize;
-    const out = new Float32Array(ids.length * d);
-    ids.forEach((id, i) => out.set(this.embeddingTable!.subarray(id * d, (id + 1) * d), i * d));
-    return out;
+    return this.weights.readRows('shared.weight', ids);
   }
 
   emptyPrompt(): SoftPrompt { return { length: 0, dim: this.cfg.hiddenSize, data: new Float32Array(0) }; }
@@ -151,36 +170,35 @@ export class Seq2SeqLanguageModel implements TunableModel {
   }
 
   async lossAndGradient(sequences: Sequence[], prompts: Prompts, weighting: Weighting = 'token', padding: Padding = {}) {
-    const session = await this.session('train');
-    const out = await session.run(this.prepare(sequences, prompts, weighting, padding).feeds);
+    const { feeds } = this.prepare(sequences, prompts, weighting, padding);
+    feeds.compute_gradient = new ort.Tensor('bool', [true], []);
+    const out = await this.run(feeds, ['loss', 'grad_soft_prompt', 'token_logprobs']);
     return { loss: Number((out.loss.data as Float32Array)[0]), grad: out.grad_soft_prompt.data as Float32Array | Float64Array, tokenLogProbs: out.token_logprobs.data as Float32Array | Float64Array };
   }
 
   async score(sequences: Sequence[], prompts: Prompts, padding: Padding = {}) {
-    const session = await this.session('score');
     const { feeds, counts } = this.prepare(sequences, prompts, 'token', padding);
-    delete feeds.target_weights;
-    const out = await session.run(feeds);
+    const out = await this.run(feeds, ['token_logprobs']);
     return sumPerExample(out.token_logprobs.data as Float32Array, counts);
   }
 
   /** Each choice as its own decoder sequence (labels are a few tokens; the encoder runs per choice). */
-  async scoreChoices(items: ChoiceItem[], prompts: Prompts): Promise<number[][]> {
+  async scoreChoices(items: ChoiceItem[], prompts: Prompts): Promise<{ scores: number[][] }> {
     const scored = await this.score(choiceSequences(items), prompts);
     let k = 0;
-    return items.map((item) => item.choices.map(() => scored[k++].logProb));
+    return { scores: items.map((item) => item.choices.map(() => scored[k++].logProb)) };
   }
 
   /** Decoder logits after `decoded` for each encoder input: the last position's, [B][V]. */
   async nextLogits(inputs: number[][], prompts: Prompts, decoded: number[][], promptIndex?: number[]): Promise<(Float32Array | Float64Array)[]> {
-    const session = await this.session('generate');
     const B = inputs.length;
     const L = decoded[0].length;
-    const out = await session.run({
+    const out = await this.run({
       ...this.encoderFeeds(inputs, prompts, promptIndex ?? new Array<number>(B).fill(0)),
       decoder_input_ids: int64Tensor(decoded.flat(), [B, L]),
       decoder_buckets: int64Tensor(bucketMatrix(L, L, false, this.cfg), [L, L]),
-    });
+      logit_rows: int64Tensor(Array.from({ length: B }, (_, b) => b * L + L - 1), [B]),
+    }, ['logits']);
     const logits = out.logits.data as Float32Array | Float64Array;
     const V = this.cfg.vocabSize;
     return Array.from({ length: B }, (_, b) => logits.slice(b * V, (b + 1) * V));

@@ -48,8 +48,12 @@ export interface TunableModel {
   emptyPrompt(): SoftPrompt;
   lossAndGradient(sequences: Sequence[], prompts: Prompts, weighting?: Weighting, padding?: Padding): Promise<{ loss: number; grad: Float32Array | Float64Array; tokenLogProbs: Float32Array | Float64Array }>;
   score(sequences: Sequence[], prompts: Prompts, padding?: Padding): Promise<{ logProb: number; count: number }[]>;
-  /** Log-likelihood of every choice of every item: [item][choice]. */
-  scoreChoices(items: ChoiceItem[], prompts: Prompts): Promise<number[][]>;
+  /**
+   * Log-likelihood of every choice of every item: scores[item][choice]; with maxNewTokens, also
+   * each item's greedy continuation of its prefix (new tokens only) where the model can reuse the
+   * prefix's pass (undefined where it cannot: then the caller generates).
+   */
+  scoreChoices(items: ChoiceItem[], prompts: Prompts, options?: { maxNewTokens?: number }): Promise<{ scores: number[][]; generated?: number[][] }>;
   /** Greedy continuation of each prompt; each result row is the prompt's ids, then the new ones. */
   generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options?: { stopAtEos?: boolean; promptIndex?: number[]; sample?: { temperature: number; random: () => number } }): Promise<{ ids: number[][] }>;
   device(): Promise<string>;

@@ -83,24 +83,45 @@ export class Evaluator {
 
   /** Log-likelihood of every label for every example: scores[e][c] (per soft prompt for ensembles). */
   async labelScores(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions): Promise<number[][][]> {
+    return (await this.scoreAndGenerate(prompt, examples, options, 0)).scores;
+  }
+
+  /**
+   * Label scores and, with maxNewTokens, each example's greedy continuation from the same prefix
+   * pass (when every example's generation prompt is its scoring prefix; otherwise `generated` is
+   * undefined and the caller generates on its own).
+   */
+  private async scoreAndGenerate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number): Promise<{ scores: number[][][]; generated?: string[] }> {
     const promptCount = Math.max(1, prompt.soft.length);
     const { items, slots } = this.labelChoices(prompt, examples);
+    const C = this.labels.length;
+    const n = prompt.soft[0]?.length ?? 0;
+    const itemOf = (e: number) => slots[e * promptCount * C][0];
+    const shared = maxNewTokens > 0 && promptCount === 1 && examples.every((e, i) => {
+      const ids = this.encoder.promptOnly(prompt.text(e), n, maxNewTokens).ids;
+      const item = items[itemOf(i)];
+      return slots.slice(i * C, (i + 1) * C).every(([it]) => it === itemOf(i)) && item.prefix.length === ids.length && item.prefix.every((id, j) => id === ids[j]);
+    });
     const soft = prompt.soft.length ? prompt.soft : [this.lm.emptyPrompt()];
     // longest prefixes first: batches of similar lengths pad little
     const order = items.map((_, i) => i).sort((a, b) => items[b].prefix.length - items[a].prefix.length);
     const itemScores = new Array<number[]>(items.length);
+    const itemTexts = new Array<string>(items.length);
+    let generatedAll = shared;
     for (let start = 0; start < order.length; start += options.batchSize) {
       if (options.signal?.aborted) throw new CancelledError();
       const idx = order.slice(start, start + options.batchSize);
-      const scored = await this.lm.scoreChoices(idx.map((i) => items[i]), soft);
-      scored.forEach((row, j) => (itemScores[idx[j]] = row));
+      const out = await this.lm.scoreChoices(idx.map((i) => items[i]), soft, shared ? { maxNewTokens } : {});
+      out.scores.forEach((row, j) => (itemScores[idx[j]] = row));
+      if (out.generated) out.generated.forEach((ids, j) => (itemTexts[idx[j]] = this.lm.tokenizer!.decode(ids)));
+      else generatedAll = false;
       options.onProgress?.(Math.min(start + options.batchSize, order.length), order.length, prompt.id);
     }
-    const C = this.labels.length;
-    return examples.map((_, e) => Array.from({ length: promptCount }, (_, k) => Array.from({ length: C }, (_, c) => {
+    const scores = examples.map((_, e) => Array.from({ length: promptCount }, (_, k) => Array.from({ length: C }, (_, c) => {
       const [item, choice] = slots[(e * promptCount + k) * C + c];
       return itemScores[item][choice];
     })));
+    return { scores, generated: generatedAll ? examples.map((_, e) => itemTexts[itemOf(e)]) : undefined };
   }
 
   /**
@@ -134,7 +155,7 @@ export class Evaluator {
   async generate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions & { maxNewTokens?: number }): Promise<string[]> {
     const tok = this.lm.tokenizer!;
     const n = prompt.soft[0]?.length ?? 0;
-    const maxNew = options.maxNewTokens ?? Math.max(...this.labelTexts.map((t) => this.encoder.targetIds(this.spec.data.labelSeparator + t).length)) + 1;
+    const maxNew = options.maxNewTokens ?? this.generationLength();
     const soft = prompt.soft.length ? prompt.soft[0] : this.lm.emptyPrompt();
     const texts: string[] = [];
     for (let start = 0; start < examples.length; start += options.batchSize) {
@@ -146,10 +167,16 @@ export class Evaluator {
     return texts;
   }
 
+  /** Tokens generated for exact match: the longest label's, and one more. */
+  private generationLength(): number {
+    return Math.max(...this.labelTexts.map((t) => this.encoder.targetIds(this.spec.data.labelSeparator + t).length)) + 1;
+  }
+
   async evaluate(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: PromptResult; predictions: Prediction[] }> {
-    const scores = await this.labelScores(prompt, split.examples, options);
-    const generated = options.generation && prompt.kind !== 'ensemble' ? await this.generate(prompt, split.examples, options) : undefined;
-    return this.summarize(prompt, split.examples, scores, generated);
+    const generating = options.generation && prompt.kind !== 'ensemble';
+    const { scores, generated } = await this.scoreAndGenerate(prompt, split.examples, options, generating ? this.generationLength() : 0);
+    const texts = generating ? (generated ?? await this.generate(prompt, split.examples, options)) : undefined;
+    return this.summarize(prompt, split.examples, scores, texts);
   }
 
   /** Metrics and per-example predictions from label scores [example][prompt][label] (and generations). */

@@ -56,7 +56,7 @@ export class ModelTuner {
     let graph;
     if (cfg.architecture === 't5') {
       const view = new Seq2SeqLanguageModel(cfg, this.trainable, tokenizer, { floatType });
-      graph = buildSeq2SeqGraph(view.model, 'train', floatType, () => this.trainable.created);
+      graph = buildSeq2SeqGraph(view.model, 'train', floatType, { weightGradients: () => this.trainable.created });
       this.view = view;
     } else {
       const model = buildModel(cfg, this.trainable);
