@@ -16,20 +16,26 @@ import { readSplit } from '../src/tuning/data.js';
 import { root, storiesDir, tempDir, workspace } from './helpers.js';
 
 describe('rank classification from one pass over the prefix', () => {
-  it('equals scoring every choice as its own sequence (float64, multi-token choices, shared first tokens, two prompts)', async () => {
-    const cfg = randomModelConfig(GRADCHECK_VARIANTS[0].config);
-    const lm = new LanguageModel(buildModel(cfg, randomWeights(cfg, 3)), null, { floatType: 'float64' });
-    const soft = [0, 1].map((s) => ({ length: 3, dim: cfg.hiddenSize, data: Float64Array.from({ length: 3 * cfg.hiddenSize }, (_, i) => Math.sin(i + s)) }));
-    const items: ChoiceItem[] = [
-      { prefix: [5, 6, 7, 8, 9], prompt: 0, choices: [{ ids: [11], scoreFrom: 0 }, { ids: [12, 13, 14], scoreFrom: 0 }, { ids: [15, 16], scoreFrom: 1 }] },
-      { prefix: [3], prompt: 1, choices: [{ ids: [20, 21], scoreFrom: 0 }, { ids: [22], scoreFrom: 0 }, { ids: [23, 24, 25, 26], scoreFrom: 2 }] },
-      { prefix: [9, 8, 7], prompt: 0, choices: [{ ids: [4], scoreFrom: 0 }] },
-    ];
-    const { scores: shared } = await lm.scoreChoices(items, soft);
-    const whole = await lm.score(choiceSequences(items), soft);
-    assert.deepEqual(shared.map((r) => r.length), [3, 3, 1]);
-    let k = 0;
-    for (const row of shared) for (const v of row) assert.ok(Math.abs(v - whole[k++].logProb) < 1e-10, `${v} vs ${whole[k - 1].logProb}`);
+  it('equals scoring every choice as its own sequence (float64, multi-token choices, shared first tokens, two prompts; causal and T5)', async () => {
+    const { tunableFor } = await import('../src/models/load.js');
+    for (const variant of [GRADCHECK_VARIANTS[0], GRADCHECK_VARIANTS[7]]) {
+      const cfg = randomModelConfig(variant.config);
+      const lm = tunableFor(cfg, randomWeights(cfg, 3), null, { floatType: 'float64' });
+      const soft = [0, 1].map((s) => ({ length: 3, dim: cfg.hiddenSize, data: Float64Array.from({ length: 3 * cfg.hiddenSize }, (_, i) => Math.sin(i + s)) }));
+      // a T5 choice is the decoder's whole text (a sequence's tokens before targetStart are the encoder's)
+      const from = (k: number) => (cfg.architecture === 't5' ? 0 : k);
+      const items: ChoiceItem[] = [
+        { prefix: [5, 6, 7, 8, 9], prompt: 0, choices: [{ ids: [11], scoreFrom: 0 }, { ids: [12, 13, 14], scoreFrom: 0 }, { ids: [15, 16], scoreFrom: from(1) }] },
+        { prefix: [3], prompt: 1, choices: [{ ids: [20, 21], scoreFrom: 0 }, { ids: [22], scoreFrom: 0 }, { ids: [23, 24, 25, 26], scoreFrom: from(2) }] },
+        { prefix: [9, 8, 7], prompt: 0, choices: [{ ids: [4], scoreFrom: 0 }] },
+      ];
+      const { scores: shared } = await lm.scoreChoices(items, soft);
+      const whole = await lm.score(choiceSequences(items), soft);
+      assert.deepEqual(shared.map((r) => r.length), [3, 3, 1]);
+      let k = 0;
+      for (const row of shared) for (const v of row) assert.ok(Math.abs(v - whole[k++].logProb) < 1e-10, `${variant.name}: ${v} vs ${whole[k - 1].logProb}`);
+      await lm.dispose();
+    }
   });
 
   it('the evaluator gives the same label scores and predictions as scoring whole label sequences (stories260K, multi-token labels, ensemble)', async () => {

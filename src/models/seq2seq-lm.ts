@@ -14,7 +14,7 @@ import { bucketMatrix, T5Model } from './t5.js';
 import { causalBias, paddingBias } from './attention.js';
 import { sumPerExample, targetOutputs } from './target-loss.js';
 import type { Tokenizer } from './tokenizer.js';
-import { choiceSequences, tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type SoftPrompt, type TunableModel, type Weighting } from './tunable.js';
+import { tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type SoftPrompt, type TunableModel, type Weighting } from './tunable.js';
 import { CheckpointWeights, type WeightSource } from './weights.js';
 
 /** As for causal models, `all` is the one graph a prompt-tuning job uses: scoring, generation's logits and the gradient on request. */
@@ -30,7 +30,9 @@ export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatT
   const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
   const encoderMask = g.input('encoder_mask', floatType, ['B', 'n+T']);
   const encoderBuckets = g.input('encoder_buckets', 'int64', ['n+T', 'n+T']);
-  const decoderIds = g.input('decoder_input_ids', 'int64', ['B', 'L']);
+  // decoder row r reads encoder row decoder_rows[r]: several label texts share one encoder pass
+  const decoderIds = g.input('decoder_input_ids', 'int64', ['D', 'L']);
+  const decoderRows = g.input('decoder_rows', 'int64', ['D']);
   const decoderBuckets = g.input('decoder_buckets', 'int64', ['L', 'L']);
 
   const x = concat([gather(soft, promptIndex), model.embed(g, inputIds)], 1);
@@ -39,11 +41,11 @@ export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatT
   const encoderBias = add(model.positionBias(g, 'encoder', encoderBuckets), padding);
   const encoded = model.encode(g, x, encoderBias);
   const selfBias = add(model.positionBias(g, 'decoder', decoderBuckets), causalBias(g, decoderIds, decoderIds));
-  const hidden = model.decode(g, model.embed(g, decoderIds), encoded, selfBias, padding);
+  const hidden = model.decode(g, model.embed(g, decoderIds), gather(encoded, decoderRows), selfBias, gather(padding, decoderRows));
 
   if (kind === 'all') {
     // logits of the decoder rows asked for (flat indices into [B * L]): generation's last positions
-    const rows = gather(reshape(hidden, ['B*L', d]), g.input('logit_rows', 'int64', ['R']));
+    const rows = gather(reshape(hidden, ['D*L', d]), g.input('logit_rows', 'int64', ['R']));
     g.output(linear(rows, model.headWeight(g)), 'logits');
     targetOutputs(g, hidden, model.headWeight(g), g.input('compute_gradient', 'bool', []), soft);
     return g;
@@ -161,6 +163,7 @@ export class Seq2SeqLanguageModel implements TunableModel {
     const feeds: Feeds = {
       ...this.encoderFeeds(sequences.map((s) => s.ids.slice(0, s.targetStart)), prompts, sequences.map((s) => s.prompt ?? 0), padding),
       decoder_input_ids: int64Tensor(decoder, [B, L]),
+      decoder_rows: int64Tensor(Array.from({ length: B }, (_, b) => b), [B]),
       decoder_buckets: int64Tensor(bucketMatrix(L, L, false, this.cfg), [L, L]),
       target_rows: int64Tensor(rows, [N]),
       target_ids: int64Tensor(targets, [N]),
@@ -182,11 +185,38 @@ export class Seq2SeqLanguageModel implements TunableModel {
     return sumPerExample(out.token_logprobs.data as Float32Array, counts);
   }
 
-  /** Each choice as its own decoder sequence (labels are a few tokens; the encoder runs per choice). */
+  /** One encoder pass per item; each choice is a decoder row reading it (teacher forcing). */
   async scoreChoices(items: ChoiceItem[], prompts: Prompts): Promise<{ scores: number[][] }> {
-    const scored = await this.score(choiceSequences(items), prompts);
+    const choices = items.flatMap((item, b) => item.choices.map((ch) => ({ b, ids: ch.ids, scoreFrom: ch.scoreFrom })));
+    const L = Math.max(...choices.map((ch) => ch.ids.length));
+    const decoder: number[] = [];
+    const rows: number[] = [];
+    const targets: number[] = [];
+    const owner: number[] = [];
+    choices.forEach((ch, r) => {
+      const input = [this.cfg.decoderStartTokenId, ...ch.ids.slice(0, -1)];
+      decoder.push(...input, ...new Array<number>(L - input.length).fill(this.cfg.padTokenId));
+      ch.ids.forEach((id, j) => {
+        if (j < ch.scoreFrom) return;
+        rows.push(r * L + j);
+        targets.push(id);
+        owner.push(r);
+      });
+    });
+    const D = choices.length;
+    const out = await this.run({
+      ...this.encoderFeeds(items.map((item) => item.prefix), prompts, items.map((item) => item.prompt ?? 0)),
+      decoder_input_ids: int64Tensor(decoder, [D, L]),
+      decoder_rows: int64Tensor(choices.map((ch) => ch.b), [D]),
+      decoder_buckets: int64Tensor(bucketMatrix(L, L, false, this.cfg), [L, L]),
+      target_rows: int64Tensor(rows, [rows.length]),
+      target_ids: int64Tensor(targets, [targets.length]),
+    }, ['token_logprobs']);
+    const logProbs = out.token_logprobs.data as Float32Array | Float64Array;
+    const perChoice = new Array<number>(D).fill(0);
+    owner.forEach((r, i) => (perChoice[r] += logProbs[i]));
     let k = 0;
-    return { scores: items.map((item) => item.choices.map(() => scored[k++].logProb)) };
+    return { scores: items.map((item) => item.choices.map(() => perChoice[k++])) };
   }
 
   /** Decoder logits after `decoded` for each encoder input: the last position's, [B][V]. */
@@ -196,6 +226,7 @@ export class Seq2SeqLanguageModel implements TunableModel {
     const out = await this.run({
       ...this.encoderFeeds(inputs, prompts, promptIndex ?? new Array<number>(B).fill(0)),
       decoder_input_ids: int64Tensor(decoded.flat(), [B, L]),
+      decoder_rows: int64Tensor(Array.from({ length: B }, (_, b) => b), [B]),
       decoder_buckets: int64Tensor(bucketMatrix(L, L, false, this.cfg), [L, L]),
       logit_rows: int64Tensor(Array.from({ length: B }, (_, b) => b * L + L - 1), [B]),
     }, ['logits']);

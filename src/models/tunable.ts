@@ -31,7 +31,8 @@ export function tokenWeights(weighting: Weighting, counts: number[]): number[] {
 /**
  * Candidate continuations of one prefix (rank classification: one per label). A choice's
  * log-likelihood sums its tokens from `scoreFrom` on (earlier ones are context shared by the
- * label texts, such as a common first word).
+ * label texts, such as a common first word). For an encoder-decoder model the prefix is the
+ * encoder's input and a choice the decoder's text.
  */
 export interface ChoiceItem { prefix: number[]; choices: { ids: number[]; scoreFrom: number }[]; prompt?: number }
 
