@@ -188,3 +188,26 @@ describe('one session per model', () => {
     }
   });
 });
+
+describe('setup progress', () => {
+  it('a job reports building the graph, loading the weights and the model loaded, before its first step, and plans its memory', async () => {
+    const { runJob } = await import('../src/tuning/experiment.js');
+    const { setupMessage } = await import('../src/protocol.js');
+    const spec = workspace({
+      name: 'mood', model: storiesDir,
+      data: { train: join(root, 'data', 'mood', 'train.jsonl'), test: join(root, 'data', 'mood', 'test.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, maxExamples: 8 },
+      softPrompt: { length: 4 }, training: { steps: 2, batchSize: 4, evalEvery: 10, microBatchSize: 3 }, evaluation: { generation: false },
+    });
+    const seen: string[] = [];
+    await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, (e) => {
+      if (e.type === 'setup') seen.push(setupMessage(e));
+      if (e.type === 'progress') seen.push('step');
+      if (e.type === 'log' && e.message.startsWith('memory:')) seen.push(e.message);
+    });
+    const firstStep = seen.indexOf('step');
+    assert.match(seen.find((m) => !m.startsWith('memory:'))!, /^building the model's graph \(5 layers\)$/);
+    assert.ok(seen.slice(0, firstStep).some((m) => /^loading the weights on cpu/.test(m)), seen.join('\n'));
+    assert.ok(seen.slice(0, firstStep).some((m) => /^model loaded on cpu/.test(m)), seen.join('\n'));
+    assert.ok(seen.some((m) => /^memory: .* micro-batch 3 \(2 passes per step of 4\), evaluation batch 3$/.test(m)), seen.join('\n'));
+  });
+});

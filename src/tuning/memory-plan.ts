@@ -65,7 +65,7 @@ export function planMemory(cfg: ModelConfig, parameters: number, options: { batc
   const bytesPerExample = activationBytesPerExample(cfg, options.tokens);
   const budgetBytes = options.budgetBytes ?? availableMemory() * 0.5;
   const room = budgetBytes - weightBytes;
-  const gb = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  const gb = (b: number) => (b < 2 ** 30 ? `${(b / 2 ** 20).toFixed(0)} MiB` : `${(b / 2 ** 30).toFixed(2)} GiB`);
   const figures = `${gb(weightBytes)} of float32 weights (${parameters.toLocaleString('en-US')} parameters), ${gb(bytesPerExample)} of activations per example of ${options.tokens} positions, budget ${gb(budgetBytes)} (half the available memory)`;
   const fitting = Math.floor(room / bytesPerExample);
   if (options.microBatchSize === undefined && fitting < 1) {
