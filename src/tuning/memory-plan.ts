@@ -11,6 +11,8 @@ import type { Prompts, Sequence, TunableModel } from '../models/tunable.js';
 
 /** Token rows per pass on the CPU: enough for efficient products (see planMemory). */
 export const CPU_ROWS_PER_PASS = 512;
+/** Activations that never need splitting on a machine that trains at all. */
+const SMALL_ACTIVATIONS = 2 ** 30;
 
 export interface MemoryPlan {
   /** Examples per forward and backward pass in training. */
@@ -42,14 +44,15 @@ function shapes(cfg: ModelConfig): { d: number; ffn: number; layers: number } {
 /**
  * Activation bytes of one example of `tokens` positions (soft prompt included) through forward
  * and backward: what each layer keeps for the backward pass, per token about 24 hidden-size,
- * 10 feed-forward-size and 10 x heads x length (attention) floats. Measured on SmolLM2-135M's
- * shape (3.8 MB per token, 30 layers); this estimate gives 4.4, erring on the safe side.
- * Evaluation keeps the same: the graph holds the forward's values until it knows no gradient is asked.
+ * 10 feed-forward-size and 4 x heads x length (attention) floats. Fitted to SmolLM2-135M's shape
+ * (3.8 MB per token at 84 positions, 30 layers: this gives 4.0). Evaluation holds the forward's
+ * values only (the graph keeps them until it knows no gradient is asked for): about half.
  */
-export function activationBytesPerExample(cfg: ModelConfig, tokens: number): number {
+export function activationBytesPerExample(cfg: ModelConfig, tokens: number, forwardOnly = false): number {
   const { d, ffn, layers } = shapes(cfg);
-  const perTokenLayer = 24 * d + 10 * ffn + 10 * cfg.numHeads * tokens;
-  return 4 * tokens * (layers * perTokenLayer + 3 * cfg.vocabSize / Math.max(1, tokens));
+  const perTokenLayer = 24 * d + 10 * ffn + 4 * cfg.numHeads * tokens;
+  const bytes = 4 * tokens * (layers * perTokenLayer + 3 * cfg.vocabSize / Math.max(1, tokens));
+  return forwardOnly ? bytes / 2 : bytes;
 }
 
 /**
@@ -71,12 +74,15 @@ export function planMemory(cfg: ModelConfig, parameters: number, options: { batc
   if (options.microBatchSize === undefined && fitting < 1) {
     throw new InputError(`${options.file ?? 'the job'}: one example does not fit in memory: ${figures}. Shorten the inputs (data.maxLength) or the soft prompt, close other programs, or use a smaller model`, options.file ? { file: options.file, field: 'training.microBatchSize' } : undefined);
   }
-  // past enough rows to keep the products efficient, a larger pass only costs memory
-  const enough = (tokens: number) => (options.rowsPerPass ? Math.max(1, Math.ceil(options.rowsPerPass / tokens)) : Infinity);
+  // past enough rows to keep the products efficient, a larger pass only costs memory; small
+  // models keep whole batches (there a pass's fixed cost dominates and memory is no concern)
+  const enough = (tokens: number, forwardOnly = false) => options.rowsPerPass
+    ? Math.max(1, Math.ceil(options.rowsPerPass / tokens), Math.floor(SMALL_ACTIVATIONS / activationBytesPerExample(cfg, tokens, forwardOnly)))
+    : Infinity;
   const microBatch = Math.min(options.batchSize, options.microBatchSize ?? Math.min(fitting, enough(options.tokens)));
   const evalTokens = Math.max(options.tokens, options.evalTokens ?? 0);
-  const evalFitting = Math.floor(room / activationBytesPerExample(cfg, evalTokens));
-  const evalBatch = Math.max(1, Math.min(options.evalBatchSize, options.microBatchSize ?? Math.min(evalFitting, enough(evalTokens))));
+  const evalFitting = Math.floor(room / activationBytesPerExample(cfg, evalTokens, true));
+  const evalBatch = Math.max(1, Math.min(options.evalBatchSize, options.microBatchSize ?? Math.min(evalFitting, enough(evalTokens, true))));
   const steps = Math.ceil(options.batchSize / microBatch);
   const detail = `memory: ${figures}; micro-batch ${microBatch}${steps > 1 ? ` (${steps} passes per step of ${options.batchSize})` : ''}, evaluation batch ${evalBatch}`;
   return { microBatch, evalBatch, weightBytes, bytesPerExample, budgetBytes, detail };
