@@ -211,3 +211,16 @@ describe('setup progress', () => {
     assert.ok(seen.some((m) => /^memory: .* micro-batch 3 \(2 passes per step of 4\), evaluation batch 3$/.test(m)), seen.join('\n'));
   });
 });
+
+describe('cache', () => {
+  it('float32 copies of weights that earlier versions wrote are removed; other cache files stay', async () => {
+    const { removeWidenedCopies } = await import('../src/models/weights.js');
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const cache = tempDir('ptune-cache-');
+    mkdirSync(join(cache, 'weights'));
+    writeFileSync(join(cache, 'weights', '0123456789abcdef01234567.f32'), Buffer.alloc(1000));
+    writeFileSync(join(cache, 'weights', 'keep.txt'), 'x');
+    assert.equal(removeWidenedCopies(cache), 1000);
+    assert.deepEqual(readdirSync(join(cache, 'weights')), ['keep.txt']);
+  });
+});

@@ -10,7 +10,8 @@ import { LanguageModel, type LanguageModelOptions, type Precision } from './lang
 import { Seq2SeqLanguageModel } from './seq2seq-lm.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import type { TunableModel } from './tunable.js';
-import { CheckpointWeights, type WeightSource } from './weights.js';
+import { CheckpointWeights, removeWidenedCopies, type WeightSource } from './weights.js';
+import { cacheRoot } from '../engine/runtime.js';
 
 export interface OpenModelOptions extends HubOptions {
   device?: DeviceChoice;
@@ -43,5 +44,7 @@ export async function openModel(model: string, options: OpenModelOptions = {}): 
   const folder = await resolveModelFolder(model, options);
   const cfg = readModelConfig(folder);
   const weights = new CheckpointWeights(folder);
+  const freed = removeWidenedCopies(cacheRoot());
+  if (freed > 0) options.log?.(`removed ${(freed / 2 ** 30).toFixed(2)} GiB of float32 weight copies an earlier version left in ${cacheRoot()}`);
   return tunableFor(cfg, weights, await loadTokenizer(folder), { device: options.device, precision: options.precision, threads: options.threads, log: options.log, progress: options.progress });
 }

@@ -1,7 +1,8 @@
 // Where a model's weights come from when a graph is built: a checkpoint on disk (read by the
 // runtime as ONNX external data straight from the safetensors files, never copied into JS), or
 // arrays in memory (tiny test models, inlined into the graph in its float type).
-import { basename } from 'node:path';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { onnxTypeOf, type Graph, type Tensor } from '../engine/graph.js';
 import { InputError } from './errors.js';
 import { readCheckpoint, readRowsF32, readTensorF32, type TensorEntry } from './safetensors.js';
@@ -30,6 +31,23 @@ function cached(g: Graph, name: string, make: () => Tensor): Tensor {
   let t = m.get(name);
   if (!t) m.set(name, (t = make()));
   return t;
+}
+
+/**
+ * Earlier versions widened F16/BF16 weights into float32 files in the cache (twice the checkpoint,
+ * on disk); they are no longer read. Removes them and returns the bytes freed.
+ */
+export function removeWidenedCopies(cacheDir: string): number {
+  const dir = join(cacheDir, 'weights');
+  if (!existsSync(dir)) return 0;
+  let freed = 0;
+  for (const name of readdirSync(dir)) {
+    if (!/^[0-9a-f]{24}\.f32$/.test(name)) continue;
+    const path = join(dir, name);
+    freed += statSync(path).size;
+    rmSync(path, { force: true });
+  }
+  return freed;
 }
 
 const storedType = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' } as const;
