@@ -76,6 +76,9 @@ describe('metrics', () => {
     assert.deepEqual(m.predictedRate, { a: 0.25, b: 0.75 });
     assert.equal(m.auc, 1);
     assert.equal(auc([0, 1, 0, 1], [1, 1, 1, 1]), 0.5);
+    // a NaN score once made this loop forever (eval hung at 100% CPU)
+    assert.equal(auc([0, 1, 0, 1], [0.1, NaN, 0.3, 0.2]), null);
+    assert.equal(auc([0, 1, 0, 1], [-Infinity, Infinity, -Infinity, Infinity]), 1);
   });
   it('majority vote breaks ties by probability mass', () => {
     assert.equal(majorityVote([0, 1, 1], [[-1, -2], [-2, -1], [-2, -1]]), 1);

@@ -39,10 +39,12 @@ export function classificationMetrics(labels: string[], gold: number[], predicte
 
 /** Mann-Whitney estimate of P(margin of a positive > margin of a negative), ties counting half. */
 export function auc(gold: number[], margin: number[]): number | null {
+  // a NaN score (a diverged prompt, NaN weights) has no rank: there is no AUC to give
+  if (margin.some(Number.isNaN)) return null;
   const order = margin.map((m, i) => ({ m, g: gold[i] })).sort((a, b) => a.m - b.m);
   let rankSumPositive = 0, positives = 0;
   for (let i = 0; i < order.length;) {
-    let j = i;
+    let j = i + 1;
     while (j < order.length && order[j].m === order[i].m) j++;
     const rank = (i + j + 1) / 2;
     for (let k = i; k < j; k++) if (order[k].g === 1) { rankSumPositive += rank; positives++; }
