@@ -2,6 +2,7 @@
 // cross-entropy of the gold label's tokens. Evaluates on dev every evalEvery steps, keeps the
 // best prompt, stops early after `patience` evaluations without improvement, checkpoints, and
 // honours cancellation between steps.
+import { existsSync } from 'node:fs';
 import type { SoftPrompt, TunableModel } from '../models/tunable.js';
 import type { RunDir, CheckpointState, MetricRow } from './artifacts.js';
 import type { Split } from './data.js';
@@ -133,7 +134,8 @@ export async function trainSoftPrompt(args: {
     const stepStart = performance.now();
     const { loss, grad: g } = await accumulatedLossAndGradient(args.lm, batch, { length: n, dim: d, data: prompt }, args.memory?.microBatch ?? batch.length);
     if (!Number.isFinite(loss)) {
-      const message = `the loss became ${loss} at step ${step + 1}; the last good checkpoint (step ${lastCheckpoint}) is kept in ${run.path('checkpoints')}; lower training.learningRate or set training.clipNorm`;
+      const kept = existsSync(run.path('checkpoints/last.safetensors')) ? `the last good checkpoint (step ${lastCheckpoint}) is kept in ${run.path('checkpoints')}` : 'no checkpoint had been written yet';
+      const message = `the loss became ${loss} at step ${step + 1}; ${kept}; lower training.learningRate or set training.clipNorm`;
       return finish('failed', message);
     }
     const gradNorm = clipGradient(g, t.clipNorm);
