@@ -35,7 +35,34 @@ describe('WebGPU matches the CPU', { skip: haveGpuStack ? false : `no Vulkan dri
     let logitDiff = 0;
     for (let i = 0; i < la.length; i++) logitDiff = Math.max(logitDiff, Math.abs(la[i] - lb[i]));
     assert.ok(logitDiff < 1e-3, `logits differ by ${logitDiff}`);
+    // rank classification from the prefix's cache, and generation continuing from it
+    const items = [
+      { prefix: ids.slice(0, 5), choices: [{ ids: ids.slice(5, 7), scoreFrom: 0 }, { ids: [286], scoreFrom: 0 }] },
+      { prefix: ids.slice(0, 3), choices: [{ ids: ids.slice(3, 6), scoreFrom: 1 }, { ids: [286], scoreFrom: 0 }] },
+    ];
+    const sa = await gpu.scoreChoices(items, prompt, { maxNewTokens: 3 });
+    const sb = await cpu.scoreChoices(items, prompt, { maxNewTokens: 3 });
+    sa.scores.flat().forEach((v, i) => assert.ok(Math.abs(v - sb.scores.flat()[i]) < 1e-3, `choice ${i}: ${v} vs ${sb.scores.flat()[i]}`));
+    assert.deepEqual(sa.generated, sb.generated);
     await gpu.dispose();
     await cpu.dispose();
+  });
+
+  it('precision auto stays float32 on a device without half-precision kernels; fp16 says why it cannot run there', async () => {
+    const { LanguageModel } = await import('../src/models/language-model.js');
+    const { supportsHalf } = await import('../src/engine/runtime.js');
+    const { storiesDir } = await import('./helpers.js');
+    const half = await supportsHalf('webgpu');
+    const auto = await LanguageModel.fromFolder(storiesDir, { device: 'webgpu', precision: 'auto' });
+    assert.equal(await auto.device(), 'webgpu');
+    assert.equal(auto.precision, half ? 'fp16' : 'fp32');
+    await auto.dispose();
+    if (!half) {
+      const notes: string[] = [];
+      const forced = await LanguageModel.fromFolder(storiesDir, { device: 'webgpu', precision: 'fp16', log: (m) => notes.push(m) });
+      assert.equal(await forced.device(), 'cpu');
+      assert.match(notes.join('\n'), /webgpu unavailable: this webgpu device has no half-precision kernels .*use precision fp32 or auto; fell back to the CPU/);
+      await forced.dispose();
+    }
   });
 });

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, realpathSync, renameSync
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { FloatType, Graph } from './graph.js';
+import { Graph as GraphClass, type FloatType, type Graph } from './graph.js';
 
 export type DeviceChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export type Device = 'cpu' | 'webgpu' | 'cuda';
@@ -155,7 +155,7 @@ export function autoOrder(): Device[] {
  * A session for a graph on the chosen device, falling back to the CPU with the reason. The graph
  * may depend on the device (half-precision weights on a GPU): then it is built per attempt.
  */
-export async function createSession(graph: Graph | ((device: Device) => Graph), externalFiles: Map<string, string>, options: SessionOptions = {}): Promise<EngineSession> {
+export async function createSession(graph: Graph | ((device: Device) => Graph | Promise<Graph>), externalFiles: Map<string, string>, options: SessionOptions = {}): Promise<EngineSession> {
   const graphFor = typeof graph === 'function' ? graph : () => graph;
   const choice = options.device ?? 'cpu';
   // float64 graphs run on the CPU only
@@ -165,7 +165,7 @@ export async function createSession(graph: Graph | ((device: Device) => Graph), 
   const started = performance.now();
   const tick = options.progress ? setInterval(() => options.progress!({ phase: 'load', seconds: Math.round((performance.now() - started) / 1000) }), 2000) : undefined;
   const attempt = async (device: Device) => {
-    const model = loadable(graphFor(device), externalFiles);
+    const model = loadable(await graphFor(device), externalFiles);
     options.progress?.({ phase: 'load', detail: device, seconds: Math.round((performance.now() - started) / 1000) });
     return open(model, device, options.threads);
   };
@@ -188,6 +188,38 @@ export async function createSession(graph: Graph | ((device: Device) => Graph), 
   } finally {
     if (tick) clearInterval(tick);
   }
+}
+
+const halfSupport = new Map<Device, Promise<boolean>>();
+
+/**
+ * Whether a device runs half-precision products: WebGPU needs the adapter's shader-f16 feature
+ * (SwiftShader, for one, lacks it, and a session then fails only when it runs). Probed once per
+ * process with a tiny graph; the CPU runs them (slowly, so `auto` does not choose them there).
+ */
+export function supportsHalf(device: Device): Promise<boolean> {
+  let known = halfSupport.get(device);
+  if (!known) {
+    known = (async () => {
+      if (device === 'cpu') return true;
+      const g = new GraphClass('float32', 'float16');
+      const x = g.input('x', 'float32', [2, 4]);
+      const w = g.initializer('w', 'float16', [4, 4], new Uint8Array(32));
+      const h = g.node('Cast', [x], { to: 10 }, [{ dtype: 'float16', shape: [2, 4] }])[0];
+      const y = g.node('MatMul', [h, w], {}, [{ dtype: 'float16', shape: [2, 4] }])[0];
+      g.output(g.node('Cast', [y], { to: 1 }, [{ dtype: 'float32', shape: [2, 4] }])[0], 'y');
+      try {
+        const session = await open({ bytes: g.encode() }, device, 1);
+        await session.run({ x: new ort.Tensor('float32', new Float32Array(8), [2, 4]) });
+        await session.release();
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    halfSupport.set(device, known);
+  }
+  return known;
 }
 
 function firstLine(e: unknown): string {

@@ -1,7 +1,7 @@
 // A loaded model with its three graphs opened lazily on one device: the API the tuning code,
 // the CLI and the tests use (train step, scoring, greedy generation).
 import type { FloatType } from '../engine/graph.js';
-import { createSession, EngineSession, type Device, type SetupProgress, floatTensor, int64Tensor, ort, type DeviceChoice, type Feeds } from '../engine/runtime.js';
+import { createSession, EngineSession, supportsHalf, type Device, type SetupProgress, floatTensor, int64Tensor, ort, type DeviceChoice, type Feeds } from '../engine/runtime.js';
 import { buildCausalGraph, type CausalLM } from './causal-lm.js';
 import { readModelConfig, type ModelConfig } from './config.js';
 import { buildModel } from './architectures.js';
@@ -34,13 +34,16 @@ export const PRECISIONS: Precision[] = ['auto', 'fp32', 'fp16'];
 
 /**
  * Whether matrices are kept and multiplied in half precision: fp16 asks for it, auto takes it on a
- * GPU (the CPU runtime has no half-precision products). The soft prompt, its gradient, the loss,
- * norms and softmax stay in the graph's float type either way.
+ * GPU that has half-precision kernels (the CPU has them too, but slower than float32). The soft
+ * prompt, its gradient, the loss, norms and softmax stay in the graph's float type either way.
  */
-export function halfWeights(precision: Precision | undefined, device: Device, floatType: FloatType): boolean {
+export async function halfWeights(precision: Precision | undefined, device: Device, floatType: FloatType): Promise<boolean> {
   if (floatType !== 'float32') return false;
-  if (precision === 'fp16') return true;
-  return precision === 'auto' && device !== 'cpu';
+  if (precision === 'fp16') {
+    if (!(await supportsHalf(device))) throw new InputError(`this ${device} device has no half-precision kernels (WebGPU needs the adapter's shader-f16 feature); use precision fp32 or auto`);
+    return true;
+  }
+  return precision === 'auto' && device !== 'cpu' && (await supportsHalf(device));
 }
 
 export interface LanguageModelOptions { device?: DeviceChoice; threads?: number; floatType?: FloatType; precision?: Precision; log?: (m: string) => void; progress?: (p: SetupProgress) => void }
@@ -82,9 +85,13 @@ export class LanguageModel implements TunableModel {
     this.opened ??= (async () => {
       const progress = this.options.progress;
       progress?.({ phase: 'graph', detail: `${this.cfg.numLayers} layers` });
-      const graph = (device: Device) => buildCausalGraph(this.model, 'all', this.floatType, { weightType: halfWeights(this.options.precision, device, this.floatType) ? 'float16' : this.floatType });
+      const half = new Map<Device, boolean>();
+      const graph = async (device: Device) => {
+        half.set(device, await halfWeights(this.options.precision, device, this.floatType));
+        return buildCausalGraph(this.model, 'all', this.floatType, { weightType: half.get(device) ? 'float16' : this.floatType });
+      };
       const session = await createSession(graph, this.model.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log: this.options.log, progress, floatType: this.floatType });
-      this.precision = halfWeights(this.options.precision, session.device, this.floatType) ? 'fp16' : 'fp32';
+      this.precision = half.get(session.device) ? 'fp16' : 'fp32';
       this.deviceNote = session.note;
       return session;
     })();
@@ -100,14 +107,17 @@ export class LanguageModel implements TunableModel {
     const c = this.cfg;
     const f = this.floatType;
     const B = (feeds.input_ids.dims[0] as number);
-    const N = (feeds.target_ids?.dims[0] as number | undefined) ?? 0;
+    // Unused outputs get one dummy row (weight 0) rather than none: WebGPU's reductions refuse
+    // empty tensors, and onnxruntime runs every node whatever is fetched.
+    const N = Math.max(1, (feeds.target_ids?.dims[0] as number | undefined) ?? 0);
+    const noRows = (name: string) => !feeds[name] || (feeds[name].dims[0] as number) === 0;
     const all: Feeds = {
-      target_rows: int64Tensor([], [0]),
-      target_ids: int64Tensor([], [0]),
-      target_weights: floatTensor(f, new Array<number>(N).fill(0), [N]),
-      logit_rows: int64Tensor([], [0]),
-      compute_gradient: new ort.Tensor('bool', [false], []),
       ...feeds,
+      target_rows: noRows('target_rows') ? int64Tensor([0], [1]) : feeds.target_rows,
+      target_ids: noRows('target_ids') ? int64Tensor([0], [1]) : feeds.target_ids,
+      target_weights: feeds.target_weights ?? floatTensor(f, new Array<number>(N).fill(0), [N]),
+      logit_rows: noRows('logit_rows') ? int64Tensor([0], [1]) : feeds.logit_rows,
+      compute_gradient: feeds.compute_gradient ?? new ort.Tensor('bool', [false], []),
     };
     for (let i = 0; i < c.numLayers; i++) {
       all[`past_key_${i}`] ??= floatTensor(f, [], [B, c.numKvHeads, 0, c.headDim]);

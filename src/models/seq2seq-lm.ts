@@ -84,10 +84,14 @@ export class Seq2SeqLanguageModel implements TunableModel {
     this.opened ??= (async () => {
       const { precision, progress } = this.options;
       progress?.({ phase: 'graph', detail: `${this.cfg.numLayers} + ${this.cfg.numDecoderLayers} layers` });
-      const graph = (device: Device) => buildSeq2SeqGraph(this.model, 'all', this.floatType, { weightType: halfWeights(precision, device, this.floatType) ? 'float16' : this.floatType });
+      const half = new Map<Device, boolean>();
+      const graph = async (device: Device) => {
+        half.set(device, await halfWeights(precision, device, this.floatType));
+        return buildSeq2SeqGraph(this.model, 'all', this.floatType, { weightType: half.get(device) ? 'float16' : this.floatType });
+      };
       const session = await createSession(graph, this.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log: this.options.log, progress, floatType: this.floatType });
       this.deviceNote = session.note;
-      this.precision = halfWeights(precision, session.device, this.floatType) ? 'fp16' : 'fp32';
+      this.precision = half.get(session.device) ? 'fp16' : 'fp32';
       return session;
     })();
     return this.opened;
@@ -95,14 +99,16 @@ export class Seq2SeqLanguageModel implements TunableModel {
 
   /** Runs the graph with defaults for what a call does not use; returns only `fetches`. */
   private async run(feeds: Feeds, fetches: string[]) {
-    const N = (feeds.target_ids?.dims[0] as number | undefined) ?? 0;
+    // one dummy row (weight 0) where a call has none: WebGPU's reductions refuse empty tensors
+    const N = Math.max(1, (feeds.target_ids?.dims[0] as number | undefined) ?? 0);
+    const noRows = (name: string) => !feeds[name] || (feeds[name].dims[0] as number) === 0;
     return (await this.session()).run({
-      target_rows: int64Tensor([], [0]),
-      target_ids: int64Tensor([], [0]),
-      target_weights: floatTensor(this.floatType, new Array<number>(N).fill(0), [N]),
-      logit_rows: int64Tensor([], [0]),
-      compute_gradient: new ort.Tensor('bool', [false], []),
       ...feeds,
+      target_rows: noRows('target_rows') ? int64Tensor([0], [1]) : feeds.target_rows,
+      target_ids: noRows('target_ids') ? int64Tensor([0], [1]) : feeds.target_ids,
+      target_weights: feeds.target_weights ?? floatTensor(this.floatType, new Array<number>(N).fill(0), [N]),
+      logit_rows: noRows('logit_rows') ? int64Tensor([0], [1]) : feeds.logit_rows,
+      compute_gradient: feeds.compute_gradient ?? new ort.Tensor('bool', [false], []),
     }, fetches);
   }
 
