@@ -43,6 +43,9 @@ export function readSafetensorsHeader(file: string): SafetensorsFile {
     } catch (e) {
       throw new InputError(`${file}: safetensors header is not valid JSON (${(e as Error).message})`);
     }
+    if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+      throw new InputError(`${file}: safetensors header is ${header === null ? 'null' : Array.isArray(header) ? 'an array' : `a ${typeof header}`}, not an object of tensors; the file is corrupt or not safetensors`);
+    }
     const dataStart = 8 + headerLength;
     const dataSize = size - dataStart;
     const tensors = new Map<string, TensorEntry>();

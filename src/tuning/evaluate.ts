@@ -3,6 +3,7 @@
 // generation. Discrete prompts (zero- and k-shot), soft prompts, and ensembles of soft prompts
 // scored in one batch and combined by majority vote.
 import { Rng } from '../engine/random.js';
+import { InputError } from '../models/errors.js';
 import type { ChoiceItem, Sequence, SoftPrompt, TunableModel } from '../models/tunable.js';
 import type { Example, Split } from './data.js';
 import { SequenceEncoder } from './encoding.js';
@@ -181,6 +182,11 @@ export class Evaluator {
 
   /** Metrics and per-example predictions from label scores [example][prompt][label] (and generations). */
   summarize(prompt: PromptUnderTest, examples: Example[], scores: number[][][], generated?: string[]): { result: PromptResult; predictions: Prediction[] } {
+    const bad = scores.findIndex((perPrompt) => perPrompt.some((row) => row.some((v) => !Number.isFinite(v))));
+    if (bad >= 0) {
+      const what = prompt.soft.some((p) => Array.from(p.data).some((v) => !Number.isFinite(v))) ? 'its soft prompt holds NaN or infinite values' : 'the model gives NaN or infinite log-probabilities (check its weights)';
+      throw new InputError(`prompt "${prompt.id}": the label scores of the record on line ${examples[bad].line} are not finite (${scores[bad].flat().join(', ')}); ${what}`);
+    }
     const gold = examples.map((e) => this.labels.indexOf(e.label));
     const argmax = (row: number[]) => row.reduce((b, v, c) => (v > row[b] ? c : b), 0);
     const predicted = scores.map((perPrompt) => (perPrompt.length === 1 ? argmax(perPrompt[0]) : majorityVote(perPrompt.map(argmax), perPrompt)));

@@ -163,6 +163,15 @@ function checkConsistency(loaded: LoadedSpec): void {
   if (spec.softPrompt.stageOneOf && !spec.pipelines.some((p) => p.id === spec.softPrompt.stageOneOf)) fail(['softPrompt', 'stageOneOf'], `"${spec.softPrompt.stageOneOf}" is not a pipeline id (${spec.pipelines.map((p) => p.id).join(', ') || 'none defined'})`);
   if (spec.softPrompt.stageOneOf && spec.softPrompt.stage1) fail(['softPrompt', 'stageOneOf'], 'and softPrompt.stage1 exclude each other: a soft prompt is tuned for one stage');
   if (spec.softPrompt.stage1 && !spec.pipelines.some((p) => p.id === spec.softPrompt.stage1)) fail(['softPrompt', 'stage1'], `"${spec.softPrompt.stage1}" is not a pipeline id (${spec.pipelines.map((p) => p.id).join(', ') || 'none defined'})`);
+  const textOf = new Map<string, string>();
+  for (const [label, text] of Object.entries(spec.data.verbalizer)) {
+    const key = text.trim();
+    if (!key) fail(['data', 'verbalizer', label], 'is blank; each label needs a text the model can produce');
+    const other = textOf.get(key);
+    // rank classification could never tell the two apart: the first would always win
+    if (other !== undefined) fail(['data', 'verbalizer', label], `has the same text as label "${other}" ("${text}"); each label needs its own text`);
+    textOf.set(key, label);
+  }
   if (spec.softPrompt.init === 'text' && !spec.softPrompt.initText) fail(['softPrompt', 'initText'], 'is required when init is "text"');
   if (spec.softPrompt.init === 'file' && !spec.softPrompt.initFile) fail(['softPrompt', 'initFile'], 'is required when init is "file"');
   if (spec.data.header === false && !spec.data.columns) fail(['data', 'columns'], 'is required when header is false (name the CSV/TSV columns)');

@@ -1,0 +1,52 @@
+// Bad inputs that once hung, crashed or gave a silently wrong experiment: each must now be a message
+// naming the file, line or field (table-driven where the cases share a shape).
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { LanguageModel } from '../src/models/language-model.js';
+import { readSafetensorsHeader } from '../src/models/safetensors.js';
+import { readSplit } from '../src/tuning/data.js';
+import { Evaluator } from '../src/tuning/evaluate.js';
+import { loadSpec } from '../src/tuning/spec.js';
+import { baseSpec, root, storiesDir, tempDir, workspace } from './helpers.js';
+
+describe('spec: verbalizer texts', () => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['two labels with one text', { pos: 'good', neg: 'good' }, /exp\.ptune\.json:\d+: data\.verbalizer\.neg has the same text as label "pos" \("good"\); each label needs its own text/],
+    ['texts equal but for spaces', { pos: ' good', neg: 'good ' }, /data\.verbalizer\.neg has the same text as label "pos"/],
+    ['a blank text', { pos: 'good', neg: '  ' }, /exp\.ptune\.json:\d+: data\.verbalizer\.neg is blank; each label needs a text the model can produce/],
+  ];
+  for (const [name, verbalizer, message] of cases) {
+    it(name, () => assert.throws(() => loadSpec(workspace(baseSpec({ verbalizer }))), message));
+  }
+});
+
+describe('safetensors header that is not an object', () => {
+  for (const [json, what] of [['null', 'null'], ['[1,2]', 'an array'], ['42', 'a number'], ['"x"', 'a string']]) {
+    it(`${json} is ${what}`, () => {
+      const file = join(tempDir(), 'model.safetensors');
+      const header = Buffer.from(json);
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(header.length));
+      writeFileSync(file, Buffer.concat([len, header]));
+      assert.throws(() => readSafetensorsHeader(file), new RegExp(`model\\.safetensors: safetensors header is ${what}, not an object of tensors; the file is corrupt or not safetensors`));
+    });
+  }
+});
+
+describe('non-finite scores', () => {
+  it('a soft prompt holding NaN is an error naming the prompt and the record, not a hang or a silent result', async () => {
+    const loaded = loadSpec(workspace({
+      name: 'mood', model: storiesDir,
+      data: { train: join(root, 'data', 'mood', 'train.jsonl'), test: join(root, 'data', 'mood', 'test.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, maxExamples: 4 },
+    }));
+    const lm = await LanguageModel.fromFolder(storiesDir);
+    const test = await readSplit(loaded, 'test');
+    const ev = new Evaluator(lm, loaded.spec);
+    const nan = { length: 2, dim: 64, data: new Float32Array(128).fill(NaN) };
+    await assert.rejects(() => ev.evaluate(ev.soft('broken', nan), test, { batchSize: 4, generation: true }),
+      /prompt "broken": the label scores of the record on line 1 are not finite \(NaN, NaN\); its soft prompt holds NaN or infinite values/);
+    await lm.dispose();
+  });
+});
