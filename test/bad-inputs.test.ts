@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { LanguageModel } from '../src/models/language-model.js';
 import { readSafetensorsHeader } from '../src/models/safetensors.js';
 import { readSplit } from '../src/tuning/data.js';
+import { runJob } from '../src/tuning/experiment.js';
 import { Evaluator } from '../src/tuning/evaluate.js';
 import { loadSpec } from '../src/tuning/spec.js';
 import { baseSpec, root, storiesDir, tempDir, workspace } from './helpers.js';
@@ -48,5 +49,22 @@ describe('non-finite scores', () => {
     await assert.rejects(() => ev.evaluate(ev.soft('broken', nan), test, { batchSize: 4, generation: true }),
       /prompt "broken": the label scores of the record on line 1 are not finite \(NaN, NaN\); its soft prompt holds NaN or infinite values/);
     await lm.dispose();
+  });
+});
+
+describe('resume', () => {
+  it('refuses a spec that differs from the run\'s snapshot, listing each difference', async () => {
+    const specFor = (length: number, lr: number) => ({
+      name: 'mood', model: storiesDir,
+      data: { train: join(root, 'data', 'mood', 'train.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, maxExamples: 8 },
+      softPrompt: { length }, training: { steps: 6, batchSize: 2, evalEvery: 2, learningRate: lr }, evaluation: { generation: false },
+    });
+    const file = workspace(specFor(4, 0.3));
+    const controller = new AbortController();
+    const first = await runJob({ kind: 'train', specFile: file, device: 'cpu' }, (e) => { if (e.type === 'progress' && e.step === 2) controller.abort(); }, controller.signal);
+    assert.equal(first.status, 'cancelled');
+    writeFileSync(file, JSON.stringify(specFor(6, 0.1)));
+    await assert.rejects(() => runJob({ kind: 'train', specFile: file, device: 'cpu', resume: first.runDir }, () => {}),
+      /exp\.ptune\.json: differs from the spec run .* was started with, in softPrompt\.length: 4 -> 6; training\.learningRate: 0\.3 -> 0\.1; resuming would mix two experiments/);
   });
 });

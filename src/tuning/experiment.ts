@@ -16,7 +16,7 @@ import { CancelledError, Evaluator, type Prediction, type PromptResult, type Pro
 import { initSoftPrompt } from './prompt-init.js';
 import { addStage1Field, stage1Texts, stage2Prompt } from './pipeline.js';
 import { trainStageOne } from './stage-one-train.js';
-import { loadSpec, type LoadedSpec } from './spec.js';
+import { loadSpec, type LoadedSpec, type Spec } from './spec.js';
 import { trainSoftPrompt } from './train.js';
 import { configParameters, CPU_ROWS_PER_PASS, planMemory, type MemoryPlan } from './memory-plan.js';
 import { SequenceEncoder } from './encoding.js';
@@ -156,6 +156,24 @@ function ensemblePrompts(p: Prepared, evaluator: Evaluator): PromptUnderTest[] {
   });
 }
 
+/**
+ * What changes a training run's result, as `path: before -> now` for each difference between the
+ * spec a run was started with and the current one (prompts evaluated afterwards may change).
+ */
+export function trainingDifferences(before: Spec, now: Spec): string[] {
+  const out: string[] = [];
+  const walk = (a: unknown, b: unknown, path: string) => {
+    if (JSON.stringify(a) === JSON.stringify(b)) return;
+    if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+      for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], `${path}.${key}`);
+      return;
+    }
+    out.push(`${path.slice(1)}: ${JSON.stringify(a) ?? 'unset'} -> ${JSON.stringify(b) ?? 'unset'}`);
+  };
+  for (const key of ['model', 'revision', 'data', 'softPrompt', 'training'] as const) walk(before[key], now[key], `.${key}`);
+  return out;
+}
+
 export function baseRecord(p: Prepared, run: RunDir, device: string): RunRecord {
   const { spec } = p.loaded;
   const now = new Date().toISOString();
@@ -179,6 +197,10 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
       resume = run.readCheckpoint('last.safetensors');
       if (!resume) throw new InputError(`${run.dir}: no checkpoint to resume from (checkpoints/last.safetensors)`, { file: run.dir });
       if (run.record.specFile !== p.loaded.file) emit({ type: 'log', message: `warning: the run was started from ${run.record.specFile}` });
+      const changed = trainingDifferences(run.record.spec, spec);
+      if (changed.length) {
+        throw new InputError(`${p.loaded.file}: differs from the spec run ${run.id} was started with, in ${changed.join('; ')}; resuming would mix two experiments. Restore those fields to resume, or start a new run`, { file: p.loaded.file, field: changed[0].split(' ')[0] });
+      }
       run.updateRecord({ status: 'running', device, resumedFrom: [...(run.record.resumedFrom ?? []), resume.step] });
     } else {
       run = RunDir.create(job.runsDir ?? runsRootFor(p.loaded.dir), spec.name);
