@@ -68,3 +68,19 @@ describe('resume', () => {
       /exp\.ptune\.json: differs from the spec run .* was started with, in softPrompt\.length: 4 -> 6; training\.learningRate: 0\.3 -> 0\.1; resuming would mix two experiments/);
   });
 });
+
+describe('templates against every record', () => {
+  const jsonl = (rows: Record<string, unknown>[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  const cases: [string, Record<string, unknown>[], RegExp][] = [
+    ['a discrete prompt\'s field missing on a later line', [{ text: 'a', q: 'x', label: 'pos' }, { text: 'b', q: 'y', label: 'neg' }, { text: 'c', label: 'pos' }],
+      /train\.jsonl:3: field "q" is missing \(discretePrompts\.0\.template uses it\); fields here: text, label/],
+    ['a field that is null', [{ text: 'a', q: 'x', label: 'pos' }, { text: null, q: 'y', label: 'neg' }],
+      /train\.jsonl:2: field "text" is null \(data\.text uses it\); give it a text or remove the record/],
+  ];
+  for (const [name, rows, message] of cases) {
+    it(name, async () => {
+      const file = workspace(baseSpec({}, { discretePrompts: [{ id: 'q', template: '{text} {q} It was' }] }), { 'train.jsonl': jsonl(rows), 'dev.jsonl': jsonl(rows.slice(0, 1)) });
+      await assert.rejects(() => readSplit(loadSpec(file), 'train'), message);
+    });
+  }
+});

@@ -108,6 +108,7 @@ export async function readSplit(loaded: LoadedSpec, name: SplitName): Promise<Sp
   const labels = Object.keys(spec.data.verbalizer);
   const counts = Object.fromEntries(labels.map((l) => [l, 0]));
   const examples: Example[] = [];
+  const used = templateUses(loaded);
   for await (const record of readRecords(file, { format, header: spec.data.header, columns: spec.data.columns })) {
     if (spec.data.maxExamples && examples.length >= spec.data.maxExamples) break;
     const where = { file, line: record.line };
@@ -119,8 +120,11 @@ export async function readSplit(loaded: LoadedSpec, name: SplitName): Promise<Sp
     if (!(label in spec.data.verbalizer)) {
       throw new InputError(`${file}:${record.line}: label ${JSON.stringify(raw)} is not in data.verbalizer (known: ${labels.join(', ')}); add it to the verbalizer or fix the record`, { ...where, field: spec.data.label });
     }
-    for (const f of templateFields(spec.data.text)) {
-      if (!(f in record.fields)) throw new InputError(`${file}:${record.line}: field "${f}" is missing (data.text uses it); fields here: ${Object.keys(record.fields).join(', ')}`, { ...where, field: f });
+    // every template against every record: a field missing on line 900 must not surface after training
+    for (const [f, by] of used) {
+      const value = record.fields[f];
+      if (value === undefined) throw new InputError(`${file}:${record.line}: field "${f}" is missing (${by} uses it); fields here: ${Object.keys(record.fields).join(', ')}`, { ...where, field: f });
+      if (value === null) throw new InputError(`${file}:${record.line}: field "${f}" is null (${by} uses it); give it a text or remove the record`, { ...where, field: f });
     }
     counts[label]++;
     examples.push({ index: examples.length, line: record.line, fields: record.fields, label });
@@ -129,8 +133,16 @@ export async function readSplit(loaded: LoadedSpec, name: SplitName): Promise<Sp
   return { name, file, examples, counts };
 }
 
-/** Every template in the spec may only name fields the data has (checked on the first record). */
-function checkTemplateFields(loaded: LoadedSpec, fields: Record<string, unknown>, file: string): void {
+/** Each data field the spec's templates fill, with the first template that uses it. */
+function templateUses(loaded: LoadedSpec): Map<string, string> {
+  const used = new Map<string, string>();
+  for (const t of specTemplates(loaded)) {
+    for (const f of templateFields(t.template)) if (!used.has(f) && !t.derived.has(f)) used.set(f, t.path.join('.'));
+  }
+  return used;
+}
+
+function specTemplates(loaded: LoadedSpec): { path: (string | number)[]; template: string; derived: Set<string> }[] {
   const { spec } = loaded;
   const templates: { path: (string | number)[]; template: string }[] = [
     { path: ['data', 'text'], template: spec.data.text },
@@ -143,9 +155,14 @@ function checkTemplateFields(loaded: LoadedSpec, fields: Record<string, unknown>
   ]));
   // {stage1} is filled by a pipeline's first stage, not by the data
   const derived = spec.pipelines.length > 0 ? new Set(['stage1']) : new Set<string>();
-  for (const t of templates) {
+  return templates.map((t) => ({ ...t, derived }));
+}
+
+/** Every template in the spec may only name fields the data has (said against the spec's line on the first record). */
+function checkTemplateFields(loaded: LoadedSpec, fields: Record<string, unknown>, file: string): void {
+  for (const t of specTemplates(loaded)) {
     for (const f of templateFields(t.template)) {
-      if (!(f in fields) && !derived.has(f)) {
+      if (!(f in fields) && !t.derived.has(f)) {
         const line = loaded.lineOf(t.path);
         throw new InputError(`${loaded.file}:${line ?? 1}: ${t.path.join('.')} names field {${f}}, which ${file} does not have (fields: ${Object.keys(fields).join(', ')})`, { file: loaded.file, line, field: t.path.join('.') });
       }
