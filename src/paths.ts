@@ -1,6 +1,7 @@
 // Locations inside the installed package (bundled model and datasets), found from this file's
 // location so they work from src/ under tsx and from the esbuild bundles in dist/.
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +18,11 @@ export function packageRoot(): string {
     if (parent === dir) throw new Error('cannot find the prompt-tuning-studio package folder');
     dir = parent;
   }
+}
+
+/** This tool's own cache (run-time files; never model weights): PTUNE_CACHE_DIR, else XDG's cache folder. */
+export function cacheRoot(): string {
+  return process.env.PTUNE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'prompt-tuning-studio');
 }
 
 export const bundledModelDir = () => join(packageRoot(), 'models', 'stories260K');

@@ -174,3 +174,17 @@ describe('job manager', () => {
     assert.equal(outcome.error!.location?.line, 5);
   });
 });
+
+describe('the extension host', () => {
+  it('never loads onnxruntime or the engine: the trainer process runs models, the host only talks to it', async () => {
+    const esbuild = await import('esbuild');
+    const result = await esbuild.build({
+      entryPoints: [join(root, 'src', 'extension', 'index.ts')], bundle: true, platform: 'node', format: 'cjs', write: false, metafile: true,
+      external: ['vscode', 'onnxruntime-node', '@huggingface/transformers'], mainFields: ['module', 'main'], logLevel: 'silent', outfile: join(tempDir(), 'x.cjs'),
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    const imports = Object.values(result.metafile.inputs).flatMap((v) => v.imports.map((i) => i.path));
+    assert.ok(!imports.includes('onnxruntime-node'), 'onnxruntime-node is imported by the extension bundle');
+    assert.deepEqual(inputs.filter((f) => /src\/engine\/|src\/models\/(language-model|seq2seq-lm|load)\.ts/.test(f)), []);
+  });
+});

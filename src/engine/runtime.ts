@@ -3,18 +3,14 @@
 // provider cannot start.
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Graph as GraphClass, type FloatType, type Graph } from './graph.js';
+import { cacheRoot } from '../paths.js';
 
 export type DeviceChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export type Device = 'cpu' | 'webgpu' | 'cuda';
 export const DEVICE_CHOICES: DeviceChoice[] = ['auto', 'cpu', 'webgpu', 'cuda'];
-
-export function cacheRoot(): string {
-  return process.env.PTUNE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'prompt-tuning-studio');
-}
 
 /** Where a model's setup is, for progress displays: tracing the graph, then the runtime loading it. */
 export interface SetupProgress { phase: 'graph' | 'load' | 'ready'; detail?: string; seconds?: number }

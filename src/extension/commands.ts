@@ -7,7 +7,7 @@ import { listRuns, runsRootFor, RunDir } from '../tuning/artifacts.js';
 import { exportAdapter, importAdapter } from '../tuning/import.js';
 import { writeFileAtomic } from '../tuning/peft.js';
 import { loadSpec } from '../tuning/spec.js';
-import { resolveModelFolder } from '../models/load.js';
+import { resolveModelFolder } from '../models/model-folder.js';
 import { ComparisonPanel } from './comparison-panel.js';
 import type { ExperimentsTree } from './experiments-tree.js';
 import type { InlineResults } from './inline.js';

@@ -1,9 +1,6 @@
-// Opens a model given as a folder or a hub id (downloaded into the Hugging Face cache).
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+// Opens a model given as a folder or a hub id (downloaded into the Hugging Face cache) on a device.
 import type { DeviceChoice, SetupProgress } from '../engine/runtime.js';
-import { InputError } from './errors.js';
-import { downloadModel, HUB_ID, type HubOptions } from './hub.js';
+import type { HubOptions } from './hub.js';
 import { buildModel } from './architectures.js';
 import { readModelConfig, type ModelConfig } from './config.js';
 import { LanguageModel, type LanguageModelOptions, type Precision } from './language-model.js';
@@ -11,7 +8,8 @@ import { Seq2SeqLanguageModel } from './seq2seq-lm.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import type { TunableModel } from './tunable.js';
 import { CheckpointWeights, removeWidenedCopies, type WeightSource } from './weights.js';
-import { cacheRoot } from '../engine/runtime.js';
+import { cacheRoot } from '../paths.js';
+import { resolveModelFolder } from './model-folder.js';
 
 export interface OpenModelOptions extends HubOptions {
   device?: DeviceChoice;
@@ -22,17 +20,6 @@ export interface OpenModelOptions extends HubOptions {
   progress?: (p: SetupProgress) => void;
   /** Resolve relative folders against this directory (a spec file's folder). */
   baseDir?: string;
-}
-
-export async function resolveModelFolder(model: string, options: OpenModelOptions = {}): Promise<string> {
-  const local = resolve(options.baseDir ?? process.cwd(), model);
-  if (existsSync(local)) {
-    if (!statSync(local).isDirectory()) throw new InputError(`${local}: a model is a folder (config.json, model.safetensors, tokenizer.json), not a file`);
-    return local;
-  }
-  if (!HUB_ID.test(model) || model.startsWith('.')) throw new InputError(`model "${model}": no such folder (${local}), and not a hub id of the form org/name`);
-  options.log?.(`downloading ${model} into the Hugging Face cache`);
-  return downloadModel(model, options);
 }
 
 /** The model class for a config: causal language models, or T5's encoder-decoder. */

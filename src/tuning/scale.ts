@@ -5,7 +5,7 @@ import { type DeviceChoice } from '../engine/runtime.js';
 import { weightShapes } from '../models/architectures.js';
 import { readModelConfig } from '../models/config.js';
 import { InputError } from '../models/errors.js';
-import { resolveModelFolder } from '../models/load.js';
+import { resolveModelFolder } from '../models/model-folder.js';
 import { CheckpointWeights } from '../models/weights.js';
 import { RunDir, runsRootFor } from './artifacts.js';
 import { runTrainJob, type Emit } from './experiment.js';
