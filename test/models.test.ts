@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { parseModelConfig, ropeInverseFrequencies, type LlamaConfig } from '../src/models/config.js';
 import { LanguageModel } from '../src/models/language-model.js';
 import { encodeSafetensors, readCheckpoint, readSafetensorsHeader } from '../src/models/safetensors.js';
-import { storiesDir, tempDir } from './helpers.js';
+import { root, storiesDir, tempDir } from './helpers.js';
 
 function rawSafetensors(header: object, dataBytes: number, headerLengthOverride?: bigint): Buffer {
   const json = Buffer.from(JSON.stringify(header));
@@ -162,3 +162,19 @@ function toHalf(v: number): number {
   if (exp >= 31) return sign | 0x7c00;
   return sign | ((exp << 10) + Math.round(mant / 8192));
 }
+
+describe('TinyStories-656K (a second real pretrained model, a real Hugging Face export)', () => {
+  it('loads with its tied head stored only as lm_head.weight, and writes as a TinyStories model does', async () => {
+    const { LanguageModel } = await import('../src/models/language-model.js');
+    const lm = await LanguageModel.fromFolder(join(root, 'models', 'TinyStories-656K'));
+    const tok = lm.tokenizer!;
+    const ids = tok.encode('Once upon a time, there was a little girl named Lily. She loved to play outside in the park.');
+    assert.equal(ids[0], 1, 'the post-processor adds <|start_story|> as BOS');
+    const [s] = await lm.score([{ ids, targetStart: 1 }], lm.emptyPrompt());
+    // a model that had lost its tied head would be near ln(2048) = 7.6 nats per token
+    assert.ok(-s.logProb / s.count < 5, `NLL per token ${-s.logProb / s.count}`);
+    const { ids: out } = await lm.generate([tok.encode('Once upon a time')], lm.emptyPrompt(), 12);
+    assert.match(tok.decode(out[0]), /^Once upon a time, a little girl named Lily/);
+    await lm.dispose();
+  });
+});

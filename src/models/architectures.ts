@@ -4,10 +4,12 @@ import type { ModelConfig } from './config.js';
 import { Gpt2Model, gpt2WeightShapes } from './gpt2.js';
 import { LlamaModel, llamaWeightShapes } from './llama.js';
 import { t5WeightShapes } from './t5.js';
-import type { WeightSource } from './weights.js';
+import { CheckpointWeights, type WeightSource } from './weights.js';
 
 export function buildModel(cfg: ModelConfig, weights: WeightSource): CausalLM {
   if (cfg.architecture === 't5') throw new Error('T5 is encoder-decoder: build it with T5Model');
+  // a tied head may be stored under the head's name only (config.json says the two are one)
+  if (cfg.architecture === 'llama' && cfg.tieWordEmbeddings && weights instanceof CheckpointWeights) weights.alias('model.embed_tokens.weight', 'lm_head.weight');
   return cfg.architecture === 'gpt2' ? new Gpt2Model(cfg, weights) : new LlamaModel(cfg, weights);
 }
 

@@ -92,15 +92,29 @@ export function readCheckpoint(folder: string): Map<string, TensorEntry> {
     if (!weightMap || typeof weightMap !== 'object') throw new InputError(`${index}: has no "weight_map" object`);
     const all = new Map<string, TensorEntry>();
     for (const shard of new Set(Object.values(weightMap))) {
-      for (const [name, entry] of readSafetensorsHeader(join(dirname(index), shard)).tensors) all.set(name, entry);
+      for (const [name, entry] of withAliases(readSafetensorsHeader(join(dirname(index), shard)))) all.set(name, entry);
     }
     for (const [name, shard] of Object.entries(weightMap)) {
       if (!all.has(name)) throw new InputError(`${index}: weight_map names tensor "${name}" in ${shard}, but that shard does not contain it`);
     }
     return all;
   }
-  if (existsSync(single)) return readSafetensorsHeader(single).tensors;
+  if (existsSync(single)) return withAliases(readSafetensorsHeader(single));
   throw new InputError(`${folder}: no model.safetensors or model.safetensors.index.json; a model folder needs Hugging Face safetensors weights`);
+}
+
+/**
+ * The file's tensors plus the names its metadata maps to them: PyTorch's saver stores a tensor
+ * shared under two names once and records `{ "removed name": "kept name" }` (a tied head saved as
+ * lm_head.weight only, with model.embed_tokens.weight pointing to it).
+ */
+function withAliases(f: SafetensorsFile): Map<string, TensorEntry> {
+  const out = new Map(f.tensors);
+  for (const [alias, kept] of Object.entries(f.metadata)) {
+    const entry = f.tensors.get(kept);
+    if (entry && !out.has(alias)) out.set(alias, { ...entry, name: alias });
+  }
+  return out;
 }
 
 /** Reads one tensor as float32 (F16 and BF16 are widened). */

@@ -66,6 +66,12 @@ export class CheckpointWeights implements WeightSource {
   readRows(name: string, ids: number[]): Float32Array { return readRowsF32(this.entry(name), ids); }
   externalFiles(): Map<string, string> { return this.files; }
 
+  /** Serves `stored` under `name` too, where the checkpoint holds only `stored`. */
+  alias(name: string, stored: string): void {
+    const e = this.entries.get(stored);
+    if (e && !this.entries.has(name)) this.entries.set(name, { ...e, name });
+  }
+
   private entry(name: string): TensorEntry {
     const e = this.entries.get(name);
     if (!e) throw new InputError(`${this.origin}: tensor "${name}" is missing from the checkpoint; the weights do not match config.json`);
