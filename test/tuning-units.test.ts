@@ -198,3 +198,31 @@ describe('trainer process', () => {
     assert.equal(alive(), false, 'the trainer outlived its parent');
   });
 });
+
+describe('rank scoring', () => {
+  const spec = (extra: Record<string, unknown>) => loadSpec(workspace(moodSpec({ data: { ...moodSpec().data, test: mood('test.jsonl'), verbalizer: { happy: 'very happy indeed today', sad: 'sad' }, maxExamples: 6 }, ...extra })));
+  it('mean scoring divides each label\'s log-likelihood by its token count; sum is the paper\'s', async () => {
+    const { Evaluator } = await import('../src/tuning/evaluate.js');
+    const { readSplit } = await import('../src/tuning/data.js');
+    const lm = await LanguageModel.fromFolder(storiesDir);
+    const sum = spec({});
+    const mean = spec({ evaluation: { rankScoring: 'mean' } });
+    assert.equal(sum.spec.evaluation.rankScoring, 'sum');
+    const test = await readSplit(sum, 'test');
+    const a = new Evaluator(lm, sum.spec);
+    const b = new Evaluator(lm, mean.spec);
+    const prompt = a.discrete({ id: 'z', template: '{story} In the end, everyone was', shots: 0, shotSeparator: '\n' }, 0);
+    const summed = await a.labelScores(prompt, test.examples, { batchSize: 4, generation: false });
+    const averaged = await b.labelScores(prompt, test.examples, { batchSize: 4, generation: false });
+    const tokens = Object.values(sum.spec.data.verbalizer).map((t) => a.encoder.targetIds(` ${t}`).length);
+    assert.ok(tokens[0] > tokens[1]);
+    summed.forEach((row, e) => row[0].forEach((v, c) => assert.ok(Math.abs(v / tokens[c] - averaged[e][0][c]) < 1e-9)));
+    await lm.dispose();
+  });
+  it('a job warns when label lengths differ a lot under summed scoring, with the token counts', async () => {
+    const logs: string[] = [];
+    const file = workspace(moodSpec({ data: { ...moodSpec().data, verbalizer: { happy: 'very happy indeed today', sad: 'sad' }, maxExamples: 6 }, training: { steps: 1, batchSize: 2, evalEvery: 1 } }));
+    await runJob({ kind: 'train', specFile: file, device: 'cpu' }, (e) => { if (e.type === 'log') logs.push(e.message); });
+    assert.ok(logs.some((l) => /^warning: label texts have \d+ to \d+ tokens \(happy \d+, sad \d+\); rank classification sums log-probabilities, which favours short labels: set evaluation\.rankScoring to "mean"/.test(l)), logs.join('\n'));
+  });
+});

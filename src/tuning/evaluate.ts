@@ -107,13 +107,17 @@ export class Evaluator {
     // longest prefixes first: batches of similar lengths pad little
     const order = items.map((_, i) => i).sort((a, b) => items[b].prefix.length - items[a].prefix.length);
     const itemScores = new Array<number[]>(items.length);
+    const perToken = this.spec.evaluation.rankScoring === 'mean';
     const itemTexts = new Array<string>(items.length);
     let generatedAll = shared;
     for (let start = 0; start < order.length; start += options.batchSize) {
       if (options.signal?.aborted) throw new CancelledError();
       const idx = order.slice(start, start + options.batchSize);
       const out = await this.lm.scoreChoices(idx.map((i) => items[i]), soft, shared ? { maxNewTokens } : {});
-      out.scores.forEach((row, j) => (itemScores[idx[j]] = row));
+      out.scores.forEach((row, j) => {
+        const choices = items[idx[j]].choices;
+        itemScores[idx[j]] = perToken ? row.map((v, c) => v / Math.max(1, choices[c].ids.length - choices[c].scoreFrom)) : row;
+      });
       if (out.generated) out.generated.forEach((ids, j) => (itemTexts[idx[j]] = this.lm.tokenizer!.decode(ids)));
       else generatedAll = false;
       options.onProgress?.(Math.min(start + options.batchSize, order.length), order.length, prompt.id);

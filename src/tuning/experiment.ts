@@ -62,7 +62,25 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
   });
   const memory = planJobMemory(loaded, lm, { train, dev, test }, options.device);
   emit({ type: 'log', message: memory.detail });
+  const lengths = labelLengthWarning(loaded, lm);
+  if (lengths) emit({ type: 'log', message: lengths });
   return { loaded, lm, modelFolder, modelId: options.model ?? spec.model, splits: { train, dev, test }, memory };
+}
+
+/**
+ * A warning when label texts differ a lot in token count under summed rank scoring: a label of
+ * 9 tokens scores about 9 times lower than one of 1 whatever the prompt (seen: such labels were
+ * never predicted).
+ */
+export function labelLengthWarning(loaded: LoadedSpec, lm: TunableModel): string | null {
+  const { spec } = loaded;
+  if (spec.evaluation.rankScoring !== 'sum' || !lm.tokenizer) return null;
+  const encoder = new SequenceEncoder(lm.tokenizer, lm.contextLength, lm.kind === 'seq2seq' ? lm.cfg.eosTokenId : null);
+  const counts = Object.entries(spec.data.verbalizer).map(([label, text]) => ({ label, tokens: encoder.targetIds(spec.data.labelSeparator + text).length }));
+  const min = Math.min(...counts.map((c) => c.tokens));
+  const max = Math.max(...counts.map((c) => c.tokens));
+  if (max < 2 * min || max - min < 2) return null;
+  return `warning: label texts have ${min} to ${max} tokens (${counts.map((c) => `${c.label} ${c.tokens}`).join(', ')}); rank classification sums log-probabilities, which favours short labels: set evaluation.rankScoring to "mean" in ${loaded.file} to compare them per token`;
 }
 
 /**
