@@ -1,7 +1,7 @@
 // Bad inputs that once hung, crashed or gave a silently wrong experiment: each must now be a message
 // naming the file, line or field (table-driven where the cases share a shape).
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LanguageModel } from '../src/models/language-model.js';
@@ -83,4 +83,21 @@ describe('templates against every record', () => {
       await assert.rejects(() => readSplit(loadSpec(file), 'train'), message);
     });
   }
+});
+
+describe('run status', () => {
+  it('a failure after training (an ensemble member that does not exist) ends the run failed with the message, not running', async () => {
+    const file = workspace({
+      name: 'mood', model: storiesDir,
+      data: { train: join(root, 'data', 'mood', 'train.jsonl'), test: join(root, 'data', 'mood', 'test.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, maxExamples: 6 },
+      softPrompt: { length: 4 }, training: { steps: 2, batchSize: 2, evalEvery: 10 },
+      evaluation: { generation: false, ensembles: [{ id: 'ens', prompts: ['no-such-run', 'no-such-run-either'] }] },
+    });
+    await assert.rejects(() => runJob({ kind: 'train', specFile: file, device: 'cpu' }, () => {}), /evaluation\.ensembles\[0\]\.prompts\[0\]/);
+    const runs = join(file, '..', '.ptune', 'runs');
+    const [id] = readdirSync(runs);
+    const record = JSON.parse(readFileSync(join(runs, id, 'run.json'), 'utf8'));
+    assert.equal(record.status, 'failed');
+    assert.match(record.error, /evaluation\.ensembles\[0\]\.prompts\[0\]/);
+  });
 });

@@ -226,64 +226,71 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
       run.writeJson('run.json', baseRecord(p, run, device));
     }
     emit({ type: 'run', runDir: run.dir, runId: run.id, steps: spec.training.steps });
-    const evaluator = new Evaluator(p.lm, spec, p.splits.train);
-    if (spec.softPrompt.stage1) {
-      // the soft prompt is stage two: the fixed first stage fills {stage1} for every split
-      for (const s of [p.splits.train, p.splits.dev, p.splits.test]) {
-        if (!s) continue;
-        emit({ type: 'log', message: `${spec.softPrompt.stage1}: generating stage one for ${s.examples.length} ${s.name} examples` });
-        await addStage1Field(p.loaded, evaluator, spec.softPrompt.stage1, s.examples, spec.training.evalBatchSize);
+    // whatever fails from here on (stage one, evaluation, a full disk), the run ends 'failed' with
+    // the message, never 'running' forever
+    try {
+      const evaluator = new Evaluator(p.lm, spec, p.splits.train);
+      if (spec.softPrompt.stage1) {
+        // the soft prompt is stage two: the fixed first stage fills {stage1} for every split
+        for (const s of [p.splits.train, p.splits.dev, p.splits.test]) {
+          if (!s) continue;
+          emit({ type: 'log', message: `${spec.softPrompt.stage1}: generating stage one for ${s.examples.length} ${s.name} examples` });
+          await addStage1Field(p.loaded, evaluator, spec.softPrompt.stage1, s.examples, spec.training.evalBatchSize);
+        }
       }
-    }
-    const initial = initSoftPrompt(p.lm, p.loaded, spec.training.seed);
-    let result;
-    try {
-      const train = spec.softPrompt.stageOneOf
-        ? (a: Parameters<typeof trainSoftPrompt>[0]) => trainStageOne({ ...a, loaded: p.loaded })
-        : trainSoftPrompt;
-      if (spec.softPrompt.stageOneOf && resume) throw new InputError(`${p.loaded.file}: a run tuning a pipeline's first stage cannot be resumed; start it again`, { file: p.loaded.file });
-      result = await train({
-        lm: p.lm, spec, train: p.splits.train, dev: p.splits.dev, evaluator, initial, run, resume, signal, memory: p.memory,
-        hooks: {
-          onProgress: (e) => emit({ type: 'progress', step: e.step, steps: e.steps, loss: e.loss, learningRate: e.learningRate, examplesPerSecond: e.examplesPerSecond, etaSeconds: e.etaSeconds }),
-          onEval: (e) => emit({ type: 'eval', ...e }),
-          onCheckpoint: (step, file) => emit({ type: 'checkpoint', step, file }),
-          onLog: (message) => emit({ type: 'log', message }),
-        },
-      });
-    } catch (e) {
-      run.updateRecord({ status: 'failed', error: (e as Error).message });
-      throw e;
-    }
-    // PEFT's seq2seq layout: two transformer submodules (encoder, decoder); the second n rows are unused
-    const seq2seq = p.lm.kind === 'seq2seq';
-    const modelInfo = { numAttentionHeads: p.lm.cfg.numHeads, numLayers: p.lm.cfg.numLayers, taskType: seq2seq ? 'SEQ_2_SEQ_LM' as const : 'CAUSAL_LM' as const, submodules: seq2seq ? 2 : 1 };
-    const record = run.updateRecord({ step: result.step, bestStep: result.bestStep, bestDevAccuracy: result.bestDevAccuracy });
-    if (result.status === 'failed') {
-      run.updateRecord({ status: 'failed', error: result.error });
-      throw new Error(result.error);
-    }
-    run.writeAdapter({ ...result.prompt, data: Float32Array.from(result.prompt.data) }, record, modelInfo);
-    if (result.status === 'cancelled') {
-      run.updateRecord({ status: 'cancelled' });
-      emit({ type: 'log', message: `cancelled at step ${result.step}; resume with: ptune train ${p.loaded.file} --resume ${run.dir}` });
-      return { runDir: run.dir, split: p.splits.test ? 'test' : 'dev', status: 'cancelled', results: [] };
-    }
-    // a first-stage soft prompt is no classifier: it is compared inside its pipeline
-    const stageOne = spec.softPrompt.stageOneOf ? { pipelineId: spec.softPrompt.stageOneOf, id: `${spec.softPrompt.stageOneOf}+${spec.softPrompt.id}`, soft: result.prompt } : undefined;
-    const prompts = [...discretePrompts(p, evaluator), ...(stageOne ? [] : [evaluator.soft(spec.softPrompt.id, result.prompt)]), ...ensemblePrompts(p, evaluator)];
-    let evaluation;
-    try {
-      evaluation = await evaluateAll(p, run, prompts, emit, signal, { stageOne });
-    } catch (e) {
-      if (e instanceof CancelledError) {
+      const initial = initSoftPrompt(p.lm, p.loaded, spec.training.seed);
+      let result;
+      try {
+        const train = spec.softPrompt.stageOneOf
+          ? (a: Parameters<typeof trainSoftPrompt>[0]) => trainStageOne({ ...a, loaded: p.loaded })
+          : trainSoftPrompt;
+        if (spec.softPrompt.stageOneOf && resume) throw new InputError(`${p.loaded.file}: a run tuning a pipeline's first stage cannot be resumed; start it again`, { file: p.loaded.file });
+        result = await train({
+          lm: p.lm, spec, train: p.splits.train, dev: p.splits.dev, evaluator, initial, run, resume, signal, memory: p.memory,
+          hooks: {
+            onProgress: (e) => emit({ type: 'progress', step: e.step, steps: e.steps, loss: e.loss, learningRate: e.learningRate, examplesPerSecond: e.examplesPerSecond, etaSeconds: e.etaSeconds }),
+            onEval: (e) => emit({ type: 'eval', ...e }),
+            onCheckpoint: (step, file) => emit({ type: 'checkpoint', step, file }),
+            onLog: (message) => emit({ type: 'log', message }),
+          },
+        });
+      } catch (e) {
+        run.updateRecord({ status: 'failed', error: (e as Error).message });
+        throw e;
+      }
+      // PEFT's seq2seq layout: two transformer submodules (encoder, decoder); the second n rows are unused
+      const seq2seq = p.lm.kind === 'seq2seq';
+      const modelInfo = { numAttentionHeads: p.lm.cfg.numHeads, numLayers: p.lm.cfg.numLayers, taskType: seq2seq ? 'SEQ_2_SEQ_LM' as const : 'CAUSAL_LM' as const, submodules: seq2seq ? 2 : 1 };
+      const record = run.updateRecord({ step: result.step, bestStep: result.bestStep, bestDevAccuracy: result.bestDevAccuracy });
+      if (result.status === 'failed') {
+        run.updateRecord({ status: 'failed', error: result.error });
+        throw new Error(result.error);
+      }
+      run.writeAdapter({ ...result.prompt, data: Float32Array.from(result.prompt.data) }, record, modelInfo);
+      if (result.status === 'cancelled') {
         run.updateRecord({ status: 'cancelled' });
+        emit({ type: 'log', message: `cancelled at step ${result.step}; resume with: ptune train ${p.loaded.file} --resume ${run.dir}` });
         return { runDir: run.dir, split: p.splits.test ? 'test' : 'dev', status: 'cancelled', results: [] };
       }
+      // a first-stage soft prompt is no classifier: it is compared inside its pipeline
+      const stageOne = spec.softPrompt.stageOneOf ? { pipelineId: spec.softPrompt.stageOneOf, id: `${spec.softPrompt.stageOneOf}+${spec.softPrompt.id}`, soft: result.prompt } : undefined;
+      const prompts = [...discretePrompts(p, evaluator), ...(stageOne ? [] : [evaluator.soft(spec.softPrompt.id, result.prompt)]), ...ensemblePrompts(p, evaluator)];
+      let evaluation;
+      try {
+        evaluation = await evaluateAll(p, run, prompts, emit, signal, { stageOne });
+      } catch (e) {
+        if (e instanceof CancelledError) {
+          run.updateRecord({ status: 'cancelled' });
+          return { runDir: run.dir, split: p.splits.test ? 'test' : 'dev', status: 'cancelled', results: [] };
+        }
+        throw e;
+      }
+      run.updateRecord({ status: 'completed' });
+      return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
+    } catch (e) {
+      if (!(e instanceof CancelledError) && run.record.status === 'running') run.updateRecord({ status: 'failed', error: (e as Error).message });
       throw e;
     }
-    run.updateRecord({ status: 'completed' });
-    return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
   } finally {
     await p.lm.dispose();
   }
