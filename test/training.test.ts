@@ -101,6 +101,23 @@ describe('resume, cancel, crash', () => {
     assert.deepEqual(promptOf(runDir), promptOf(whole.runDir));
   });
 
+  it('a trainer killed before its first regular checkpoint resumes from the step-0 checkpoint to the same result', async () => {
+    const spec = workspace(tinySpec({ checkpointEvery: 100 }));
+    const whole = await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, quiet);
+    let runDir = '';
+    const trainer = new TrainerProcess({ kind: 'train', specFile: spec, device: 'cpu' }, {
+      onEvent: (e) => {
+        if (e.type === 'run') runDir = e.runDir;
+        if (e.type === 'progress' && e.step === 2) trainer.kill('SIGKILL');
+      },
+    });
+    await assert.rejects(trainer.done, /signal SIGKILL/);
+    assert.equal(RunDir.open(runDir).readCheckpoint()!.step, 0);
+    const summary: JobSummary = await new TrainerProcess({ kind: 'train', specFile: spec, device: 'cpu', resume: runDir }).done;
+    assert.equal(summary.status, 'completed');
+    assert.deepEqual(promptOf(runDir), promptOf(whole.runDir));
+  });
+
   it('cancel through the trainer process ends the step, checkpoints and marks the run cancelled', async () => {
     const spec = workspace(tinySpec({ steps: 200 }));
     const trainer = new TrainerProcess({ kind: 'train', specFile: spec, device: 'cpu' }, { onEvent: (e) => { if (e.type === 'progress' && e.step === 3) trainer.cancel(); } });
@@ -111,12 +128,12 @@ describe('resume, cancel, crash', () => {
     assert.ok(run.readCheckpoint()!.step >= 3);
   });
 
-  it('a non-finite loss stops the run with a clear error, and says that no checkpoint exists yet when none was written', async () => {
+  it('a non-finite loss from the initial prompt stops the run with a clear error that points at the init', async () => {
     const dir = tempDir();
     writePeftAdapter(dir, { length: 4, dim: 64, data: new Float32Array(256).fill(NaN) }, { task_type: 'CAUSAL_LM', base_model_name_or_path: 'x', num_transformer_submodules: 1, num_attention_heads: 8, num_layers: 5, prompt_tuning_init: 'RANDOM', prompt_tuning_init_text: null, tokenizer_name_or_path: null });
     const spec = workspace(moodSpec({ data: { dev: undefined, test: undefined, maxExamples: 8 }, discretePrompts: [], softPrompt: { length: 4, init: 'file', initFile: dir }, training: { steps: 3, batchSize: 2, evalEvery: 1 } }));
     let runDir = '';
-    await assert.rejects(() => runJob({ kind: 'train', specFile: spec, device: 'cpu' }, (e) => { if (e.type === 'run') runDir = e.runDir; }), /the loss became NaN at step 1; no checkpoint had been written yet; lower training\.learningRate or set training\.clipNorm/);
+    await assert.rejects(() => runJob({ kind: 'train', specFile: spec, device: 'cpu' }, (e) => { if (e.type === 'run') runDir = e.runDir; }), /the loss is NaN at step 1, from the initial soft prompt: check softPrompt\.init \(an initFile with NaN or infinite values\) and the model's weights/);
     assert.equal(RunDir.open(runDir).record.status, 'failed');
   });
 });

@@ -2,7 +2,6 @@
 // cross-entropy of the gold label's tokens. Evaluates on dev every evalEvery steps, keeps the
 // best prompt, stops early after `patience` evaluations without improvement, checkpoints, and
 // honours cancellation between steps.
-import { existsSync } from 'node:fs';
 import type { SoftPrompt, TunableModel } from '../models/tunable.js';
 import type { RunDir, CheckpointState, MetricRow } from './artifacts.js';
 import type { Split } from './data.js';
@@ -125,6 +124,8 @@ export async function trainSoftPrompt(args: {
   if (start === 0 && dev) {
     await evaluate(0); // the starting point, so the curve shows what training changed
   }
+  // a run killed before its first regular checkpoint can still be resumed
+  if (start === 0) checkpoint(0);
   while (step < t.steps) {
     if (signal?.aborted) {
       checkpoint(step);
@@ -134,8 +135,9 @@ export async function trainSoftPrompt(args: {
     const stepStart = performance.now();
     const { loss, grad: g } = await accumulatedLossAndGradient(args.lm, batch, { length: n, dim: d, data: prompt }, args.memory?.microBatch ?? batch.length);
     if (!Number.isFinite(loss)) {
-      const kept = existsSync(run.path('checkpoints/last.safetensors')) ? `the last good checkpoint (step ${lastCheckpoint}) is kept in ${run.path('checkpoints')}` : 'no checkpoint had been written yet';
-      const message = `the loss became ${loss} at step ${step + 1}; ${kept}; lower training.learningRate or set training.clipNorm`;
+      const message = step === start && start === 0
+        ? `the loss is ${loss} at step 1, from the initial soft prompt: check softPrompt.init (an initFile with NaN or infinite values) and the model's weights`
+        : `the loss became ${loss} at step ${step + 1}; the last good checkpoint (step ${lastCheckpoint}) is kept in ${run.path('checkpoints')}; lower training.learningRate or set training.clipNorm`;
       return finish('failed', message);
     }
     const gradNorm = clipGradient(g, t.clipNorm);
