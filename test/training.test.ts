@@ -62,6 +62,19 @@ describe('prompt tuning on the bundled mood task', () => {
   });
 });
 
+/** Starts a trainer process on the spec and SIGKILLs it at the first event `when` accepts; returns its run folder. */
+async function killedRun(spec: string, when: (e: TrainerEvent) => boolean): Promise<string> {
+  let runDir = '';
+  const trainer = new TrainerProcess({ kind: 'train', specFile: spec, device: 'cpu' }, {
+    onEvent: (e) => {
+      if (e.type === 'run') runDir = e.runDir;
+      if (when(e)) trainer.kill('SIGKILL');
+    },
+  });
+  await assert.rejects(trainer.done, /the trainer stopped unexpectedly \(signal SIGKILL\); its last output:\n\[trainer\] train/);
+  return runDir;
+}
+
 describe('resume, cancel, crash', () => {
   it('a run cancelled and resumed ends with the same soft prompt as an uninterrupted run', async () => {
     const spec = workspace(tinySpec());
@@ -82,14 +95,7 @@ describe('resume, cancel, crash', () => {
   it('a trainer killed with SIGKILL leaves readable files and resumes to the same result', async () => {
     const spec = workspace(tinySpec({ checkpointEvery: 2 }));
     const whole = await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, quiet);
-    let runDir = '';
-    const trainer = new TrainerProcess({ kind: 'train', specFile: spec, device: 'cpu' }, {
-      onEvent: (e) => {
-        if (e.type === 'run') runDir = e.runDir;
-        if (e.type === 'checkpoint' && e.step >= 6) trainer.kill('SIGKILL');
-      },
-    });
-    await assert.rejects(trainer.done, /the trainer stopped unexpectedly \(signal SIGKILL\); its last output:\n\[trainer\] train/);
+    const runDir = await killedRun(spec, (e) => e.type === 'checkpoint' && e.step >= 6);
     const run = RunDir.open(runDir);
     assert.equal(run.record.status, 'running');
     assert.ok(run.readJsonLines('metrics.jsonl').length > 0);
@@ -104,14 +110,7 @@ describe('resume, cancel, crash', () => {
   it('a trainer killed before its first regular checkpoint resumes from the step-0 checkpoint to the same result', async () => {
     const spec = workspace(tinySpec({ checkpointEvery: 100 }));
     const whole = await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, quiet);
-    let runDir = '';
-    const trainer = new TrainerProcess({ kind: 'train', specFile: spec, device: 'cpu' }, {
-      onEvent: (e) => {
-        if (e.type === 'run') runDir = e.runDir;
-        if (e.type === 'progress' && e.step === 2) trainer.kill('SIGKILL');
-      },
-    });
-    await assert.rejects(trainer.done, /signal SIGKILL/);
+    const runDir = await killedRun(spec, (e) => e.type === 'progress' && e.step === 2);
     assert.equal(RunDir.open(runDir).readCheckpoint()!.step, 0);
     const summary: JobSummary = await new TrainerProcess({ kind: 'train', specFile: spec, device: 'cpu', resume: runDir }).done;
     assert.equal(summary.status, 'completed');
