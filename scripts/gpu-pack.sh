@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Packs what the GPU machine needs into .gpu/ (ignored by git, under the 64 MiB that travels): the
-# bench bundled by esbuild, node and onnxruntime's library compressed, onnxruntime-node's JS, and
-# into .gl/ the Vulkan loader that WebGPU opens. Then: OUT=$OUT bash scripts/gpu-run.sh there.
+# Packs what a GPU machine without Node needs into .gpu/ (ignored by git; about 40 MB): the bench
+# bundled by esbuild, node and onnxruntime's library compressed, onnxruntime-node's JS, and into
+# .gl/ the Vulkan loader that WebGPU opens. Then, there: OUT=results bash scripts/gpu-run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || printf '/.gpu/\n/.gl/\n' >> .git/info/exclude

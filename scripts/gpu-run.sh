@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Packed by scripts/gpu-pack.sh into .gpu/ (with .gl/, the Vulkan loader), then run there as
-# `OUT=$OUT bash scripts/gpu-run.sh` with carry [".gpu", ".gl"]; results land in $OUT.
-# Device run: WebGPU (fp32, fp16) beside PEFT (fp32, bf16) on random checkpoints of real configs.
+# On a machine with an NVIDIA GPU, PyTorch, transformers and PEFT (and no Node): WebGPU (fp32,
+# fp16) beside PEFT's prompt tuning (fp32, bf16) on random checkpoints of real configs. Copy the
+# checkout with the .gpu/ and .gl/ that scripts/gpu-pack.sh makes, then `OUT=results bash
+# scripts/gpu-run.sh`; results land in $OUT (check.json, results.jsonl, gpumem.txt, log.txt).
 set -u
 MODELS=${MODELS:-"SmolLM2-135M Qwen2.5-0.5B Llama-3.2-1B"}
 BIG=${BIG:-Llama-3.1-8B}
