@@ -62,10 +62,9 @@ async function child(name: string, device: DeviceChoice, evalCount: number, micr
   let lastProgress = 0;
   const stepSeconds: number[] = [];
   let evalStart = 0;
-  let evalSeconds = 0;
   let microBatch = '';
   let deviceNote = '';
-  const summary = await runJob({ kind: 'train', specFile, device, runsDir: join(dir, 'runs') }, (e) => {
+  await runJob({ kind: 'train', specFile, device, runsDir: join(dir, 'runs') }, (e) => {
     const now = performance.now();
     if (e.type === 'setup' && setupStart === 0) setupStart = now;
     if (e.type === 'setup' && e.phase === 'ready') setupSeconds = (now - setupStart) / 1000;
@@ -77,13 +76,12 @@ async function child(name: string, device: DeviceChoice, evalCount: number, micr
     }
     if (e.type === 'evalProgress' && evalStart === 0) evalStart = lastProgress;
   });
-  evalSeconds = (performance.now() - (evalStart || lastProgress)) / 1000;
+  const evalSeconds = (performance.now() - (evalStart || lastProgress)) / 1000;
   const tests = evalCount * 3; // two discrete prompts and the soft prompt, each on every test example
   const stepTime = stepSeconds.length ? stepSeconds.reduce((a, b) => a + b, 0) / stepSeconds.length : NaN;
   const train = 8 / stepTime;
   const evaluation = tests / evalSeconds;
   const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
-  void summary;
   return {
     model: name,
     parameters: configParameters(parseModelConfig(REAL_CONFIGS[name])),

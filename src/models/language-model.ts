@@ -1,6 +1,6 @@
-// A loaded model with its three graphs opened lazily on one device: the API the tuning code,
-// the CLI and the tests use (train step, scoring, greedy generation).
-import type { FloatType } from '../engine/graph.js';
+// A loaded model with its one graph opened lazily on one device: the API the tuning code, the
+// CLI and the tests use (train step, scoring, rank classification, greedy generation).
+import type { FloatType, Graph } from '../engine/graph.js';
 import { createSession, EngineSession, supportsHalf, type Device, type SetupProgress, floatTensor, int64Tensor, ort, type DeviceChoice, type Feeds } from '../engine/runtime.js';
 import { buildCausalGraph, type CausalLM } from './causal-lm.js';
 import { readModelConfig, type ModelConfig } from './config.js';
@@ -46,6 +46,38 @@ export async function halfWeights(precision: Precision | undefined, device: Devi
   return precision === 'auto' && device !== 'cpu' && (await supportsHalf(device));
 }
 
+/**
+ * Opens a model's one graph (built per device attempt, with half-precision matrices where the
+ * precision and the device call for them) and says which precision the session got.
+ */
+export async function openOneGraph(build: (weightType: FloatType | 'float16') => Graph, externalFiles: Map<string, string>, floatType: FloatType, options: LanguageModelOptions): Promise<{ session: EngineSession; precision: 'fp32' | 'fp16' }> {
+  const half = new Map<Device, boolean>();
+  const graph = async (device: Device) => {
+    half.set(device, await halfWeights(options.precision, device, floatType));
+    return build(half.get(device) ? 'float16' : floatType);
+  };
+  const session = await createSession(graph, externalFiles, { device: options.device, threads: options.threads, log: options.log, progress: options.progress, floatType });
+  return { session, precision: half.get(session.device) ? 'fp16' : 'fp32' };
+}
+
+/**
+ * Feeds for what a call leaves out: no target rows, no logit rows, no gradient. Unused rows get
+ * one dummy row of weight 0 rather than none: WebGPU's reductions refuse empty tensors, and
+ * onnxruntime runs every node whatever is fetched.
+ */
+export function withDefaults(feeds: Feeds, floatType: FloatType): Feeds {
+  const N = Math.max(1, (feeds.target_ids?.dims[0] as number | undefined) ?? 0);
+  const noRows = (name: string) => !feeds[name] || (feeds[name].dims[0] as number) === 0;
+  return {
+    ...feeds,
+    target_rows: noRows('target_rows') ? int64Tensor([0], [1]) : feeds.target_rows,
+    target_ids: noRows('target_ids') ? int64Tensor([0], [1]) : feeds.target_ids,
+    target_weights: feeds.target_weights ?? floatTensor(floatType, new Array<number>(N).fill(0), [N]),
+    logit_rows: noRows('logit_rows') ? int64Tensor([0], [1]) : feeds.logit_rows,
+    compute_gradient: feeds.compute_gradient ?? new ort.Tensor('bool', [false], []),
+  };
+}
+
 export interface LanguageModelOptions { device?: DeviceChoice; threads?: number; floatType?: FloatType; precision?: Precision; log?: (m: string) => void; progress?: (p: SetupProgress) => void }
 
 export class LanguageModel implements TunableModel {
@@ -85,13 +117,9 @@ export class LanguageModel implements TunableModel {
     this.opened ??= (async () => {
       const progress = this.options.progress;
       progress?.({ phase: 'graph', detail: `${this.cfg.numLayers} layers` });
-      const half = new Map<Device, boolean>();
-      const graph = async (device: Device) => {
-        half.set(device, await halfWeights(this.options.precision, device, this.floatType));
-        return buildCausalGraph(this.model, 'all', this.floatType, { weightType: half.get(device) ? 'float16' : this.floatType });
-      };
-      const session = await createSession(graph, this.model.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log: this.options.log, progress, floatType: this.floatType });
-      this.precision = half.get(session.device) ? 'fp16' : 'fp32';
+      const build = (weightType: FloatType | 'float16') => buildCausalGraph(this.model, 'all', this.floatType, { weightType });
+      const { session, precision } = await openOneGraph(build, this.model.weights.externalFiles(), this.floatType, this.options);
+      this.precision = precision;
       this.deviceNote = session.note;
       return session;
     })();
@@ -107,18 +135,7 @@ export class LanguageModel implements TunableModel {
     const c = this.cfg;
     const f = this.floatType;
     const B = (feeds.input_ids.dims[0] as number);
-    // Unused outputs get one dummy row (weight 0) rather than none: WebGPU's reductions refuse
-    // empty tensors, and onnxruntime runs every node whatever is fetched.
-    const N = Math.max(1, (feeds.target_ids?.dims[0] as number | undefined) ?? 0);
-    const noRows = (name: string) => !feeds[name] || (feeds[name].dims[0] as number) === 0;
-    const all: Feeds = {
-      ...feeds,
-      target_rows: noRows('target_rows') ? int64Tensor([0], [1]) : feeds.target_rows,
-      target_ids: noRows('target_ids') ? int64Tensor([0], [1]) : feeds.target_ids,
-      target_weights: feeds.target_weights ?? floatTensor(f, new Array<number>(N).fill(0), [N]),
-      logit_rows: noRows('logit_rows') ? int64Tensor([0], [1]) : feeds.logit_rows,
-      compute_gradient: feeds.compute_gradient ?? new ort.Tensor('bool', [false], []),
-    };
+    const all = withDefaults(feeds, f);
     for (let i = 0; i < c.numLayers; i++) {
       all[`past_key_${i}`] ??= floatTensor(f, [], [B, c.numKvHeads, 0, c.headDim]);
       all[`past_value_${i}`] ??= floatTensor(f, [], [B, c.numKvHeads, 0, c.headDim]);

@@ -6,10 +6,10 @@ import { add } from '../engine/ops/elementwise.js';
 import { gather } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
 import { concat, reshape } from '../engine/ops/shape.js';
-import { createSession, EngineSession, floatTensor, int64Tensor, ort, type Device, type Feeds } from '../engine/runtime.js';
+import { EngineSession, floatTensor, int64Tensor, ort, type Feeds } from '../engine/runtime.js';
 import type { T5Config } from './config.js';
 import { InputError } from './errors.js';
-import { checkIndex, halfWeights, promptFeed, type LanguageModelOptions } from './language-model.js';
+import { checkIndex, openOneGraph, promptFeed, withDefaults, type LanguageModelOptions } from './language-model.js';
 import { bucketMatrix, T5Model } from './t5.js';
 import { causalBias, paddingBias } from './attention.js';
 import { sumPerExample, targetOutputs } from './target-loss.js';
@@ -82,16 +82,11 @@ export class Seq2SeqLanguageModel implements TunableModel {
 
   private session(): Promise<EngineSession> {
     this.opened ??= (async () => {
-      const { precision, progress } = this.options;
-      progress?.({ phase: 'graph', detail: `${this.cfg.numLayers} + ${this.cfg.numDecoderLayers} layers` });
-      const half = new Map<Device, boolean>();
-      const graph = async (device: Device) => {
-        half.set(device, await halfWeights(precision, device, this.floatType));
-        return buildSeq2SeqGraph(this.model, 'all', this.floatType, { weightType: half.get(device) ? 'float16' : this.floatType });
-      };
-      const session = await createSession(graph, this.weights.externalFiles(), { device: this.options.device, threads: this.options.threads, log: this.options.log, progress, floatType: this.floatType });
+      this.options.progress?.({ phase: 'graph', detail: `${this.cfg.numLayers} + ${this.cfg.numDecoderLayers} layers` });
+      const build = (weightType: FloatType | 'float16') => buildSeq2SeqGraph(this.model, 'all', this.floatType, { weightType });
+      const { session, precision } = await openOneGraph(build, this.weights.externalFiles(), this.floatType, this.options);
       this.deviceNote = session.note;
-      this.precision = half.get(session.device) ? 'fp16' : 'fp32';
+      this.precision = precision;
       return session;
     })();
     return this.opened;
@@ -99,17 +94,7 @@ export class Seq2SeqLanguageModel implements TunableModel {
 
   /** Runs the graph with defaults for what a call does not use; returns only `fetches`. */
   private async run(feeds: Feeds, fetches: string[]) {
-    // one dummy row (weight 0) where a call has none: WebGPU's reductions refuse empty tensors
-    const N = Math.max(1, (feeds.target_ids?.dims[0] as number | undefined) ?? 0);
-    const noRows = (name: string) => !feeds[name] || (feeds[name].dims[0] as number) === 0;
-    return (await this.session()).run({
-      ...feeds,
-      target_rows: noRows('target_rows') ? int64Tensor([0], [1]) : feeds.target_rows,
-      target_ids: noRows('target_ids') ? int64Tensor([0], [1]) : feeds.target_ids,
-      target_weights: feeds.target_weights ?? floatTensor(this.floatType, new Array<number>(N).fill(0), [N]),
-      logit_rows: noRows('logit_rows') ? int64Tensor([0], [1]) : feeds.logit_rows,
-      compute_gradient: feeds.compute_gradient ?? new ort.Tensor('bool', [false], []),
-    }, fetches);
+    return (await this.session()).run(withDefaults(feeds, this.floatType), fetches);
   }
 
   async device(): Promise<string> { return (await this.session()).device; }
