@@ -10,7 +10,7 @@ import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights } from '../src/mod
 import { REAL_CONFIGS, writeRandomCheckpoint } from '../src/models/random-checkpoint.js';
 import { choiceSequences, type ChoiceItem } from '../src/models/tunable.js';
 import { Evaluator, scoreInBatches } from '../src/tuning/evaluate.js';
-import { accumulatedLossAndGradient, activationBytesPerExample, configParameters, planMemory } from '../src/tuning/memory-plan.js';
+import { accumulatedLossAndGradient, activationBytesPerExample, configParameters, parseNvidiaSmi, planMemory } from '../src/tuning/memory-plan.js';
 import { loadSpec } from '../src/tuning/spec.js';
 import { readSplit } from '../src/tuning/data.js';
 import { root, storiesDir, tempDir, workspace } from './helpers.js';
@@ -133,6 +133,23 @@ describe('micro-batches', () => {
     assert.equal(planMemory(cfg, params, { batchSize: 32, evalBatchSize: 32, tokens: 150, budgetBytes: 1, microBatchSize: 4 }).microBatch, 4);
     assert.throws(() => planMemory(cfg, params, { batchSize: 8, evalBatchSize: 8, tokens: 150, budgetBytes: 6e9, file: 'big.ptune.json' }),
       /big\.ptune\.json: one example does not fit in memory: 4\.60 GiB of float32 weights \(1,235,814,400 parameters\), [\d.]+ GiB of activations per example of 150 positions, budget 5\.59 GiB/);
+  });
+
+  it('on a GPU at fp16 the weights count half and the activations stay float32; the budget is the free memory nvidia-smi reports', () => {
+    const cfg = randomModelConfig({ ...REAL_CONFIGS['Llama-3.1-8B'] });
+    const params = configParameters(cfg);
+    const perExample = activationBytesPerExample(cfg, 148);
+    const gpu = parseNvidiaSmi('NVIDIA GeForce RTX 4090, 24564, 24000\n');
+    assert.deepEqual(gpu, { name: 'NVIDIA GeForce RTX 4090', totalBytes: 24564 * 2 ** 20, freeBytes: 24000 * 2 ** 20 });
+    assert.equal(parseNvidiaSmi('NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.'), undefined);
+    const plan = planMemory(cfg, params, { batchSize: 8, evalBatchSize: 16, tokens: 148, budgetBytes: gpu!.freeBytes * 0.9, halfWeights: true, budgetSource: 'test' });
+    assert.equal(plan.weightBytes, params * 2);
+    assert.equal(plan.bytesPerExample, perExample);
+    assert.equal(plan.microBatch, Math.floor((gpu!.freeBytes * 0.9 - params * 2) / perExample));
+    assert.ok(plan.microBatch >= 1 && plan.microBatch < 8, plan.detail);
+    assert.match(plan.detail, /GiB of float16 weights \(8,030,261,248 parameters\).*\(test\)/);
+    // the same card at fp32 holds not even the weights
+    assert.throws(() => planMemory(cfg, params, { batchSize: 8, evalBatchSize: 16, tokens: 148, budgetBytes: gpu!.freeBytes * 0.9 }), /one example does not fit/);
   });
 });
 

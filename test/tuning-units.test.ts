@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createSession } from '../src/engine/runtime.js';
+import { createSession, deviceFailure } from '../src/engine/runtime.js';
 import { Graph } from '../src/engine/graph.js';
 import { LanguageModel } from '../src/models/language-model.js';
 import { continuationIds } from '../src/models/tokenizer.js';
@@ -179,6 +179,12 @@ describe('device selection', () => {
     assert.match(notes[1], /^device: (cpu|webgpu|cuda) \(auto/);
     await s.release();
     await auto.release();
+  });
+
+  it('a missing WebGPU adapter is named with what to install instead of onnxruntime\'s cut-off message', () => {
+    const ort = new Error('/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 onnxruntime::webgpu::WebGpuContext::Initialize(const onnxruntime::webgpu::WebGpuContextConfig&)::<lambda()> adapter_result.status == wgpu::RequestAdapterStatus::Success was false. Failed to get a WebGPU adapter: No supported adapters');
+    assert.match(deviceFailure(ort), /^no WebGPU adapter \(.*install the GPU driver, libvulkan1 and libglvnd0\)$/);
+    assert.equal(deviceFailure(new Error('first line\nsecond')), 'first line');
   });
 });
 

@@ -117,6 +117,14 @@ function loadable(graph: Graph, externalFiles: Map<string, string>): LoadableMod
   return { bytes: graph.encode(), weightFolder: found.folder };
 }
 
+type BufferCacheMode = 'disabled' | 'lazyRelease' | 'simple' | 'bucket';
+
+/** onnxruntime's WebGPU storage-buffer cache; PTUNE_WEBGPU_BUFFER_CACHE chooses another mode. */
+function webgpuBufferCache(): BufferCacheMode {
+  const asked = process.env.PTUNE_WEBGPU_BUFFER_CACHE;
+  return asked === 'disabled' || asked === 'lazyRelease' || asked === 'simple' || asked === 'bucket' ? asked : 'bucket';
+}
+
 async function open(model: LoadableModel, device: Device, threads: number | undefined): Promise<ort.InferenceSession> {
   const session: Record<string, string> = {
     // Prepacked weights are a second copy of every matrix (measured: 2.5x the weights per
@@ -125,7 +133,7 @@ async function open(model: LoadableModel, device: Device, threads: number | unde
   };
   if (model.weightFolder) session.model_external_initializers_file_folder_path = model.weightFolder;
   const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: [device],
+    executionProviders: [device === 'webgpu' ? { name: 'webgpu', storageBufferCacheMode: webgpuBufferCache() } : device],
     graphOptimizationLevel: 'basic',
     enableCpuMemArena: true,
     enableMemPattern: false,
@@ -174,7 +182,7 @@ export async function createSession(graph: Graph | ((device: Device) => Graph | 
         options.log?.(note);
         return new EngineSession(session, device, note);
       } catch (e) {
-        reasons.push(`${device} unavailable: ${firstLine(e)}`);
+        reasons.push(`${device} unavailable: ${deviceFailure(e)}`);
       }
     }
     if (choice === 'cpu') throw new Error(`could not create a CPU session: ${reasons.join('; ')}`);
@@ -216,6 +224,19 @@ export function supportsHalf(device: Device): Promise<boolean> {
     halfSupport.set(device, known);
   }
   return known;
+}
+
+/**
+ * Why a device did not start, in a line. onnxruntime's "Failed to get a WebGPU adapter" means
+ * Dawn found no Vulkan driver: on an NVIDIA Linux machine with libvulkan1 alone the loader saw the
+ * driver's ICD (libGLX_nvidia) but could not start it; with glvnd's libraries it did.
+ */
+export function deviceFailure(e: unknown): string {
+  const line = firstLine(e);
+  if (/Failed to get a WebGPU adapter/.test(String((e as Error)?.message ?? e))) {
+    return 'no WebGPU adapter (no Vulkan, D3D12 or Metal driver answered; on Linux install the GPU driver, libvulkan1 and libglvnd0)';
+  }
+  return line;
 }
 
 function firstLine(e: unknown): string {

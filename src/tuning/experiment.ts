@@ -19,7 +19,7 @@ import { addStage1Field, stage1Texts, stage2Prompt } from './pipeline.js';
 import { trainStageOne } from './stage-one-train.js';
 import { loadSpec, type LoadedSpec, type Spec } from './spec.js';
 import { trainSoftPrompt } from './train.js';
-import { configParameters, CPU_ROWS_PER_PASS, planMemory, type MemoryPlan } from './memory-plan.js';
+import { configParameters, CPU_ROWS_PER_PASS, nvidiaGpuMemory, planMemory, type MemoryPlan } from './memory-plan.js';
 import { SequenceEncoder } from './encoding.js';
 import { fillTemplate } from './template.js';
 import type { ModelConfig } from '../models/config.js';
@@ -60,7 +60,7 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
     device: options.device, precision: options.precision ?? 'auto', threads: options.threads, log: (m) => emit({ type: 'log', message: m }),
     progress: (p) => emit({ type: 'setup', phase: p.phase, detail: p.detail, seconds: p.seconds }),
   });
-  const memory = planJobMemory(loaded, lm, { train, dev, test }, options.device);
+  const memory = planJobMemory(loaded, lm, { train, dev, test }, options.device, options.precision ?? 'auto');
   emit({ type: 'log', message: memory.detail });
   const lengths = labelLengthWarning(loaded, lm);
   if (lengths) emit({ type: 'log', message: lengths });
@@ -87,7 +87,7 @@ export function labelLengthWarning(loaded: LoadedSpec, lm: TunableModel): string
  * The memory plan of a job: its longest training sequence and longest evaluated prompt (k-shot
  * prompts hold their demonstrations) estimated from the longest texts, before anything is loaded.
  */
-function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Split; dev?: Split; test?: Split }, device: DeviceChoice): MemoryPlan {
+function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Split; dev?: Split; test?: Split }, device: DeviceChoice, precision: Precision): MemoryPlan {
   const { spec } = loaded;
   const encoder = new SequenceEncoder(lm.tokenizer!, lm.contextLength, lm.kind === 'seq2seq' ? lm.cfg.eosTokenId : null);
   const longestLabel = Object.values(spec.data.verbalizer).reduce((a, b) => (b.length > a.length ? b : a), '');
@@ -101,13 +101,18 @@ function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Sp
   const n = spec.softPrompt.length;
   const trainTokens = Math.min(lm.contextLength, n + longestTokens(spec.softPrompt.template));
   const evalTokens = Math.min(lm.contextLength, Math.max(trainTokens, ...spec.discretePrompts.map((d) => longestTokens(d.template) * (1 + (d.shots ?? 0)))));
-  return planMemory(lm.cfg as ModelConfig, configParameters(lm.cfg as ModelConfig), {
+  const common = {
     batchSize: spec.training.batchSize, evalBatchSize: spec.training.evalBatchSize, tokens: trainTokens, evalTokens,
     microBatchSize: spec.training.microBatchSize, file: loaded.file,
-    // with --device webgpu or cuda the batch runs whole unless training.microBatchSize says otherwise
-    // (free GPU memory is not measured); auto is planned as the CPU, since the plan precedes loading
-    rowsPerPass: device === 'cpu' || device === 'auto' ? CPU_ROWS_PER_PASS : undefined,
-  });
+  };
+  // auto is planned as the CPU, since the plan precedes loading
+  if (device === 'cpu' || device === 'auto') return planMemory(lm.cfg as ModelConfig, configParameters(lm.cfg as ModelConfig), { ...common, rowsPerPass: CPU_ROWS_PER_PASS });
+  // on an NVIDIA GPU the budget is its free memory (nvidia-smi), less a tenth for the runtime's
+  // own buffers; elsewhere the batch runs whole unless training.microBatchSize says otherwise
+  const gpu = nvidiaGpuMemory();
+  return planMemory(lm.cfg as ModelConfig, configParameters(lm.cfg as ModelConfig), gpu
+    ? { ...common, budgetBytes: gpu.freeBytes * 0.9, budgetSource: `90% of the free memory of the ${gpu.name}`, halfWeights: precision !== 'fp32' }
+    : { ...common, budgetBytes: Infinity, budgetSource: 'GPU memory unknown: whole batches unless training.microBatchSize says otherwise', halfWeights: precision !== 'fp32' });
 }
 
 export function toRow(r: PromptResult): ResultRow {

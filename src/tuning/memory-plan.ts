@@ -2,6 +2,7 @@
 // (the optimiser sees its gradient); micro-batches of it are run one after another and their
 // gradients summed, so a 1B model trains on a laptop. The micro-batch comes from a memory budget
 // estimated from the model's shapes and the longest sequence, before any weight is loaded.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import type { ModelConfig } from '../models/config.js';
@@ -35,6 +36,26 @@ export function availableMemory(): number {
   return freemem();
 }
 
+export interface GpuMemory { name: string; totalBytes: number; freeBytes: number }
+
+/** The first GPU of `nvidia-smi --query-gpu=name,memory.total,memory.free --format=csv,noheader,nounits` (MiB). */
+export function parseNvidiaSmi(text: string): GpuMemory | undefined {
+  const m = /^(.+?),\s*(\d+),\s*(\d+)\s*$/m.exec(text);
+  return m ? { name: m[1].trim(), totalBytes: Number(m[2]) * 2 ** 20, freeBytes: Number(m[3]) * 2 ** 20 } : undefined;
+}
+
+/**
+ * The free memory of an NVIDIA GPU, from nvidia-smi (installed with the driver); undefined where
+ * there is none. WebGPU itself does not say how much memory a device has.
+ */
+export function nvidiaGpuMemory(): GpuMemory | undefined {
+  try {
+    return parseNvidiaSmi(execFileSync('nvidia-smi', ['--query-gpu=name,memory.total,memory.free', '--format=csv,noheader,nounits'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }));
+  } catch {
+    return undefined;
+  }
+}
+
 function shapes(cfg: ModelConfig): { d: number; ffn: number; layers: number } {
   if (cfg.architecture === 'llama') return { d: cfg.hiddenSize, ffn: cfg.intermediateSize, layers: cfg.numLayers };
   if (cfg.architecture === 'gpt2') return { d: cfg.hiddenSize, ffn: cfg.innerSize, layers: cfg.numLayers };
@@ -61,15 +82,17 @@ export function activationBytesPerExample(cfg: ModelConfig, tokens: number, forw
  * (training.microBatchSize) overrides the choice. `rowsPerPass`: on the CPU a pass of about 512
  * token rows is as fast per example as a larger one (Qwen2.5-0.5B shape, 2 cores: 0.76 ex/s at 2
  * x 170 tokens, 0.79 at 4, 0.70 at 8), so passes stop there and memory stays low. Refuses, with
- * the figures, when even one example does not fit.
+ * the figures, when even one example does not fit. `halfWeights` (precision fp16 on a GPU) halves
+ * the weights only: activations stay float32 there (products alone run in half precision), which
+ * an 8B model showed: planned with float16 activations for 24 GiB it peaked at 32-36 GB.
  */
-export function planMemory(cfg: ModelConfig, parameters: number, options: { batchSize: number; evalBatchSize: number; tokens: number; evalTokens?: number; microBatchSize?: number; budgetBytes?: number; rowsPerPass?: number; file?: string }): MemoryPlan {
-  const weightBytes = parameters * 4;
+export function planMemory(cfg: ModelConfig, parameters: number, options: { batchSize: number; evalBatchSize: number; tokens: number; evalTokens?: number; microBatchSize?: number; budgetBytes?: number; budgetSource?: string; rowsPerPass?: number; halfWeights?: boolean; file?: string }): MemoryPlan {
+  const weightBytes = parameters * (options.halfWeights ? 2 : 4);
   const bytesPerExample = activationBytesPerExample(cfg, options.tokens);
   const budgetBytes = options.budgetBytes ?? availableMemory() * 0.5;
   const room = budgetBytes - weightBytes;
-  const gb = (b: number) => (b < 2 ** 30 ? `${(b / 2 ** 20).toFixed(0)} MiB` : `${(b / 2 ** 30).toFixed(2)} GiB`);
-  const figures = `${gb(weightBytes)} of float32 weights (${parameters.toLocaleString('en-US')} parameters), ${gb(bytesPerExample)} of activations per example of ${options.tokens} positions, budget ${gb(budgetBytes)} (half the available memory)`;
+  const gb = (b: number) => (!Number.isFinite(b) ? 'not known' : b < 2 ** 30 ? `${(b / 2 ** 20).toFixed(0)} MiB` : `${(b / 2 ** 30).toFixed(2)} GiB`);
+  const figures = `${gb(weightBytes)} of ${options.halfWeights ? 'float16' : 'float32'} weights (${parameters.toLocaleString('en-US')} parameters), ${gb(bytesPerExample)} of activations per example of ${options.tokens} positions, budget ${gb(budgetBytes)} (${options.budgetSource ?? 'half the available memory'})`;
   const fitting = Math.floor(room / bytesPerExample);
   if (options.microBatchSize === undefined && fitting < 1) {
     throw new InputError(`${options.file ?? 'the job'}: one example does not fit in memory: ${figures}. Shorten the inputs (data.maxLength) or the soft prompt, close other programs, or use a smaller model`, options.file ? { file: options.file, field: 'training.microBatchSize' } : undefined);
