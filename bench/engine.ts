@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { Graph } from '../src/engine/graph.js';
 import { Rng } from '../src/engine/random.js';
 import { createSession, floatTensor, type DeviceChoice } from '../src/engine/runtime.js';
-import { cacheRoot } from '../src/paths.js';
+import { cacheRoot } from '../src/common/paths.js';
 import { parseModelConfig, type LlamaConfig } from '../src/models/config.js';
 import { buildModel, LanguageModel, type Sequence } from '../src/models/language-model.js';
 import { llamaWeightShapes } from '../src/models/llama.js';
-import { encodeSafetensors } from '../src/models/safetensors.js';
+import { encodeSafetensors } from '../src/common/safetensors.js';
 import { CheckpointWeights } from '../src/models/weights.js';
 
 export const BENCH_CONFIG = {

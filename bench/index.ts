@@ -1,6 +1,6 @@
 // `npm run bench -- <engine|train|mixed|models> [--json] [--device ...]`: prints figures and ratios.
 import { parseArgs } from 'node:util';
-import { parseDevice } from '../src/cli/main.js';
+import { parseDevice } from '../src/cli/options.js';
 import { benchEngine } from './engine.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { json: { type: 'boolean' }, device: { type: 'string' }, steps: { type: 'string' }, only: { type: 'string' }, eval: { type: 'string' }, micro: { type: 'string' } } });

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { Rng } from '../src/engine/random.js';
 import type { DeviceChoice } from '../src/engine/runtime.js';
 import { LanguageModel } from '../src/models/language-model.js';
-import { packageRoot } from '../src/paths.js';
-import { readSplit } from '../src/tuning/data.js';
+import { packageRoot } from '../src/common/paths.js';
+import { readSplit } from '../src/common/data.js';
 import { Evaluator } from '../src/tuning/evaluate.js';
 import { evaluateMixed, type MixedTask } from '../src/tuning/mixed.js';
-import { parseSpec } from '../src/tuning/spec.js';
+import { parseSpec } from '../src/common/spec.js';
 import { readFileSync } from 'node:fs';
 
 export async function benchMixed(options: { device: DeviceChoice }): Promise<Record<string, unknown>> {

@@ -6,12 +6,12 @@ import { type DeviceChoice } from '../src/engine/runtime.js';
 import { parseModelConfig } from '../src/models/config.js';
 import { buildModel, LanguageModel, type Sequence } from '../src/models/language-model.js';
 import { CheckpointWeights } from '../src/models/weights.js';
-import { packageRoot } from '../src/paths.js';
-import { readSplit } from '../src/tuning/data.js';
+import { packageRoot } from '../src/common/paths.js';
+import { readSplit } from '../src/common/data.js';
 import { Evaluator } from '../src/tuning/evaluate.js';
 import { initSoftPrompt } from '../src/tuning/prompt-init.js';
-import { loadSpec } from '../src/tuning/spec.js';
-import { fillTemplate } from '../src/tuning/template.js';
+import { loadSpec } from '../src/common/spec.js';
+import { fillTemplate } from '../src/common/template.js';
 import { BENCH_CONFIG, benchCheckpoint } from './engine.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

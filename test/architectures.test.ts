@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { TrainerEvent } from '../src/protocol.js';
-import { readSafetensorsHeader } from '../src/models/safetensors.js';
-import { readPeftAdapter } from '../src/tuning/peft.js';
-import { runJob } from '../src/tuning/experiment.js';
+import type { TrainerEvent } from '../src/common/protocol.js';
+import { readSafetensorsHeader } from '../src/common/safetensors.js';
+import { readPeftAdapter } from '../src/common/peft-adapter.js';
 import { randomCheckpoint, root, storiesDir, workspace } from './helpers.js';
+import { runJob } from '../src/tuning/jobs.js';
 
 const mood = (name: string) => join(root, 'data', 'mood', name);
 

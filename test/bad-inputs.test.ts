@@ -5,12 +5,12 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LanguageModel } from '../src/models/language-model.js';
-import { readSafetensorsHeader } from '../src/models/safetensors.js';
-import { readSplit } from '../src/tuning/data.js';
-import { runJob } from '../src/tuning/experiment.js';
+import { readSafetensorsHeader } from '../src/common/safetensors.js';
+import { readSplit } from '../src/common/data.js';
 import { Evaluator } from '../src/tuning/evaluate.js';
-import { loadSpec } from '../src/tuning/spec.js';
+import { loadSpec } from '../src/common/spec.js';
 import { baseSpec, root, storiesDir, tempDir, workspace } from './helpers.js';
+import { runJob } from '../src/tuning/jobs.js';
 
 describe('spec: verbalizer texts', () => {
   const cases: [string, Record<string, string>, RegExp][] = [

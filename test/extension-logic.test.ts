@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { buildComparison, exportExamples, filterExamples } from '../src/extension/logic/comparison-data.js';
 import { runNode, specNode } from '../src/extension/logic/experiments.js';
-import { RunDir } from '../src/tuning/artifacts.js';
+import { RunDir } from '../src/common/run-folder.js';
 import { hoverMarkdown, inlineText, lintDataset, resultsForDataset } from '../src/extension/logic/inline-results.js';
 import { JobManager } from '../src/extension/logic/jobs.js';
 import { buildSpec, experimentName, profileDataset } from '../src/extension/logic/new-experiment.js';
-import type { JobSummary, TrainerEvent } from '../src/protocol.js';
-import { runJob } from '../src/tuning/experiment.js';
-import { loadSpec } from '../src/tuning/spec.js';
+import type { JobSummary, TrainerEvent } from '../src/common/protocol.js';
+import { loadSpec } from '../src/common/spec.js';
 import { root, storiesDir, tempDir } from './helpers.js';
+import { runJob } from '../src/tuning/jobs.js';
 
 /** A workspace folder with a small copy of the mood task. */
 function moodWorkspace(): string {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Rng } from '../src/engine/random.js';
-import { gradcheckBatch, gradcheckVariant } from '../src/models/gradcheck.js';
+import { gradcheckBatch, gradcheckVariant } from '../src/tuning/gradcheck.js';
 import { buildModel, LanguageModel } from '../src/models/language-model.js';
 import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights } from '../src/models/random-model.js';
 import { tunableFor } from '../src/models/load.js';

@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { weightShapes } from '../src/models/architectures.js';
 import { parseModelConfig } from '../src/models/config.js';
 import { randomWeights } from '../src/models/random-model.js';
-import { encodeSafetensors } from '../src/models/safetensors.js';
+import { encodeSafetensors } from '../src/common/safetensors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseModelConfig, ropeInverseFrequencies, type LlamaConfig } from '../src/models/config.js';
 import { LanguageModel } from '../src/models/language-model.js';
-import { encodeSafetensors, readCheckpoint, readSafetensorsHeader } from '../src/models/safetensors.js';
+import { encodeSafetensors, readCheckpoint, readSafetensorsHeader } from '../src/common/safetensors.js';
 import { root, storiesDir, tempDir } from './helpers.js';
 
 function rawSafetensors(header: object, dataBytes: number, headerLengthOverride?: bigint): Buffer {

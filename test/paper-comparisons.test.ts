@@ -5,12 +5,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { gradcheckWeights } from '../src/models/gradcheck.js';
+import { gradcheckWeights } from '../src/tuning/gradcheck.js';
 import { GRADCHECK_VARIANTS } from '../src/models/random-model.js';
-import { RunDir } from '../src/tuning/artifacts.js';
-import { runJob } from '../src/tuning/experiment.js';
+import { RunDir } from '../src/common/run-folder.js';
 import { estimateModelTuningMemory } from '../src/tuning/model-tuning.js';
 import { randomCheckpoint, root, storiesDir, workspace } from './helpers.js';
+import { runJob } from '../src/tuning/jobs.js';
 
 const mood = (name: string) => join(root, 'data', 'mood', name);
 const spec = (extra: Record<string, unknown> = {}) => ({
@@ -89,9 +89,9 @@ describe('mixed-task batches', () => {
   it('scores every task exactly as running it alone, and the CLI serves them together', async () => {
     const { Evaluator } = await import('../src/tuning/evaluate.js');
     const { evaluateMixed } = await import('../src/tuning/mixed.js');
-    const { readSplit } = await import('../src/tuning/data.js');
-    const { loadSpec } = await import('../src/tuning/spec.js');
-    const { readSoftPromptSource } = await import('../src/tuning/artifacts.js');
+    const { readSplit } = await import('../src/common/data.js');
+    const { loadSpec } = await import('../src/common/spec.js');
+    const { readSoftPromptSource } = await import('../src/common/run-folder.js');
     const { LanguageModel } = await import('../src/models/language-model.js');
     const specA = workspace(spec({ name: 'moodA', training: { steps: 6, batchSize: 4, evalEvery: 6 } }));
     const specB = workspace(spec({ name: 'moodB', data: { ...spec().data, text: '{story} The story was', verbalizer: { happy: 'good', sad: 'bad' } }, training: { steps: 6, batchSize: 4, evalEvery: 6, seed: 3 } }));
@@ -116,7 +116,7 @@ describe('mixed-task batches', () => {
     // in float64 the mixed batches give exactly the scores of each task alone (float32 differs
     // in the last bits only because padding changes the summation lengths)
     const { readModelConfig } = await import('../src/models/config.js');
-    const { readCheckpoint, readTensorF32 } = await import('../src/models/safetensors.js');
+    const { readCheckpoint, readTensorF32 } = await import('../src/common/safetensors.js');
     const { ArrayWeights } = await import('../src/models/weights.js');
     const { buildModel } = await import('../src/models/architectures.js');
     const { loadTokenizer } = await import('../src/models/tokenizer.js');
@@ -164,7 +164,7 @@ describe('two-stage prompting', () => {
     assert.equal(RunDir.open(summary.runDir).readJson<{ results: { id: string; taskParameters: number }[] }>('eval.json').results[2].taskParameters, 4 * 64);
   });
   it('a stage-two template without {stage1} is refused', async () => {
-    const { loadSpec } = await import('../src/tuning/spec.js');
+    const { loadSpec } = await import('../src/common/spec.js');
     assert.throws(() => loadSpec(workspace(spec({ pipelines: [{ ...pipeline, stage2: { template: '{story} was' } }] }))), /pipelines\.0\.stage2\.template must use \{stage1\}/);
   });
 });

@@ -11,8 +11,8 @@ import { REAL_CONFIGS, writeRandomCheckpoint } from '../src/models/random-checkp
 import { choiceSequences, type ChoiceItem } from '../src/models/tunable.js';
 import { Evaluator, scoreInBatches } from '../src/tuning/evaluate.js';
 import { accumulatedLossAndGradient, activationBytesPerExample, configParameters, parseNvidiaSmi, planMemory } from '../src/tuning/memory-plan.js';
-import { loadSpec } from '../src/tuning/spec.js';
-import { readSplit } from '../src/tuning/data.js';
+import { loadSpec } from '../src/common/spec.js';
+import { readSplit } from '../src/common/data.js';
 import { root, storiesDir, tempDir, workspace } from './helpers.js';
 
 describe('rank classification from one pass over the prefix', () => {
@@ -208,8 +208,8 @@ describe('one session per model', () => {
 
 describe('setup progress', () => {
   it('a job reports building the graph, loading the weights and the model loaded, before its first step, and plans its memory', async () => {
-    const { runJob } = await import('../src/tuning/experiment.js');
-    const { setupMessage } = await import('../src/protocol.js');
+    const { runJob } = await import('../src/tuning/jobs.js');
+    const { setupMessage } = await import('../src/common/protocol.js');
     const spec = workspace({
       name: 'mood', model: storiesDir,
       data: { train: join(root, 'data', 'mood', 'train.jsonl'), test: join(root, 'data', 'mood', 'test.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, maxExamples: 8 },

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { readSplit } from '../src/tuning/data.js';
-import { loadSpec } from '../src/tuning/spec.js';
-import { fillTemplate, templateFields } from '../src/tuning/template.js';
+import { readSplit } from '../src/common/data.js';
+import { loadSpec } from '../src/common/spec.js';
+import { fillTemplate, templateFields } from '../src/common/template.js';
 import { baseSpec, root, storiesDir, workspace } from './helpers.js';
 
 

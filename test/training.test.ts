@@ -5,12 +5,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { JobSummary, TrainerEvent } from '../src/protocol.js';
+import type { JobSummary, TrainerEvent } from '../src/common/protocol.js';
 import { TrainerProcess } from '../src/trainer/client.js';
-import { RunDir } from '../src/tuning/artifacts.js';
-import { runJob } from '../src/tuning/experiment.js';
-import { readPeftAdapter, writePeftAdapter } from '../src/tuning/peft.js';
+import { RunDir } from '../src/common/run-folder.js';
+import { readPeftAdapter, writePeftAdapter } from '../src/common/peft-adapter.js';
 import { root, tempDir, workspace } from './helpers.js';
+import { runJob } from '../src/tuning/jobs.js';
 
 const mood = (name: string) => join(root, 'data', 'mood', name);
 const model = join(root, 'models', 'stories260K');

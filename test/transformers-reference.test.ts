@@ -9,7 +9,7 @@ import { readModelConfig, type T5Config } from '../src/models/config.js';
 import { Seq2SeqLanguageModel } from '../src/models/seq2seq-lm.js';
 import { relativeBucket } from '../src/models/t5.js';
 import { buildModel, LanguageModel } from '../src/models/language-model.js';
-import { readCheckpoint, readTensorF32 } from '../src/models/safetensors.js';
+import { readCheckpoint, readTensorF32 } from '../src/common/safetensors.js';
 import { ArrayWeights } from '../src/models/weights.js';
 import { root } from './helpers.js';
 

@@ -10,12 +10,12 @@ import { Graph } from '../src/engine/graph.js';
 import { LanguageModel } from '../src/models/language-model.js';
 import { continuationIds } from '../src/models/tokenizer.js';
 import { SequenceEncoder } from '../src/tuning/encoding.js';
-import { runJob } from '../src/tuning/experiment.js';
 import { auc, classificationMetrics, majorityVote } from '../src/tuning/metrics.js';
 import { Adafactor, Adam, clipGradient, learningRateAt } from '../src/tuning/optimizers.js';
 import { initSoftPrompt } from '../src/tuning/prompt-init.js';
-import { loadSpec } from '../src/tuning/spec.js';
+import { loadSpec } from '../src/common/spec.js';
 import { root, storiesDir, tempDir, workspace } from './helpers.js';
+import { runJob } from '../src/tuning/jobs.js';
 
 const mood = (name: string) => join(root, 'data', 'mood', name);
 const moodSpec = (extra: Record<string, unknown> = {}) => ({
@@ -209,7 +209,7 @@ describe('rank scoring', () => {
   const spec = (extra: Record<string, unknown>) => loadSpec(workspace(moodSpec({ data: { ...moodSpec().data, test: mood('test.jsonl'), verbalizer: { happy: 'very happy indeed today', sad: 'sad' }, maxExamples: 6 }, ...extra })));
   it('mean scoring divides each label\'s log-likelihood by its token count; sum is the paper\'s', async () => {
     const { Evaluator } = await import('../src/tuning/evaluate.js');
-    const { readSplit } = await import('../src/tuning/data.js');
+    const { readSplit } = await import('../src/common/data.js');
     const lm = await LanguageModel.fromFolder(storiesDir);
     const sum = spec({});
     const mean = spec({ evaluation: { rankScoring: 'mean' } });

@@ -2,21 +2,21 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { InputError } from '../models/errors.js';
+import { InputError } from '../common/errors.js';
 import { openModel } from '../models/load.js';
 import { resolveModelFolder } from '../models/model-folder.js';
-import { packageRoot } from '../paths.js';
-import { setupMessage, type Job, type JobSummary, type TrainerEvent } from '../protocol.js';
-import { readSoftPromptSource, runsRootFor } from '../tuning/artifacts.js';
-import { readSplit } from '../tuning/data.js';
+import { packageRoot } from '../common/paths.js';
+import { setupMessage, type Job, type JobSummary, type TrainerEvent } from '../common/protocol.js';
+import { exportAdapter, readSoftPromptSource, runsRootFor } from '../common/run-folder.js';
+import { readSplit } from '../common/data.js';
 import { Evaluator } from '../tuning/evaluate.js';
 import { evaluateMixed, type MixedTask } from '../tuning/mixed.js';
 import { comparisonRows, formatComparison } from '../tuning/compare.js';
-import { runJob } from '../tuning/experiment.js';
-import { exportAdapter, importAdapter } from '../tuning/import.js';
+import { runJob } from '../tuning/jobs.js';
+import { importAdapter } from '../tuning/import.js';
 import { runScale } from '../tuning/scale.js';
-import { loadSpec } from '../tuning/spec.js';
-import { parseDevice, parsePrecision } from './main.js';
+import { loadSpec } from '../common/spec.js';
+import { parseDevice, parsePrecision } from './options.js';
 
 /** Terminal output for job events: a progress bar on a TTY, plain lines otherwise. */
 export function terminalReporter(json: boolean): (e: TrainerEvent) => void {

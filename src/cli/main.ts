@@ -1,12 +1,11 @@
 // The `ptune` command.
 import { parseArgs } from 'node:util';
-import { DEVICE_CHOICES, type DeviceChoice } from '../engine/runtime.js';
-import { PRECISIONS, type Precision } from '../models/language-model.js';
-import { InputError } from '../models/errors.js';
-import { gradcheckAll } from '../models/gradcheck.js';
+import { parseDevice, parsePrecision } from './options.js';
+import { InputError } from '../common/errors.js';
+import { gradcheckAll } from '../tuning/gradcheck.js';
 import { openModel } from '../models/load.js';
-import { bundledModelDir } from '../paths.js';
-import { readPeftAdapter } from '../tuning/peft.js';
+import { bundledModelDir } from '../common/paths.js';
+import { readPeftAdapter } from '../common/peft-adapter.js';
 import { demo, evalMixed, jobCommand, compare, exportPeft, importPeft, scale } from './jobs.js';
 
 const USAGE = `usage: ptune <command> [options]
@@ -40,18 +39,6 @@ commands:
   gradcheck  [--json]
              checks the engine's gradients against finite differences on tiny random models
 `;
-
-export function parseDevice(value: string | undefined): DeviceChoice {
-  const d = (value ?? 'cpu') as DeviceChoice;
-  if (!DEVICE_CHOICES.includes(d)) throw new InputError(`--device ${value}: expected one of ${DEVICE_CHOICES.join(', ')}`);
-  return d;
-}
-
-export function parsePrecision(value: string | undefined): Precision {
-  const p = (value ?? 'auto') as Precision;
-  if (!PRECISIONS.includes(p)) throw new InputError(`--precision ${value}: expected one of ${PRECISIONS.join(', ')}`);
-  return p;
-}
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;

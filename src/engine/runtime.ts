@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, realpathSync, renameSync
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Graph as GraphClass, type FloatType, type Graph } from './graph.js';
-import { cacheRoot } from '../paths.js';
+import { cacheRoot } from '../common/paths.js';
 
 export type DeviceChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export type Device = 'cpu' | 'webgpu' | 'cuda';

@@ -2,12 +2,10 @@
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { setupMessage, type DeviceName, type Job, type PrecisionName } from '../protocol.js';
-import { listRuns, runsRootFor, RunDir } from '../tuning/artifacts.js';
-import { exportAdapter, importAdapter } from '../tuning/import.js';
-import { writeFileAtomic } from '../tuning/peft.js';
-import { loadSpec } from '../tuning/spec.js';
-import { resolveModelFolder } from '../models/model-folder.js';
+import { setupMessage, type DeviceName, type Job, type PrecisionName } from '../common/protocol.js';
+import { exportAdapter, listRuns, runsRootFor, RunDir } from '../common/run-folder.js';
+import { writeFileAtomic } from '../common/atomic-file.js';
+import { loadSpec } from '../common/spec.js';
 import { ComparisonPanel } from './comparison-panel.js';
 import type { ExperimentsTree } from './experiments-tree.js';
 import type { InlineResults } from './inline.js';
@@ -207,15 +205,8 @@ export function registerCommands(ctx: Context): void {
     if (!folder) return;
     const spec = await pickSpec(undefined, 'Import for which experiment (its model checks the shape)?');
     if (!spec) return;
-    try {
-      const loaded = loadSpec(spec);
-      const modelFolder = await resolveModelFolder(loaded.spec.model, { baseDir: loaded.dir, revision: loaded.spec.revision });
-      const { run, length, dim } = importAdapter(folder[0].fsPath, { modelFolder, runsDir: runsRootFor(loaded.dir), specFile: spec, name: basename(folder[0].fsPath).replace(/[^A-Za-z0-9._-]/g, '-') });
-      await ctx.refreshAll();
-      void vscode.window.showInformationMessage(`Prompt Tuning: imported a ${length} x ${dim} soft prompt as ${run.id}.`);
-    } catch (e) {
-      void vscode.window.showErrorMessage(`Prompt Tuning: ${(e as Error).message}`);
-    }
+    const outcome = await runJob(ctx, { kind: 'import-adapter', specFile: spec, device: 'cpu', adapterDir: folder[0].fsPath, name: basename(folder[0].fsPath).replace(/[^A-Za-z0-9._-]/g, '-') }, `importing ${basename(folder[0].fsPath)}`);
+    if (outcome?.summary) void vscode.window.showInformationMessage(`Prompt Tuning: imported the soft prompt as ${RunDir.open(outcome.summary.runDir).id}.`);
   });
 
   register('promptTuning.selectDevice', async () => {

@@ -2,7 +2,7 @@
 // after a reload (the serializer reopens it with the run folders it showed).
 import { writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import type { ComparisonData, ComparisonFromWebview, ComparisonToWebview } from '../protocol.js';
+import type { ComparisonData, ComparisonFromWebview, ComparisonToWebview } from '../common/protocol.js';
 import { buildComparison, exportExamples, filterExamples, type ExampleFilter } from './logic/comparison-data.js';
 import { webviewHtml } from './webview-html.js';
 

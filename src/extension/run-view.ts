@@ -1,6 +1,6 @@
 // The "Run" webview view: the running job's loss and dev-accuracy curves, live.
 import * as vscode from 'vscode';
-import { setupMessage, type RunViewFromWebview, type RunViewToWebview } from '../protocol.js';
+import { setupMessage, type RunViewFromWebview, type RunViewToWebview } from '../common/protocol.js';
 import type { JobManager } from './logic/jobs.js';
 import { webviewHtml } from './webview-html.js';
 

@@ -1,7 +1,7 @@
 // config.json of a Hugging Face model, normalised for the architectures the engine builds.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from './errors.js';
+import { InputError } from '../common/errors.js';
 
 export interface RopeScaling {
   type: 'llama3' | 'linear';

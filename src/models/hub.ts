@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { InputError } from './errors.js';
+import { InputError } from '../common/errors.js';
 
 export const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
 

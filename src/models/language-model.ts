@@ -7,7 +7,7 @@ import { readModelConfig, type ModelConfig } from './config.js';
 import { buildModel } from './architectures.js';
 import { sumPerExample } from './target-loss.js';
 import { MAX_ROPE_TABLE } from './llama.js';
-import { InputError } from './errors.js';
+import { InputError } from '../common/errors.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { CheckpointWeights } from './weights.js';
 import { tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type SoftPrompt, type TunableModel, type Weighting } from './tunable.js';

@@ -11,7 +11,7 @@ import { ropeInverseFrequencies, type LlamaConfig } from './config.js';
 import type { WeightSource } from './weights.js';
 import type { CausalLM, KvCache } from './causal-lm.js';
 import { gather } from '../engine/ops/indexing.js';
-import { InputError } from './errors.js';
+import { InputError } from '../common/errors.js';
 
 
 export function llamaWeightShapes(cfg: LlamaConfig): Map<string, number[]> {

@@ -8,7 +8,7 @@ import { Seq2SeqLanguageModel } from './seq2seq-lm.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import type { TunableModel } from './tunable.js';
 import { CheckpointWeights, removeWidenedCopies, type WeightSource } from './weights.js';
-import { cacheRoot } from '../paths.js';
+import { cacheRoot } from '../common/paths.js';
 import { resolveModelFolder } from './model-folder.js';
 
 export interface OpenModelOptions extends HubOptions {

@@ -2,7 +2,7 @@
 // cache. No runtime here: the extension host resolves models without loading onnxruntime.
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InputError } from './errors.js';
+import { InputError } from '../common/errors.js';
 import { downloadModel, HUB_ID, type HubOptions } from './hub.js';
 
 export interface ModelFolderOptions extends HubOptions {

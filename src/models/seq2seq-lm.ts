@@ -8,7 +8,7 @@ import { linear } from '../engine/ops/matmul.js';
 import { concat, reshape } from '../engine/ops/shape.js';
 import { EngineSession, floatTensor, int64Tensor, ort, type Feeds } from '../engine/runtime.js';
 import type { T5Config } from './config.js';
-import { InputError } from './errors.js';
+import { InputError } from '../common/errors.js';
 import { checkIndex, openOneGraph, promptFeed, withDefaults, type LanguageModelOptions } from './language-model.js';
 import { bucketMatrix, T5Model } from './t5.js';
 import { causalBias, paddingBias } from './attention.js';

@@ -9,7 +9,7 @@ import { transpose, unsqueeze } from '../engine/ops/shape.js';
 import { linear } from '../engine/ops/matmul.js';
 import { attend, splitHeads } from './attention.js';
 import type { T5Config } from './config.js';
-import { InputError } from './errors.js';
+import { InputError } from '../common/errors.js';
 import { geluTanh, rmsNorm } from './layers.js';
 import { validateWeights } from './llama.js';
 import type { WeightSource } from './weights.js';

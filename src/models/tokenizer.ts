@@ -2,7 +2,7 @@
 // tokenizer_config.json exactly as the Python library does), not from code of our own.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError } from './errors.js';
+import { InputError } from '../common/errors.js';
 
 export interface Tokenizer {
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];

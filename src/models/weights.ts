@@ -4,8 +4,8 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { onnxTypeOf, type Graph, type Tensor } from '../engine/graph.js';
-import { InputError } from './errors.js';
-import { readCheckpoint, readRowsF32, readTensorF32, type TensorEntry } from './safetensors.js';
+import { InputError } from '../common/errors.js';
+import { readCheckpoint, readRowsF32, readTensorF32, type TensorEntry } from '../common/safetensors.js';
 
 export interface WeightSource {
   /** A description for messages: the folder or "random model". */

@@ -2,9 +2,9 @@
 // messages into typed events, and turns a crash into an error carrying the last lines of stderr.
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { InputLocation } from '../models/errors.js';
-import { packageRoot } from '../paths.js';
-import type { Job, JobSummary, TrainerEvent, TrainerRequest } from '../protocol.js';
+import type { InputLocation } from '../common/errors.js';
+import { packageRoot } from '../common/paths.js';
+import type { Job, JobSummary, TrainerEvent, TrainerRequest } from '../common/protocol.js';
 
 export class TrainerError extends Error {
   constructor(message: string, readonly location?: InputLocation, readonly stderrTail?: string) {

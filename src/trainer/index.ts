@@ -1,8 +1,8 @@
 // The trainer process (dist/trainer.cjs): forked by the extension host, it runs one job and
-// reports over IPC with the messages of src/protocol.ts. It exits when its parent goes away.
-import { InputError } from '../models/errors.js';
-import type { TrainerEvent, TrainerRequest } from '../protocol.js';
-import { runJob } from '../tuning/experiment.js';
+// reports over IPC with the messages of src/common/protocol.ts. It exits when its parent goes away.
+import { InputError } from '../common/errors.js';
+import type { TrainerEvent, TrainerRequest } from '../common/protocol.js';
+import { runJob } from '../tuning/jobs.js';
 
 function send(event: TrainerEvent): void {
   if (process.send && process.connected) process.send(event);

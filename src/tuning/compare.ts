@@ -1,6 +1,6 @@
 // Comparison tables of finished runs: one row per (run, prompt), as Markdown, CSV or JSON.
-import type { PromptResult } from './evaluate.js';
-import { RunDir } from './artifacts.js';
+import { RunDir } from '../common/run-folder.js';
+import type { PromptResult } from '../common/run-files.js';
 
 export interface ComparisonRow { run: string; split: string; id: string; kind: string; accuracy: number; macroF1: number; nll: number; auc: number | null; exactMatch: number | null; count: number; taskParameters: number }
 

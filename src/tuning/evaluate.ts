@@ -3,16 +3,14 @@
 // generation. Discrete prompts (zero- and k-shot), soft prompts, and ensembles of soft prompts
 // scored in one batch and combined by majority vote.
 import { Rng } from '../engine/random.js';
-import { InputError } from '../models/errors.js';
+import { InputError } from '../common/errors.js';
 import type { ChoiceItem, Sequence, SoftPrompt, TunableModel } from '../models/tunable.js';
-import type { Example, Split } from './data.js';
+import type { Example, Split } from '../common/data.js';
 import { SequenceEncoder } from './encoding.js';
-import { classificationMetrics, majorityVote, type Metrics } from './metrics.js';
-import type { DiscretePromptSpec, Spec } from './spec.js';
-import { fillTemplate } from './template.js';
-
-/** 'model': the template on a fully fine-tuned copy of the model (the model-tuning baseline). */
-export type PromptKind = 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline';
+import { classificationMetrics, majorityVote } from './metrics.js';
+import type { DiscretePromptSpec, Spec } from '../common/spec.js';
+import { fillTemplate } from '../common/template.js';
+import type { Prediction, PromptKind, PromptResult } from '../common/run-files.js';
 
 export interface PromptUnderTest {
   id: string;
@@ -24,24 +22,6 @@ export interface PromptUnderTest {
   /** Task-specific parameters stored for this prompt (0 for text, n x d per soft prompt, every weight for model tuning). */
   taskParameters?: number;
 }
-
-export interface Prediction {
-  index: number;
-  line: number;
-  promptId: string;
-  kind: PromptKind;
-  gold: string;
-  prediction: string;
-  correct: boolean;
-  /** Log-likelihood of each label's text. */
-  scores: Record<string, number>;
-  generated?: string;
-  exactMatch?: boolean;
-  /** Two-stage pipelines: the first stage's text. */
-  stage1?: string;
-}
-
-export interface PromptResult extends Metrics { id: string; kind: PromptKind; taskParameters: number }
 
 export interface EvaluationOptions {
   batchSize: number;

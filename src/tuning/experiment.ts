@@ -5,24 +5,25 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DeviceChoice } from '../engine/runtime.js';
 import type { Precision } from '../models/language-model.js';
-import { InputError } from '../models/errors.js';
+import { InputError } from '../common/errors.js';
 import { snapshotCommit } from '../models/hub.js';
 import type { SoftPrompt, TunableModel } from '../models/tunable.js';
 import { openModel } from '../models/load.js';
 import { resolveModelFolder } from '../models/model-folder.js';
-import type { Job, JobSummary, ResultRow, TrainerEvent } from '../protocol.js';
-import { modelFileHashes, readSoftPromptSource, RunDir, runsRootFor, type RunRecord } from './artifacts.js';
-import { describeSplit, readSplit, type Split } from './data.js';
-import { CancelledError, Evaluator, type Prediction, type PromptResult, type PromptUnderTest } from './evaluate.js';
+import type { Job, JobSummary, ResultRow, TrainerEvent } from '../common/protocol.js';
+import { modelFileHashes, readSoftPromptSource, RunDir, runsRootFor, type RunRecord } from '../common/run-folder.js';
+import { describeSplit, readSplit, type Split } from '../common/data.js';
+import { CancelledError, Evaluator, PromptUnderTest } from './evaluate.js';
 import { initSoftPrompt } from './prompt-init.js';
 import { addStage1Field, stage1Texts, stage2Prompt } from './pipeline.js';
 import { trainStageOne } from './stage-one-train.js';
-import { loadSpec, type LoadedSpec, type Spec } from './spec.js';
+import { loadSpec, type LoadedSpec, type Spec } from '../common/spec.js';
 import { trainSoftPrompt } from './train.js';
 import { configParameters, CPU_ROWS_PER_PASS, nvidiaGpuMemory, planMemory, type MemoryPlan } from './memory-plan.js';
 import { SequenceEncoder } from './encoding.js';
-import { fillTemplate } from './template.js';
+import { fillTemplate } from '../common/template.js';
 import type { ModelConfig } from '../models/config.js';
+import type { Prediction, PromptResult } from '../common/run-files.js';
 
 export type Emit = (event: TrainerEvent) => void;
 
@@ -322,16 +323,4 @@ export async function runEvalJob(job: Extract<Job, { kind: 'eval' }>, emit: Emit
   } finally {
     await p.lm.dispose();
   }
-}
-
-export async function runJob(job: Job, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
-  if (job.kind === 'train') return runTrainJob(job, emit, signal);
-  if (job.kind === 'eval') return runEvalJob(job, emit, signal);
-  if (job.kind === 'model-tune') {
-    const { runModelTuningJob } = await import('./model-tuning-job.js');
-    return runModelTuningJob(job, emit, signal);
-  }
-  const { runScale } = await import('./scale.js');
-  const result = await runScale(job.specFile, job.models, { device: job.device, runsDir: job.runsDir, modelTuning: job.modelTuning }, emit, signal);
-  return { runDir: result.runDir, split: 'test', status: 'completed', results: [] };
 }

@@ -1,11 +1,10 @@
-// A run's soft prompt out as a PEFT adapter folder, and a PEFT PROMPT_TUNING adapter in as a run
-// folder (so evaluation and ensembles can use it). A run folder already is a PEFT adapter: both
-// directions check the adapter, then copy its two files.
-import { cpSync, mkdirSync, readFileSync } from 'node:fs';
+// A PEFT PROMPT_TUNING adapter in as a run folder (so evaluation and ensembles can use it), its
+// shape checked against the model's config. The way out is exportAdapter (common/run-folder.ts).
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelConfig } from '../models/config.js';
-import { RunDir } from './artifacts.js';
-import { readPeftAdapter, writeFileAtomic, type SoftPromptTensor } from './peft.js';
+import { ADAPTER_FILES, RunDir } from '../common/run-folder.js';
+import { readPeftAdapter } from '../common/peft-adapter.js';
 
 export function importAdapter(adapterDir: string, options: { modelFolder: string; runsDir: string; name?: string; specFile?: string }): { run: RunDir; length: number; dim: number } {
   const cfg = readModelConfig(options.modelFolder);
@@ -20,15 +19,4 @@ export function importAdapter(adapterDir: string, options: { modelFolder: string
   });
   for (const f of ADAPTER_FILES) cpSync(join(adapterDir, f), run.path(f));
   return { run, length: prompt.length, dim: prompt.dim };
-}
-
-const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors'];
-
-/** Writes a run's soft prompt as a PEFT adapter folder; returns the prompt that was written. */
-export function exportAdapter(runDir: string, out: string): SoftPromptTensor {
-  const run = RunDir.open(runDir);
-  const { prompt } = readPeftAdapter(run.dir);
-  mkdirSync(out, { recursive: true });
-  for (const f of ADAPTER_FILES) writeFileAtomic(join(out, f), readFileSync(run.path(f)));
-  return prompt;
 }

@@ -1,19 +1,5 @@
 // Classification metrics over rank-classification predictions.
-
-export interface Metrics {
-  count: number;
-  accuracy: number;
-  macroF1: number;
-  /** confusion[gold][predicted], in label order. */
-  confusion: number[][];
-  /** Mean negative log-likelihood of the gold label's tokens (summed per example). */
-  nll: number;
-  /** Share of examples predicted as each label. */
-  predictedRate: Record<string, number>;
-  /** Binary tasks: ROC AUC of the score margin of the second label over the first. */
-  auc: number | null;
-  exactMatch?: number;
-}
+import type { Metrics } from '../common/run-files.js';
 
 export function classificationMetrics(labels: string[], gold: number[], predicted: number[], scores: number[][]): Metrics {
   const C = labels.length;

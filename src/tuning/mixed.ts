@@ -1,8 +1,9 @@
 // Mixed-task batches: one frozen model serves several tasks at once, each example with its own
 // task's soft prompt inside the same batch (the serving argument of prompt tuning).
 import type { SoftPrompt, TunableModel } from '../models/tunable.js';
-import type { Split } from './data.js';
-import { scoreInBatches, type Evaluator, type Prediction, type PromptResult } from './evaluate.js';
+import type { Split } from '../common/data.js';
+import { scoreInBatches, Evaluator } from './evaluate.js';
+import type { Prediction, PromptResult } from '../common/run-files.js';
 
 export interface MixedTask { id: string; evaluator: Evaluator; split: Split; prompt: SoftPrompt }
 

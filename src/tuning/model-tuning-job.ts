@@ -2,17 +2,17 @@
 // evaluation and run files as a prompt-tuning run, and the tuned weights as run/model/.
 import { weightShapes } from '../models/architectures.js';
 import { readModelConfig } from '../models/config.js';
-import { InputError } from '../models/errors.js';
+import { InputError } from '../common/errors.js';
 import { openModel } from '../models/load.js';
 import { CheckpointWeights } from '../models/weights.js';
-import type { Job, JobSummary } from '../protocol.js';
-import { RunDir, runsRootFor, type MetricRow } from './artifacts.js';
+import type { Job, JobSummary } from '../common/protocol.js';
+import { RunDir, runsRootFor, type MetricRow } from '../common/run-folder.js';
 import { CancelledError, Evaluator, type PromptUnderTest } from './evaluate.js';
 import { baseRecord, evaluateAll, prepare, toRow, type Emit } from './experiment.js';
 import { estimateModelTuningMemory, ModelTuner } from './model-tuning.js';
 import { learningRateAt } from './optimizers.js';
 import { BatchSampler } from './sampler.js';
-import { fillTemplate } from './template.js';
+import { fillTemplate } from '../common/template.js';
 
 export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }>, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
   const p = await prepare(job.specFile, job, emit);

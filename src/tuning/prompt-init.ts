@@ -2,11 +2,11 @@
 // embeddings of sampled vocabulary, the class labels' embeddings (the paper's best), a text's
 // embeddings, or an existing soft prompt (transfer).
 import { Rng } from '../engine/random.js';
-import { InputError } from '../models/errors.js';
+import { InputError } from '../common/errors.js';
 import type { SoftPrompt, TunableModel } from '../models/tunable.js';
 import { continuationIds } from '../models/tokenizer.js';
-import { readSoftPromptSource } from './artifacts.js';
-import type { LoadedSpec } from './spec.js';
+import { readSoftPromptSource } from '../common/run-folder.js';
+import type { LoadedSpec } from '../common/spec.js';
 
 /** The paper samples from the 5,000 most common tokens; vocabularies list frequent pieces first. */
 const COMMON_TOKENS = 5000;

@@ -4,16 +4,16 @@
 import { type DeviceChoice } from '../engine/runtime.js';
 import { weightShapes } from '../models/architectures.js';
 import { readModelConfig } from '../models/config.js';
-import { InputError } from '../models/errors.js';
+import { InputError } from '../common/errors.js';
 import { resolveModelFolder } from '../models/model-folder.js';
 import { CheckpointWeights } from '../models/weights.js';
-import { RunDir, runsRootFor } from './artifacts.js';
+import { RunDir, runsRootFor } from '../common/run-folder.js';
 import { runTrainJob, type Emit } from './experiment.js';
 import { parameterCount } from './model-tuning.js';
-import { writeFileAtomic } from './peft.js';
+import { writeFileAtomic } from '../common/atomic-file.js';
 import { runModelTuningJob } from './model-tuning-job.js';
 import { scaleChartSvg, type ScalePoint } from './scale-chart.js';
-import { loadSpec } from './spec.js';
+import { loadSpec } from '../common/spec.js';
 
 export interface ScaleResult { runDir: string; points: ScalePoint[] }
 

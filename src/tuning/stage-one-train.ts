@@ -5,14 +5,14 @@
 // log-probabilities by the reward minus the batch mean.
 import { Rng } from '../engine/random.js';
 import type { SoftPrompt, TunableModel } from '../models/tunable.js';
-import type { RunDir, MetricRow } from './artifacts.js';
-import type { Split } from './data.js';
+import type { RunDir, MetricRow } from '../common/run-folder.js';
+import type { Split } from '../common/data.js';
 import type { Evaluator } from './evaluate.js';
 import { learningRateAt, clipGradient } from './optimizers.js';
 import { firstLine, stage1Texts, stage2Prompt } from './pipeline.js';
 import { BatchSampler } from './sampler.js';
-import type { LoadedSpec } from './spec.js';
-import { fillTemplate } from './template.js';
+import type { LoadedSpec } from '../common/spec.js';
+import { fillTemplate } from '../common/template.js';
 import { makeOptimizer, type TrainHooks, type TrainResult } from './train.js';
 
 export async function trainStageOne(args: {

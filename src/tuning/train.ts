@@ -3,14 +3,14 @@
 // best prompt, stops early after `patience` evaluations without improvement, checkpoints, and
 // honours cancellation between steps.
 import type { SoftPrompt, TunableModel } from '../models/tunable.js';
-import type { RunDir, CheckpointState, MetricRow } from './artifacts.js';
-import type { Split } from './data.js';
+import type { RunDir, CheckpointState, MetricRow } from '../common/run-folder.js';
+import type { Split } from '../common/data.js';
 import { CancelledError, type Evaluator } from './evaluate.js';
 import { Adafactor, Adam, clipGradient, learningRateAt, type Optimizer } from './optimizers.js';
 import { accumulatedLossAndGradient, type MemoryPlan } from './memory-plan.js';
 import { BatchSampler } from './sampler.js';
-import type { Spec } from './spec.js';
-import { fillTemplate } from './template.js';
+import type { Spec } from '../common/spec.js';
+import { fillTemplate } from '../common/template.js';
 
 export interface ProgressEvent { step: number; steps: number; loss: number; learningRate: number; examplesPerSecond: number; etaSeconds: number; gradNorm: number }
 export interface EvalEvent { step: number; split: 'dev'; accuracy: number; nll: number; macroF1: number; best: boolean }

@@ -1,7 +1,7 @@
 // The Run view: the running job's loss and dev accuracy, live.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import type { RunViewFromWebview, RunViewToWebview } from '../../src/protocol.js';
+import type { RunViewFromWebview, RunViewToWebview } from '../../src/common/protocol.js';
 import { LineChart } from '../common/chart.js';
 import { el, pct, vscodeApi } from '../common/vscode-api.js';
 import './run-view.css';

@@ -1,6 +1,6 @@
 // Element-wise ops with numpy broadcasting; backward sums the gradient over broadcast axes.
 import { broadcastShapes, onnxTypeOf, type Tensor } from '../graph.js';
-import { unbroadcast } from './reduce.js';
+import { unbroadcast } from './unbroadcast.js';
 
 function binary(op: string, a: Tensor, b: Tensor, backward: (gy: Tensor, y: Tensor) => [Tensor | undefined, Tensor | undefined]): Tensor {
   const g = a.graph;

@@ -4,7 +4,7 @@
 // that on the CPU, has no WebGPU kernel (every such node fell back to the CPU there). Between
 // batched activations (attention) the transposed operand gets an explicit Transpose.
 import { broadcastShapes, type Dim, type Tensor } from '../graph.js';
-import { unbroadcast } from './reduce.js';
+import { unbroadcast } from './unbroadcast.js';
 import { cast } from './elementwise.js';
 
 const isHalf = (t: string) => t === 'float16' || t === 'bfloat16';

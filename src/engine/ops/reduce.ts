@@ -1,4 +1,4 @@
-// Reductions, and the unbroadcast that every broadcasting op's backward needs.
+// Reductions, each with its backward.
 import { type Dim, Tensor } from '../graph.js';
 import { expandLike, unsqueeze } from './shape.js';
 
@@ -30,20 +30,4 @@ export function reduceMean(x: Tensor, axes: number[], keepdims = true): Tensor {
     return [expandLike(scaled, x)];
   });
   return y;
-}
-
-/** Sums a gradient of a broadcast result back to the shape of the operand that was broadcast. */
-export function unbroadcast(grad: Tensor, target: readonly Dim[]): Tensor {
-  const g = grad.graph;
-  let out = grad;
-  const lead = grad.rank - target.length;
-  if (lead > 0) {
-    const axes = Array.from({ length: lead }, (_, i) => i);
-    out = g.node('ReduceSum', [out, g.ints(axes)], { keepdims: 0 }, [{ dtype: grad.dtype, shape: grad.shape.slice(lead) }])[0];
-  }
-  const axes = target.map((d, i) => (d === 1 && out.shape[i] !== 1 ? i : -1)).filter((i) => i >= 0);
-  if (axes.length > 0) {
-    out = g.node('ReduceSum', [out, g.ints(axes)], { keepdims: 1 }, [{ dtype: grad.dtype, shape: [...target] }])[0];
-  }
-  return out;
 }

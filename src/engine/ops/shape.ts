@@ -1,6 +1,6 @@
 // Shape ops: reshape, transpose, concat, split, unsqueeze, expand, slice; each with its backward.
 import { addDims, type Dim, Tensor } from '../graph.js';
-import { unbroadcast } from './reduce.js';
+import { unbroadcast } from './unbroadcast.js';
 
 /** The runtime shape of x as an int64 vector, or of one axis as a 1-element vector. */
 export function shapeOf(x: Tensor, axis?: number): Tensor {

@@ -1,12 +1,12 @@
 // The comparison panel's data, built from run folders: results per prompt, confusion matrices,
 // training curves, and one row per example with every prompt's prediction.
 import { existsSync, readFileSync } from 'node:fs';
-import { RunDir, type MetricRow } from '../../tuning/artifacts.js';
-import { formatOf, readRecords } from '../../tuning/data.js';
-import type { Prediction, PromptResult } from '../../tuning/evaluate.js';
-import { fillTemplate } from '../../tuning/template.js';
-import type { ComparisonData, ExampleRow, ScalePointData } from '../../protocol.js';
-export { filterExamples, type ExampleFilter } from './example-filter.js';
+import { RunDir, type MetricRow } from '../../common/run-folder.js';
+import { formatOf, readRecords } from '../../common/data.js';
+import { fillTemplate } from '../../common/template.js';
+import type { ComparisonData, ExampleRow, ScalePointData } from '../../common/protocol.js';
+import type { Prediction, PromptResult } from '../../common/run-files.js';
+export { filterExamples, type ExampleFilter } from '../../common/example-filter.js';
 
 export async function buildComparison(runDirs: string[]): Promise<ComparisonData> {
   const data: ComparisonData = { runs: [], labels: [], prompts: [], examples: [], curves: [] };

@@ -1,8 +1,8 @@
 // What the Experiments tree shows, computed from the files: each spec, its runs newest first,
 // with a status, progress and best metric.
 import { resolve } from 'node:path';
-import { listRuns, runsRootFor, type RunRecord } from '../../tuning/artifacts.js';
-import type { PromptResult } from '../../tuning/evaluate.js';
+import { listRuns, runsRootFor, type RunRecord } from '../../common/run-folder.js';
+import type { PromptResult } from '../../common/run-files.js';
 
 export interface LiveProgress { runDir: string; step: number; steps: number; loss?: number }
 

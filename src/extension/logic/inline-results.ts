@@ -3,11 +3,11 @@
 // malformed lines, each with its reason.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { listRuns, runsRootFor, type RunDir } from '../../tuning/artifacts.js';
-import { formatOf, normaliseLabel, readRecords } from '../../tuning/data.js';
-import type { Prediction } from '../../tuning/evaluate.js';
-import { loadSpec, type LoadedSpec } from '../../tuning/spec.js';
-import { templateFields } from '../../tuning/template.js';
+import { listRuns, runsRootFor, type RunDir } from '../../common/run-folder.js';
+import { formatOf, normaliseLabel, readRecords } from '../../common/data.js';
+import { loadSpec, type LoadedSpec } from '../../common/spec.js';
+import { templateFields } from '../../common/template.js';
+import type { Prediction } from '../../common/run-files.js';
 
 export interface LineResult {
   line: number;

@@ -1,8 +1,8 @@
 // The extension's jobs: one trainer process at a time, its live state for the views, and its
 // outcome. Plain Node (the VS Code layer subscribes to `onEvent`), so it is tested without VS Code.
 import { EventEmitter } from 'node:events';
-import type { InputLocation } from '../../models/errors.js';
-import type { Job, JobSummary, TrainerEvent } from '../../protocol.js';
+import type { InputLocation } from '../../common/errors.js';
+import type { Job, JobSummary, TrainerEvent } from '../../common/protocol.js';
 import { TrainerError, TrainerProcess, type TrainerOptions } from '../../trainer/client.js';
 
 export interface LiveJob {

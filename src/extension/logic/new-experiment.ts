@@ -2,7 +2,7 @@
 // fields, the label values, the sibling dev/test files, and write a spec.
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, extname, join, relative } from 'node:path';
-import { formatOf, normaliseLabel, readRecords } from '../../tuning/data.js';
+import { formatOf, normaliseLabel, readRecords } from '../../common/data.js';
 
 export interface DatasetProfile {
   file: string;

@@ -1,5 +1,5 @@
 // Which example rows a comparison filter and search keep. Pure: the webview bundles it too.
-import type { ComparisonData, ExampleRow } from '../../protocol.js';
+import type { ComparisonData, ExampleRow } from './protocol.js';
 
 export type ExampleFilter = 'all' | 'disagreements' | 'soft-wrong' | 'discrete-wrong';
 

@@ -4,7 +4,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
-import { InputError } from '../models/errors.js';
+import { InputError } from './errors.js';
 import type { LoadedSpec } from './spec.js';
 import { templateFields } from './template.js';
 

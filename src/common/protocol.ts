@@ -1,6 +1,6 @@
 // Messages between the extension host (or any parent), the trainer process and the webviews.
 // One discriminated union per direction, so every handler is checked by the compiler.
-import type { InputLocation } from './models/errors.js';
+import type { InputLocation } from './errors.js';
 
 export type DeviceName = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 /** Products in half precision: fp16, or auto (fp16 on a GPU, fp32 on the CPU). */
@@ -10,7 +10,9 @@ export type Job =
   | { kind: 'train'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; resume?: string; model?: string }
   | { kind: 'eval'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; runs: string[] }
   | { kind: 'model-tune'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; model?: string }
-  | { kind: 'scale'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; models: string[]; modelTuning: boolean };
+  | { kind: 'scale'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; models: string[]; modelTuning: boolean }
+  /** A PEFT PROMPT_TUNING adapter in as a run, checked against the spec's model (which may need a download). */
+  | { kind: 'import-adapter'; specFile: string; device: DeviceName; adapterDir: string; runsDir?: string; name?: string };
 
 export interface ResultRow { id: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline'; accuracy: number; macroF1: number; nll: number }
 

@@ -5,9 +5,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { InputError } from '../models/errors.js';
-import { encodeSafetensors, readSafetensorsHeader, readTensorF32 } from '../models/safetensors.js';
-import { readPeftAdapter, writeFileAtomic, writePeftAdapter, type SoftPromptTensor } from './peft.js';
+import { InputError } from './errors.js';
+import { encodeSafetensors, readSafetensorsHeader, readTensorF32 } from './safetensors.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { readPeftAdapter, writePeftAdapter, type SoftPromptTensor } from './peft-adapter.js';
 import type { Spec } from './spec.js';
 
 export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed';
@@ -169,4 +170,16 @@ export function modelFileHashes(folder: string): Record<string, string> {
 export function listRuns(root: string): RunDir[] {
   if (!existsSync(root)) return [];
   return readdirSync(root).filter((d) => existsSync(join(root, d, 'run.json'))).sort().reverse().map((d) => new RunDir(join(root, d)));
+}
+
+/** The two files of a PEFT adapter, which a run folder holds as they are. */
+export const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors'];
+
+/** Writes a run's soft prompt as a PEFT adapter folder; returns the prompt that was written. */
+export function exportAdapter(runDir: string, out: string): SoftPromptTensor {
+  const run = RunDir.open(runDir);
+  const { prompt } = readPeftAdapter(run.dir);
+  mkdirSync(out, { recursive: true });
+  for (const f of ADAPTER_FILES) writeFileAtomic(join(out, f), readFileSync(run.path(f)));
+  return prompt;
 }

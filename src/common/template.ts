@@ -1,5 +1,5 @@
 // Prompt templates: "{field}" is replaced by a record's field; "{{" and "}}" are literal braces.
-import { InputError, type InputLocation } from '../models/errors.js';
+import { InputError, type InputLocation } from './errors.js';
 
 const FIELD = /\{\{|\}\}|\{([^{}]+)\}/g;
 

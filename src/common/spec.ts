@@ -4,8 +4,8 @@ import AjvModule, { type ValidateFunction } from 'ajv';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
-import { InputError } from '../models/errors.js';
-import { packageRoot } from '../paths.js';
+import { InputError } from './errors.js';
+import { packageRoot } from './paths.js';
 
 export interface DataSpec {
   train: string; dev?: string; test?: string;

@@ -1,10 +1,11 @@
 // Hugging Face PEFT's prompt-tuning adapter format, so PeftModel.from_pretrained loads our soft
 // prompts and we load theirs: adapter_model.safetensors with one F32 tensor "prompt_embeddings"
 // [num_virtual_tokens * num_transformer_submodules, token_dim], and adapter_config.json.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from './atomic-file.js';
 import { join } from 'node:path';
-import { InputError } from '../models/errors.js';
-import { encodeSafetensors, readSafetensorsHeader, readTensorF32 } from '../models/safetensors.js';
+import { InputError } from './errors.js';
+import { encodeSafetensors, readSafetensorsHeader, readTensorF32 } from './safetensors.js';
 
 export interface AdapterConfig {
   peft_type: 'PROMPT_TUNING';
@@ -25,13 +26,6 @@ export interface AdapterConfig {
 }
 
 export interface SoftPromptTensor { length: number; dim: number; data: Float32Array }
-
-/** Writes a file atomically: a temporary file in the same folder, then a rename. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 export function writePeftAdapter(folder: string, prompt: SoftPromptTensor, config: Omit<AdapterConfig, 'peft_type' | 'num_virtual_tokens' | 'token_dim' | 'inference_mode' | 'modules_to_save' | 'tokenizer_kwargs' | 'revision'> & { revision?: string | null }): void {
   mkdirSync(folder, { recursive: true });

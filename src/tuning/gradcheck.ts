@@ -1,9 +1,10 @@
 // Checks the training graph's gradient with respect to the soft prompt against central finite
 // differences of the loss, in float64, on tiny random models of each variant.
 import { Rng } from '../engine/random.js';
-import type { Sequence } from './tunable.js';
-import { tunableFor } from './load.js';
-import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights, type Variant } from './random-model.js';
+import type { Sequence } from '../models/tunable.js';
+import { tunableFor } from '../models/load.js';
+import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights, type Variant } from '../models/random-model.js';
+import { ModelTuner } from './model-tuning.js';
 
 export interface GradcheckResult { name: string; maxRelError: number; checked: number }
 
@@ -53,7 +54,6 @@ export async function gradcheckAll(): Promise<{ variants: GradcheckResult[]; max
  * of entries spread over every weight tensor.
  */
 export async function gradcheckWeights(variant: Variant, options: { samplesPerTensor?: number; step?: number } = {}): Promise<GradcheckResult> {
-  const { ModelTuner } = await import('../tuning/model-tuning.js');
   const cfg = randomModelConfig(variant.config);
   const base = randomWeights(cfg, 7);
   const tuner = new ModelTuner(cfg, base, null, { floatType: 'float64', optimizer: 'adam' });
