@@ -42,7 +42,7 @@ const promptOf = (runDir: string) => readPeftAdapter(runDir).prompt.data;
 
 describe('prompt tuning on the bundled mood task', () => {
   it('the soft prompt beats every discrete prompt on test, and the dev loss falls', async () => {
-    const spec = workspace(moodSpec({ data: { maxExamples: 200 } }));
+    const spec = workspace(moodSpec({ data: { maxExamples: 200 }, evaluation: { generation: true } }));
     const evals: Extract<TrainerEvent, { type: 'eval' }>[] = [];
     const summary = await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, (e) => { if (e.type === 'eval') evals.push(e); });
     assert.equal(summary.status, 'completed');
@@ -58,6 +58,9 @@ describe('prompt tuning on the bundled mood task', () => {
     assert.equal(run.record.status, 'completed');
     assert.match(run.record.model.files['model.safetensors'], /^sha256:[0-9a-f]{64}$/);
     assert.equal(run.readJsonLines('predictions.jsonl').length, 4 * 200);
+    // exact match (generation mapped to a label) agrees with rank classification on a trained prompt
+    const softResult = run.readJson<{ results: { kind: string; accuracy: number; exactMatch?: number }[] }>('eval.json').results.find((r) => r.kind === 'soft')!;
+    assert.ok(Math.abs(softResult.exactMatch! - softResult.accuracy) <= 0.02, `exact match ${softResult.exactMatch} vs rank accuracy ${softResult.accuracy}`);
     console.log(`test accuracy: ${summary.results.map((r) => `${r.id} ${(100 * r.accuracy).toFixed(1)}%`).join(', ')}`);
   });
 });

@@ -2,7 +2,7 @@
 // early stopping, ensembles, and the trainer's exit when its parent dies.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSession, deviceFailure } from '../src/engine/runtime.js';
@@ -10,6 +10,7 @@ import { Graph } from '../src/engine/graph.js';
 import { LanguageModel } from '../src/models/language-model.js';
 import { continuationIds } from '../src/models/tokenizer.js';
 import { SequenceEncoder } from '../src/tuning/encoding.js';
+import { labelOfGenerated } from '../src/tuning/evaluate.js';
 import { auc, classificationMetrics, majorityVote } from '../src/tuning/metrics.js';
 import { Adafactor, Adam, clipGradient, learningRateAt } from '../src/tuning/optimizers.js';
 import { initSoftPrompt } from '../src/tuning/prompt-init.js';
@@ -79,6 +80,43 @@ describe('metrics', () => {
     // a NaN score once made this loop forever (eval hung at 100% CPU)
     assert.equal(auc([0, 1, 0, 1], [0.1, NaN, 0.3, 0.2]), null);
     assert.equal(auc([0, 1, 0, 1], [-Infinity, Infinity, -Infinity, Infinity]), 1);
+  });
+  it('generated text names the label it starts with (then a boundary), longest first; text naming none is wrong and in no column', () => {
+    // label target tokens: happy [7, 8], not happy [9, 7, 8], not [9]
+    const targets = [{ label: 'pos', text: 'happy', ids: [7, 8] }, { label: 'neg', text: 'not happy', ids: [9, 7, 8] }, { label: 'not', text: 'not', ids: [9] }];
+    const named = (text: string, ids: number[] = []) => labelOfGenerated({ text, ids }, targets);
+    assert.equal(named(' happy. Once upon'), 'pos');
+    assert.equal(named('Happy'), 'pos');
+    assert.equal(named(' not happy at all'), 'neg');
+    assert.equal(named(' not sure'), 'not');
+    assert.equal(named(' happyish'), null);
+    assert.equal(named(' sad'), null);
+    assert.equal(named(''), null);
+    // by tokens: the label's tokens then anything (a word the tiny vocabulary continues: "happyr")
+    assert.equal(named(' happyr', [7, 8, 3]), 'pos');
+    assert.equal(named(' not happy', [9, 7, 8, 2]), 'neg');
+    assert.equal(named(' no', [9, 4]), 'not');
+    const m = classificationMetrics(['a', 'b'], [0, 0, 1, 1], [0, -1, 1, -1], [[-0.1, -2], [-1, -0.5], [-3, -0.1], [-2, -0.2]]);
+    assert.equal(m.accuracy, 0.5);
+    assert.deepEqual(m.confusion, [[1, 0], [0, 1]]);
+    // each class: tp 1, fp 0, fn 1 (the unnamed one) -> F1 2/3
+    assert.ok(Math.abs(m.macroF1 - 2 / 3) < 1e-12);
+    assert.deepEqual(m.predictedRate, { a: 0.25, b: 0.25 });
+  });
+  it('evaluation.metric generate makes generation the headline accuracy, rank accuracy the other column', async () => {
+    const spec = workspace(moodSpec({ training: { steps: 2, batchSize: 2, evalEvery: 2 }, evaluation: { generation: false, metric: 'generate' } }));
+    const summary = await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, () => undefined);
+    const ev = JSON.parse(readFileSync(join(summary.runDir, 'eval.json'), 'utf8')) as { results: { id: string; accuracy: number; exactMatch?: number }[] };
+    const predictions = readFileSync(join(summary.runDir, 'predictions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { promptId: string; correct: boolean; exactMatch: boolean; generated: string; generatedLabel: string | null; prediction: string });
+    for (const r of ev.results) {
+      const mine = predictions.filter((p) => p.promptId === r.id);
+      assert.ok(mine.length > 0 && mine.every((p) => typeof p.generated === 'string'), r.id);
+      assert.equal(r.exactMatch, r.accuracy, r.id);
+      for (const p of mine) {
+        assert.equal(p.correct, p.exactMatch);
+        assert.equal(p.prediction, p.generatedLabel ?? '');
+      }
+    }
   });
   it('majority vote breaks ties by probability mass', () => {
     assert.equal(majorityVote([0, 1, 1], [[-1, -2], [-2, -1], [-2, -1]]), 1);

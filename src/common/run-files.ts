@@ -30,6 +30,8 @@ export interface Prediction {
   /** Log-likelihood of each label's text. */
   scores: Record<string, number>;
   generated?: string;
+  /** The label the generated text names (null: none). */
+  generatedLabel?: string | null;
   exactMatch?: boolean;
   /** Two-stage pipelines: the first stage's text. */
   stage1?: string;

@@ -37,7 +37,7 @@ export interface EnsembleSpec { id: string; prompts: string[] }
 export interface ModelTuningSpec { optimizer: 'adafactor' | 'adam'; learningRate: number; steps: number; batchSize: number }
 export interface Spec {
   name: string; model: string; revision?: string; data: DataSpec; discretePrompts: DiscretePromptSpec[];
-  softPrompt: SoftPromptSpec; training: TrainingSpec; evaluation: { generation: boolean; ensembles: EnsembleSpec[]; rankScoring: 'sum' | 'mean' };
+  softPrompt: SoftPromptSpec; training: TrainingSpec; evaluation: { generation: boolean; metric: 'rank' | 'generate'; ensembles: EnsembleSpec[]; rankScoring: 'sum' | 'mean' };
   modelTuning: ModelTuningSpec;
   pipelines: PipelineSpec[];
 }
@@ -137,7 +137,7 @@ function withDefaults(raw: Record<string, any>): Spec {
       optimizer: 'adafactor', learningRate: 0.3, schedule: 'constant', warmupSteps: 0, steps: 300, batchSize: 32, sampling: 'random',
       weightDecay: 1e-5, seed: 0, evalBatchSize: 32, ...t, evalEvery, checkpointEvery: t.checkpointEvery ?? evalEvery,
     },
-    evaluation: { generation: true, ensembles: [], rankScoring: 'sum', ...raw.evaluation },
+    evaluation: { generation: true, metric: 'rank', ensembles: [], rankScoring: 'sum', ...raw.evaluation },
     modelTuning: { optimizer: 'adafactor', learningRate: 0.001, steps: t.steps ?? 300, batchSize: t.batchSize ?? 32, ...raw.modelTuning },
     pipelines: (raw.pipelines ?? []).map((p: PipelineSpec) => ({ ...p, stage1: { ...p.stage1, maxNewTokens: p.stage1.maxNewTokens ?? 32 } })),
   };

@@ -72,7 +72,7 @@ export class Evaluator {
    * pass (when every example's generation prompt is its scoring prefix; otherwise `generated` is
    * undefined and the caller generates on its own).
    */
-  private async scoreAndGenerate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number): Promise<{ scores: number[][][]; generated?: string[] }> {
+  private async scoreAndGenerate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number): Promise<{ scores: number[][][]; generated?: Generation[] }> {
     const promptCount = Math.max(1, prompt.soft.length);
     const { items, slots } = this.labelChoices(prompt, examples);
     const C = this.labels.length;
@@ -88,7 +88,7 @@ export class Evaluator {
     const order = items.map((_, i) => i).sort((a, b) => items[b].prefix.length - items[a].prefix.length);
     const itemScores = new Array<number[]>(items.length);
     const perToken = this.spec.evaluation.rankScoring === 'mean';
-    const itemTexts = new Array<string>(items.length);
+    const itemGenerations = new Array<Generation>(items.length);
     let generatedAll = shared;
     for (let start = 0; start < order.length; start += options.batchSize) {
       if (options.signal?.aborted) throw new CancelledError();
@@ -98,7 +98,7 @@ export class Evaluator {
         const choices = items[idx[j]].choices;
         itemScores[idx[j]] = perToken ? row.map((v, c) => v / Math.max(1, choices[c].ids.length - choices[c].scoreFrom)) : row;
       });
-      if (out.generated) out.generated.forEach((ids, j) => (itemTexts[idx[j]] = this.lm.tokenizer!.decode(ids)));
+      if (out.generated) out.generated.forEach((ids, j) => (itemGenerations[idx[j]] = { ids, text: this.lm.tokenizer!.decode(ids) }));
       else generatedAll = false;
       options.onProgress?.(Math.min(start + options.batchSize, order.length), order.length, prompt.id);
     }
@@ -106,7 +106,7 @@ export class Evaluator {
       const [item, choice] = slots[(e * promptCount + k) * C + c];
       return itemScores[item][choice];
     })));
-    return { scores, generated: generatedAll ? examples.map((_, e) => itemTexts[itemOf(e)]) : undefined };
+    return { scores, generated: generatedAll ? examples.map((_, e) => itemGenerations[itemOf(e)]) : undefined };
   }
 
   /**
@@ -138,18 +138,25 @@ export class Evaluator {
   }
 
   async generate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions & { maxNewTokens?: number }): Promise<string[]> {
+    return (await this.generations(prompt, examples, options)).map((g) => g.text);
+  }
+
+  private async generations(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions & { maxNewTokens?: number }): Promise<Generation[]> {
     const tok = this.lm.tokenizer!;
     const n = prompt.soft[0]?.length ?? 0;
     const maxNew = options.maxNewTokens ?? this.generationLength();
     const soft = prompt.soft.length ? prompt.soft[0] : this.lm.emptyPrompt();
-    const texts: string[] = [];
+    const out: Generation[] = [];
     for (let start = 0; start < examples.length; start += options.batchSize) {
       if (options.signal?.aborted) throw new CancelledError();
       const batch = examples.slice(start, start + options.batchSize).map((e) => this.encoder.promptOnly(prompt.text(e), n, maxNew).ids);
       const { ids } = await this.lm.generate(batch, soft, maxNew);
-      ids.forEach((row, i) => texts.push(tok.decode(row.slice(batch[i].length))));
+      ids.forEach((row, i) => {
+        const generated = row.slice(batch[i].length);
+        out.push({ ids: generated, text: tok.decode(generated) });
+      });
     }
-    return texts;
+    return out;
   }
 
   /** Tokens generated for exact match: the longest label's, and one more. */
@@ -158,14 +165,14 @@ export class Evaluator {
   }
 
   async evaluate(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: PromptResult; predictions: Prediction[] }> {
-    const generating = options.generation && prompt.kind !== 'ensemble';
+    const generating = (options.generation || this.spec.evaluation.metric === 'generate') && prompt.kind !== 'ensemble';
     const { scores, generated } = await this.scoreAndGenerate(prompt, split.examples, options, generating ? this.generationLength() : 0);
-    const texts = generating ? (generated ?? await this.generate(prompt, split.examples, options)) : undefined;
+    const texts = generating ? (generated ?? await this.generations(prompt, split.examples, options)) : undefined;
     return this.summarize(prompt, split.examples, scores, texts);
   }
 
   /** Metrics and per-example predictions from label scores [example][prompt][label] (and generations). */
-  summarize(prompt: PromptUnderTest, examples: Example[], scores: number[][][], generated?: string[]): { result: PromptResult; predictions: Prediction[] } {
+  summarize(prompt: PromptUnderTest, examples: Example[], scores: number[][][], generated?: Generation[]): { result: PromptResult; predictions: Prediction[] } {
     const bad = scores.findIndex((perPrompt) => perPrompt.some((row) => row.some((v) => !Number.isFinite(v))));
     if (bad >= 0) {
       const what = prompt.soft.some((p) => Array.from(p.data).some((v) => !Number.isFinite(v))) ? 'its soft prompt holds NaN or infinite values' : 'the model gives NaN or infinite log-probabilities (check its weights)';
@@ -173,21 +180,25 @@ export class Evaluator {
     }
     const gold = examples.map((e) => this.labels.indexOf(e.label));
     const argmax = (row: number[]) => row.reduce((b, v, c) => (v > row[b] ? c : b), 0);
-    const predicted = scores.map((perPrompt) => (perPrompt.length === 1 ? argmax(perPrompt[0]) : majorityVote(perPrompt.map(argmax), perPrompt)));
+    const ranked = scores.map((perPrompt) => (perPrompt.length === 1 ? argmax(perPrompt[0]) : majorityVote(perPrompt.map(argmax), perPrompt)));
+    const targets = this.labels.map((label) => ({ label, text: this.spec.data.verbalizer[label], ids: this.encoder.targetIds(this.spec.data.labelSeparator + this.spec.data.verbalizer[label]) }));
+    const generatedLabels = generated?.map((g) => labelOfGenerated(g, targets));
+    const byGeneration = this.spec.evaluation.metric === 'generate' && generatedLabels !== undefined;
+    const predicted = byGeneration ? generatedLabels!.map((l) => (l === null ? -1 : this.labels.indexOf(l))) : ranked;
     // an ensemble's label scores: the mean over its prompts
     const merged = scores.map((perPrompt) => perPrompt[0].map((_, c) => perPrompt.reduce((s, row) => s + row[c], 0) / perPrompt.length));
     const metrics = classificationMetrics(this.labels, gold, predicted, merged);
-    if (generated) metrics.exactMatch = generated.filter((g, i) => normalise(g) === normalise(this.spec.data.verbalizer[examples[i].label])).length / examples.length;
+    if (generatedLabels) metrics.exactMatch = generatedLabels.filter((l, i) => l === examples[i].label).length / examples.length;
     const predictions = examples.map((e, i): Prediction => ({
       index: e.index,
       line: e.line,
       promptId: prompt.id,
       kind: prompt.kind,
       gold: e.label,
-      prediction: this.labels[predicted[i]],
+      prediction: predicted[i] >= 0 ? this.labels[predicted[i]] : '',
       correct: predicted[i] === gold[i],
       scores: Object.fromEntries(this.labels.map((l, c) => [l, merged[i][c]])),
-      ...(generated ? { generated: generated[i], exactMatch: normalise(generated[i]) === normalise(this.spec.data.verbalizer[e.label]) } : {}),
+      ...(generated ? { generated: generated[i].text, generatedLabel: generatedLabels![i], exactMatch: generatedLabels![i] === e.label } : {}),
     }));
     const taskParameters = prompt.taskParameters ?? prompt.soft.reduce((p, s) => p + s.length * s.dim, 0);
     return { result: { id: prompt.id, kind: prompt.kind, taskParameters, ...metrics }, predictions };
@@ -234,8 +245,29 @@ export class CancelledError extends Error {
 }
 
 /** Generated text compared with a label: trimmed, lower case, without trailing punctuation. */
-function normalise(text: string): string {
-  return text.trim().toLowerCase().replace(/[.!?,;:]+$/, '').trim();
+/** A greedy continuation: its token ids and their text. */
+export interface Generation { ids: number[]; text: string }
+
+const normalise = (text: string) => text.trim().toLowerCase();
+
+/**
+ * The label a generation names, as the paper maps T5's output to a class, with the label's end as
+ * the stop a causal model lacks (it goes on after the label: "happy. Once", or a tiny vocabulary's
+ * "sad" + "r"): the label whose target tokens the generation starts with (the longest first), else
+ * the label whose text the generated text starts with before a space, punctuation or its end
+ * (the same word spelt in other tokens); null when it names none.
+ */
+export function labelOfGenerated(generation: Generation, targets: { label: string; text: string; ids: number[] }[]): string | null {
+  const byTokens = targets
+    .filter((t) => t.ids.length > 0 && t.ids.length <= generation.ids.length && t.ids.every((id, i) => generation.ids[i] === id))
+    .sort((a, b) => b.ids.length - a.ids.length)[0];
+  if (byTokens) return byTokens.label;
+  const text = normalise(generation.text);
+  const byText = targets
+    .map((t) => ({ label: t.label, text: normalise(t.text) }))
+    .filter((t) => text.startsWith(t.text) && (text.length === t.text.length || !/[\p{L}\p{N}_]/u.test(text.charAt(t.text.length))))
+    .sort((a, b) => b.text.length - a.text.length)[0];
+  return byText?.label ?? null;
 }
 
 /** k demonstrations for one evaluated example, drawn from train with the seed (never the example itself). */

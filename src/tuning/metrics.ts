@@ -1,13 +1,16 @@
-// Classification metrics over rank-classification predictions.
+// Classification metrics over predicted label indices (rank classification, or generation mapped
+// to a label, where -1 is text that names no label: wrong, and in no confusion-matrix column).
 import type { Metrics } from '../common/run-files.js';
 
 export function classificationMetrics(labels: string[], gold: number[], predicted: number[], scores: number[][]): Metrics {
   const C = labels.length;
   const confusion = Array.from({ length: C }, () => new Array<number>(C).fill(0));
+  const goldCount = new Array<number>(C).fill(0);
   let correct = 0;
   let nll = 0;
   gold.forEach((g, i) => {
-    confusion[g][predicted[i]]++;
+    goldCount[g]++;
+    if (predicted[i] >= 0) confusion[g][predicted[i]]++;
     if (g === predicted[i]) correct++;
     nll += -scores[i][g];
   });
@@ -15,7 +18,7 @@ export function classificationMetrics(labels: string[], gold: number[], predicte
   for (let c = 0; c < C; c++) {
     const tp = confusion[c][c];
     const fp = confusion.reduce((s, row, r) => s + (r === c ? 0 : row[c]), 0);
-    const fn = confusion[c].reduce((s, v, p) => s + (p === c ? 0 : v), 0);
+    const fn = goldCount[c] - tp;
     f1Sum += tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
   }
   const n = gold.length;
