@@ -9,6 +9,7 @@ import { createSession, deviceFailure } from '../src/engine/runtime.js';
 import { Graph } from '../src/engine/graph.js';
 import { LanguageModel } from '../src/models/language-model.js';
 import { continuationIds } from '../src/models/tokenizer.js';
+import { frequencyRankedTokens } from '../src/models/token-ranking.js';
 import { SequenceEncoder } from '../src/tuning/encoding.js';
 import { labelOfGenerated } from '../src/tuning/evaluate.js';
 import { auc, classificationMetrics, majorityVote } from '../src/tuning/metrics.js';
@@ -41,6 +42,25 @@ describe('optimisers and schedules', () => {
     const rms = Math.sqrt(Array.from(p).reduce((s, v) => s + v * v, 0) / 6);
     assert.ok(Math.abs(rms - 0.3) < 1e-6, `rms ${rms}`);
     p.forEach((v, i) => assert.equal(Math.sign(v), -Math.sign(g[i])));
+  });
+  it('Adafactor factors the second moment as t5x does: only when both dimensions are at least 128; parameter scaling for model tuning', () => {
+    assert.equal(new Adafactor(20, 512).factored, false);
+    assert.equal(new Adafactor(1, 4096).factored, false);
+    assert.equal(new Adafactor(128, 512).factored, true);
+    // kept whole, the first step is lr x sign(g) (v = g^2 at step 1)
+    const p = new Float32Array(6);
+    new Adafactor(2, 3).step(p, [1, 2, 3, -1, -2, -0.5], 0.3);
+    assert.deepEqual(Array.from(p).map((v) => +v.toFixed(6)), [-0.3, -0.3, -0.3, 0.3, 0.3, 0.3]);
+    // multiplied by the parameters' RMS (2 here)
+    const q = new Float32Array(6).fill(2);
+    new Adafactor(2, 3, { multiplyByParameterScale: true }).step(q, [1, 1, 1, 1, 1, 1], 0.1);
+    assert.ok(q.every((v) => Math.abs(v - 1.8) < 1e-6), String(q));
+    // factored: the first update still has RMS lr
+    const big = new Float32Array(128 * 130);
+    new Adafactor(128, 130).step(big, Array.from({ length: big.length }, (_, i) => Math.sin(i) + 0.1), 0.3);
+    const rms = Math.sqrt(big.reduce((s, v) => s + v * v, 0) / big.length);
+    assert.ok(Math.abs(rms - 0.3) < 1e-5, `rms ${rms}`);
+    assert.throws(() => new Adafactor(2, 2).load({ step: 3, tensors: { row: new Float32Array(2), col: new Float32Array(2) } }), /holds row, col, not v: .*start a new run/);
   });
   it('optimiser state round-trips (the resume path)', () => {
     const a = new Adafactor(2, 2);
@@ -130,6 +150,25 @@ describe('prompt initialisation and truncation (stories260K)', () => {
   after(async () => { await lm.dispose(); });
   const init = (softPrompt: Record<string, unknown>) => initSoftPrompt(lm, loadSpec(workspace(moodSpec({ softPrompt }))), 0);
 
+  it('sampled-vocab draws from the tokenizer\'s most frequent ordinary tokens: by merge order (BPE) or score (Unigram), never bytes or specials', () => {
+    const ranked = lm.tokenizer!.frequentTokens();
+    const json = JSON.parse(readFileSync(join(storiesDir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number>; merges: [string, string][] } };
+    // merge 0 is "▁" + "t"; ids 0-2 are <unk> <s> </s>, 3-258 the byte tokens <0x00>..<0xFF>
+    assert.equal(ranked[0], json.model.vocab['▁t']);
+    assert.ok(ranked.every((id) => id > 258), 'no special or byte token');
+    assert.equal(new Set(ranked).size, ranked.length);
+    const p = init({ length: 6, init: 'sampled-vocab' });
+    const rows = Array.from({ length: 6 }, (_, r) => p.data.slice(r * 64, (r + 1) * 64));
+    const pool = new Set(ranked.slice(0, 5000));
+    for (const row of rows) {
+      const id = [...pool].find((t) => lm.embeddings([t]).every((v, j) => v === row[j]));
+      assert.ok(id !== undefined, 'each row is the embedding of a ranked token');
+    }
+    assert.deepEqual(frequencyRankedTokens({
+      added_tokens: [{ id: 0, content: '<pad>', special: true }],
+      model: { type: 'Unigram', vocab: [['<pad>', 0], ['<0x41>', -1], ['▁the', -2.5], ['s', -3], ['▁a', -2.8], ['▁of', -4]] },
+    }), [2, 4, 3, 5]);
+  });
   it('random-uniform lies in [-0.5, 0.5]', () => {
     const p = init({ length: 5, init: 'random-uniform' });
     assert.equal(p.data.length, 5 * 64);

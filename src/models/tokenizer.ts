@@ -1,8 +1,9 @@
 // Tokenizers come from @huggingface/transformers (AutoTokenizer reads tokenizer.json and
 // tokenizer_config.json exactly as the Python library does), not from code of our own.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../common/errors.js';
+import { frequencyRankedTokens } from './token-ranking.js';
 
 export interface Tokenizer {
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
@@ -10,6 +11,8 @@ export interface Tokenizer {
   readonly bosTokenId: number | null;
   readonly eosTokenId: number | null;
   readonly padTokenId: number | null;
+  /** Ordinary tokens, most frequent first, as the tokenizer ranks them (token-ranking.ts). */
+  frequentTokens(): number[];
 }
 
 export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
@@ -20,12 +23,14 @@ export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
   env.allowRemoteModels = false;
   const tok = await AutoTokenizer.from_pretrained(folder, { local_files_only: true });
   const idOf = (id: unknown) => (typeof id === 'number' ? id : null);
+  let ranked: number[] | undefined;
   return {
     encode: (text, options = {}) => tok.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }),
     decode: (ids, options = {}) => tok.decode(ids, { skip_special_tokens: options.skipSpecialTokens ?? true }),
     bosTokenId: idOf(tok.bos_token_id),
     eosTokenId: idOf(tok.eos_token_id),
     padTokenId: idOf(tok.pad_token_id),
+    frequentTokens: () => (ranked ??= frequencyRankedTokens(JSON.parse(readFileSync(join(folder, 'tokenizer.json'), 'utf8')))),
   };
 }
 

@@ -67,9 +67,9 @@ export class ModelTuner {
     for (const name of this.trainable.created.keys()) {
       this.arrays.set(name, Float32Array.from(base.read(name)));
       const shape = base.shape(name);
-      // Adafactor factors matrices; a vector is its own (unfactored) single row
+      // a vector is one row, so Adafactor keeps its second moment whole
       const [rows, cols] = shape.length === 2 ? shape : [1, shape.reduce((p, d) => p * d, 1)];
-      this.optimizers.set(name, options.optimizer === 'adafactor' ? new Adafactor(rows, cols, { weightDecay: options.weightDecay }) : new Adam(rows * cols, { weightDecay: options.weightDecay }));
+      this.optimizers.set(name, options.optimizer === 'adafactor' ? new Adafactor(rows, cols, { weightDecay: options.weightDecay, multiplyByParameterScale: true }) : new Adam(rows * cols, { weightDecay: options.weightDecay }));
     }
     this.session = createSession(graph, new Map(), { device: options.device ?? 'cpu' });
   }

@@ -1,5 +1,5 @@
-// Optimisers for the soft prompt [n, d]: Adafactor as the paper used it (factored second
-// moments, decay rate 0.8, update clipping 1.0, no parameter scaling, no momentum) and Adam.
+// Optimisers for the soft prompt [n, d] and for model tuning's weights: Adafactor as t5x runs it
+// (the paper's optimiser) and Adam.
 // Both keep their state in float32 arrays so a resumed run continues bit for bit.
 
 export interface OptimizerState { step: number; tensors: Record<string, Float32Array> }
@@ -11,53 +11,82 @@ export interface Optimizer {
   load(state: OptimizerState): void;
 }
 
+/**
+ * Adafactor (Shazeer & Stern 2018) as t5x runs it: the second moment is factored into row and
+ * column means only when both dimensions are at least 128 (t5x's min_dim_size_to_factor), else
+ * kept whole; decay rate 0.8, update clipping at RMS 1, no momentum. `multiplyByParameterScale`
+ * (T5's fine-tuning default, used for model tuning) scales the step by the parameter's RMS (at
+ * least 1e-3); the paper's prompt tuning turns it off.
+ */
 export class Adafactor implements Optimizer {
   readonly name = 'adafactor';
+  readonly factored: boolean;
   private t = 0;
   private row: Float32Array;
   private col: Float32Array;
-  constructor(private rows: number, private cols: number, private options: { decayRate?: number; clipThreshold?: number; eps1?: number; weightDecay?: number } = {}) {
-    this.row = new Float32Array(rows);
-    this.col = new Float32Array(cols);
+  private full: Float32Array;
+  constructor(private rows: number, private cols: number, private options: { decayRate?: number; clipThreshold?: number; eps1?: number; eps2?: number; weightDecay?: number; minDimToFactor?: number; multiplyByParameterScale?: boolean } = {}) {
+    this.factored = Math.min(rows, cols) >= (options.minDimToFactor ?? 128);
+    this.row = new Float32Array(this.factored ? rows : 0);
+    this.col = new Float32Array(this.factored ? cols : 0);
+    this.full = new Float32Array(this.factored ? 0 : rows * cols);
   }
   step(params: Float32Array, grad: ArrayLike<number>, lr: number): void {
-    const { decayRate = 0.8, clipThreshold = 1, eps1 = 1e-30, weightDecay = 0 } = this.options;
+    const { decayRate = 0.8, clipThreshold = 1, eps1 = 1e-30, eps2 = 1e-3, weightDecay = 0, multiplyByParameterScale = false } = this.options;
     const R = this.rows, C = this.cols;
     this.t += 1;
     const beta2 = 1 - this.t ** -decayRate;
-    const rowMean = new Float64Array(R), colMean = new Float64Array(C);
-    for (let i = 0; i < R; i++) {
-      for (let j = 0; j < C; j++) {
-        const g2 = grad[i * C + j] ** 2 + eps1;
-        rowMean[i] += g2 / C;
-        colMean[j] += g2 / R;
-      }
-    }
-    let rowAvg = 0;
-    for (let i = 0; i < R; i++) {
-      this.row[i] = beta2 * this.row[i] + (1 - beta2) * rowMean[i];
-      rowAvg += this.row[i] / R;
-    }
-    for (let j = 0; j < C; j++) this.col[j] = beta2 * this.col[j] + (1 - beta2) * colMean[j];
     const update = new Float64Array(R * C);
-    let sq = 0;
-    for (let i = 0; i < R; i++) {
-      const r = 1 / Math.sqrt(this.row[i] / rowAvg);
-      for (let j = 0; j < C; j++) {
-        const u = grad[i * C + j] * r / Math.sqrt(this.col[j]);
-        update[i * C + j] = u;
-        sq += u * u;
+    if (this.factored) {
+      const rowMean = new Float64Array(R), colMean = new Float64Array(C);
+      for (let i = 0; i < R; i++) {
+        for (let j = 0; j < C; j++) {
+          const g2 = grad[i * C + j] ** 2 + eps1;
+          rowMean[i] += g2 / C;
+          colMean[j] += g2 / R;
+        }
+      }
+      let rowAvg = 0;
+      for (let i = 0; i < R; i++) {
+        this.row[i] = beta2 * this.row[i] + (1 - beta2) * rowMean[i];
+        rowAvg += this.row[i] / R;
+      }
+      for (let j = 0; j < C; j++) this.col[j] = beta2 * this.col[j] + (1 - beta2) * colMean[j];
+      for (let i = 0; i < R; i++) {
+        const r = 1 / Math.sqrt(this.row[i] / rowAvg);
+        for (let j = 0; j < C; j++) update[i * C + j] = grad[i * C + j] * r / Math.sqrt(this.col[j]);
+      }
+    } else {
+      for (let k = 0; k < update.length; k++) {
+        this.full[k] = beta2 * this.full[k] + (1 - beta2) * (grad[k] ** 2 + eps1);
+        update[k] = grad[k] / Math.sqrt(this.full[k]);
       }
     }
+    let sq = 0;
+    for (let k = 0; k < update.length; k++) sq += update[k] * update[k];
     const rms = Math.sqrt(sq / (R * C));
-    const scale = lr / Math.max(1, rms / clipThreshold);
+    let stepSize = lr;
+    if (multiplyByParameterScale) {
+      let p2 = 0;
+      for (let k = 0; k < params.length; k++) p2 += params[k] * params[k];
+      stepSize *= Math.max(eps2, Math.sqrt(p2 / params.length));
+    }
+    const scale = stepSize / Math.max(1, rms / clipThreshold);
     for (let k = 0; k < params.length; k++) {
       if (weightDecay) params[k] -= params[k] * weightDecay * lr;
       params[k] -= update[k] * scale;
     }
   }
-  state(): OptimizerState { return { step: this.t, tensors: { row: Float32Array.from(this.row), col: Float32Array.from(this.col) } }; }
-  load(s: OptimizerState): void { this.t = s.step; this.row.set(s.tensors.row); this.col.set(s.tensors.col); }
+  state(): OptimizerState {
+    return { step: this.t, tensors: this.factored ? { row: Float32Array.from(this.row), col: Float32Array.from(this.col) } : { v: Float32Array.from(this.full) } };
+  }
+  load(s: OptimizerState): void {
+    const need = this.factored ? ['row', 'col'] : ['v'];
+    const missing = need.filter((k) => !s.tensors[k]);
+    if (missing.length) throw new Error(`the checkpoint's Adafactor state holds ${Object.keys(s.tensors).join(', ')}, not ${need.join(', ')}: it was written by a version that ${this.factored ? 'kept the second moment whole' : 'factored the second moment of every table'}; start a new run`);
+    this.t = s.step;
+    if (this.factored) { this.row.set(s.tensors.row); this.col.set(s.tensors.col); } else this.full.set(s.tensors.v);
+  }
 }
 
 export class Adam implements Optimizer {

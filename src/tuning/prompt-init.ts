@@ -8,18 +8,15 @@ import { continuationIds } from '../models/tokenizer.js';
 import { readSoftPromptSource } from '../common/run-folder.js';
 import type { LoadedSpec } from '../common/spec.js';
 
-/** The paper samples from the 5,000 most common tokens; vocabularies list frequent pieces first. */
+/** The paper samples from the 5,000 most common tokens. */
 const COMMON_TOKENS = 5000;
 
+/** Embeddings of `count` tokens drawn uniformly from the tokenizer's most frequent ordinary tokens. */
 export function sampledVocabRows(lm: TunableModel, count: number, rng: Rng): Float32Array {
   const d = lm.cfg.hiddenSize;
-  const specials = new Set([lm.tokenizer?.bosTokenId, lm.tokenizer?.eosTokenId, lm.tokenizer?.padTokenId, 0].filter((x) => x !== null && x !== undefined));
-  const limit = Math.min(COMMON_TOKENS, lm.cfg.vocabSize);
-  const ids: number[] = [];
-  while (ids.length < count) {
-    const id = rng.int(limit);
-    if (!specials.has(id) || limit <= specials.size) ids.push(id);
-  }
+  const pool = lm.tokenizer!.frequentTokens().filter((id) => id < lm.cfg.vocabSize).slice(0, COMMON_TOKENS);
+  if (pool.length === 0) throw new InputError('sampled-vocab initialisation: the tokenizer ranks no ordinary tokens (tokenizer.json has no merges or scores); use init "class-labels" or "random-uniform"');
+  const ids = Array.from({ length: count }, () => pool[rng.int(pool.length)]);
   return lm.embeddings(ids).slice(0, count * d);
 }
 
