@@ -84,12 +84,22 @@ function printSummary(summary: JobSummary, json: boolean): void {
 export async function jobCommand(kind: 'train' | 'eval' | 'model-tune', argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { device: { type: 'string' }, precision: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, 'runs-dir': { type: 'string' }, run: { type: 'string', multiple: true }, threads: { type: 'string' } },
+    options: {
+      device: { type: 'string' }, precision: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, 'runs-dir': { type: 'string' }, run: { type: 'string', multiple: true }, threads: { type: 'string' },
+      seed: { type: 'string' }, steps: { type: 'string' }, length: { type: 'string' }, set: { type: 'string', multiple: true },
+    },
   });
   if (positionals.length !== 1) throw new InputError(`${kind}: give one spec file (*.ptune.json)`);
   const base = { specFile: resolve(positionals[0]), device: parseDevice(values.device), precision: parsePrecision(values.precision), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, threads: values.threads ? Number(values.threads) : undefined };
+  const overrides = [
+    ...(values.set ?? []),
+    ...(values.seed !== undefined ? [`training.seed=${values.seed}`] : []),
+    ...(values.steps !== undefined ? [`training.steps=${values.steps}`] : []),
+    ...(values.length !== undefined ? [`softPrompt.length=${values.length}`] : []),
+  ];
+  if (overrides.length && kind !== 'train') throw new InputError(`${kind}: --seed, --steps, --length and --set are options of train`);
   const job: Job = kind === 'train'
-    ? { kind, ...base, resume: values.resume ? resolve(values.resume) : undefined }
+    ? { kind, ...base, resume: values.resume ? resolve(values.resume) : undefined, ...(overrides.length ? { overrides } : {}) }
     : kind === 'eval' ? { kind, ...base, runs: (values.run ?? []).map((r) => resolve(r)) } : { kind, ...base };
   const summary = await runWithSignals(job, values.json ?? false);
   printSummary(summary, values.json ?? false);

@@ -7,6 +7,7 @@ import { openModel } from '../models/load.js';
 import { bundledModelDir } from '../common/paths.js';
 import { readPeftAdapter } from '../common/peft-adapter.js';
 import { demo, evalMixed, jobCommand, compare, exportPeft, importPeft, scale } from './jobs.js';
+import { sweep } from './sweep.js';
 
 const USAGE = `usage: ptune <command> [options]
 
@@ -14,7 +15,15 @@ commands:
   demo       [--device D]
              trains a soft prompt on the bundled model and task and prints the comparison
   train      SPEC [--device D] [--resume RUN_DIR] [--runs-dir DIR] [--json]
-             learns the spec's soft prompt, then compares it with the spec's discrete prompts
+             [--seed N] [--steps N] [--length N] [--set PATH=VALUE ...]
+             learns the spec's soft prompt, then compares it with the spec's discrete prompts;
+             --seed, --steps, --length and --set change the spec's fields for this run (run.json
+             records the changed spec)
+  sweep      SPEC [--length 1,5,20] [--init class-labels,random-uniform] [--steps N,M] [--lr A,B]
+             [--axis PATH=V1,V2 ...] [--seeds N] [--set PATH=VALUE ...] [--runs-dir DIR] [--device D] [--json]
+             one train run per point of the axes' grid and per seed (from training.seed up), in one
+             sweep folder with sweep.json and sweep.svg (accuracy against the first axis, one line
+             per value of the others, error bars: standard deviation over seeds)
   eval       SPEC [--run RUN_DIR|ADAPTER_DIR ...] [--device D] [--json]
              evaluates the discrete prompts and the given soft prompts on test (else dev)
   tune-model SPEC [--device D] [--runs-dir DIR] [--json]
@@ -25,7 +34,7 @@ commands:
   eval-mixed --task SPEC=RUN_DIR --task SPEC=RUN_DIR ... [--device D] [--json]
              several tasks on one frozen model, each example with its task's soft prompt, in shared batches
 
-  train, eval, tune-model, scale and generate also take --precision auto|fp32|fp16 (auto: half-
+  train, eval, tune-model, scale, sweep and generate also take --precision auto|fp32|fp16 (auto: half-
   precision products on a GPU, float32 on the CPU) and --threads N (CPU threads)
   compare    RUN_DIR ... [--format md|csv|json]
              one table of the runs' results
@@ -92,7 +101,7 @@ async function gradcheck(argv: string[]): Promise<void> {
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   generate, gradcheck, train: (a) => jobCommand('train', a), eval: (a) => jobCommand('eval', a), 'tune-model': (a) => jobCommand('model-tune', a),
-  demo, compare, 'export-peft': exportPeft, 'import-peft': importPeft, scale, 'eval-mixed': evalMixed,
+  demo, compare, 'export-peft': exportPeft, 'import-peft': importPeft, scale, sweep, 'eval-mixed': evalMixed,
 };
 
 export async function main(argv: string[]): Promise<number> {

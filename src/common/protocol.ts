@@ -7,12 +7,18 @@ export type DeviceName = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export type PrecisionName = 'auto' | 'fp32' | 'fp16';
 
 export type Job =
-  | { kind: 'train'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; resume?: string; model?: string }
+  /** overrides: `path=value` changes to the spec (recorded in run.json); runName: the run folder's name in place of the spec's. */
+  | { kind: 'train'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; resume?: string; model?: string; overrides?: string[]; runName?: string }
   | { kind: 'eval'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; runs: string[] }
   | { kind: 'model-tune'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; model?: string }
   | { kind: 'scale'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; models: string[]; modelTuning: boolean }
+  /** One train run per point of the axes' grid and per seed; overrides apply to every run. */
+  | { kind: 'sweep'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; axes: SweepAxis[]; seeds: number; overrides?: string[] }
   /** A PEFT PROMPT_TUNING adapter in as a run, checked against the spec's model (which may need a download). */
   | { kind: 'import-adapter'; specFile: string; device: DeviceName; adapterDir: string; runsDir?: string; name?: string };
+
+/** A spec field (dotted path) and the values a sweep gives it, as they would be written after `=`. */
+export interface SweepAxis { path: string; values: string[] }
 
 export interface ResultRow { id: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline'; accuracy: number; macroF1: number; nll: number }
 

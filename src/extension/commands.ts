@@ -2,10 +2,10 @@
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { setupMessage, type DeviceName, type Job, type PrecisionName } from '../common/protocol.js';
+import { setupMessage, type DeviceName, type Job, type PrecisionName, type SweepAxis } from '../common/protocol.js';
 import { exportAdapter, listRuns, runsRootFor, RunDir } from '../common/run-folder.js';
 import { writeFileAtomic } from '../common/atomic-file.js';
-import { loadSpec } from '../common/spec.js';
+import { loadSpec, type Spec } from '../common/spec.js';
 import { ComparisonPanel } from './comparison-panel.js';
 import type { ExperimentsTree } from './experiments-tree.js';
 import type { InlineResults } from './inline.js';
@@ -251,9 +251,50 @@ export function registerCommands(ctx: Context): void {
     if (outcome?.summary) await ComparisonPanel.show(extension.extensionUri, [outcome.summary.runDir]);
   });
 
+  register('promptTuning.sweep', async (arg: Arg) => {
+    if (!requireTrust('a sweep')) return;
+    const spec = await pickSpec(arg, 'Sweep');
+    if (!spec) return;
+    const axes = await pickSweepAxes(loadSpec(spec).spec);
+    if (!axes) return;
+    const seeds = await vscode.window.showQuickPick(['1', '3', '5'], { title: 'Seeds per point (mean and standard deviation over them)', ignoreFocusOut: true });
+    if (!seeds) return;
+    const runs = axes.reduce((n, a) => n * a.values.length, 1) * Number(seeds);
+    const outcome = await runJob(ctx, { kind: 'sweep', specFile: spec, ...runOptions(), axes, seeds: Number(seeds) }, `sweep of ${runs} runs`);
+    if (outcome?.summary) await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(join(outcome.summary.runDir, 'sweep.svg')));
+  });
+
   register('promptTuning.refresh', () => ctx.refreshAll());
 
   register('promptTuning.newExperiment', () => newExperiment(ctx));
+}
+
+/** The fields a sweep varies, the first picked being the chart's x axis, and their values. */
+async function pickSweepAxes(spec: Spec): Promise<SweepAxis[] | undefined> {
+  const fields = [
+    { label: 'softPrompt.length', description: `now ${spec.softPrompt.length}`, suggested: '1,5,20,100' },
+    { label: 'softPrompt.init', description: `now ${spec.softPrompt.init}`, suggested: '' },
+    { label: 'training.steps', description: `now ${spec.training.steps}`, suggested: `${Math.max(1, Math.round(spec.training.steps / 4))},${spec.training.steps}` },
+    { label: 'training.learningRate', description: `now ${spec.training.learningRate}`, suggested: '0.03,0.3,3' },
+  ];
+  const picked = await vscode.window.showQuickPick(fields, { canPickMany: true, title: 'Fields to sweep (the topmost picked is the chart\'s x axis)', ignoreFocusOut: true });
+  if (!picked?.length) return undefined;
+  const axes: SweepAxis[] = [];
+  for (const field of picked) {
+    if (field.label === 'softPrompt.init') {
+      const inits = await vscode.window.showQuickPick(['class-labels', 'sampled-vocab', 'random-uniform'], { canPickMany: true, title: 'Initialisations to compare', ignoreFocusOut: true });
+      if (!inits?.length) return undefined;
+      axes.push({ path: field.label, values: inits });
+      continue;
+    }
+    const answer = await vscode.window.showInputBox({
+      title: `Values of ${field.label} (comma-separated)`, value: field.suggested, ignoreFocusOut: true,
+      validateInput: (v) => (v.split(',').every((x) => x.trim() !== '' && Number(x) > 0) ? undefined : 'positive numbers, comma-separated'),
+    });
+    if (!answer) return undefined;
+    axes.push({ path: field.label, values: answer.split(',').map((v) => v.trim()) });
+  }
+  return axes;
 }
 
 async function newExperiment(ctx: Context): Promise<void> {

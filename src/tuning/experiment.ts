@@ -17,7 +17,8 @@ import { CancelledError, Evaluator, PromptUnderTest } from './evaluate.js';
 import { initSoftPrompt } from './prompt-init.js';
 import { addStage1Field, stage1Texts, stage2Prompt } from './pipeline.js';
 import { trainStageOne } from './stage-one-train.js';
-import { loadSpec, type LoadedSpec, type Spec } from '../common/spec.js';
+import type { LoadedSpec, Spec } from '../common/spec.js';
+import { loadSpecWithOverrides } from '../common/spec-overrides.js';
 import { trainSoftPrompt } from './train.js';
 import { configParameters, CPU_ROWS_PER_PASS, nvidiaGpuMemory, planMemory, type MemoryPlan } from './memory-plan.js';
 import { SequenceEncoder } from './encoding.js';
@@ -38,9 +39,12 @@ export interface Prepared {
   memory: MemoryPlan;
 }
 
-/** `options.model` replaces the spec's model (the scaling ablation runs one spec on several). */
-export async function prepare(specFile: string, options: { device: DeviceChoice; precision?: Precision; threads?: number; model?: string }, emit: Emit): Promise<Prepared> {
-  const loaded = loadSpec(specFile);
+/**
+ * `options.model` replaces the spec's model (the scaling ablation runs one spec on several);
+ * `options.overrides` (`path=value`) change its fields (a sweep's points, `ptune train --seed`).
+ */
+export async function prepare(specFile: string, options: { device: DeviceChoice; precision?: Precision; threads?: number; model?: string; overrides?: string[] }, emit: Emit): Promise<Prepared> {
+  const loaded = loadSpecWithOverrides(specFile, options.overrides ?? []);
   const { spec } = loaded;
   // data before the model: a typo in a data file should not wait for a download
   const train = await readSplit(loaded, 'train');
@@ -228,7 +232,7 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
       }
       run.updateRecord({ status: 'running', device, resumedFrom: [...(run.record.resumedFrom ?? []), resume.step] });
     } else {
-      run = RunDir.create(job.runsDir ?? runsRootFor(p.loaded.dir), spec.name);
+      run = RunDir.create(job.runsDir ?? runsRootFor(p.loaded.dir), job.runName ?? spec.name);
       run.writeJson('run.json', baseRecord(p, run, device));
     }
     emit({ type: 'run', runDir: run.dir, runId: run.id, steps: spec.training.steps });

@@ -3,6 +3,7 @@ import type { Job, JobSummary } from '../common/protocol.js';
 import { runEvalJob, runTrainJob, type Emit } from './experiment.js';
 import { runModelTuningJob } from './model-tuning-job.js';
 import { runScale } from './scale.js';
+import { runSweepJob } from './sweep.js';
 import { importAdapter } from './import.js';
 import { loadSpec } from '../common/spec.js';
 import { runsRootFor } from '../common/run-folder.js';
@@ -18,6 +19,7 @@ const runners: { [K in Job['kind']]: Runner<K> } = {
     const result = await runScale(job.specFile, job.models, { device: job.device, runsDir: job.runsDir, modelTuning: job.modelTuning }, emit, signal);
     return { runDir: result.runDir, split: 'test', status: 'completed', results: [] };
   },
+  sweep: runSweepJob,
   'import-adapter': async (job, emit) => {
     const loaded = loadSpec(job.specFile);
     const modelFolder = await resolveModelFolder(loaded.spec.model, { baseDir: loaded.dir, revision: loaded.spec.revision });
