@@ -1,16 +1,35 @@
 // Bad inputs that once hung, crashed or gave a silently wrong experiment: each must now be a message
 // naming the file, line or field (table-driven where the cases share a shape).
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { LanguageModel } from '../src/models/language-model.js';
-import { readSafetensorsHeader } from '../src/common/safetensors.js';
-import { readSplit } from '../src/common/data.js';
+import { loadTokenizer } from '../src/models/tokenizer.js';
+import { readCheckpoint, readSafetensorsHeader } from '../src/common/safetensors.js';
+import { readRecords, readSplit } from '../src/common/data.js';
+import { fillTemplate } from '../src/common/template.js';
 import { Evaluator } from '../src/tuning/evaluate.js';
+import { importAdapter } from '../src/tuning/import.js';
+import { writePeftAdapter } from '../src/common/peft-adapter.js';
+import { RunDir } from '../src/common/run-folder.js';
 import { loadSpec } from '../src/common/spec.js';
 import { baseSpec, root, storiesDir, tempDir, workspace } from './helpers.js';
 import { runJob } from '../src/tuning/jobs.js';
+
+/** A copy of the bundled model to damage (the bundled files stay as they are). */
+function storiesCopy(): string {
+  const dir = join(tempDir('ptune-model-'), 'stories260K');
+  cpSync(storiesDir, dir, { recursive: true });
+  return dir;
+}
+function editConfig(dir: string, change: Record<string, unknown>): void {
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), ...change }));
+}
+const jsonl = (rows: Record<string, unknown>[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
 describe('spec: verbalizer texts', () => {
   const cases: [string, Record<string, string>, RegExp][] = [
@@ -70,12 +89,15 @@ describe('resume', () => {
 });
 
 describe('templates against every record', () => {
-  const jsonl = (rows: Record<string, unknown>[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
   const cases: [string, Record<string, unknown>[], RegExp][] = [
     ['a discrete prompt\'s field missing on a later line', [{ text: 'a', q: 'x', label: 'pos' }, { text: 'b', q: 'y', label: 'neg' }, { text: 'c', label: 'pos' }],
       /train\.jsonl:3: field "q" is missing \(discretePrompts\.0\.template uses it\); fields here: text, label/],
     ['a field that is null', [{ text: 'a', q: 'x', label: 'pos' }, { text: null, q: 'y', label: 'neg' }],
       /train\.jsonl:2: field "text" is null \(data\.text uses it\); give it a text or remove the record/],
+    ['a field that is an object', [{ text: 'a', q: 'x', label: 'pos' }, { text: { story: 'b' }, q: 'y', label: 'neg' }],
+      /train\.jsonl:2: field "text" is an object \(data\.text uses it\); a template fills in text, numbers or true\/false only/],
+    ['a field that is a list', [{ text: 'a', q: ['x'], label: 'pos' }],
+      /train\.jsonl:1: field "q" is a list \(discretePrompts\.0\.template uses it\)/],
   ];
   for (const [name, rows, message] of cases) {
     it(name, async () => {
@@ -83,6 +105,250 @@ describe('templates against every record', () => {
       await assert.rejects(() => readSplit(loadSpec(file), 'train'), message);
     });
   }
+});
+
+describe('template values that are not text', () => {
+  it('a number fills a template as its digits', async () => {
+    const rows = [{ text: 42, label: 'pos' }, { text: 'b', label: 'neg' }];
+    const loaded = loadSpec(workspace(baseSpec(), { 'train.jsonl': jsonl(rows), 'dev.jsonl': jsonl(rows) }));
+    const train = await readSplit(loaded, 'train');
+    assert.equal(fillTemplate(loaded.spec.data.text, train.examples[0].fields), '42 It was');
+  });
+});
+
+describe('templates with no field', () => {
+  const cases: [string, Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+    ['data.text', { text: 'It was' }, {}, /exp\.ptune\.json:\d+: data\.text \("It was"\) names no field of the data, so every example would get the same input/],
+    ['a discrete prompt', {}, { discretePrompts: [{ id: 'plain', template: 'Review. It was' }] }, /exp\.ptune\.json:\d+: discretePrompts\.0\.template \("Review\. It was"\) names no field/],
+    ['the soft prompt\'s template', {}, { softPrompt: { template: '{{text}} It was' } }, /softPrompt\.template \("\{\{text\}\} It was"\) names no field/],
+    ['a pipeline\'s first stage', {}, { pipelines: [{ id: 'p', stage1: { template: 'Summarise.' }, stage2: { template: '{stage1} It was' } }] }, /pipelines\.0\.stage1\.template \("Summarise\."\) names no field/],
+  ];
+  for (const [name, data, extra, message] of cases) {
+    it(name, () => assert.throws(() => loadSpec(workspace(baseSpec(data, extra))), message));
+  }
+});
+
+describe('spec: a key given twice', () => {
+  const cases: [string, string, RegExp][] = [
+    ['at the top', '{\n  "name": "a",\n  "model": "m",\n  "name": "b",\n  "data": {}\n}', /exp\.ptune\.json:4: name is given twice \(first on line 2\); JSON keeps only the last/],
+    ['in data', '{\n  "name": "a",\n  "model": "m",\n  "data": {\n    "label": "x",\n    "text": "{t}",\n    "label": "y"\n  }\n}', /exp\.ptune\.json:7: data\.label is given twice \(first on line 5\)/],
+    ['in an array\'s object', '{"name": "a", "model": "m", "data": {},\n "discretePrompts": [{"id": "x",\n "template": "{t}", "id": "y"}]}', /exp\.ptune\.json:3: discretePrompts\.0\.id is given twice \(first on line 2\)/],
+  ];
+  for (const [name, text, message] of cases) it(name, () => assert.throws(() => loadSpec(workspace(text)), message));
+});
+
+describe('data file encodings', () => {
+  const bom = '\uFEFF';
+  it('UTF-8 with a BOM: JSONL and CSV read as without', async () => {
+    for (const [name, text] of [['bom.jsonl', `${bom}{"text": "café", "label": "pos"}\n`], ['bom.csv', `${bom}text,label\ncafé,pos\n`]]) {
+      const file = join(tempDir(), name);
+      writeFileSync(file, text);
+      const records = [];
+      for await (const r of readRecords(file, { format: name.endsWith('.csv') ? 'csv' : 'jsonl', header: true })) records.push(r);
+      assert.deepEqual(records, [{ line: name.endsWith('.csv') ? 2 : 1, fields: { text: 'café', label: 'pos' } }]);
+    }
+  });
+  const latin1 = (text: string) => Buffer.from(text, 'latin1');
+  const long = 'x'.repeat(60);
+  const cases: [string, string, Buffer, number][] = [
+    ['Latin-1 JSONL', 'data.jsonl', Buffer.concat([Buffer.from('{"text": "ok", "label": "pos"}\n'), latin1('{"text": "caf\u00e9", "label": "pos"}\n')]), 2],
+    ['Latin-1 CSV', 'data.csv', Buffer.concat([Buffer.from('text,label\n"two\nlines",pos\n'), latin1('na\u00efve,neg\n')]), 4],
+    // past the first 64 KiB read, to count lines across reads
+    ['a bad byte on line 3001', 'data.jsonl', Buffer.concat([Buffer.from(`{"text": "caf\u00e9 ${long}", "label": "pos"}\n`.repeat(3000)), latin1('{"text": "\u00e9", "label": "pos"}\n')]), 3001],
+    ['a character cut off at the end', 'data.jsonl', Buffer.concat([Buffer.from('{"text": "a", "label": "pos"}\n'), Buffer.from([0xe2, 0x82])]), 2],
+  ];
+  for (const [name, fileName, bytes, line] of cases) {
+    it(`${name} is refused at line ${line}`, async () => {
+      const file = join(tempDir(), fileName);
+      writeFileSync(file, bytes);
+      await assert.rejects(async () => {
+        for await (const r of readRecords(file, { format: fileName.endsWith('.csv') ? 'csv' : 'jsonl', header: true })) assert.ok(r);
+      }, new RegExp(`data\\.(jsonl|csv):${line}: not UTF-8 \\(bytes [0-9a-f ]+\\); re-save the file as UTF-8`));
+    });
+  }
+  it('a valid multi-byte character across two reads is accepted', async () => {
+    const file = join(tempDir(), 'data.jsonl');
+    // 65536 bytes of record, then "é" straddling the first read's end
+    const head = `{"text": "${'y'.repeat(65536 - 11)}`;
+    writeFileSync(file, `${head}é", "label": "pos"}\n`);
+    assert.equal(Buffer.byteLength(head), 65535);
+    let count = 0;
+    for await (const r of readRecords(file, { format: 'jsonl', header: true })) count += r.fields.label === 'pos' ? 1 : 0;
+    assert.equal(count, 1);
+  });
+});
+
+describe('CSV records over several lines', () => {
+  const cases: [string, string, number[]][] = [
+    ['LF', 'text,label\n"one\ntwo\nthree",pos\nfour,neg\n\n"five\nsix",pos\n', [2, 5, 7]],
+    ['CR LF', 'text,label\r\n"one\r\ntwo\r\nthree",pos\r\nfour,neg\r\n\r\n"five\r\nsix",pos\r\n', [2, 5, 7]],
+  ];
+  for (const [name, text, lines] of cases) {
+    it(`${name}: each record at its first line`, async () => {
+      const file = join(tempDir(), 'data.csv');
+      writeFileSync(file, text);
+      const found: number[] = [];
+      for await (const r of readRecords(file, { format: 'csv', header: true })) found.push(r.line);
+      assert.deepEqual(found, lines);
+    });
+  }
+  it('a wrong column count is reported at the record\'s first line', async () => {
+    const file = join(tempDir(), 'data.csv');
+    writeFileSync(file, 'text,label\r\n"a\r\nb",pos\r\n"c\r\nd",neg,extra\r\n');
+    await assert.rejects(async () => {
+      for await (const r of readRecords(file, { format: 'csv', header: true })) assert.ok(r);
+    }, /data\.csv:4: 3 columns, but the header names 2 \(text, label\)/);
+  });
+});
+
+describe('shots above the train split', () => {
+  const rows = [{ text: 'a', label: 'pos' }, { text: 'b', label: 'neg' }];
+  it('reading the train split names the prompt\'s shots', async () => {
+    const loaded = loadSpec(workspace(baseSpec({}, { discretePrompts: [{ id: 'k', template: '{text} It was', shots: 3 }] }), { 'train.jsonl': jsonl(rows), 'dev.jsonl': jsonl(rows) }));
+    await assert.rejects(() => readSplit(loaded, 'train'), /exp\.ptune\.json:\d+: discretePrompts\.0\.shots is 3, but the train split has only 2 examples; lower shots or add train examples/);
+  });
+  it('as many shots as train examples is fine', async () => {
+    const loaded = loadSpec(workspace(baseSpec({}, { discretePrompts: [{ id: 'k', template: '{text} It was', shots: 2 }] }), { 'train.jsonl': jsonl(rows), 'dev.jsonl': jsonl(rows) }));
+    assert.equal((await readSplit(loaded, 'train')).examples.length, 2);
+  });
+  it('an evaluator given a smaller train split refuses rather than drawing fewer', async () => {
+    const loaded = loadSpec(workspace(baseSpec(), { 'train.jsonl': jsonl(rows), 'dev.jsonl': jsonl(rows) }));
+    const train = await readSplit(loaded, 'train');
+    const lm = await LanguageModel.fromFolder(storiesDir);
+    const ev = new Evaluator(lm, loaded.spec, train);
+    assert.throws(() => ev.discrete({ id: 'k', template: '{text} It was', shots: 4, shotSeparator: '\n\n' }, 0),
+      /discrete prompt "k": shots is 4, but the train split \(.*train\.jsonl\) has only 2 examples/);
+    await lm.dispose();
+  });
+});
+
+describe('tokenizer.json that is not one', () => {
+  const cases: [string, (text: string) => string, RegExp][] = [
+    ['truncated', (text) => text.slice(0, 3000), /stories260K[\\/]tokenizer\.json: not valid JSON \(.*\); the file is truncated or damaged: re-download it/],
+    ['{}', () => '{}', /stories260K[\\/]tokenizer\.json: has no "model" section, so it is not a Hugging Face tokenizer\.json/],
+  ];
+  for (const [name, damage, message] of cases) {
+    it(name, async () => {
+      const dir = storiesCopy();
+      const file = join(dir, 'tokenizer.json');
+      writeFileSync(file, damage(readFileSync(file, 'utf8')));
+      await assert.rejects(() => loadTokenizer(dir), message);
+    });
+  }
+});
+
+describe('model folder: config and weights', () => {
+  const cases: [string, number, RegExp][] = [
+    ['config.json says fewer layers than the weights hold', 4,
+      /stories260K[\\/]config\.json: num_hidden_layers is 4 but the weights hold 5 \(up to tensor "model\.layers\.4\.[^"]+" in .*model\.safetensors\); the extra layers would be left out/],
+    ['config.json says more layers than the weights hold', 6,
+      /stories260K[\\/]config\.json: num_hidden_layers is 6 but the weights hold 5 .*, so layer 5 is missing; set num_hidden_layers to 5/],
+  ];
+  for (const [name, layers, message] of cases) {
+    it(name, async () => {
+      const dir = storiesCopy();
+      editConfig(dir, { num_hidden_layers: layers });
+      await assert.rejects(() => LanguageModel.fromFolder(dir), message);
+    });
+  }
+  it('bytes after the last tensor', () => {
+    const dir = storiesCopy();
+    appendFileSync(join(dir, 'model.safetensors'), Buffer.alloc(16));
+    assert.throws(() => readCheckpoint(dir), /stories260K[\\/]model\.safetensors: 16 bytes follow the last tensor's data; the file is corrupt/);
+  });
+  for (const shard of ['../elsewhere.safetensors', '/tmp/elsewhere.safetensors', 'sub/../../elsewhere.safetensors']) {
+    it(`a shard index naming ${shard}`, () => {
+      const dir = storiesCopy();
+      const outside = join(dir, '..', 'elsewhere.safetensors');
+      cpSync(join(dir, 'model.safetensors'), outside);
+      const weightMap = Object.fromEntries([...readSafetensorsHeader(join(dir, 'model.safetensors')).tensors.keys()].map((name) => [name, shard]));
+      writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
+      assert.throws(() => readCheckpoint(dir), new RegExp(`model\\.safetensors\\.index\\.json: weight_map names the shard "${shard.replace(/[.]/g, '\\.')}", which is outside the model folder`));
+    });
+  }
+});
+
+describe('PEFT adapter import', () => {
+  const t5Folder = () => {
+    const dir = tempDir('ptune-t5-');
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 't5', d_model: 64, d_kv: 8, d_ff: 48, num_layers: 1, num_heads: 8, vocab_size: 512, feed_forward_proj: 'relu', decoder_start_token_id: 0, pad_token_id: 0, eos_token_id: 2 }));
+    return dir;
+  };
+  const adapter = (taskType: 'CAUSAL_LM' | 'SEQ_2_SEQ_LM', submodules: number, configChange: Record<string, unknown> = {}) => {
+    const dir = tempDir('ptune-adapter-');
+    writePeftAdapter(dir, { length: 4, dim: 64, data: new Float32Array(256).fill(0.5) }, {
+      task_type: taskType, base_model_name_or_path: 'm', num_transformer_submodules: submodules, num_attention_heads: 8, num_layers: 5,
+      prompt_tuning_init: 'RANDOM', prompt_tuning_init_text: null, tokenizer_name_or_path: null,
+    });
+    const file = join(dir, 'adapter_config.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), ...configChange }));
+    return dir;
+  };
+  const cases: [string, () => string, () => string, RegExp][] = [
+    ['num_virtual_tokens that divides the rows but is not their count', () => adapter('CAUSAL_LM', 1, { num_virtual_tokens: 2 }), () => storiesDir,
+      /adapter_config\.json: num_virtual_tokens is 2 with 1 transformer submodule\(s\), so prompt_embeddings should have 2 rows, but .*adapter_model\.safetensors has 4/],
+    ['num_virtual_tokens above the rows', () => adapter('CAUSAL_LM', 1, { num_virtual_tokens: 8 }), () => storiesDir, /num_virtual_tokens is 8 with 1 transformer submodule\(s\), so prompt_embeddings should have 8 rows/],
+    ['a SEQ_2_SEQ_LM adapter on a causal model', () => adapter('SEQ_2_SEQ_LM', 2), () => storiesDir,
+      /adapter_config\.json: task_type is "SEQ_2_SEQ_LM", but .*stories260K is a causal language model \(llama\), which needs CAUSAL_LM/],
+    ['a CAUSAL_LM adapter on T5', () => adapter('CAUSAL_LM', 1), t5Folder,
+      /adapter_config\.json: task_type is "CAUSAL_LM", but .* is an encoder-decoder model \(t5\), which needs SEQ_2_SEQ_LM/],
+  ];
+  for (const [name, adapterDir, modelFolder, message] of cases) {
+    it(name, () => {
+      const runsDir = tempDir('ptune-runs-');
+      assert.throws(() => importAdapter(adapterDir(), { modelFolder: modelFolder(), runsDir }), message);
+      assert.deepEqual(readdirSync(runsDir), [], 'no run folder is left for a refused adapter');
+    });
+  }
+  it('a matching adapter imports', () => {
+    const { length, dim } = importAdapter(adapter('SEQ_2_SEQ_LM', 2), { modelFolder: t5Folder(), runsDir: tempDir('ptune-runs-') });
+    assert.deepEqual([length, dim], [4, 64]);
+  });
+});
+
+describe('run folders', () => {
+  for (const name of ['../../x', 'a/b', '..', '']) {
+    it(`the run name ${JSON.stringify(name)} is refused`, () => {
+      const runs = join(tempDir(), 'runs');
+      assert.throws(() => RunDir.create(runs, name), /name ".*" is not a valid run name: use letters, digits/);
+      assert.equal(existsSync(runs), false);
+    });
+  }
+  it('runs created at the same moment by two processes each get their own folder', { timeout: 60_000 }, async () => {
+    const runs = join(tempDir(), 'runs');
+    const script = join(tempDir(), 'create-run.mts');
+    writeFileSync(script, [
+      `import { RunDir } from ${JSON.stringify(pathToFileURL(join(root, 'src', 'common', 'run-folder.ts')).href)};`,
+      'const start = Number(process.argv[2]);',
+      'while (Date.now() < start);',
+      "for (let i = 0; i < 40; i++) process.stdout.write(RunDir.create(process.argv[3], 'race').dir + '\\n');",
+    ].join('\n'));
+    // both wait for the same instant, early in a second, so their run ids (to the second) are equal
+    const start = Math.ceil((Date.now() + 6000) / 1000) * 1000 + 50;
+    const create = () => new Promise<string>((done, fail) => execFile(process.execPath, ['--import', 'tsx', script, String(start), runs], { cwd: root }, (e, out) => (e ? fail(e) : done(out))));
+    // forty each, so a check-then-create (the old way) loses the race somewhere in them
+    const dirs = (await Promise.all([create(), create()])).flatMap((out) => out.trim().split('\n'));
+    assert.equal(dirs.length, 80);
+    assert.equal(new Set(dirs).size, 80, 'a folder was handed to two runs');
+    assert.equal(readdirSync(runs).length, 80);
+    for (const dir of dirs) assert.ok(existsSync(join(dir, 'checkpoints')), dir);
+  });
+  it('opening a run removes temporary files whose writer is gone, not a live writer\'s', async () => {
+    const run = RunDir.create(join(tempDir(), 'runs'), 'tmp');
+    run.writeJson('run.json', { id: run.id });
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    try {
+      const abandoned = [`metrics.jsonl.${gone}.1.tmp`, join('checkpoints', `last.safetensors.${gone}.2.tmp`), `eval.json.${process.pid}.3.tmp`];
+      const writing = `run.json.${live.pid}.4.tmp`;
+      for (const f of [...abandoned, writing]) writeFileSync(run.path(f), 'partial');
+      RunDir.open(run.dir);
+      for (const f of abandoned) assert.equal(existsSync(run.path(f)), false, f);
+      assert.equal(existsSync(run.path(writing)), true);
+    } finally {
+      live.kill();
+    }
+  });
 });
 
 describe('run status', () => {

@@ -1,5 +1,6 @@
 // Datasets: JSONL, CSV and TSV (with or without a header), read as streams, each record kept
 // with its line number so results and errors point at the user's file.
+import { isUtf8 } from 'node:buffer';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,9 +40,67 @@ export function formatOf(file: string, declared?: 'jsonl' | 'csv' | 'tsv'): 'jso
   throw new InputError(`${file}: cannot tell the format from the extension "${ext}"; set data.format to jsonl, csv or tsv`, { file });
 }
 
+/**
+ * Refuses a file that is not UTF-8 (Latin-1 or Windows-1252 bytes, say), naming the line: decoding
+ * it anyway would put replacement characters into the prompts without a word.
+ */
+export async function assertUtf8(file: string): Promise<void> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let linesBefore = 0;
+  let carry = Buffer.alloc(0);
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    try {
+      decoder.decode(chunk, { stream: true });
+    } catch {
+      throw notUtf8(file, linesBefore, Buffer.concat([carry, chunk]));
+    }
+    carry = Buffer.from(incompleteTail(chunk));
+    linesBefore += countNewlines(chunk);
+  }
+  try {
+    decoder.decode();
+  } catch {
+    throw notUtf8(file, linesBefore, carry);
+  }
+}
+
+/** The start of a character cut off at the chunk's end (completed by the next chunk), or nothing. */
+function incompleteTail(chunk: Buffer): Buffer {
+  for (let k = 1; k <= Math.min(3, chunk.length); k++) {
+    const b = chunk[chunk.length - k];
+    if ((b & 0xc0) === 0x80) continue;
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return chunk.subarray(length > k ? chunk.length - k : chunk.length);
+  }
+  return chunk.subarray(chunk.length);
+}
+
+function countNewlines(bytes: Uint8Array): number {
+  let n = 0;
+  for (const b of bytes) if (b === 10) n++;
+  return n;
+}
+
+/** The error for the first invalid sequence in `bytes`, which starts on line `linesBefore + 1`. */
+function notUtf8(file: string, linesBefore: number, bytes: Buffer): InputError {
+  let line = linesBefore + 1;
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    if (length === 0 || (i + length <= bytes.length && !isUtf8(bytes.subarray(i, i + length)))) break;
+    if (i + length > bytes.length) break; // cut off at the end of the file
+    if (b === 10) line++;
+    i += length;
+  }
+  const shown = [...bytes.subarray(i, i + 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return new InputError(`${file}:${line}: not UTF-8 (bytes ${shown}); re-save the file as UTF-8 (Latin-1 and Windows-1252 text must be converted)`, { file, line });
+}
+
 /** Reads records one at a time. */
 export async function* readRecords(file: string, options: { format: 'jsonl' | 'csv' | 'tsv'; header: boolean; columns?: string[] }): AsyncGenerator<RawRecord> {
   if (!existsSync(file) || !statSync(file).isFile()) throw new InputError(`${file}: data file not found`, { file });
+  await assertUtf8(file);
   if (options.format === 'jsonl') {
     const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
     let line = 0;
@@ -70,20 +129,32 @@ export async function* readRecords(file: string, options: { format: 'jsonl' | 'c
     relax_column_count: true, // checked below, with a message that names the columns
   }));
   let columns = options.header ? undefined : options.columns;
+  // csv-parse counts a CR LF inside a quoted field as two lines (and reports a record at its last
+  // line): `overcount` is its running excess, so records are reported at their first line
+  let overcount = 0;
   try {
     for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const { record, info } = row;
+      let breaks = 0;
+      for (const field of record) {
+        const counted = field.match(/[\r\n]/g)?.length ?? 0;
+        const real = field.match(/\r\n|\r|\n/g)?.length ?? 0;
+        overcount += counted - real;
+        breaks += real;
+      }
+      const line = info.lines - overcount - breaks;
       if (!columns) {
         columns = record.map((c) => c.trim());
         continue;
       }
-      if (record.length !== columns.length) throw new InputError(`${file}:${info.lines}: ${record.length} columns, but the ${options.header ? 'header' : 'data.columns'} names ${columns.length} (${columns.join(', ')})`, { file, line: info.lines });
-      yield { line: info.lines, fields: Object.fromEntries(columns.map((c, i) => [c, record[i]])) };
+      if (record.length !== columns.length) throw new InputError(`${file}:${line}: ${record.length} columns, but the ${options.header ? 'header' : 'data.columns'} names ${columns.length} (${columns.join(', ')})`, { file, line });
+      yield { line, fields: Object.fromEntries(columns.map((c, i) => [c, record[i]])) };
     }
   } catch (e) {
     if (e instanceof InputError) throw e;
     const err = e as Error & { lines?: number };
-    throw new InputError(`${file}:${err.lines ?? '?'}: cannot parse ${options.format.toUpperCase()} (${err.message})`, { file, line: err.lines });
+    const line = err.lines === undefined ? undefined : err.lines - overcount;
+    throw new InputError(`${file}:${line ?? '?'}: cannot parse ${options.format.toUpperCase()} (${err.message})`, { file, line });
   }
 }
 
@@ -125,12 +196,26 @@ export async function readSplit(loaded: LoadedSpec, name: SplitName): Promise<Sp
       const value = record.fields[f];
       if (value === undefined) throw new InputError(`${file}:${record.line}: field "${f}" is missing (${by} uses it); fields here: ${Object.keys(record.fields).join(', ')}`, { ...where, field: f });
       if (value === null) throw new InputError(`${file}:${record.line}: field "${f}" is null (${by} uses it); give it a text or remove the record`, { ...where, field: f });
+      // a template would put the JSON of a list or object into the prompt
+      if (typeof value === 'object') throw new InputError(`${file}:${record.line}: field "${f}" is ${Array.isArray(value) ? 'a list' : 'an object'} (${by} uses it); a template fills in text, numbers or true/false only`, { ...where, field: f });
     }
     counts[label]++;
     examples.push({ index: examples.length, line: record.line, fields: record.fields, label });
   }
   if (examples.length === 0) throw new InputError(`${file}: the ${name} split has no records; add examples or remove data.${name} from the spec`, { file });
+  if (name === 'train') checkShots(loaded, examples.length);
   return { name, file, examples, counts };
+}
+
+/** k-shot prompts draw k distinct train examples: more than the split holds cannot be drawn. */
+function checkShots(loaded: LoadedSpec, trainSize: number): void {
+  loaded.spec.discretePrompts.forEach((p, i) => {
+    if (p.shots <= trainSize) return;
+    const path = ['discretePrompts', i, 'shots'];
+    const line = loaded.lineOf(path);
+    const capped = loaded.spec.data.maxExamples !== undefined && trainSize === loaded.spec.data.maxExamples ? ` (data.maxExamples is ${loaded.spec.data.maxExamples})` : '';
+    throw new InputError(`${loaded.file}:${line ?? 1}: ${path.join('.')} is ${p.shots}, but the train split has only ${trainSize} examples${capped}; lower shots or add train examples`, { file: loaded.file, line, field: path.join('.') });
+  });
 }
 
 /** Each data field the spec's templates fill, with the first template that uses it. */

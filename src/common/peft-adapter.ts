@@ -65,7 +65,12 @@ export function readPeftAdapter(folder: string, expectedDim?: number): { prompt:
   if (entry.shape.length !== 2) throw new InputError(`${weightsPath}: prompt_embeddings has shape [${entry.shape}], expected [num_virtual_tokens * submodules, token_dim]`);
   const n = config.num_virtual_tokens;
   const dim = entry.shape[1];
-  if (!Number.isInteger(n) || n <= 0 || entry.shape[0] % n !== 0) throw new InputError(`${configPath}: num_virtual_tokens ${n} does not divide prompt_embeddings rows ${entry.shape[0]}`);
+  // PEFT saves num_virtual_tokens rows per transformer submodule (two for SEQ_2_SEQ_LM unless set)
+  const submodules = config.num_transformer_submodules ?? (config.task_type === 'SEQ_2_SEQ_LM' ? 2 : 1);
+  if (!Number.isInteger(n) || n <= 0) throw new InputError(`${configPath}: num_virtual_tokens is ${JSON.stringify(n)}; it must be a positive whole number`);
+  if (!Number.isInteger(submodules) || submodules <= 0 || entry.shape[0] !== n * submodules) {
+    throw new InputError(`${configPath}: num_virtual_tokens is ${n} with ${submodules} transformer submodule(s), so prompt_embeddings should have ${n * submodules} rows, but ${weightsPath} has ${entry.shape[0]}; the config and the weights come from different adapters`);
+  }
   if (config.token_dim != null && config.token_dim !== dim) throw new InputError(`${configPath}: token_dim ${config.token_dim} but prompt_embeddings has ${dim} columns`);
   if (expectedDim !== undefined && dim !== expectedDim) throw new InputError(`${folder}: the soft prompt has token_dim ${dim} but the model's hidden size is ${expectedDim}; it was trained for another model`);
   const all = readTensorF32(entry);

@@ -3,7 +3,7 @@
 // checkpoints. Every write goes to a temporary file first and is then renamed, so a reader (or a
 // run killed at any moment) never sees a half-written file.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { encodeSafetensors, readSafetensorsHeader, readTensorF32 } from './safetensors.js';
@@ -48,21 +48,63 @@ export function newRunId(name: string, now = new Date()): string {
   return `${stamp}-${name}`;
 }
 
+/** Run names, as the spec's schema allows them. */
+const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * Removes the *.tmp files of atomic writes whose writer is gone (killed mid-write). A live writer's
+ * file (the trainer's, while a panel opens the run) is left alone: its rename is still to come.
+ */
+function removeAbandonedTemporaries(folder: string): void {
+  if (!existsSync(folder)) return;
+  for (const name of readdirSync(folder)) {
+    if (!name.endsWith('.tmp')) continue;
+    const pid = Number(/\.(\d+)\.\d+\.tmp$/.exec(name)?.[1]);
+    if (pid && pid !== process.pid && processIsAlive(pid)) continue;
+    rmSync(join(folder, name), { force: true });
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, under another user
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class RunDir {
   constructor(readonly dir: string) {}
 
+  /**
+   * A new run folder. The folder is claimed by mkdir itself (which fails if the name exists), so two
+   * runs started in the same second never share one.
+   */
   static create(root: string, name: string): RunDir {
+    // the name becomes part of a folder name: a path in it would put the run elsewhere
+    if (!RUN_NAME.test(name)) throw new InputError(`name ${JSON.stringify(name)} is not a valid run name: use letters, digits, ".", "_" and "-", starting with a letter or digit (it becomes a folder in ${root})`, { file: root, field: 'name' });
     mkdirSync(root, { recursive: true });
-    let id = newRunId(name);
-    for (let k = 2; existsSync(join(root, id)); k++) id = `${newRunId(name)}-${k}`;
-    const dir = join(root, id);
-    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
-    return new RunDir(dir);
+    const id = newRunId(name);
+    for (let k = 1; ; k++) {
+      const dir = join(root, k === 1 ? id : `${id}-${k}`);
+      try {
+        mkdirSync(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw e;
+      }
+      mkdirSync(join(dir, 'checkpoints'));
+      return new RunDir(dir);
+    }
   }
 
+  /** An existing run; temporary files a killed writer left behind are removed. */
   static open(dir: string): RunDir {
     const abs = resolve(dir);
     if (!existsSync(join(abs, 'run.json'))) throw new InputError(`${abs}: not a run folder (no run.json)`, { file: abs });
+    for (const folder of [abs, join(abs, 'checkpoints')]) removeAbandonedTemporaries(folder);
     return new RunDir(abs);
   }
 

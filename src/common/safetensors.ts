@@ -1,7 +1,7 @@
 // Reads and validates safetensors files (a u64 header length, a JSON header, then raw
 // little-endian tensor bytes) and sharded checkpoints (model.safetensors.index.json).
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InputError } from './errors.js';
 
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'U8' | 'BOOL';
@@ -72,6 +72,9 @@ export function readSafetensorsHeader(file: string): SafetensorsFile {
       const prev = sorted[i - 1];
       if (sorted[i].offset < prev.offset + prev.length) throw new InputError(`${file}: tensors "${prev.name}" and "${sorted[i].name}" overlap; the file is corrupt`);
     }
+    // bytes no tensor owns mean a file cut or appended to (the safetensors library refuses it too)
+    const end = sorted.length ? sorted[sorted.length - 1].offset + sorted[sorted.length - 1].length - dataStart : 0;
+    if (end < dataSize) throw new InputError(`${file}: ${dataSize - end} bytes follow the last tensor's data; the file is corrupt or was written by a faulty tool (re-download or re-save it)`);
     return { file, metadata, tensors };
   } finally {
     closeSync(fd);
@@ -91,8 +94,15 @@ export function readCheckpoint(folder: string): Map<string, TensorEntry> {
     }
     if (!weightMap || typeof weightMap !== 'object') throw new InputError(`${index}: has no "weight_map" object`);
     const all = new Map<string, TensorEntry>();
+    const modelFolder = resolve(dirname(index));
     for (const shard of new Set(Object.values(weightMap))) {
-      for (const [name, entry] of withAliases(readSafetensorsHeader(join(dirname(index), shard)))) all.set(name, entry);
+      const shardPath = resolve(modelFolder, String(shard));
+      // the index names files, not paths: one outside the folder is not part of the model
+      const inside = relative(modelFolder, shardPath);
+      if (typeof shard !== 'string' || !inside || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+        throw new InputError(`${index}: weight_map names the shard ${JSON.stringify(shard)}, which is outside the model folder ${modelFolder}; shards must be files in that folder`);
+      }
+      for (const [name, entry] of withAliases(readSafetensorsHeader(shardPath))) all.set(name, entry);
     }
     for (const [name, shard] of Object.entries(weightMap)) {
       if (!all.has(name)) throw new InputError(`${index}: weight_map names tensor "${name}" in ${shard}, but that shard does not contain it`);

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { InputError } from './errors.js';
 import { packageRoot } from './paths.js';
+import { templateFields } from './template.js';
 
 export interface DataSpec {
   train: string; dev?: string; test?: string;
@@ -70,6 +71,27 @@ function lineAt(text: string, offset: number): number {
   return line;
 }
 
+/**
+ * A key given twice in one object: JSON.parse keeps the last one without a word, so an edit to the
+ * first would silently do nothing.
+ */
+function refuseDuplicateKeys(node: Node, at: (string | number)[], text: string, file: string): void {
+  if (node.type === 'array') node.children?.forEach((child, i) => refuseDuplicateKeys(child, [...at, i], text, file));
+  if (node.type !== 'object') return;
+  const firstLine = new Map<string, number>();
+  for (const property of node.children ?? []) {
+    const [key, value] = property.children ?? [];
+    if (!key) continue;
+    const name = String(key.value);
+    const field = [...at, name].join('.');
+    const line = lineAt(text, key.offset);
+    const first = firstLine.get(name);
+    if (first !== undefined) throw new InputError(`${file}:${line}: ${field} is given twice (first on line ${first}); JSON keeps only the last, so remove one of them`, { file, line, field });
+    firstLine.set(name, line);
+    if (value) refuseDuplicateKeys(value, [...at, name], text, file);
+  }
+}
+
 export function loadSpec(file: string): LoadedSpec {
   const path = resolve(file);
   if (!existsSync(path)) throw new InputError(`${path}: spec file not found`, { file: path });
@@ -84,6 +106,7 @@ export function parseSpec(text: string, path: string): LoadedSpec {
     const line = e ? lineAt(text, e.offset) : 1;
     throw new InputError(`${path}:${line}: not valid JSON (${e ? printParseErrorCode(e.error) : 'empty file'}); fix the syntax and run again`, { file: path, line });
   }
+  refuseDuplicateKeys(tree, [], text, path);
   const lineOf = (p: (string | number)[]) => {
     let node: Node | undefined = findNodeAtLocation(tree, p);
     for (let q = p.slice(0, -1); !node && q.length >= 0; q = q.slice(0, -1)) {
@@ -171,6 +194,16 @@ function checkConsistency(loaded: LoadedSpec): void {
     // rank classification could never tell the two apart: the first would always win
     if (other !== undefined) fail(['data', 'verbalizer', label], `has the same text as label "${other}" ("${text}"); each label needs its own text`);
     textOf.set(key, label);
+  }
+  const templates: [(string | number)[], string][] = [
+    [['data', 'text'], spec.data.text],
+    [['softPrompt', 'template'], spec.softPrompt.template],
+    ...spec.discretePrompts.map((p, i): [(string | number)[], string] => [['discretePrompts', i, 'template'], p.template]),
+    ...spec.pipelines.map((p, i): [(string | number)[], string] => [['pipelines', i, 'stage1', 'template'], p.stage1.template]),
+  ];
+  for (const [path, template] of templates) {
+    // the same text for every example: the prompt could not depend on the input
+    if (templateFields(template).length === 0) fail(path, `(${JSON.stringify(template)}) names no field of the data, so every example would get the same input; put the record's field in it, as {field}`);
   }
   if (spec.softPrompt.init === 'text' && !spec.softPrompt.initText) fail(['softPrompt', 'initText'], 'is required when init is "text"');
   if (spec.softPrompt.init === 'file' && !spec.softPrompt.initFile) fail(['softPrompt', 'initFile'], 'is required when init is "file"');

@@ -1,7 +1,7 @@
 // Opens a model given as a folder or a hub id (downloaded into the Hugging Face cache) on a device.
 import type { DeviceChoice, SetupProgress } from '../engine/runtime.js';
 import type { HubOptions } from './hub.js';
-import { buildModel } from './architectures.js';
+import { buildModel, checkLayerCount } from './architectures.js';
 import { readModelConfig, type ModelConfig } from './config.js';
 import { LanguageModel, type LanguageModelOptions, type Precision } from './language-model.js';
 import { Seq2SeqLanguageModel } from './seq2seq-lm.js';
@@ -24,7 +24,9 @@ export interface OpenModelOptions extends HubOptions {
 
 /** The model class for a config: causal language models, or T5's encoder-decoder. */
 export function tunableFor(cfg: ModelConfig, weights: WeightSource, tokenizer: Tokenizer | null, options: LanguageModelOptions = {}): TunableModel {
-  return cfg.architecture === 't5' ? new Seq2SeqLanguageModel(cfg, weights, tokenizer, options) : new LanguageModel(buildModel(cfg, weights), tokenizer, options);
+  if (cfg.architecture !== 't5') return new LanguageModel(buildModel(cfg, weights), tokenizer, options);
+  if (weights instanceof CheckpointWeights) checkLayerCount(cfg, weights);
+  return new Seq2SeqLanguageModel(cfg, weights, tokenizer, options);
 }
 
 export async function openModel(model: string, options: OpenModelOptions = {}): Promise<TunableModel> {

@@ -19,9 +19,21 @@ export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
   // transformers.js reads relative names as hub ids under its local model path
   const folder = resolve(modelFolder);
   if (!existsSync(join(folder, 'tokenizer.json'))) throw new InputError(`${folder}: no tokenizer.json; the model folder needs the Hugging Face tokenizer.json (and tokenizer_config.json)`);
+  // the library's own messages ("Unexpected end of JSON input") do not say which file
+  const tokenizerFile = join(folder, 'tokenizer.json');
+  const tokenizerJson = readJsonFile(tokenizerFile);
+  if (tokenizerJson === null || typeof tokenizerJson !== 'object' || typeof (tokenizerJson as { model?: unknown }).model !== 'object') {
+    throw new InputError(`${tokenizerFile}: has no "model" section, so it is not a Hugging Face tokenizer.json; re-download the model's tokenizer files`, { file: tokenizerFile });
+  }
+  if (existsSync(join(folder, 'tokenizer_config.json'))) readJsonFile(join(folder, 'tokenizer_config.json'));
   const { AutoTokenizer, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
-  const tok = await AutoTokenizer.from_pretrained(folder, { local_files_only: true });
+  let tok: Awaited<ReturnType<typeof AutoTokenizer.from_pretrained>>;
+  try {
+    tok = await AutoTokenizer.from_pretrained(folder, { local_files_only: true });
+  } catch (e) {
+    throw new InputError(`${tokenizerFile}: cannot load the tokenizer (${(e as Error).message}); re-download the model's tokenizer files`, { file: tokenizerFile });
+  }
   const idOf = (id: unknown) => (typeof id === 'number' ? id : null);
   let ranked: number[] | undefined;
   return {
@@ -32,6 +44,14 @@ export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
     padTokenId: idOf(tok.pad_token_id),
     frequentTokens: () => (ranked ??= frequencyRankedTokens(JSON.parse(readFileSync(join(folder, 'tokenizer.json'), 'utf8')))),
   };
+}
+
+function readJsonFile(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(`${file}: not valid JSON (${(e as Error).message}); the file is truncated or damaged: re-download it`, { file });
+  }
 }
 
 /**

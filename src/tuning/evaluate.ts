@@ -43,6 +43,10 @@ export class Evaluator {
 
   discrete(p: DiscretePromptSpec, seed: number): PromptUnderTest {
     const sep = this.spec.data.labelSeparator;
+    // drawing fewer demonstrations than asked would report a k-shot result for a smaller k
+    if (p.shots && this.train && p.shots > this.train.examples.length) {
+      throw new InputError(`discrete prompt "${p.id}": shots is ${p.shots}, but the train split (${this.train.file}) has only ${this.train.examples.length} examples; lower shots or add train examples`, { file: this.train.file, field: 'shots' });
+    }
     return {
       id: p.id,
       kind: 'discrete',

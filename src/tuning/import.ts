@@ -5,10 +5,18 @@ import { join } from 'node:path';
 import { readModelConfig } from '../models/config.js';
 import { ADAPTER_FILES, RunDir } from '../common/run-folder.js';
 import { readPeftAdapter } from '../common/peft-adapter.js';
+import { InputError } from '../common/errors.js';
 
 export function importAdapter(adapterDir: string, options: { modelFolder: string; runsDir: string; name?: string; specFile?: string }): { run: RunDir; length: number; dim: number } {
   const cfg = readModelConfig(options.modelFolder);
   const { prompt, config } = readPeftAdapter(adapterDir, cfg.hiddenSize);
+  // a prompt for an encoder-decoder model's encoder means nothing in front of a decoder-only model, and back
+  const taskType = cfg.architecture === 't5' ? 'SEQ_2_SEQ_LM' : 'CAUSAL_LM';
+  if (config.task_type !== taskType) {
+    const configFile = join(adapterDir, 'adapter_config.json');
+    const kind = taskType === 'CAUSAL_LM' ? `a causal language model (${cfg.modelType})` : `an encoder-decoder model (${cfg.modelType})`;
+    throw new InputError(`${configFile}: task_type is ${JSON.stringify(config.task_type)}, but ${options.modelFolder} is ${kind}, which needs ${taskType}; import the adapter for the model it was trained on`, { file: configFile, field: 'task_type' });
+  }
   const name = options.name ?? 'imported';
   const run = RunDir.create(options.runsDir, name);
   const now = new Date().toISOString();
