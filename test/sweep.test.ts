@@ -1,6 +1,7 @@
 // Spec overrides (ptune train --seed/--steps/--length/--set) and sweeps over spec fields and seeds.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { listRuns } from '../src/common/run-folder.js';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InputError } from '../src/common/errors.js';
@@ -137,6 +138,10 @@ describe('a sweep on the bundled model', () => {
     assert.deepEqual(runFolders.map((e) => e.replace(/^\d{8}-\d{6}-/, '')).sort(), ['length-1_init-class-labels_seed-0', 'length-1_init-class-labels_seed-1', 'length-1_init-random-uniform_seed-0', 'length-1_init-random-uniform_seed-1',
       'length-4_init-class-labels_seed-0', 'length-4_init-class-labels_seed-1', 'length-4_init-random-uniform_seed-0', 'length-4_init-random-uniform_seed-1']);
     assert.equal(JSON.parse(readFileSync(join(out.runDir, 'run.json'), 'utf8')).status, 'completed');
+    // the Experiments view and `compare` see the sweep and every run inside it
+    const listed = listRuns(runsDir).map((r) => r.dir);
+    assert.equal(listed.length, 9);
+    for (const f of runFolders) assert.ok(listed.includes(join(out.runDir, f)), f);
 
     for (const point of out.points) {
       assert.equal(point.accuracy.n, 2);

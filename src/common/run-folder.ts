@@ -209,9 +209,13 @@ export function modelFileHashes(folder: string): Record<string, string> {
 }
 
 /** Runs of a runs folder, newest first. */
+/** The runs under a runs folder, newest first, with the runs a sweep keeps inside its own folder. */
 export function listRuns(root: string): RunDir[] {
   if (!existsSync(root)) return [];
-  return readdirSync(root).filter((d) => existsSync(join(root, d, 'run.json'))).sort().reverse().map((d) => new RunDir(join(root, d)));
+  const isRun = (dir: string) => existsSync(join(dir, 'run.json'));
+  const dirs = readdirSync(root).map((d) => join(root, d)).filter(isRun);
+  const nested = dirs.flatMap((dir) => readdirSync(dir).map((d) => join(dir, d)).filter(isRun));
+  return [...dirs, ...nested].sort((a, b) => basename(b).localeCompare(basename(a))).map((d) => new RunDir(d));
 }
 
 /** The two files of a PEFT adapter, which a run folder holds as they are. */

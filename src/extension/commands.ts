@@ -108,7 +108,10 @@ async function runJob(ctx: Context, job: Job, title: string): Promise<JobOutcome
     }
   } else if (outcome.summary) {
     const s = outcome.summary;
-    if (s.status === 'completed') {
+    // sweeps, scale ablations and imports have no comparison of their own: their commands say what they made
+    const comparable = job.kind === 'train' || job.kind === 'eval' || job.kind === 'model-tune';
+    if (s.status === 'completed' && !comparable) ctx.output.appendLine(`${job.kind} ${s.status}: ${s.runDir}`);
+    else if (s.status === 'completed') {
       const soft = s.results.filter((r) => r.kind !== 'discrete');
       const line = s.results.map((r) => `${r.id} ${(100 * r.accuracy).toFixed(1)}%`).join(', ');
       ctx.output.appendLine(`${s.split}: ${line}`);

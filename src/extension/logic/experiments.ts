@@ -37,7 +37,7 @@ export function runNode(runDir: string, record: RunRecord & { kind?: string }, r
   } else if (status === 'running') description = `running, step ${record.step}/${record.steps}`;
   else if (status === 'cancelled') description = `cancelled at step ${record.step}`;
   else if (status === 'failed') description = 'failed';
-  else description = record.kind === 'import' ? 'imported soft prompt' : record.kind === 'scale' ? `scaling ablation over ${(record as { models?: string[] }).models?.length ?? 0} models` : status;
+  else description = record.kind === 'import' ? 'imported soft prompt' : record.kind === 'scale' ? `scaling ablation over ${(record as { models?: string[] }).models?.length ?? 0} models` : record.kind === 'sweep' ? `sweep (${status})` : status;
   const icon = status === 'completed' ? 'pass' : status === 'failed' ? 'error' : status === 'cancelled' ? 'circle-slash' : live?.runDir === runDir ? 'sync~spin' : 'history';
   const tooltip = [`${record.id}`, `status: ${status}`, `model: ${record.model?.id ?? ''}`, `device: ${record.device}`, record.error ? `error: ${record.error}` : ''].filter(Boolean).join('\n');
   const evaluated = results !== null || record.kind === 'scale';
