@@ -8,6 +8,7 @@ import { bundledModelDir } from '../common/paths.js';
 import { readPeftAdapter } from '../common/peft-adapter.js';
 import { demo, evalMixed, jobCommand, compare, exportPeft, importPeft, scale } from './jobs.js';
 import { sweep } from './sweep.js';
+import { inspect } from './inspect.js';
 
 const USAGE = `usage: ptune <command> [options]
 
@@ -40,6 +41,9 @@ commands:
              one table of the runs' results
   export-peft RUN_DIR OUT_DIR
              writes the run's soft prompt as a Hugging Face PEFT adapter folder
+  inspect    RUN_DIR [--top 5] [--json]
+             each soft-prompt token's nearest vocabulary tokens (cosine similarity to the model's
+             input embeddings) and its similarity to each class label; writes inspect.json into the run
   import-peft ADAPTER_DIR (--spec SPEC | --model M) [--name NAME] [--runs-dir DIR]
              makes a PEFT PROMPT_TUNING adapter a run that eval and ensembles can use
   generate   --prompt TEXT [--model FOLDER|ORG/NAME] [--max-new-tokens N] [--soft-prompt ADAPTER]
@@ -101,7 +105,7 @@ async function gradcheck(argv: string[]): Promise<void> {
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   generate, gradcheck, train: (a) => jobCommand('train', a), eval: (a) => jobCommand('eval', a), 'tune-model': (a) => jobCommand('model-tune', a),
-  demo, compare, 'export-peft': exportPeft, 'import-peft': importPeft, scale, sweep, 'eval-mixed': evalMixed,
+  demo, compare, 'export-peft': exportPeft, 'import-peft': importPeft, inspect, scale, sweep, 'eval-mixed': evalMixed,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,6 +1,7 @@
 // Messages between the extension host (or any parent), the trainer process and the webviews.
 // One discriminated union per direction, so every handler is checked by the compiler.
 import type { InputLocation } from './errors.js';
+import type { InspectReport } from './run-files.js';
 
 export type DeviceName = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 /** Products in half precision: fp16, or auto (fp16 on a GPU, fp32 on the CPU). */
@@ -15,7 +16,14 @@ export type Job =
   /** One train run per point of the axes' grid and per seed; overrides apply to every run. */
   | { kind: 'sweep'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; axes: SweepAxis[]; seeds: number; overrides?: string[] }
   /** A PEFT PROMPT_TUNING adapter in as a run, checked against the spec's model (which may need a download). */
-  | { kind: 'import-adapter'; specFile: string; device: DeviceName; adapterDir: string; runsDir?: string; name?: string };
+  | { kind: 'import-adapter'; specFile: string; device: DeviceName; adapterDir: string; runsDir?: string; name?: string }
+  /** A run's soft prompt against the model's vocabulary (inspect.json in the run folder); reads embeddings only, so no device. */
+  | { kind: 'inspect'; runDir: string; top?: number };
+
+/** What a job works on, for log lines: its spec file, or the run it inspects. */
+export function jobSubject(job: Job): string {
+  return job.kind === 'inspect' ? job.runDir : `${job.specFile} on ${job.device}`;
+}
 
 /** A spec field (dotted path) and the values a sweep gives it, as they would be written after `=`. */
 export interface SweepAxis { path: string; values: string[] }
@@ -74,6 +82,8 @@ export interface ComparisonData {
   prompts: PromptSummary[];
   examples: ExampleRow[];
   curves: { run: string; loss: [number, number][]; devAccuracy: [number, number][] }[];
+  /** Soft prompts whose run folder has inspect.json (`ptune inspect`): the prompt's key and the report. */
+  inspections?: { run: string; prompt: string; report: InspectReport }[];
 }
 
 /** Host -> comparison panel. */

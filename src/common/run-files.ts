@@ -39,3 +39,34 @@ export interface Prediction {
 
 export interface PromptResult extends Metrics { id: string; kind: PromptKind; taskParameters: number }
 
+
+/** A vocabulary token near a soft-prompt token. */
+export interface TokenNeighbour {
+  id: number;
+  /** The token's text as it reads after other text (a leading space shows a word start). */
+  text: string;
+  cosine: number;
+  /** The class label whose text is this one token, if any (longer labels count through their mean embedding only). */
+  label?: string;
+}
+
+/**
+ * inspect.json: each soft-prompt token's nearest vocabulary tokens by cosine similarity to the
+ * model's input embeddings, and its similarity to each class label's embedding (Lester et al.
+ * 2021, section 7).
+ */
+export interface InspectReport {
+  runId: string;
+  model: string;
+  createdAt: string;
+  /** Neighbours kept per prompt token. */
+  top: number;
+  /** Ordinary tokens compared (special and byte tokens left out). */
+  vocabularySize: number;
+  tokens: { index: number; neighbours: TokenNeighbour[]; nearestLabel: { label: string; cosine: number } | null }[];
+  /** similarities[i]: cosine of prompt token i with the label's embedding (its tokens' mean). */
+  labels: { label: string; text: string; ids: number[]; similarities: number[] }[];
+  /** Prompt tokens with a class label among their top neighbours. */
+  tokensWithLabelNeighbour: number;
+  summary: string;
+}

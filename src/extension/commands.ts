@@ -7,6 +7,7 @@ import { exportAdapter, listRuns, runsRootFor, RunDir } from '../common/run-fold
 import { writeFileAtomic } from '../common/atomic-file.js';
 import { loadSpec, type Spec } from '../common/spec.js';
 import { ComparisonPanel } from './comparison-panel.js';
+import { readInspection } from './logic/comparison-data.js';
 import type { ExperimentsTree } from './experiments-tree.js';
 import type { InlineResults } from './inline.js';
 import type { JobManager, JobOutcome } from './logic/jobs.js';
@@ -106,7 +107,7 @@ async function runJob(ctx: Context, job: Job, title: string): Promise<JobOutcome
       const line = Math.max(0, (outcome.error.location.line ?? 1) - 1);
       await vscode.window.showTextDocument(doc, { selection: new vscode.Range(line, 0, line, 0) });
     }
-  } else if (outcome.summary) {
+  } else if (outcome.summary && job.kind !== 'inspect') {
     const s = outcome.summary;
     // sweeps, scale ablations and imports have no comparison of their own: their commands say what they made
     const comparable = job.kind === 'train' || job.kind === 'eval' || job.kind === 'model-tune';
@@ -201,6 +202,28 @@ export function registerCommands(ctx: Context): void {
     const out = join(target[0].fsPath, `${run.id}-adapter`);
     const prompt = exportAdapter(run.dir, out);
     void vscode.window.showInformationMessage(`Prompt Tuning: exported ${prompt.length} x ${prompt.dim} soft prompt to ${out} (load it with PeftModel.from_pretrained).`);
+  });
+
+  register('promptTuning.inspectSoftPrompt', async (arg: Arg) => {
+    if (!requireTrust('inspecting a soft prompt')) return;
+    let runDir = arg && !(arg instanceof vscode.Uri) ? arg.runDir : undefined;
+    if (!runDir) {
+      const runs = (await specFiles()).flatMap((f) => listRuns(runsRootFor(dirname(f)))).filter((r) => r.has('adapter_config.json'));
+      if (runs.length === 0) return void vscode.window.showInformationMessage('Prompt Tuning: no soft prompt to inspect yet. Train one first.');
+      runDir = (await vscode.window.showQuickPick(runs.map((r) => ({ label: r.id, runDir: r.dir })), { title: 'Inspect which soft prompt?' }))?.runDir;
+    }
+    if (!runDir) return;
+    const run = RunDir.open(runDir);
+    const outcome = await runJob(ctx, { kind: 'inspect', runDir: run.dir }, `inspecting ${run.id}`);
+    if (outcome?.summary?.status !== 'completed') return;
+    const report = readInspection(run);
+    if (report) ctx.output.appendLine(`${run.id}: ${report.summary}`);
+    // the nearest tokens show in the comparison panel, which needs the run's evaluation
+    if (run.has('eval.json')) await ComparisonPanel.show(extension.extensionUri, [run.dir]);
+    else if (report) {
+      const choice = await vscode.window.showInformationMessage(`Prompt Tuning: ${report.summary}.`, 'Open inspect.json');
+      if (choice) await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(run.path('inspect.json')));
+    }
   });
 
   register('promptTuning.importSoftPrompt', async () => {

@@ -12,11 +12,25 @@ interface TokenizerJson {
   model?: { type?: string; vocab?: Record<string, number> | [string, number][]; merges?: (string | [string, string])[] };
 }
 
+/** Whether a token is ordinary: neither special (added_tokens) nor a byte-fallback token <0xNN>. */
+function ordinaryTest(json: TokenizerJson): (id: number | undefined, piece: string) => id is number {
+  const specials = new Set((json.added_tokens ?? []).map((t) => t.id));
+  return (id: number | undefined, piece: string): id is number => id !== undefined && !specials.has(id) && !BYTE_TOKEN.test(piece);
+}
+
+/** Every ordinary token id (no special or byte token), in id order, from the contents of tokenizer.json. */
+export function ordinaryTokens(json: TokenizerJson): number[] {
+  const ordinary = ordinaryTest(json);
+  const vocab = json.model?.vocab;
+  if (!vocab) return [];
+  const entries: [string, number][] = Array.isArray(vocab) ? vocab.map(([piece], id) => [piece, id]) : Object.entries(vocab);
+  return entries.filter(([piece, id]) => ordinary(id, piece)).map(([, id]) => id).sort((a, b) => a - b);
+}
+
 /** Ordinary token ids, most frequent first, from the contents of tokenizer.json. */
 export function frequencyRankedTokens(json: TokenizerJson): number[] {
-  const specials = new Set((json.added_tokens ?? []).map((t) => t.id));
   const model = json.model ?? {};
-  const ordinary = (id: number | undefined, piece: string): id is number => id !== undefined && !specials.has(id) && !BYTE_TOKEN.test(piece);
+  const ordinary = ordinaryTest(json);
   const ranked: number[] = [];
   if (model.type === 'Unigram' && Array.isArray(model.vocab)) {
     const entries = model.vocab.map(([piece, score], id) => ({ piece, score, id }));

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../common/errors.js';
-import { frequencyRankedTokens } from './token-ranking.js';
+import { frequencyRankedTokens, ordinaryTokens } from './token-ranking.js';
 
 export interface Tokenizer {
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
@@ -13,6 +13,8 @@ export interface Tokenizer {
   readonly padTokenId: number | null;
   /** Ordinary tokens, most frequent first, as the tokenizer ranks them (token-ranking.ts). */
   frequentTokens(): number[];
+  /** Every ordinary token (no special or byte token), in id order (token-ranking.ts). */
+  ordinaryTokens(): number[];
 }
 
 export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
@@ -36,13 +38,15 @@ export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
   }
   const idOf = (id: unknown) => (typeof id === 'number' ? id : null);
   let ranked: number[] | undefined;
+  let ordinary: number[] | undefined;
   return {
     encode: (text, options = {}) => tok.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }),
     decode: (ids, options = {}) => tok.decode(ids, { skip_special_tokens: options.skipSpecialTokens ?? true }),
     bosTokenId: idOf(tok.bos_token_id),
     eosTokenId: idOf(tok.eos_token_id),
     padTokenId: idOf(tok.pad_token_id),
-    frequentTokens: () => (ranked ??= frequencyRankedTokens(JSON.parse(readFileSync(join(folder, 'tokenizer.json'), 'utf8')))),
+    frequentTokens: () => (ranked ??= frequencyRankedTokens(JSON.parse(readFileSync(tokenizerFile, 'utf8')))),
+    ordinaryTokens: () => (ordinary ??= ordinaryTokens(JSON.parse(readFileSync(tokenizerFile, 'utf8')))),
   };
 }
 

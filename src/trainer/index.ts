@@ -1,7 +1,7 @@
 // The trainer process (dist/trainer.cjs): forked by the extension host, it runs one job and
 // reports over IPC with the messages of src/common/protocol.ts. It exits when its parent goes away.
 import { InputError } from '../common/errors.js';
-import type { TrainerEvent, TrainerRequest } from '../common/protocol.js';
+import { jobSubject, type TrainerEvent, type TrainerRequest } from '../common/protocol.js';
 import { runJob } from '../tuning/jobs.js';
 
 function send(event: TrainerEvent): void {
@@ -24,7 +24,7 @@ process.on('message', (message: TrainerRequest) => {
   }
   if (message.type === 'start' && !started) {
     started = true;
-    process.stderr.write(`[trainer] ${message.job.kind} ${message.job.specFile} on ${message.job.device}\n`);
+    process.stderr.write(`[trainer] ${message.job.kind} ${jobSubject(message.job)}\n`);
     runJob(message.job, (e) => {
       if (e.type === 'log') process.stderr.write(`[trainer] ${e.message}\n`);
       send(e);

@@ -5,6 +5,7 @@ import { runModelTuningJob } from './model-tuning-job.js';
 import { runScale } from './scale.js';
 import { runSweepJob } from './sweep.js';
 import { importAdapter } from './import.js';
+import { runInspectJob } from './inspect.js';
 import { loadSpec } from '../common/spec.js';
 import { runsRootFor } from '../common/run-folder.js';
 import { resolveModelFolder } from '../models/model-folder.js';
@@ -28,6 +29,7 @@ const runners: { [K in Job['kind']]: Runner<K> } = {
     emit({ type: 'run', runDir: run.dir, runId: run.id, steps: 0 });
     return { runDir: run.dir, split: 'test', status: 'completed', results: [] };
   },
+  inspect: (job, emit) => runInspectJob(job, emit),
 };
 
 export function runJob(job: Job, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {

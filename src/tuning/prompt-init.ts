@@ -20,6 +20,20 @@ export function sampledVocabRows(lm: TunableModel, count: number, rng: Rng): Flo
   return lm.embeddings(ids).slice(0, count * d);
 }
 
+/** A class label's embedding: the mean of its text's token embeddings, as the text follows the input. */
+export function labelEmbedding(lm: Pick<TunableModel, 'cfg' | 'tokenizer' | 'embeddings'>, separator: string, text: string): { ids: number[]; row: Float32Array } {
+  const d = lm.cfg.hiddenSize;
+  const ids = continuationIds(lm.tokenizer!, separator + text);
+  const emb = lm.embeddings(ids);
+  const row = new Float32Array(d);
+  for (let j = 0; j < d; j++) {
+    let s = 0;
+    for (let t = 0; t < ids.length; t++) s += emb[t * d + j];
+    row[j] = s / Math.max(1, ids.length);
+  }
+  return { ids, row };
+}
+
 export function initSoftPrompt(lm: TunableModel, loaded: LoadedSpec, seed: number): SoftPrompt {
   const { softPrompt, data } = loaded.spec;
   const n = softPrompt.length;
@@ -36,15 +50,7 @@ export function initSoftPrompt(lm: TunableModel, loaded: LoadedSpec, seed: numbe
     case 'class-labels': {
       const labels = Object.values(data.verbalizer);
       const rows = Math.min(n, labels.length);
-      for (let c = 0; c < rows; c++) {
-        const ids = continuationIds(lm.tokenizer!, data.labelSeparator + labels[c]);
-        const emb = lm.embeddings(ids);
-        for (let j = 0; j < d; j++) {
-          let s = 0;
-          for (let t = 0; t < ids.length; t++) s += emb[t * d + j];
-          out[c * d + j] = s / Math.max(1, ids.length);
-        }
-      }
+      for (let c = 0; c < rows; c++) out.set(labelEmbedding(lm, data.labelSeparator, labels[c]).row, c * d);
       if (n > rows) out.set(sampledVocabRows(lm, n - rows, rng), rows * d);
       break;
     }

@@ -61,6 +61,19 @@ function scaleSection(d: ComparisonData): HTMLElement[] {
   });
 }
 
+/** Soft prompts with inspect.json: each prompt token's nearest vocabulary tokens and its label similarities. */
+function nearestTokensSection(d: ComparisonData): HTMLElement[] {
+  return (d.inspections ?? []).flatMap(({ prompt, report }) => {
+    const labels = report.labels;
+    const head = el('tr', {}, el('th', {}, 'token'), el('th', {}, `nearest ${report.top} (cosine)`), ...labels.map((l) => el('th', { class: 'num', title: `cosine with the mean embedding of "${l.text}"` }, l.label)));
+    const rows = report.tokens.map((t) => el('tr', {},
+      el('td', { class: 'num' }, String(t.index)),
+      el('td', { class: 'neighbours' }, ...t.neighbours.map((nb) => el('span', { class: nb.label !== undefined ? 'neighbour label' : 'neighbour', title: `token ${nb.id}${nb.label !== undefined ? `, a token of label ${nb.label}` : ''}` }, `${JSON.stringify(nb.text)} ${nb.cosine.toFixed(2)}`))),
+      ...labels.map((l) => el('td', { class: `num${t.nearestLabel?.label === l.label ? ' nearest' : ''}` }, l.similarities[t.index].toFixed(3)))));
+    return [el('div', { class: 'caption' }, `${prompt}: ${report.summary}`), el('table', { class: 'nearest-tokens' }, el('thead', {}, head), el('tbody', {}, ...rows))];
+  });
+}
+
 function render(): void {
   if (!data) return;
   const d = data;
@@ -89,6 +102,7 @@ function render(): void {
     el('div', { class: 'runs' }, runsLine),
     resultsTable(d),
     ...scaleSection(d),
+    ...(d.inspections?.length ? [el('h3', {}, 'Nearest tokens'), el('div', { class: 'inspections', id: 'nearest-tokens' }, ...nearestTokensSection(d))] : []),
     el('h3', {}, 'Confusion matrices'),
     el('div', { class: 'confusions' }, ...d.prompts.map((p) => confusion(p, d.labels))),
     el('h3', {}, 'Training'),

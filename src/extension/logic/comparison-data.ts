@@ -5,7 +5,7 @@ import { RunDir, type MetricRow } from '../../common/run-folder.js';
 import { formatOf, readRecords } from '../../common/data.js';
 import { fillTemplate } from '../../common/template.js';
 import type { ComparisonData, ExampleRow, ScalePointData } from '../../common/protocol.js';
-import type { Prediction, PromptResult } from '../../common/run-files.js';
+import type { InspectReport, Prediction, PromptResult } from '../../common/run-files.js';
 export { filterExamples, type ExampleFilter } from '../../common/example-filter.js';
 
 export async function buildComparison(runDirs: string[]): Promise<ComparisonData> {
@@ -28,6 +28,8 @@ export async function buildComparison(runDirs: string[]): Promise<ComparisonData
     data.runs.push({ id: run.id, dir: run.dir, split: ev.split, file: ev.file, status: record.status });
     const multi = runDirs.length > 1;
     const promptKey = (id: string) => (multi ? `${run.id}/${id}` : id);
+    const inspection = inspectionOf(run, ev.results.filter((r) => r.kind === 'soft').map((r) => r.id));
+    if (inspection) (data.inspections ??= []).push({ run: run.id, prompt: promptKey(inspection.prompt), report: inspection.report });
     for (const r of ev.results) data.prompts.push({ key: promptKey(r.id), id: r.id, run: run.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll, auc: r.auc, exactMatch: r.exactMatch ?? null, confusion: r.confusion, predictedRate: r.predictedRate, count: r.count, taskParameters: r.taskParameters ?? 0 });
     const metrics = run.readJsonLines<MetricRow>('metrics.jsonl');
     data.curves.push({
@@ -51,6 +53,28 @@ export async function buildComparison(runDirs: string[]): Promise<ComparisonData
   }
   data.examples = [...byExample.values()].sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
   return data;
+}
+
+/**
+ * A run's inspect.json, with the soft prompt it is about: the run's own (the spec's softPrompt.id),
+ * else its only soft prompt. Null where that is unclear, or the file is unreadable (being rewritten).
+ */
+function inspectionOf(run: RunDir, softIds: string[]): { prompt: string; report: InspectReport } | null {
+  const report = readInspection(run);
+  if (!report || softIds.length === 0) return null;
+  const own = run.record.spec?.softPrompt.id;
+  const prompt = own !== undefined && softIds.includes(own) ? own : softIds.length === 1 ? softIds[0] : null;
+  return prompt === null ? null : { prompt, report };
+}
+
+/** A run's inspect.json; null where there is none or it cannot be read. */
+export function readInspection(run: RunDir): InspectReport | null {
+  if (!run.has('inspect.json')) return null;
+  try {
+    return run.readJson<InspectReport>('inspect.json');
+  } catch {
+    return null;
+  }
 }
 
 /** The input text of every record of a data file, by line (as the spec's data.text renders it). */

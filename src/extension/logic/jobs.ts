@@ -2,7 +2,7 @@
 // outcome. Plain Node (the VS Code layer subscribes to `onEvent`), so it is tested without VS Code.
 import { EventEmitter } from 'node:events';
 import type { InputLocation } from '../../common/errors.js';
-import type { Job, JobSummary, TrainerEvent } from '../../common/protocol.js';
+import { jobSubject, type Job, type JobSummary, type TrainerEvent } from '../../common/protocol.js';
 import { TrainerError, TrainerProcess, type TrainerOptions } from '../../trainer/client.js';
 
 export interface LiveJob {
@@ -41,7 +41,7 @@ export class JobManager {
   async run(job: Job, env?: NodeJS.ProcessEnv): Promise<JobOutcome> {
     if (this.process) throw new Error('a job is already running; cancel it first');
     this.live = { job, runDir: null, runId: null, step: 0, steps: 0, loss: [], devAccuracy: [], etaSeconds: 0, status: 'starting' };
-    this.emitter.emit('log', `${job.kind} ${job.specFile} (device ${job.device})`);
+    this.emitter.emit('log', `${job.kind} ${jobSubject(job)}`);
     const trainer = new TrainerProcess(job, { ...this.options, ...(env ? { env } : {}), onEvent: (e) => this.handle(e) });
     this.process = trainer;
     try {
