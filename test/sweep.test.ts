@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { listRuns } from '../src/common/run-folder.js';
+import { commandUsage } from '../src/cli/main.js';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InputError } from '../src/common/errors.js';
@@ -19,6 +20,13 @@ const moodSpec = (extra: Record<string, unknown> = {}) => ({
 });
 
 const rejects = (f: () => unknown, pattern: RegExp) => assert.throws(f, (e: unknown) => e instanceof InputError && pattern.test(e.message));
+
+describe('ptune COMMAND --help', () => {
+  it('prints that command\'s usage and exits 0', async () => {
+    assert.match(commandUsage('sweep'), /^usage: ptune sweep SPEC \[--length 1,5,20\][^\n]*\n  \[--axis PATH=V1,V2 \.\.\.\][\s\S]*standard deviation over seeds\)\n$/);
+    assert.equal(commandUsage('demo'), 'usage: ptune demo [--device D]\n  trains a soft prompt on the bundled model and task and prints the comparison\n');
+  });
+});
 
 describe('spec overrides', () => {
   const spec = workspace(moodSpec());

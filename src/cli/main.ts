@@ -53,6 +53,16 @@ commands:
              checks the engine's gradients against finite differences on tiny random models
 `;
 
+/** One command's lines of the usage text (its line and the indented lines under it). */
+export function commandUsage(command: string): string {
+  const lines = USAGE.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`  ${command} `) || l === `  ${command}`);
+  if (start < 0) return USAGE;
+  let end = start + 1;
+  while (end < lines.length && /^ {4,}\S/.test(lines[end])) end++;
+  return `usage: ptune ${lines.slice(start, end).map((l) => l.trim().replace(/ {2,}/, ' ')).join('\n  ')}\n`;
+}
+
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -115,6 +125,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const run = COMMANDS[command];
+  if (Object.hasOwn(COMMANDS, command) && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(commandUsage(command));
+    return 0;
+  }
   if (!run) {
     process.stderr.write(`ptune: unknown command "${command}"\n\n${USAGE}`);
     return 2;
