@@ -15,7 +15,7 @@ import { modelFileHashes, readSoftPromptSource, RunDir, runsRootFor, type RunRec
 import { describeSplit, readSplit, type Split } from '../common/data.js';
 import { CancelledError, Evaluator, PromptUnderTest } from './evaluate.js';
 import { initSoftPrompt } from './prompt-init.js';
-import { addStage1Field, stage1Texts, stage2Prompt } from './pipeline.js';
+import { addStage1Field, firstLine, stage1Generations, stage1Prompt, stage2Prompt } from './pipeline.js';
 import { trainStageOne } from './stage-one-train.js';
 import type { LoadedSpec, Spec } from '../common/spec.js';
 import { loadSpecWithOverrides } from '../common/spec-overrides.js';
@@ -149,13 +149,20 @@ export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnder
   ]);
   for (const { pipeline, id, soft } of variants) {
     emit({ type: 'log', message: `${id}: generating stage one for ${split.examples.length} examples` });
-    const texts = await stage1Texts(p.loaded, evaluator, pipeline, split.examples, spec.training.evalBatchSize, soft);
+    const first = stage1Prompt(p.loaded, evaluator, pipeline, soft, id);
+    const generated = await stage1Generations(evaluator, pipeline, first, split.examples, spec.training.evalBatchSize);
+    const texts = generated.map((g) => firstLine(g.text));
     const byExample = new Map(split.examples.map((e, k) => [e, texts[k]]));
     const prompt = { ...stage2Prompt(p.loaded, evaluator, pipeline, byExample), id, ...(soft ? { taskParameters: soft.length * soft.dim } : {}) };
     const { result, predictions: rows } = await evaluator.evaluate(prompt, split, { batchSize: p.memory.evalBatch, generation: false, signal });
     results.push(result);
     predictions.push(...rows.map((r, k) => ({ ...r, stage1: texts[k] })));
     emit({ type: 'log', message: `${split.name} ${id} (pipeline): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}` });
+    // stage one alone, beside its pipeline: how much the second stage refines the first
+    const alone = evaluator.generatedOnly(first, split.examples, generated, texts);
+    results.push(alone.result);
+    predictions.push(...alone.predictions);
+    emit({ type: 'log', message: `${split.name} ${first.id} (${first.kind}): accuracy ${(100 * alone.result.accuracy).toFixed(1)}%, macro-F1 ${alone.result.macroF1.toFixed(3)} (its generated text mapped to a label)` });
   }
   if (evaluator.encoder.truncatedCount > 0) {
     emit({ type: 'log', message: `warning: ${evaluator.encoder.truncatedCount} sequences were longer than the model's context (${p.lm.contextLength} tokens) and were truncated from the left` });
