@@ -2,7 +2,7 @@
 // the data (every bad input reported before training starts), train a soft prompt, evaluate every
 // prompt of the spec on the held-out split, and write the run's files.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, sep } from 'node:path';
 import type { DeviceChoice } from '../engine/runtime.js';
 import type { Precision } from '../models/language-model.js';
 import { InputError } from '../common/errors.js';
@@ -19,6 +19,7 @@ import { addStage1Field, firstLine, stage1Generations, stage1Prompt, stage2Promp
 import { trainStageOne } from './stage-one-train.js';
 import type { LoadedSpec, Spec } from '../common/spec.js';
 import { loadSpecWithOverrides } from '../common/spec-overrides.js';
+import { isSpanCorruptionT5, T5_CHECKPOINT_ADVICE } from '../common/t5-checkpoints.js';
 import { trainSoftPrompt } from './train.js';
 import { configParameters, CPU_ROWS_PER_PASS, nvidiaGpuMemory, planMemory, type MemoryPlan } from './memory-plan.js';
 import { SequenceEncoder } from './encoding.js';
@@ -69,6 +70,8 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
   emit({ type: 'log', message: memory.detail });
   const lengths = labelLengthWarning(loaded, lm);
   if (lengths) emit({ type: 'log', message: lengths });
+  const t5 = t5CheckpointWarning(loaded, { id: options.model ?? spec.model, folder: modelFolder, modelType: lm.cfg.modelType });
+  if (t5) emit({ type: 'log', message: t5 });
   return { loaded, lm, modelFolder, modelId: options.model ?? spec.model, splits: { train, dev, test }, memory };
 }
 
@@ -86,6 +89,18 @@ export function labelLengthWarning(loaded: LoadedSpec, lm: TunableModel): string
   const max = Math.max(...counts.map((c) => c.tokens));
   if (max < 2 * min || max - min < 2) return null;
   return `warning: label texts have ${min} to ${max} tokens (${counts.map((c) => `${c.label} ${c.tokens}`).join(', ')}); rank classification sums log-probabilities, which favours short labels: set evaluation.rankScoring to "mean" in ${loaded.file} to compare them per token`;
+}
+
+/**
+ * A warning when the model is a T5 whose names (as the user gave it, its folder, and the hub
+ * cache's models--org--name folder) say neither lm-adapt nor flan: by name only, since nothing in
+ * config.json tells a span-corruption checkpoint from an LM-adapted one.
+ */
+export function t5CheckpointWarning(loaded: LoadedSpec, model: { id: string; folder: string; modelType: string }): string | null {
+  if (model.modelType !== 't5') return null;
+  const names = [model.id, basename(model.folder), ...model.folder.split(sep).filter((s) => s.startsWith('models--'))];
+  if (!isSpanCorruptionT5(names)) return null;
+  return `warning: ${loaded.file}:${loaded.lineOf(['model'])}: model: "${model.id}" is a T5 whose name says neither lm-adapt nor flan; ${T5_CHECKPOINT_ADVICE}`;
 }
 
 /**
