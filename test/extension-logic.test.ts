@@ -9,7 +9,7 @@ import { runNode, specNode } from '../src/extension/logic/experiments.js';
 import { RunDir } from '../src/common/run-folder.js';
 import { hoverMarkdown, inlineText, lintDataset, resultsForDataset } from '../src/extension/logic/inline-results.js';
 import { JobManager } from '../src/extension/logic/jobs.js';
-import { buildSpec, experimentName, profileDataset } from '../src/extension/logic/new-experiment.js';
+import { buildSpec, experimentName, labelLengthAdvice, modelAdvice, profileDataset } from '../src/extension/logic/new-experiment.js';
 import type { JobSummary, TrainerEvent } from '../src/common/protocol.js';
 import { loadSpec } from '../src/common/spec.js';
 import { root, storiesDir, tempDir } from './helpers.js';
@@ -45,6 +45,25 @@ describe('new experiment', () => {
     assert.equal(loaded.spec.name, 'my-mood-task');
     assert.equal(loaded.spec.data.train, './data/train.jsonl');
     assert.equal(loaded.spec.discretePrompts.length, 2);
+  });
+  it('advises the LM-adapted or Flan checkpoints when a span-corruption T5 is chosen', () => {
+    for (const id of ['google/t5-v1_1-base', 't5-small', 'google/mt5-base']) assert.match(modelAdvice(id) ?? '', /<extra_id_0>.*google\/t5-base-lm-adapt.*flan-t5/, id);
+    for (const id of ['google/t5-base-lm-adapt', 'google/flan-t5-base', 'HuggingFaceTB/SmolLM2-135M', 'Salesforce/codet5-base', storiesDir]) assert.equal(modelAdvice(id), null, id);
+    // a folder is a T5 when its config.json says so, whatever its name
+    const dir = tempDir();
+    const folder = (name: string, modelType: string) => {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'config.json'), JSON.stringify({ model_type: modelType }));
+      return join(dir, name);
+    };
+    assert.ok(modelAdvice(folder('my-checkpoint', 't5')));
+    assert.equal(modelAdvice(folder('FLAN-T5-small', 't5')), null);
+    assert.equal(modelAdvice(folder('t5-named-llama', 'llama')), null);
+  });
+  it('warns when label texts differ a lot in length, in characters since the host cannot tokenize', () => {
+    assert.match(labelLengthAdvice({ happy: 'very happy indeed today', sad: 'sad' }) ?? '', /^label texts have 3 to 23 characters \(happy 23, sad 3\);.*rankScoring to "mean"/);
+    assert.equal(labelLengthAdvice({ happy: 'happy', sad: 'sad' }), null);
+    assert.equal(labelLengthAdvice({ yes: 'yes', no: 'not sure' }), null);
   });
 });
 

@@ -142,11 +142,44 @@ describe('two-stage prompting', () => {
   it('a pipeline is evaluated and compared like any prompt, with both stages in the predictions', async () => {
     const specFile = workspace(spec({ pipelines: [pipeline], training: { steps: 4, batchSize: 4, evalEvery: 4 } }));
     const summary = await runJob({ kind: 'train', specFile, device: 'cpu' }, () => undefined);
-    assert.deepEqual(summary.results.map((r) => r.kind), ['discrete', 'soft', 'pipeline']);
+    assert.deepEqual(summary.results.map((r) => r.kind), ['discrete', 'soft', 'pipeline', 'pipeline-stage1']);
     const rows = RunDir.open(summary.runDir).readJsonLines<{ promptId: string; stage1?: string }>('predictions.jsonl').filter((r) => r.promptId === 'recap-then-mood');
     assert.equal(rows.length, 48);
     assert.ok(rows.every((r) => typeof r.stage1 === 'string'));
     assert.ok(rows.filter((r) => r.stage1!.length > 0).length > rows.length / 2, 'stage one produced text');
+  });
+  it('stage one alone is reported beside its pipeline: the share of first-stage texts that name the gold label', async () => {
+    // a first stage that asks for the mood itself, so its texts name a label often enough to count
+    const moodFirst = { id: 'mood-then-check', stage1: { template: '{story} In the end, everyone was', maxNewTokens: 4 }, stage2: { template: '{story} Everyone was {stage1}. In the end, everyone was' } };
+    const specFile = workspace(spec({ pipelines: [pipeline, moodFirst], training: { steps: 2, batchSize: 4, evalEvery: 2 } }));
+    const summary = await runJob({ kind: 'train', specFile, device: 'cpu' }, () => undefined);
+    assert.deepEqual(summary.results.map((r) => r.id), ['zero-shot', 'soft', 'recap-then-mood', 'recap-then-mood/stage1', 'mood-then-check', 'mood-then-check/stage1']);
+    const run = RunDir.open(summary.runDir);
+    const results = run.readJson<{ results: { id: string; kind: string; accuracy: number; nll: number | null; auc: number | null; exactMatch: number }[] }>('eval.json').results;
+    const predictions = run.readJsonLines<{ promptId: string; kind: string; gold: string; prediction: string; correct: boolean; stage1?: string; scores: unknown }>('predictions.jsonl');
+    const verbalizer: Record<string, string> = { happy: 'happy', sad: 'sad' };
+    // a label is named when the text starts with it as a whole word (case aside)
+    const names = (text: string, label: string) => new RegExp(`^${verbalizer[label]}(?![\\p{L}\\p{N}_])`, 'iu').test(text.trim());
+    let counted = 0;
+    for (const id of ['recap-then-mood', 'mood-then-check']) {
+      const row = results.find((r) => r.id === `${id}/stage1`)!;
+      assert.equal(row.kind, 'pipeline-stage1');
+      assert.equal(row.nll, null, 'a generation scores no label: no NLL');
+      assert.equal(row.auc, null);
+      assert.equal(row.exactMatch, row.accuracy);
+      const rows = predictions.filter((p) => p.promptId === `${id}/stage1`);
+      assert.equal(rows.length, 48);
+      assert.ok(rows.every((r) => r.kind === 'pipeline-stage1' && r.scores === null && typeof r.stage1 === 'string'));
+      // the first-stage text of each example is the one its pipeline's second stage saw
+      const stage2 = new Map(predictions.filter((p) => p.promptId === id).map((p, k) => [k, p.stage1]));
+      rows.forEach((r, k) => assert.equal(r.stage1, stage2.get(k)));
+      const named = rows.filter((r) => names(r.stage1!, r.gold)).length;
+      assert.equal(row.accuracy, named / rows.length, `${id}: ${rows.slice(0, 6).map((r) => JSON.stringify(r.stage1)).join(', ')}`);
+      // a text naming no label is wrong, never a guess
+      assert.ok(rows.every((r) => r.correct === (r.prediction === r.gold) && (r.prediction === '' || names(r.stage1!, r.prediction))));
+      counted += named;
+    }
+    assert.ok(counted > 0, 'some first-stage texts name the gold label');
   });
   it('a soft prompt tuned as stage two (stage one fixed) lowers the dev loss', async () => {
     const evals: number[] = [];
@@ -160,8 +193,10 @@ describe('two-stage prompting', () => {
     const summary = await runJob({ kind: 'train', specFile, device: 'cpu' }, (e) => { if (e.type === 'progress') rewards.push(-e.loss); });
     assert.equal(rewards.length, 4);
     assert.ok(rewards.every((r) => Number.isFinite(r) && r <= 0), rewards.join(', '));
-    assert.deepEqual(summary.results.map((r) => r.id), ['zero-shot', 'recap-then-mood', 'recap-then-mood+soft']);
-    assert.equal(RunDir.open(summary.runDir).readJson<{ results: { id: string; taskParameters: number }[] }>('eval.json').results[2].taskParameters, 4 * 64);
+    assert.deepEqual(summary.results.map((r) => r.id), ['zero-shot', 'recap-then-mood', 'recap-then-mood/stage1', 'recap-then-mood+soft', 'recap-then-mood+soft/stage1']);
+    const stored = RunDir.open(summary.runDir).readJson<{ results: { id: string; taskParameters: number }[] }>('eval.json').results;
+    assert.equal(stored.find((r) => r.id === 'recap-then-mood+soft')!.taskParameters, 4 * 64);
+    assert.equal(stored.find((r) => r.id === 'recap-then-mood+soft/stage1')!.taskParameters, 4 * 64);
   });
   it('a stage-two template without {stage1} is refused', async () => {
     const { loadSpec } = await import('../src/common/spec.js');

@@ -18,6 +18,7 @@ import { initSoftPrompt } from '../src/tuning/prompt-init.js';
 import { loadSpec } from '../src/common/spec.js';
 import { root, storiesDir, tempDir, workspace } from './helpers.js';
 import { runJob } from '../src/tuning/jobs.js';
+import { t5CheckpointWarning } from '../src/tuning/experiment.js';
 
 const mood = (name: string) => join(root, 'data', 'mood', name);
 const moodSpec = (extra: Record<string, unknown> = {}) => ({
@@ -307,5 +308,19 @@ describe('rank scoring', () => {
     const file = workspace(moodSpec({ data: { ...moodSpec().data, verbalizer: { happy: 'very happy indeed today', sad: 'sad' }, maxExamples: 6 }, training: { steps: 1, batchSize: 2, evalEvery: 1 } }));
     await runJob({ kind: 'train', specFile: file, device: 'cpu' }, (e) => { if (e.type === 'log') logs.push(e.message); });
     assert.ok(logs.some((l) => /^warning: label texts have \d+ to \d+ tokens \(happy \d+, sad \d+\); rank classification sums log-probabilities, which favours short labels: set evaluation\.rankScoring to "mean"/.test(l)), logs.join('\n'));
+  });
+  it('a T5 whose names say neither lm-adapt nor flan is pointed to the LM-adapted or Flan checkpoints, at the spec\'s model line', () => {
+    const loaded = loadSpec(workspace(moodSpec({ model: 'google/t5-v1_1-base' })));
+    const hubFolder = (repo: string) => join('/cache', 'hub', `models--${repo.replace('/', '--')}`, 'snapshots', 'abc123');
+    const warning = t5CheckpointWarning(loaded, { id: 'google/t5-v1_1-base', folder: hubFolder('google/t5-v1_1-base'), modelType: 't5' });
+    assert.match(warning ?? '', new RegExp(`^warning: ${loaded.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${loaded.lineOf(['model'])}: model: "google/t5-v1_1-base" .*<extra_id_0>.*google/t5-base-lm-adapt.*flan-t5`));
+    // a local folder is judged by its own name
+    assert.ok(t5CheckpointWarning(loaded, { id: './models/t5-small', folder: '/w/models/t5-small', modelType: 't5' }));
+    for (const id of ['google/t5-base-lm-adapt', 'google/T5-Large-LM-Adapt', 'google/flan-t5-base']) {
+      assert.equal(t5CheckpointWarning(loaded, { id, folder: hubFolder(id), modelType: 't5' }), null, id);
+    }
+    // the hub cache's folder carries the name when the spec names a path inside it
+    assert.equal(t5CheckpointWarning(loaded, { id: '../snap', folder: hubFolder('google/flan-t5-small'), modelType: 't5' }), null);
+    assert.equal(t5CheckpointWarning(loaded, { id: storiesDir, folder: storiesDir, modelType: 'llama' }), null);
   });
 });

@@ -1,7 +1,7 @@
 // Messages between the extension host (or any parent), the trainer process and the webviews.
 // One discriminated union per direction, so every handler is checked by the compiler.
 import type { InputLocation } from './errors.js';
-import type { InspectReport } from './run-files.js';
+import type { InspectReport, PromptKind } from './run-files.js';
 
 export type DeviceName = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 /** Products in half precision: fp16, or auto (fp16 on a GPU, fp32 on the CPU). */
@@ -28,7 +28,8 @@ export function jobSubject(job: Job): string {
 /** A spec field (dotted path) and the values a sweep gives it, as they would be written after `=`. */
 export interface SweepAxis { path: string; values: string[] }
 
-export interface ResultRow { id: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline'; accuracy: number; macroF1: number; nll: number }
+/** nll: null for a row that scored no label (a pipeline's stage one alone). */
+export interface ResultRow { id: string; kind: PromptKind; accuracy: number; macroF1: number; nll: number | null }
 
 export interface JobSummary {
   runDir: string;
@@ -67,11 +68,12 @@ export function setupMessage(e: Extract<TrainerEvent, { type: 'setup' }>): strin
 // ---- webviews ----
 
 export interface PromptSummary {
-  key: string; id: string; run: string; kind: 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline';
-  accuracy: number; macroF1: number; nll: number; auc: number | null; exactMatch: number | null;
+  key: string; id: string; run: string; kind: PromptKind;
+  accuracy: number; macroF1: number; nll: number | null; auc: number | null; exactMatch: number | null;
   confusion: number[][]; predictedRate: Record<string, number>; count: number; taskParameters: number;
 }
-export interface ExampleCell { prediction: string; correct: boolean; score: number; generated?: string; stage1?: string }
+/** score: the predicted label's log-likelihood; null where no label was scored (a pipeline's stage one alone). */
+export interface ExampleCell { prediction: string; correct: boolean; score: number | null; generated?: string; stage1?: string }
 export interface ExampleRow { line: number; file: string; input: string; gold: string; cells: Record<string, ExampleCell> }
 export interface ScalePointData { model: string; params: number; promptDesign: number | null; promptTuning: number | null; modelTuning: number | null }
 export interface ComparisonData {

@@ -1,8 +1,12 @@
 // The records a run folder holds about prompts and their predictions (eval.json, predictions.jsonl),
 // shared by the code that writes them and the views that read them.
 
-/** 'model': the template on a fully fine-tuned copy of the model (the model-tuning baseline). */
-export type PromptKind = 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline';
+/**
+ * 'model': the template on a fully fine-tuned copy of the model (the model-tuning baseline);
+ * 'pipeline-stage1': a pipeline's first stage alone, its generated text mapped to a label (what
+ * the second stage adds is the pipeline's accuracy less this one's).
+ */
+export type PromptKind = 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline' | 'pipeline-stage1';
 
 export interface Metrics {
   count: number;
@@ -27,8 +31,8 @@ export interface Prediction {
   gold: string;
   prediction: string;
   correct: boolean;
-  /** Log-likelihood of each label's text. */
-  scores: Record<string, number>;
+  /** Log-likelihood of each label's text; null where no label was scored (a pipeline's stage one alone). */
+  scores: Record<string, number> | null;
   generated?: string;
   /** The label the generated text names (null: none). */
   generatedLabel?: string | null;
@@ -36,8 +40,16 @@ export interface Prediction {
   /** Two-stage pipelines: the first stage's text. */
   stage1?: string;
 }
+/** A prediction whose labels were scored: every kind but a pipeline's stage one alone. */
+export type ScoredPrediction = Prediction & { scores: Record<string, number> };
 
-export interface PromptResult extends Metrics { id: string; kind: PromptKind; taskParameters: number }
+/**
+ * One prompt's metrics in eval.json. A generation-only row (kind 'pipeline-stage1') scores no
+ * label, so it has no likelihood to report: nll and auc are null there, never a made-up number.
+ */
+export interface PromptResult extends Omit<Metrics, 'nll'> { id: string; kind: PromptKind; taskParameters: number; nll: number | null }
+/** A prompt whose labels were scored: every kind but a pipeline's stage one alone. */
+export type ScoredPromptResult = PromptResult & { nll: number };
 
 
 /** A vocabulary token near a soft-prompt token. */

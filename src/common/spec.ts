@@ -180,7 +180,11 @@ function checkConsistency(loaded: LoadedSpec): void {
   if (ids.has(spec.softPrompt.id)) fail(['softPrompt', 'id'], `"${spec.softPrompt.id}" is also a discrete prompt's id`);
   spec.pipelines.forEach((p, i) => {
     if (ids.has(p.id) || p.id === spec.softPrompt.id) fail(['pipelines', i, 'id'], `"${p.id}" is already a prompt's id`);
+    // stage one alone is reported as <id>/stage1 beside the pipeline
+    const stageOne = `${p.id}/stage1`;
+    if (ids.has(stageOne) || stageOne === spec.softPrompt.id) fail(['pipelines', i, 'id'], `"${stageOne}", the result row of its first stage alone, is already a prompt's id`);
     ids.add(p.id);
+    ids.add(stageOne);
     if (!p.stage2.template.includes('{stage1}')) fail(['pipelines', i, 'stage2', 'template'], 'must use {stage1}, the first stage\'s text');
   });
   if (spec.softPrompt.stageOneOf && !spec.pipelines.some((p) => p.id === spec.softPrompt.stageOneOf)) fail(['softPrompt', 'stageOneOf'], `"${spec.softPrompt.stageOneOf}" is not a pipeline id (${spec.pipelines.map((p) => p.id).join(', ') || 'none defined'})`);

@@ -11,7 +11,7 @@ import { readInspection } from './logic/comparison-data.js';
 import type { ExperimentsTree } from './experiments-tree.js';
 import type { InlineResults } from './inline.js';
 import type { JobManager, JobOutcome } from './logic/jobs.js';
-import { buildSpec, experimentName, profileDataset } from './logic/new-experiment.js';
+import { buildSpec, experimentName, labelLengthAdvice, modelAdvice, profileDataset } from './logic/new-experiment.js';
 
 export interface Context {
   extension: vscode.ExtensionContext;
@@ -350,6 +350,8 @@ async function newExperiment(ctx: Context): Promise<void> {
     model = model?.trim();
   }
   if (!model) return;
+  const advice = modelAdvice(model);
+  if (advice) void vscode.window.showWarningMessage(`Prompt Tuning: ${advice}`);
 
   const dataFiles = (await vscode.workspace.findFiles('**/*.{jsonl,csv,tsv}', '**/{node_modules,.ptune}/**')).map((u) => u.fsPath).sort();
   const trainPick = await vscode.window.showQuickPick([
@@ -379,6 +381,8 @@ async function newExperiment(ctx: Context): Promise<void> {
     if (text === undefined) return;
     verbalizer[v.value] = text.trim();
   }
+  const lengths = labelLengthAdvice(verbalizer);
+  if (lengths) void vscode.window.showWarningMessage(`Prompt Tuning: ${lengths}`);
   const template = await vscode.window.showInputBox({ title: step(6), prompt: 'A first discrete prompt: {field} is replaced by the record\'s field; the label text follows it', value: `{${textPick.label}} Answer:`, ignoreFocusOut: true });
   if (template === undefined) return;
   const suggested = experimentName(basename(dirname(train)) === basename(root) || basename(dirname(train)) === 'data' ? basename(root) : basename(dirname(train)));

@@ -2,7 +2,7 @@
 import { RunDir } from '../common/run-folder.js';
 import type { PromptResult } from '../common/run-files.js';
 
-export interface ComparisonRow { run: string; split: string; id: string; kind: string; accuracy: number; macroF1: number; nll: number; auc: number | null; exactMatch: number | null; count: number; taskParameters: number }
+export interface ComparisonRow { run: string; split: string; id: string; kind: string; accuracy: number; macroF1: number; /** null: no label scored (a pipeline's stage one alone) */ nll: number | null; auc: number | null; exactMatch: number | null; count: number; taskParameters: number }
 
 export function comparisonRows(runDirs: string[]): ComparisonRow[] {
   const rows: ComparisonRow[] = [];
@@ -21,7 +21,7 @@ export function formatComparison(rows: ComparisonRow[], format: 'md' | 'csv' | '
   if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
   // task params: what each approach stores per task (0 for text, n x d for a soft prompt, every weight for model tuning)
   const header = ['run', 'split', 'prompt', 'kind', 'accuracy', 'macro-F1', 'NLL', 'AUC', 'exact match', 'n', 'task params'];
-  const cells = rows.map((r) => [r.run, r.split, r.id, r.kind, pct(r.accuracy), r.macroF1.toFixed(3), r.nll.toFixed(3), r.auc === null ? '' : r.auc.toFixed(3), pct(r.exactMatch), String(r.count), r.taskParameters.toLocaleString('en-US')]);
+  const cells = rows.map((r) => [r.run, r.split, r.id, r.kind, pct(r.accuracy), r.macroF1.toFixed(3), r.nll === null ? '' : r.nll.toFixed(3), r.auc === null ? '' : r.auc.toFixed(3), pct(r.exactMatch), String(r.count), r.taskParameters.toLocaleString('en-US')]);
   if (format === 'csv') {
     const esc = (c: string) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
     return [header, ...cells].map((row) => row.map(esc).join(',')).join('\n') + '\n';

@@ -10,7 +10,7 @@ import { SequenceEncoder } from './encoding.js';
 import { classificationMetrics, majorityVote } from './metrics.js';
 import type { DiscretePromptSpec, Spec } from '../common/spec.js';
 import { fillTemplate } from '../common/template.js';
-import type { Prediction, PromptKind, PromptResult } from '../common/run-files.js';
+import type { Prediction, PromptKind, PromptResult, ScoredPrediction, ScoredPromptResult } from '../common/run-files.js';
 
 export interface PromptUnderTest {
   id: string;
@@ -145,7 +145,7 @@ export class Evaluator {
     return (await this.generations(prompt, examples, options)).map((g) => g.text);
   }
 
-  private async generations(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions & { maxNewTokens?: number }): Promise<Generation[]> {
+  async generations(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions & { maxNewTokens?: number }): Promise<Generation[]> {
     const tok = this.lm.tokenizer!;
     const n = prompt.soft[0]?.length ?? 0;
     const maxNew = options.maxNewTokens ?? this.generationLength();
@@ -168,7 +168,7 @@ export class Evaluator {
     return Math.max(...this.labelTexts.map((t) => this.encoder.targetIds(this.spec.data.labelSeparator + t).length)) + 1;
   }
 
-  async evaluate(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: PromptResult; predictions: Prediction[] }> {
+  async evaluate(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: ScoredPromptResult; predictions: ScoredPrediction[] }> {
     const generating = (options.generation || this.spec.evaluation.metric === 'generate') && prompt.kind !== 'ensemble';
     const { scores, generated } = await this.scoreAndGenerate(prompt, split.examples, options, generating ? this.generationLength() : 0);
     const texts = generating ? (generated ?? await this.generations(prompt, split.examples, options)) : undefined;
@@ -176,7 +176,7 @@ export class Evaluator {
   }
 
   /** Metrics and per-example predictions from label scores [example][prompt][label] (and generations). */
-  summarize(prompt: PromptUnderTest, examples: Example[], scores: number[][][], generated?: Generation[]): { result: PromptResult; predictions: Prediction[] } {
+  summarize(prompt: PromptUnderTest, examples: Example[], scores: number[][][], generated?: Generation[]): { result: ScoredPromptResult; predictions: ScoredPrediction[] } {
     const bad = scores.findIndex((perPrompt) => perPrompt.some((row) => row.some((v) => !Number.isFinite(v))));
     if (bad >= 0) {
       const what = prompt.soft.some((p) => Array.from(p.data).some((v) => !Number.isFinite(v))) ? 'its soft prompt holds NaN or infinite values' : 'the model gives NaN or infinite log-probabilities (check its weights)';
@@ -185,7 +185,7 @@ export class Evaluator {
     const gold = examples.map((e) => this.labels.indexOf(e.label));
     const argmax = (row: number[]) => row.reduce((b, v, c) => (v > row[b] ? c : b), 0);
     const ranked = scores.map((perPrompt) => (perPrompt.length === 1 ? argmax(perPrompt[0]) : majorityVote(perPrompt.map(argmax), perPrompt)));
-    const targets = this.labels.map((label) => ({ label, text: this.spec.data.verbalizer[label], ids: this.encoder.targetIds(this.spec.data.labelSeparator + this.spec.data.verbalizer[label]) }));
+    const targets = this.labelTargets();
     const generatedLabels = generated?.map((g) => labelOfGenerated(g, targets));
     const byGeneration = this.spec.evaluation.metric === 'generate' && generatedLabels !== undefined;
     const predicted = byGeneration ? generatedLabels!.map((l) => (l === null ? -1 : this.labels.indexOf(l))) : ranked;
@@ -193,7 +193,7 @@ export class Evaluator {
     const merged = scores.map((perPrompt) => perPrompt[0].map((_, c) => perPrompt.reduce((s, row) => s + row[c], 0) / perPrompt.length));
     const metrics = classificationMetrics(this.labels, gold, predicted, merged);
     if (generatedLabels) metrics.exactMatch = generatedLabels.filter((l, i) => l === examples[i].label).length / examples.length;
-    const predictions = examples.map((e, i): Prediction => ({
+    const predictions = examples.map((e, i): ScoredPrediction => ({
       index: e.index,
       line: e.line,
       promptId: prompt.id,
@@ -206,6 +206,34 @@ export class Evaluator {
     }));
     const taskParameters = prompt.taskParameters ?? prompt.soft.reduce((p, s) => p + s.length * s.dim, 0);
     return { result: { id: prompt.id, kind: prompt.kind, taskParameters, ...metrics }, predictions };
+  }
+
+  /** Each label with its text and the token ids a generation naming it starts with. */
+  labelTargets(): { label: string; text: string; ids: number[] }[] {
+    return this.labels.map((label) => ({ label, text: this.spec.data.verbalizer[label], ids: this.encoder.targetIds(this.spec.data.labelSeparator + this.spec.data.verbalizer[label]) }));
+  }
+
+  /**
+   * Metrics of a prompt judged by its generations alone (a pipeline's first stage): each text is
+   * mapped to the label it names, as exact match maps any generation; one naming none is wrong.
+   * No label was scored, so there is no NLL or AUC to report (null) and no scores per example;
+   * exact match is the accuracy itself. `stage1` holds the first lines the next stage saw.
+   */
+  generatedOnly(prompt: PromptUnderTest, examples: Example[], generated: Generation[], stage1?: string[]): { result: PromptResult; predictions: Prediction[] } {
+    const targets = this.labelTargets();
+    const named = generated.map((g) => labelOfGenerated(g, targets));
+    const gold = examples.map((e) => this.labels.indexOf(e.label));
+    const predicted = named.map((l) => (l === null ? -1 : this.labels.indexOf(l)));
+    // zeros stand in for the label scores; the NLL and AUC computed from them are replaced by null
+    const metrics = classificationMetrics(this.labels, gold, predicted, examples.map(() => this.labels.map(() => 0)));
+    const predictions = examples.map((e, i): Prediction => ({
+      index: e.index, line: e.line, promptId: prompt.id, kind: prompt.kind, gold: e.label,
+      prediction: named[i] ?? '', correct: predicted[i] === gold[i], scores: null,
+      generated: generated[i].text, generatedLabel: named[i], exactMatch: named[i] === e.label,
+      ...(stage1 ? { stage1: stage1[i] } : {}),
+    }));
+    const taskParameters = prompt.taskParameters ?? prompt.soft.reduce((p, s) => p + s.length * s.dim, 0);
+    return { result: { id: prompt.id, kind: prompt.kind, taskParameters, ...metrics, nll: null, auc: null, exactMatch: metrics.accuracy }, predictions };
   }
 
   /** Every (example, label) sequence of a prompt, in example-major order, tagged with soft prompt `k`. */

@@ -2,7 +2,7 @@
 // the data (every bad input reported before training starts), train a soft prompt, evaluate every
 // prompt of the spec on the held-out split, and write the run's files.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, sep } from 'node:path';
 import type { DeviceChoice } from '../engine/runtime.js';
 import type { Precision } from '../models/language-model.js';
 import { InputError } from '../common/errors.js';
@@ -15,10 +15,11 @@ import { modelFileHashes, readSoftPromptSource, RunDir, runsRootFor, type RunRec
 import { describeSplit, readSplit, type Split } from '../common/data.js';
 import { CancelledError, Evaluator, PromptUnderTest } from './evaluate.js';
 import { initSoftPrompt } from './prompt-init.js';
-import { addStage1Field, stage1Texts, stage2Prompt } from './pipeline.js';
+import { addStage1Field, firstLine, stage1Generations, stage1Prompt, stage2Prompt } from './pipeline.js';
 import { trainStageOne } from './stage-one-train.js';
 import type { LoadedSpec, Spec } from '../common/spec.js';
 import { loadSpecWithOverrides } from '../common/spec-overrides.js';
+import { isSpanCorruptionT5, T5_CHECKPOINT_ADVICE } from '../common/t5-checkpoints.js';
 import { trainSoftPrompt } from './train.js';
 import { configParameters, CPU_ROWS_PER_PASS, nvidiaGpuMemory, planMemory, type MemoryPlan } from './memory-plan.js';
 import { SequenceEncoder } from './encoding.js';
@@ -69,6 +70,8 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
   emit({ type: 'log', message: memory.detail });
   const lengths = labelLengthWarning(loaded, lm);
   if (lengths) emit({ type: 'log', message: lengths });
+  const t5 = t5CheckpointWarning(loaded, { id: options.model ?? spec.model, folder: modelFolder, modelType: lm.cfg.modelType });
+  if (t5) emit({ type: 'log', message: t5 });
   return { loaded, lm, modelFolder, modelId: options.model ?? spec.model, splits: { train, dev, test }, memory };
 }
 
@@ -86,6 +89,18 @@ export function labelLengthWarning(loaded: LoadedSpec, lm: TunableModel): string
   const max = Math.max(...counts.map((c) => c.tokens));
   if (max < 2 * min || max - min < 2) return null;
   return `warning: label texts have ${min} to ${max} tokens (${counts.map((c) => `${c.label} ${c.tokens}`).join(', ')}); rank classification sums log-probabilities, which favours short labels: set evaluation.rankScoring to "mean" in ${loaded.file} to compare them per token`;
+}
+
+/**
+ * A warning when the model is a T5 whose names (as the user gave it, its folder, and the hub
+ * cache's models--org--name folder) say neither lm-adapt nor flan: by name only, since nothing in
+ * config.json tells a span-corruption checkpoint from an LM-adapted one.
+ */
+export function t5CheckpointWarning(loaded: LoadedSpec, model: { id: string; folder: string; modelType: string }): string | null {
+  if (model.modelType !== 't5') return null;
+  const names = [model.id, basename(model.folder), ...model.folder.split(sep).filter((s) => s.startsWith('models--'))];
+  if (!isSpanCorruptionT5(names)) return null;
+  return `warning: ${loaded.file}:${loaded.lineOf(['model'])}: model: "${model.id}" is a T5 whose name says neither lm-adapt nor flan; ${T5_CHECKPOINT_ADVICE}`;
 }
 
 /**
@@ -149,13 +164,20 @@ export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnder
   ]);
   for (const { pipeline, id, soft } of variants) {
     emit({ type: 'log', message: `${id}: generating stage one for ${split.examples.length} examples` });
-    const texts = await stage1Texts(p.loaded, evaluator, pipeline, split.examples, spec.training.evalBatchSize, soft);
+    const first = stage1Prompt(p.loaded, evaluator, pipeline, soft, id);
+    const generated = await stage1Generations(evaluator, pipeline, first, split.examples, spec.training.evalBatchSize);
+    const texts = generated.map((g) => firstLine(g.text));
     const byExample = new Map(split.examples.map((e, k) => [e, texts[k]]));
     const prompt = { ...stage2Prompt(p.loaded, evaluator, pipeline, byExample), id, ...(soft ? { taskParameters: soft.length * soft.dim } : {}) };
     const { result, predictions: rows } = await evaluator.evaluate(prompt, split, { batchSize: p.memory.evalBatch, generation: false, signal });
     results.push(result);
     predictions.push(...rows.map((r, k) => ({ ...r, stage1: texts[k] })));
     emit({ type: 'log', message: `${split.name} ${id} (pipeline): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}` });
+    // stage one alone, beside its pipeline: how much the second stage refines the first
+    const alone = evaluator.generatedOnly(first, split.examples, generated, texts);
+    results.push(alone.result);
+    predictions.push(...alone.predictions);
+    emit({ type: 'log', message: `${split.name} ${first.id} (${first.kind}): accuracy ${(100 * alone.result.accuracy).toFixed(1)}%, macro-F1 ${alone.result.macroF1.toFixed(3)} (its generated text mapped to a label)` });
   }
   if (evaluator.encoder.truncatedCount > 0) {
     emit({ type: 'log', message: `warning: ${evaluator.encoder.truncatedCount} sequences were longer than the model's context (${p.lm.contextLength} tokens) and were truncated from the left` });

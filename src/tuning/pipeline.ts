@@ -4,7 +4,7 @@ import { InputError } from '../common/errors.js';
 import type { SoftPrompt, TunableModel } from '../models/tunable.js';
 import { readSoftPromptSource } from '../common/run-folder.js';
 import type { Example } from '../common/data.js';
-import type { Evaluator, PromptUnderTest } from './evaluate.js';
+import type { Evaluator, Generation, PromptUnderTest } from './evaluate.js';
 import type { LoadedSpec, PipelineSpec } from '../common/spec.js';
 import { fillTemplate } from '../common/template.js';
 
@@ -21,16 +21,25 @@ export function softFrom(loaded: LoadedSpec, lm: TunableModel, path: string | un
 /** The first line of a generated text: what stage two sees as {stage1}. */
 export const firstLine = (text: string) => text.trim().split('\n')[0].trim();
 
-/** Stage one's text for each example (greedy, up to the pipeline's maxNewTokens, one line); `soft` replaces the pipeline's own stage-one soft prompt. */
-export async function stage1Texts(loaded: LoadedSpec, evaluator: Evaluator, pipeline: PipelineSpec, examples: Example[], batchSize: number, soft?: SoftPrompt): Promise<string[]> {
+/** Stage one as a prompt under test (id `<pipeline>/stage1`); `soft` replaces the pipeline's own stage-one soft prompt. */
+export function stage1Prompt(loaded: LoadedSpec, evaluator: Evaluator, pipeline: PipelineSpec, soft?: SoftPrompt, id = pipeline.id): PromptUnderTest {
   const i = loaded.spec.pipelines.indexOf(pipeline);
-  const prompt: PromptUnderTest = {
-    id: `${pipeline.id}/stage1`, kind: 'pipeline',
+  return {
+    id: `${id}/stage1`, kind: 'pipeline-stage1',
     soft: soft ? [soft] : softFrom(loaded, evaluator.lm, pipeline.stage1.softPrompt, ['pipelines', i, 'stage1', 'softPrompt']),
     text: (e) => fillTemplate(pipeline.stage1.template, e.fields),
   };
-  const texts = await evaluator.generate(prompt, examples, { batchSize, generation: true, maxNewTokens: pipeline.stage1.maxNewTokens });
-  return texts.map(firstLine);
+}
+
+/** Stage one's whole greedy continuation for each example, up to the pipeline's maxNewTokens. */
+export function stage1Generations(evaluator: Evaluator, pipeline: PipelineSpec, prompt: PromptUnderTest, examples: Example[], batchSize: number): Promise<Generation[]> {
+  return evaluator.generations(prompt, examples, { batchSize, generation: true, maxNewTokens: pipeline.stage1.maxNewTokens });
+}
+
+/** Stage one's text for each example (greedy, up to the pipeline's maxNewTokens, one line); `soft` replaces the pipeline's own stage-one soft prompt. */
+export async function stage1Texts(loaded: LoadedSpec, evaluator: Evaluator, pipeline: PipelineSpec, examples: Example[], batchSize: number, soft?: SoftPrompt): Promise<string[]> {
+  const generated = await stage1Generations(evaluator, pipeline, stage1Prompt(loaded, evaluator, pipeline, soft), examples, batchSize);
+  return generated.map((g) => firstLine(g.text));
 }
 
 /** Stage two as a prompt under test; `stage1` maps each example to its first-stage text. */

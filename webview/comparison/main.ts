@@ -27,7 +27,7 @@ function resultsTable(d: ComparisonData): HTMLElement {
   const head = el('tr', {}, ...['prompt', 'kind', 'accuracy', 'macro-F1', 'NLL', 'AUC', 'exact match', ...d.labels.map((l) => `predicted ${l}`), 'task params', 'stored'].map((h) => el('th', {}, h)));
   const rows = d.prompts.map((p) => el('tr', { class: p.accuracy === best ? 'best' : '', 'data-prompt': p.key },
     el('td', {}, p.key), el('td', {}, el('span', { class: `kind ${p.kind}` }, p.kind)),
-    el('td', { class: 'num accuracy' }, pct(p.accuracy)), el('td', { class: 'num' }, p.macroF1.toFixed(3)), el('td', { class: 'num' }, p.nll.toFixed(3)),
+    el('td', { class: 'num accuracy' }, pct(p.accuracy)), el('td', { class: 'num' }, p.macroF1.toFixed(3)), el('td', { class: 'num' }, p.nll === null ? '' : p.nll.toFixed(3)),
     el('td', { class: 'num' }, p.auc === null ? '' : p.auc.toFixed(3)), el('td', { class: 'num' }, pct(p.exactMatch)),
     ...d.labels.map((l) => el('td', { class: 'num' }, pct(p.predictedRate[l] ?? 0))),
     el('td', { class: 'num', title: 'task-specific parameters: 0 for text, n x d for a soft prompt, every weight for model tuning' }, p.taskParameters.toLocaleString('en-US')),
@@ -127,7 +127,7 @@ function render(): void {
     String(row.line), row.input, row.gold,
     ...keys.map((k) => {
       const c = row.cells[k];
-      return c ? { text: `${c.correct ? '✓' : '✗'} ${c.prediction}`, title: `log P = ${c.score.toFixed(3)}${c.generated !== undefined ? `\ngenerated: ${c.generated}` : ''}${c.stage1 !== undefined ? `\nstage one: ${c.stage1}` : ''}`, className: c.correct ? 'right' : 'wrong' } : '';
+      return c ? { text: `${c.correct ? '✓' : '✗'} ${c.prediction}`, title: `${c.score === null ? 'no label scored' : `log P = ${c.score.toFixed(3)}`}${c.generated !== undefined ? `\ngenerated: ${c.generated}` : ''}${c.stage1 !== undefined ? `\nstage one: ${c.stage1}` : ''}`, className: c.correct ? 'right' : 'wrong' } : '';
     }),
     ...stageKeys.map((k) => ({ text: row.cells[k]?.stage1 ?? '', title: row.cells[k]?.stage1 ?? '', className: 'stage1' })),
   ], (row) => api.post({ type: 'openLine', file: row.file, line: row.line }));

@@ -47,7 +47,8 @@ export async function buildComparison(runDirs: string[]): Promise<ComparisonData
         row = { line: p.line, file: ev.file, input: texts.get(p.line) ?? '', gold: p.gold, cells: {} };
         byExample.set(key, row);
       }
-      const top = p.scores[p.prediction];
+      // a pipeline's stage one alone scored no label
+      const top = p.scores?.[p.prediction] ?? null;
       row.cells[promptKey(p.promptId)] = { prediction: p.prediction, correct: p.correct, score: top, generated: p.generated, stage1: p.stage1 };
     }
   }
@@ -107,7 +108,7 @@ export function exportExamples(data: ComparisonData, rows: ExampleRow[], format:
     return [header, ...body].map((row) => row.map(esc).join(',')).join('\n') + '\n';
   }
   const md = (c: string) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const results = ['| prompt | kind | accuracy | macro-F1 | NLL |', '|---|---|---:|---:|---:|', ...data.prompts.map((p) => `| ${md(p.key)} | ${p.kind} | ${(100 * p.accuracy).toFixed(1)}% | ${p.macroF1.toFixed(3)} | ${p.nll.toFixed(3)} |`)];
+  const results = ['| prompt | kind | accuracy | macro-F1 | NLL |', '|---|---|---:|---:|---:|', ...data.prompts.map((p) => `| ${md(p.key)} | ${p.kind} | ${(100 * p.accuracy).toFixed(1)}% | ${p.macroF1.toFixed(3)} | ${p.nll === null ? '' : p.nll.toFixed(3)} |`)];
   const table = [`| ${header.map(md).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.map(md).join(' | ')} |`)];
   return `${results.join('\n')}\n\n${table.join('\n')}\n`;
 }

@@ -12,7 +12,7 @@ import type { Prediction } from '../../common/run-files.js';
 export interface LineResult {
   line: number;
   gold: string;
-  predictions: { promptId: string; kind: string; prediction: string; correct: boolean; scores: Record<string, number> }[];
+  predictions: { promptId: string; kind: string; prediction: string; correct: boolean; scores: Record<string, number> | null }[];
 }
 
 export interface FileResults { runId: string; runDir: string; split: string; lines: Map<number, LineResult> }
@@ -54,9 +54,10 @@ export function inlineText(r: LineResult, verbalizer?: Record<string, string>): 
 
 /** Markdown for a hover: each prompt's log-likelihood of each label. */
 export function hoverMarkdown(r: LineResult, runId: string): string {
-  const labels = Object.keys(r.predictions[0]?.scores ?? {});
+  // a pipeline's stage one alone scored no label: its cells stay empty
+  const labels = Object.keys(r.predictions.find((p) => p.scores)?.scores ?? {});
   const head = `| prompt | prediction | ${labels.map((l) => `log P(${l})`).join(' | ')} |\n|---|---|${labels.map(() => '---:').join('|')}|`;
-  const rows = r.predictions.map((p) => `| ${p.promptId} (${p.kind}) | ${p.correct ? '✓' : '✗'} ${p.prediction} | ${labels.map((l) => p.scores[l].toFixed(3)).join(' | ')} |`);
+  const rows = r.predictions.map((p) => `| ${p.promptId} (${p.kind}) | ${p.correct ? '✓' : '✗'} ${p.prediction} | ${labels.map((l) => p.scores?.[l]?.toFixed(3) ?? '').join(' | ')} |`);
   return `**Gold: ${r.gold}** (run ${runId})\n\n${head}\n${rows.join('\n')}`;
 }
 

@@ -1,8 +1,9 @@
 // The "New Experiment" flow without VS Code: look at a dataset file, propose the text and label
 // fields, the label values, the sibling dev/test files, and write a spec.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { formatOf, normaliseLabel, readRecords } from '../../common/data.js';
+import { isSpanCorruptionT5, looksLikeT5Name, T5_CHECKPOINT_ADVICE } from '../../common/t5-checkpoints.js';
 
 export interface DatasetProfile {
   file: string;
@@ -113,4 +114,39 @@ export function buildSpec(a: NewExperimentAnswers): Record<string, unknown> {
 export function experimentName(text: string): string {
   const name = text.replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
   return name || 'experiment';
+}
+
+/**
+ * Advice on the chosen model (a hub id or a folder): a span-corruption T5 answers in sentinels,
+ * not labels. A folder is a T5 when its config.json says so; a hub id, not downloaded yet, when its
+ * name looks like one. Either way the checkpoint is judged by name, as at training time.
+ */
+export function modelAdvice(model: string): string | null {
+  let t5 = looksLikeT5Name(model);
+  const config = join(model, 'config.json');
+  if (existsSync(config)) {
+    try {
+      t5 = (JSON.parse(readFileSync(config, 'utf8')) as { model_type?: unknown }).model_type === 't5';
+    } catch {
+      // a damaged config.json is reported, with its line, when the job opens the model
+    }
+  }
+  if (!t5 || !isSpanCorruptionT5([model, basename(model)])) return null;
+  return `"${basename(model)}" is a T5 whose name says neither lm-adapt nor flan: ${T5_CHECKPOINT_ADVICE}.`;
+}
+
+/**
+ * Advice when label texts differ a lot in length: rank classification sums each label's
+ * log-probabilities, so a long label loses to a short one whatever the prompt. The host cannot
+ * tokenize (tokenizers belong to the trainer, and a hub model is not downloaded yet), so characters
+ * stand in for tokens: a ratio of 2 and a gap of 8 characters (about 2 tokens, the job's own
+ * threshold); the job warns again with the exact token counts.
+ */
+export function labelLengthAdvice(verbalizer: Record<string, string>): string | null {
+  const lengths = Object.entries(verbalizer).map(([label, text]) => ({ label, chars: text.length }));
+  if (lengths.length < 2) return null;
+  const min = Math.min(...lengths.map((l) => l.chars));
+  const max = Math.max(...lengths.map((l) => l.chars));
+  if (max < 2 * min || max - min < 8) return null;
+  return `label texts have ${min} to ${max} characters (${lengths.map((l) => `${l.label} ${l.chars}`).join(', ')}); rank classification sums log-probabilities, which favours short labels: give the labels texts of similar length, or set evaluation.rankScoring to "mean" in the spec (training warns again with the token counts).`;
 }
