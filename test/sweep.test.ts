@@ -1,5 +1,6 @@
 // Spec overrides (ptune train --seed/--steps/--length/--set) and sweeps over spec fields and seeds.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { listRuns } from '../src/common/run-folder.js';
 import { commandUsage } from '../src/cli/main.js';
@@ -117,19 +118,11 @@ describe('sweep pieces', () => {
 
 describe('a sweep on the bundled model', () => {
   it('trains one run per point and seed in the sweep folder, prints the JSON line and draws the chart; each run records its overrides', async () => {
-    const { main } = await import('../src/cli/main.js');
     const spec = workspace(moodSpec());
     const runsDir = tempDir('ptune-sweep-');
-    const written: string[] = [];
-    const write = process.stdout.write;
-    process.stdout.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stdout.write;
-    let code: number;
-    try {
-      code = await main(['sweep', spec, '--length', '1,4', '--init', 'class-labels,random-uniform', '--seeds', '2', '--set', 'training.steps=3', '--json', '--runs-dir', runsDir, '--device', 'cpu']);
-    } finally {
-      process.stdout.write = write;
-    }
-    assert.equal(code, 0, written.join(''));
+    // the CLI in its own process: the test runner reports through this process's stdout
+    const stdout = execFileSync(process.execPath, [join(root, 'bin', 'ptune.js'), 'sweep', spec, '--length', '1,4', '--init', 'class-labels,random-uniform', '--seeds', '2', '--set', 'training.steps=3', '--json', '--runs-dir', runsDir, '--device', 'cpu'], { encoding: 'utf8' });
+    const written = [stdout];
     const lines = written.join('').trim().split('\n');
     const out = JSON.parse(lines[lines.length - 1]) as { runDir: string; split: string; points: { values: Record<string, unknown>; accuracy: { mean: number; std: number; n: number }; runs: { seed: number; runDir: string; accuracy: number; status: string }[] }[] };
     assert.equal(out.split, 'test');
