@@ -9,6 +9,7 @@ import { readPeftAdapter } from '../common/peft-adapter.js';
 import { demo, evalMixed, jobCommand, compare, exportPeft, importPeft, scale } from './jobs.js';
 import { sweep } from './sweep.js';
 import { inspect } from './inspect.js';
+import { exportJob, importJob } from './export-job.js';
 
 const USAGE = `usage: ptune <command> [options]
 
@@ -46,6 +47,12 @@ commands:
              input embeddings) and its similarity to each class label; writes inspect.json into the run
   import-peft ADAPTER_DIR (--spec SPEC | --model M) [--name NAME] [--runs-dir DIR]
              makes a PEFT PROMPT_TUNING adapter a run that eval and ensembles can use
+  export-job SPEC --to accelerate OUT_DIR [--model ID] [--slurm]
+             writes the experiment as a Hugging Face Accelerate job (train.py with transformers and
+             PEFT, job.json with the templated records, the initial soft prompt and the batch order,
+             launch.sh for a multi-GPU host, job.sbatch for Slurm); its run folder comes back with import-job
+  import-job RUN_DIR [--spec SPEC | --runs-dir DIR] [--name NAME]
+             checks a run folder written elsewhere (the exported job's) and copies it among the runs
   generate   --prompt TEXT [--model FOLDER|ORG/NAME] [--max-new-tokens N] [--soft-prompt ADAPTER]
              [--device auto|cpu|webgpu|cuda] [--revision REV] [--json]
              greedy continuation of a prompt (default model: the bundled stories260K)
@@ -116,6 +123,7 @@ async function gradcheck(argv: string[]): Promise<void> {
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   generate, gradcheck, train: (a) => jobCommand('train', a), eval: (a) => jobCommand('eval', a), 'tune-model': (a) => jobCommand('model-tune', a),
   demo, compare, 'export-peft': exportPeft, 'import-peft': importPeft, inspect, scale, sweep, 'eval-mixed': evalMixed,
+  'export-job': exportJob, 'import-job': importJob,
 };
 
 export async function main(argv: string[]): Promise<number> {

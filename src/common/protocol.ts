@@ -18,11 +18,13 @@ export type Job =
   /** A PEFT PROMPT_TUNING adapter in as a run, checked against the spec's model (which may need a download). */
   | { kind: 'import-adapter'; specFile: string; device: DeviceName; adapterDir: string; runsDir?: string; name?: string }
   /** A run's soft prompt against the model's vocabulary (inspect.json in the run folder); reads embeddings only, so no device. */
-  | { kind: 'inspect'; runDir: string; top?: number };
+  | { kind: 'inspect'; runDir: string; top?: number }
+  /** The spec as an Accelerate job folder (train.py, job.json, the initial prompt); reads the model's tokenizer and embeddings, so no device. */
+  | { kind: 'export-job'; specFile: string; outDir: string; model?: string };
 
 /** What a job works on, for log lines: its spec file, or the run it inspects. */
 export function jobSubject(job: Job): string {
-  return job.kind === 'inspect' ? job.runDir : `${job.specFile} on ${job.device}`;
+  return job.kind === 'inspect' ? job.runDir : job.kind === 'export-job' ? `${job.specFile} to ${job.outDir}` : `${job.specFile} on ${job.device}`;
 }
 
 /** A spec field (dotted path) and the values a sweep gives it, as they would be written after `=`. */

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { setupMessage, type DeviceName, type Job, type PrecisionName, type SweepAxis } from '../common/protocol.js';
 import { exportAdapter, listRuns, runsRootFor, RunDir } from '../common/run-folder.js';
 import { writeFileAtomic } from '../common/atomic-file.js';
+import { importRunFolder } from '../common/job-import.js';
 import { loadSpec, type Spec } from '../common/spec.js';
 import { ComparisonPanel } from './comparison-panel.js';
 import { readInspection } from './logic/comparison-data.js';
@@ -187,6 +188,36 @@ export function registerCommands(ctx: Context): void {
 
   register('promptTuning.cancelRun', () => {
     if (!ctx.jobs.cancel()) void vscode.window.showInformationMessage('Prompt Tuning: no job is running.');
+  });
+
+  register('promptTuning.runOnCluster', async (arg: Arg) => {
+    if (!requireTrust('exporting a job')) return;
+    const spec = await pickSpec(arg, 'Run which experiment on a cluster?');
+    if (!spec) return;
+    const target = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Write the job here', title: 'Folder for the Accelerate job (train.py, launch.sh, job.sbatch)' });
+    if (!target) return;
+    const outDir = join(target[0].fsPath, `${basename(spec).replace(/\.ptune\.json$|\.json$/, '')}-accelerate`);
+    // the export reads the model's tokenizer and embeddings: a trainer job, never the host
+    const outcome = await runJob(ctx, { kind: 'export-job', specFile: spec, outDir }, `exporting ${basename(spec)} as an Accelerate job`);
+    if (!outcome?.summary) return;
+    await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(join(outDir, 'launch.sh')));
+    void vscode.window.showInformationMessage(`Prompt Tuning: wrote ${outDir}. Run launch.sh on a multi-GPU machine or sbatch job.sbatch under Slurm, then Import Cluster Run on its run folder.`);
+  });
+
+  register('promptTuning.importClusterRun', async (arg: Arg) => {
+    const spec = await pickSpec(arg, 'Import the run into which experiment?');
+    if (!spec) return;
+    const source = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Import this run', title: 'The run folder the Accelerate job wrote' });
+    if (!source) return;
+    try {
+      const run = importRunFolder(source[0].fsPath, runsRootFor(dirname(spec)));
+      await ctx.refreshAll();
+      void vscode.window.showInformationMessage(`Prompt Tuning: imported ${run.id}.`, 'Open Comparison').then((c) => {
+        if (c) void vscode.commands.executeCommand('promptTuning.openComparison', { kind: 'run', runDir: run.dir });
+      });
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Prompt Tuning: ${(e as Error).message}`);
+    }
   });
 
   register('promptTuning.exportSoftPrompt', async (arg: Arg) => {

@@ -6,6 +6,7 @@ import { runScale } from './scale.js';
 import { runSweepJob } from './sweep.js';
 import { importAdapter } from './import.js';
 import { runInspectJob } from './inspect.js';
+import { runExportJob } from './export-job.js';
 import { loadSpec } from '../common/spec.js';
 import { runsRootFor } from '../common/run-folder.js';
 import { resolveModelFolder } from '../models/model-folder.js';
@@ -30,6 +31,7 @@ const runners: { [K in Job['kind']]: Runner<K> } = {
     return { runDir: run.dir, split: 'test', status: 'completed', results: [] };
   },
   inspect: (job, emit) => runInspectJob(job, emit),
+  'export-job': (job, emit) => runExportJob(job, emit),
 };
 
 export function runJob(job: Job, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
