@@ -2,7 +2,7 @@
 // the bundled model's tokenizer, checked against the templates' documented output), the spec's
 // checks, and a job tuning a soft prompt for the chat format beside zero- and 2-shot chat prompts.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadSpec, type ChatMessage } from '../src/common/spec.js';
@@ -13,6 +13,8 @@ import type { TunableModel } from '../src/models/tunable.js';
 import { chatConversation, chatTextForEncoding } from '../src/tuning/chat.js';
 import { Evaluator } from '../src/tuning/evaluate.js';
 import { runJob } from '../src/tuning/jobs.js';
+import { buildComparison } from '../src/extension/logic/comparison-data.js';
+import { buildSpec, hasChatTemplate } from '../src/extension/logic/new-experiment.js';
 import { root, storiesDir, tempDir, workspace } from './helpers.js';
 
 const chatmlDir = join(root, 'test', 'fixtures', 'chat-stories260K-chatml');
@@ -143,6 +145,9 @@ describe('a job with chat prompts', () => {
     for (const [, story, label] of demos) assert.equal(train.find((r) => r.story === story)?.mood, label, story);
     const predictions = readFileSync(join(summary.runDir, 'predictions.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { promptId: string });
     for (const id of ['chat-zero-shot', 'chat-2-shot', 'soft']) assert.equal(predictions.filter((p) => p.promptId === id).length, 12);
+    // the comparison panel gets the same text for its prompt tooltip
+    const comparison = await buildComparison([summary.runDir]);
+    assert.deepEqual(Object.fromEntries(comparison.prompts.map((p) => [p.id, p.rendered])), rendered);
   });
 
   it('a model without a chat template is refused before training, naming the prompt and the model folder', async () => {
@@ -151,5 +156,21 @@ describe('a job with chat prompts', () => {
     await assert.rejects(() => runJob({ kind: 'train', specFile: file, device: 'cpu', runsDir }, () => undefined),
       /exp\.ptune\.json:\d+: discretePrompts\.0\.messages: prompt "chat-zero-shot" is a chat prompt, but the model .*stories260K has no chat template/);
     assert.equal(existsSync(runsDir), false);
+  });
+});
+
+describe('New Experiment with a chat model', () => {
+  it('adds zero- and 4-shot chat prompts when the model folder has a chat template, and the spec loads', () => {
+    assert.equal(hasChatTemplate(chatmlDir), true);
+    assert.equal(hasChatTemplate(storiesDir), false);
+    const answers = { name: 'mood', model: chatmlDir, train: mood('train.jsonl'), test: mood('test.jsonl'), textField: 'story', labelField: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, discreteTemplate: '{story} It was' };
+    const specDir = tempDir();
+    const spec = buildSpec({ ...answers, specDir });
+    const chat = [{ role: 'system', content: 'Answer with one of: happy, sad.' }, { role: 'user', content: '{story}' }];
+    assert.deepEqual((spec.discretePrompts as object[]).slice(2), [{ id: 'chat-zero-shot', messages: chat }, { id: 'chat-4-shot', messages: chat, shots: 4 }]);
+    const file = join(specDir, 'mood.ptune.json');
+    writeFileSync(file, JSON.stringify(spec));
+    assert.deepEqual(loadSpec(file).spec.discretePrompts.map((p) => p.id), ['zero-shot', '4-shot', 'chat-zero-shot', 'chat-4-shot']);
+    assert.equal((buildSpec({ ...answers, specDir, model: storiesDir }).discretePrompts as object[]).length, 2);
   });
 });
