@@ -232,7 +232,10 @@ function specTemplates(loaded: LoadedSpec): { path: (string | number)[]; templat
   const templates: { path: (string | number)[]; template: string }[] = [
     { path: ['data', 'text'], template: spec.data.text },
     { path: ['softPrompt', 'template'], template: spec.softPrompt.template },
-    ...spec.discretePrompts.map((p, i) => ({ path: ['discretePrompts', i, 'template'], template: p.template })),
+    ...spec.discretePrompts.flatMap((p, i) => (p.template !== undefined ? [{ path: ['discretePrompts', i, 'template'], template: p.template }] : [])),
+    // every message of a chat prompt is a template of its own
+    ...spec.discretePrompts.flatMap((p, i) => (p.messages ?? []).map((m, j) => ({ path: ['discretePrompts', i, 'messages', j, 'content'], template: m.content }))),
+    ...(spec.softPrompt.messages ?? []).map((m, j) => ({ path: ['softPrompt', 'messages', j, 'content'], template: m.content })),
   ];
   templates.push(...spec.pipelines.flatMap((p, i) => [
     { path: ['pipelines', i, 'stage1', 'template'], template: p.stage1.template },

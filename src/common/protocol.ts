@@ -73,6 +73,8 @@ export interface PromptSummary {
   key: string; id: string; run: string; kind: PromptKind;
   accuracy: number; macroF1: number; nll: number | null; auc: number | null; exactMatch: number | null;
   confusion: number[][]; predictedRate: Record<string, number>; count: number; taskParameters: number;
+  /** Chat prompts: the first example's conversation as the model's chat template rendered it. */
+  rendered?: string;
 }
 /** score: the predicted label's log-likelihood; null where no label was scored (a pipeline's stage one alone). */
 export interface ExampleCell { prediction: string; correct: boolean; score: number | null; generated?: string; stage1?: string }

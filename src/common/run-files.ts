@@ -47,7 +47,11 @@ export type ScoredPrediction = Prediction & { scores: Record<string, number> };
  * One prompt's metrics in eval.json. A generation-only row (kind 'pipeline-stage1') scores no
  * label, so it has no likelihood to report: nll and auc are null there, never a made-up number.
  */
-export interface PromptResult extends Omit<Metrics, 'nll'> { id: string; kind: PromptKind; taskParameters: number; nll: number | null }
+export interface PromptResult extends Omit<Metrics, 'nll'> {
+  id: string; kind: PromptKind; taskParameters: number; nll: number | null;
+  /** Chat prompts: the first evaluated example's conversation as the model's chat template rendered it. */
+  rendered?: string;
+}
 /** A prompt whose labels were scored: every kind but a pipeline's stage one alone. */
 export type ScoredPromptResult = PromptResult & { nll: number };
 

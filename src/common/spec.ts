@@ -13,10 +13,18 @@ export interface DataSpec {
   format?: 'jsonl' | 'csv' | 'tsv'; header: boolean; columns?: string[];
   text: string; label: string; verbalizer: Record<string, string>; labelSeparator: string; maxExamples?: number;
 }
-export interface DiscretePromptSpec { id: string; template: string; shots: number; shotSeparator: string }
+/** One turn of a chat prompt; `content` is a template ({field} filled from the record). */
+export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
+/**
+ * A text prompt: a `template`, or chat `messages` rendered with the model's chat template (its
+ * k-shot demonstrations become user/assistant turns before the last user message).
+ */
+export interface DiscretePromptSpec { id: string; template?: string; messages?: ChatMessage[]; shots: number; shotSeparator: string }
 export interface SoftPromptSpec {
   id: string; length: number; init: 'random-uniform' | 'sampled-vocab' | 'class-labels' | 'text' | 'file';
   initText?: string; initFile?: string; template: string;
+  /** Tuned for this chat format: the soft prompt goes before the rendered conversation (template is then unused). */
+  messages?: ChatMessage[];
   /** Stage two of this pipeline: its fixed first stage fills {stage1}. */
   stage1?: string;
   /** Stage one of this pipeline, its second stage fixed. */
@@ -139,11 +147,30 @@ export function parseSpec(text: string, path: string): LoadedSpec {
     const line = lineOf(segments);
     throw new InputError(`${path}:${line ?? 1}: ${field} ${message}`, { file: path, line, field });
   }
+  refuseTemplateWithMessages(raw as Record<string, any>, path, lineOf);
   const dir = dirname(path);
   const spec = withDefaults(raw as Record<string, any>);
   const loaded: LoadedSpec = { spec, file: path, dir, lineOf, resolvePath: (p) => resolve(dir, p) };
   checkConsistency(loaded);
   return loaded;
+}
+
+/** A prompt is a template or chat messages: given both, one would be silently ignored. */
+function refuseTemplateWithMessages(raw: Record<string, any>, file: string, lineOf: (p: (string | number)[]) => number | undefined): void {
+  const prompts: [(string | number)[], Record<string, unknown> | undefined][] = [
+    ...((raw.discretePrompts ?? []) as Record<string, unknown>[]).map((p, i): [(string | number)[], Record<string, unknown>] => [['discretePrompts', i], p]),
+    [['softPrompt'], raw.softPrompt],
+  ];
+  for (const [at, p] of prompts) {
+    if (!p) continue;
+    const fail = (field: string, message: string) => {
+      const path = [...at, field];
+      const line = lineOf(path);
+      throw new InputError(`${file}:${line ?? 1}: ${path.join('.')} ${message}`, { file, line, field: path.join('.') });
+    };
+    if (p.template !== undefined && p.messages !== undefined) fail('messages', 'and template exclude each other: a prompt is either a text template or chat messages');
+    if (at[0] === 'discretePrompts' && p.template === undefined && p.messages === undefined) fail('template', 'is required (or messages, for a chat prompt)');
+  }
 }
 
 function withDefaults(raw: Record<string, any>): Spec {
@@ -202,12 +229,22 @@ function checkConsistency(loaded: LoadedSpec): void {
   const templates: [(string | number)[], string][] = [
     [['data', 'text'], spec.data.text],
     [['softPrompt', 'template'], spec.softPrompt.template],
-    ...spec.discretePrompts.map((p, i): [(string | number)[], string] => [['discretePrompts', i, 'template'], p.template]),
+    ...spec.discretePrompts.flatMap((p, i): [(string | number)[], string][] => (p.template !== undefined ? [[['discretePrompts', i, 'template'], p.template]] : [])),
     ...spec.pipelines.map((p, i): [(string | number)[], string] => [['pipelines', i, 'stage1', 'template'], p.stage1.template]),
   ];
   for (const [path, template] of templates) {
     // the same text for every example: the prompt could not depend on the input
     if (templateFields(template).length === 0) fail(path, `(${JSON.stringify(template)}) names no field of the data, so every example would get the same input; put the record's field in it, as {field}`);
+  }
+  const chats: [(string | number)[], ChatMessage[]][] = [
+    ...spec.discretePrompts.flatMap((p, i): [(string | number)[], ChatMessage[]][] => (p.messages ? [[['discretePrompts', i, 'messages'], p.messages]] : [])),
+    ...(spec.softPrompt.messages ? [[['softPrompt', 'messages'], spec.softPrompt.messages] as [(string | number)[], ChatMessage[]]] : []),
+  ];
+  for (const [path, messages] of chats) {
+    // the label is scored as the assistant's reply to the last user turn
+    const last = messages[messages.length - 1];
+    if (last.role !== 'user') fail([...path, messages.length - 1, 'role'], `is "${last.role}"; the last message must be the user's, since the label is scored as the assistant's reply to it`);
+    if (messages.every((m) => templateFields(m.content).length === 0)) fail(path, 'name no field of the data in any content, so every example would get the same input; put the record\'s field in the user message, as {field}');
   }
   if (spec.softPrompt.init === 'text' && !spec.softPrompt.initText) fail(['softPrompt', 'initText'], 'is required when init is "text"');
   if (spec.softPrompt.init === 'file' && !spec.softPrompt.initFile) fail(['softPrompt', 'initFile'], 'is required when init is "file"');

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../common/errors.js';
+import type { ChatMessage } from '../common/spec.js';
 import { frequencyRankedTokens, ordinaryTokens } from './token-ranking.js';
 
 export interface Tokenizer {
@@ -15,6 +16,13 @@ export interface Tokenizer {
   frequentTokens(): number[];
   /** Every ordinary token (no special or byte token), in id order (token-ranking.ts). */
   ordinaryTokens(): number[];
+  /** Whether tokenizer_config.json holds a chat template, which renderChat needs. */
+  readonly hasChatTemplate?: boolean;
+  /**
+   * A conversation as the model's chat template renders it, as Python's
+   * apply_chat_template(tokenize=False); `addGenerationPrompt` ends it where the assistant's reply starts.
+   */
+  renderChat?(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean }): string;
 }
 
 export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
@@ -47,6 +55,12 @@ export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
     padTokenId: idOf(tok.pad_token_id),
     frequentTokens: () => (ranked ??= frequencyRankedTokens(JSON.parse(readFileSync(tokenizerFile, 'utf8')))),
     ordinaryTokens: () => (ordinary ??= ordinaryTokens(JSON.parse(readFileSync(tokenizerFile, 'utf8')))),
+    hasChatTemplate: tok.chat_template !== null && tok.chat_template !== undefined,
+    renderChat: (messages, options = {}) => {
+      const text = tok.apply_chat_template(messages.map((m) => ({ role: m.role, content: m.content })), { tokenize: false, add_generation_prompt: options.addGenerationPrompt ?? false });
+      if (typeof text !== 'string') throw new Error('apply_chat_template returned no text');
+      return text;
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import { SequenceEncoder } from './encoding.js';
 import { classificationMetrics, majorityVote } from './metrics.js';
 import type { DiscretePromptSpec, Spec } from '../common/spec.js';
 import { fillTemplate } from '../common/template.js';
+import { chatConversation, chatTextForEncoding, renderChatPrompt } from './chat.js';
 import type { Prediction, PromptKind, PromptResult, ScoredPrediction, ScoredPromptResult } from '../common/run-files.js';
 
 export interface PromptUnderTest {
@@ -21,6 +22,10 @@ export interface PromptUnderTest {
   soft: SoftPrompt[];
   /** Task-specific parameters stored for this prompt (0 for text, n x d per soft prompt, every weight for model tuning). */
   taskParameters?: number;
+  /** Between the text and the label (default data.labelSeparator); none for chat prompts, whose generation prompt ends where the reply starts. */
+  labelSeparator?: string;
+  /** Chat prompts: the conversation for one example as the model's chat template renders it. */
+  rendered?(example: Example): string;
 }
 
 export interface EvaluationOptions {
@@ -47,23 +52,47 @@ export class Evaluator {
     if (p.shots && this.train && p.shots > this.train.examples.length) {
       throw new InputError(`discrete prompt "${p.id}": shots is ${p.shots}, but the train split (${this.train.file}) has only ${this.train.examples.length} examples; lower shots or add train examples`, { file: this.train.file, field: 'shots' });
     }
+    if (p.messages) {
+      const messages = p.messages;
+      const demosOf = (example: Example) => {
+        if (!p.shots) return [];
+        if (!this.train) throw new Error('k-shot prompts need the train split');
+        return drawShots(this.train.examples, p.shots, seed, p.id, example).map((d) => ({ fields: d.fields, labelText: this.spec.data.verbalizer[d.label] }));
+      };
+      return this.chatPrompt(p.id, 'discrete', [], (example) => chatConversation(messages, example.fields, demosOf(example), `discrete prompt ${p.id}`));
+    }
+    const template = p.template!;
     return {
       id: p.id,
       kind: 'discrete',
       soft: [],
       text: (example) => {
-        const query = fillTemplate(p.template, example.fields, { file: 'record', what: `discrete prompt ${p.id}` });
+        const query = fillTemplate(template, example.fields, { file: 'record', what: `discrete prompt ${p.id}` });
         if (!p.shots) return query;
         if (!this.train) throw new Error('k-shot prompts need the train split');
         const demos = drawShots(this.train.examples, p.shots, seed, p.id, example);
-        const shown = demos.map((d) => fillTemplate(p.template, d.fields) + sep + this.spec.data.verbalizer[d.label]);
+        const shown = demos.map((d) => fillTemplate(template, d.fields) + sep + this.spec.data.verbalizer[d.label]);
         return [...shown, query].join(p.shotSeparator);
       },
     };
   }
 
   soft(id: string, prompt: SoftPrompt, kind: PromptKind = 'soft', extra: SoftPrompt[] = []): PromptUnderTest {
+    const messages = this.spec.softPrompt.messages;
+    // the soft prompt goes before every input token (the rendered conversation too), as PEFT places it
+    if (messages) return this.chatPrompt(id, kind, [prompt, ...extra], (example) => chatConversation(messages, example.fields, [], `soft prompt ${id}`));
     return { id, kind, soft: [prompt, ...extra], text: (example) => fillTemplate(this.spec.softPrompt.template, example.fields) };
+  }
+
+  /** The soft prompt's training input: its text for a record and what goes before the label. */
+  softInput(): Pick<PromptUnderTest, 'text' | 'labelSeparator'> {
+    return this.soft(this.spec.softPrompt.id, this.lm.emptyPrompt());
+  }
+
+  private chatPrompt(id: string, kind: PromptKind, soft: SoftPrompt[], conversation: (example: Example) => ReturnType<typeof chatConversation>): PromptUnderTest {
+    const tok = this.lm.tokenizer!;
+    const rendered = (example: Example) => renderChatPrompt(tok, conversation(example), id);
+    return { id, kind, soft, labelSeparator: '', rendered, text: (example) => chatTextForEncoding(tok, rendered(example)) };
   }
 
   /** Log-likelihood of every label for every example: scores[e][c] (per soft prompt for ensembles). */
@@ -148,7 +177,7 @@ export class Evaluator {
   async generations(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions & { maxNewTokens?: number }): Promise<Generation[]> {
     const tok = this.lm.tokenizer!;
     const n = prompt.soft[0]?.length ?? 0;
-    const maxNew = options.maxNewTokens ?? this.generationLength();
+    const maxNew = options.maxNewTokens ?? this.generationLength(prompt);
     const soft = prompt.soft.length ? prompt.soft[0] : this.lm.emptyPrompt();
     const out: Generation[] = [];
     for (let start = 0; start < examples.length; start += options.batchSize) {
@@ -164,15 +193,19 @@ export class Evaluator {
   }
 
   /** Tokens generated for exact match: the longest label's, and one more. */
-  private generationLength(): number {
-    return Math.max(...this.labelTexts.map((t) => this.encoder.targetIds(this.spec.data.labelSeparator + t).length)) + 1;
+  private generationLength(prompt?: PromptUnderTest): number {
+    const sep = prompt?.labelSeparator ?? this.spec.data.labelSeparator;
+    return Math.max(...this.labelTexts.map((t) => this.encoder.targetIds(sep + t).length)) + 1;
   }
 
   async evaluate(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: ScoredPromptResult; predictions: ScoredPrediction[] }> {
     const generating = (options.generation || this.spec.evaluation.metric === 'generate') && prompt.kind !== 'ensemble';
-    const { scores, generated } = await this.scoreAndGenerate(prompt, split.examples, options, generating ? this.generationLength() : 0);
+    const { scores, generated } = await this.scoreAndGenerate(prompt, split.examples, options, generating ? this.generationLength(prompt) : 0);
     const texts = generating ? (generated ?? await this.generations(prompt, split.examples, options)) : undefined;
-    return this.summarize(prompt, split.examples, scores, texts);
+    const summary = this.summarize(prompt, split.examples, scores, texts);
+    // what the model saw for the first example: the comparison shows a chat prompt's conversation
+    if (prompt.rendered && split.examples.length > 0) summary.result.rendered = prompt.rendered(split.examples[0]);
+    return summary;
   }
 
   /** Metrics and per-example predictions from label scores [example][prompt][label] (and generations). */
@@ -185,7 +218,7 @@ export class Evaluator {
     const gold = examples.map((e) => this.labels.indexOf(e.label));
     const argmax = (row: number[]) => row.reduce((b, v, c) => (v > row[b] ? c : b), 0);
     const ranked = scores.map((perPrompt) => (perPrompt.length === 1 ? argmax(perPrompt[0]) : majorityVote(perPrompt.map(argmax), perPrompt)));
-    const targets = this.labelTargets();
+    const targets = this.labelTargets(prompt.labelSeparator);
     const generatedLabels = generated?.map((g) => labelOfGenerated(g, targets));
     const byGeneration = this.spec.evaluation.metric === 'generate' && generatedLabels !== undefined;
     const predicted = byGeneration ? generatedLabels!.map((l) => (l === null ? -1 : this.labels.indexOf(l))) : ranked;
@@ -209,8 +242,8 @@ export class Evaluator {
   }
 
   /** Each label with its text and the token ids a generation naming it starts with. */
-  labelTargets(): { label: string; text: string; ids: number[] }[] {
-    return this.labels.map((label) => ({ label, text: this.spec.data.verbalizer[label], ids: this.encoder.targetIds(this.spec.data.labelSeparator + this.spec.data.verbalizer[label]) }));
+  labelTargets(separator = this.spec.data.labelSeparator): { label: string; text: string; ids: number[] }[] {
+    return this.labels.map((label) => ({ label, text: this.spec.data.verbalizer[label], ids: this.encoder.targetIds(separator + this.spec.data.verbalizer[label]) }));
   }
 
   /**
@@ -238,7 +271,7 @@ export class Evaluator {
 
   /** Every (example, label) sequence of a prompt, in example-major order, tagged with soft prompt `k`. */
   labelSequences(prompt: PromptUnderTest, examples: Example[], promptOffset = 0): Sequence[] {
-    const sep = this.spec.data.labelSeparator;
+    const sep = prompt.labelSeparator ?? this.spec.data.labelSeparator;
     const n = prompt.soft[0]?.length ?? 0;
     const out: Sequence[] = [];
     for (const example of examples) {

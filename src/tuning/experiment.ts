@@ -24,6 +24,8 @@ import { trainSoftPrompt } from './train.js';
 import { configParameters, CPU_ROWS_PER_PASS, nvidiaGpuMemory, planMemory, type MemoryPlan } from './memory-plan.js';
 import { SequenceEncoder } from './encoding.js';
 import { fillTemplate } from '../common/template.js';
+import { chatConversation, checkChatTemplates, renderChatPrompt } from './chat.js';
+import type { ChatMessage } from '../common/spec.js';
 import type { ModelConfig } from '../models/config.js';
 import type { Prediction, PromptResult } from '../common/run-files.js';
 
@@ -66,6 +68,7 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
     device: options.device, precision: options.precision ?? 'auto', threads: options.threads, log: (m) => emit({ type: 'log', message: m }),
     progress: (p) => emit({ type: 'setup', phase: p.phase, detail: p.detail, seconds: p.seconds }),
   });
+  checkChatTemplates(loaded, lm.tokenizer, modelFolder);
   const memory = planJobMemory(loaded, lm, { train, dev, test }, options.device, options.precision ?? 'auto');
   emit({ type: 'log', message: memory.detail });
   const lengths = labelLengthWarning(loaded, lm);
@@ -111,16 +114,18 @@ function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Sp
   const { spec } = loaded;
   const encoder = new SequenceEncoder(lm.tokenizer!, lm.contextLength, lm.kind === 'seq2seq' ? lm.cfg.eosTokenId : null);
   const longestLabel = Object.values(spec.data.verbalizer).reduce((a, b) => (b.length > a.length ? b : a), '');
-  const longestTokens = (template: string) => {
+  const longestTokens = (template: string, messages?: ChatMessage[]) => {
     // a template naming a field filled later (a pipeline's {stage1}) is measured without it
-    const fill = (fields: Record<string, unknown>) => { try { return fillTemplate(template, fields); } catch { return template; } };
+    const fill = (fields: Record<string, unknown>) => {
+      try { return messages ? renderChatPrompt(lm.tokenizer!, chatConversation(messages, fields), 'memory plan') : fillTemplate(template, fields); } catch { return template; }
+    };
     const texts = [splits.train, splits.dev, splits.test].flatMap((s) => s?.examples ?? []).map((e) => fill(e.fields));
     texts.sort((a, b) => b.length - a.length);
     return Math.max(1, ...texts.slice(0, 32).map((t) => encoder.withTarget(t, spec.data.labelSeparator + longestLabel, 0).ids.length));
   };
   const n = spec.softPrompt.length;
-  const trainTokens = Math.min(lm.contextLength, n + longestTokens(spec.softPrompt.template));
-  const evalTokens = Math.min(lm.contextLength, Math.max(trainTokens, ...spec.discretePrompts.map((d) => longestTokens(d.template) * (1 + (d.shots ?? 0)))));
+  const trainTokens = Math.min(lm.contextLength, n + longestTokens(spec.softPrompt.template, spec.softPrompt.messages));
+  const evalTokens = Math.min(lm.contextLength, Math.max(trainTokens, ...spec.discretePrompts.map((d) => longestTokens(d.template ?? '', d.messages) * (1 + (d.shots ?? 0)))));
   const common = {
     batchSize: spec.training.batchSize, evalBatchSize: spec.training.evalBatchSize, tokens: trainTokens, evalTokens,
     microBatchSize: spec.training.microBatchSize, file: loaded.file,

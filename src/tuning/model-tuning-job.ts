@@ -12,7 +12,6 @@ import { baseRecord, evaluateAll, prepare, toRow, type Emit } from './experiment
 import { estimateModelTuningMemory, ModelTuner } from './model-tuning.js';
 import { learningRateAt } from './optimizers.js';
 import { BatchSampler } from './sampler.js';
-import { fillTemplate } from '../common/template.js';
 
 export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }>, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
   const p = await prepare(job.specFile, job, emit);
@@ -25,8 +24,9 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
     const params = names.reduce((s, n) => s + base.shape(n).reduce((a, b) => a * b, 1), 0);
     const mt = spec.modelTuning;
     const evaluator = new Evaluator(p.lm, spec, p.splits.train);
-    const sep = spec.data.labelSeparator;
-    const encoded = p.splits.train.examples.map((e) => evaluator.encoder.withTarget(fillTemplate(spec.softPrompt.template, e.fields), sep + spec.data.verbalizer[e.label], 0));
+    const input = evaluator.softInput();
+    const sep = input.labelSeparator ?? spec.data.labelSeparator;
+    const encoded = p.splits.train.examples.map((e) => evaluator.encoder.withTarget(input.text(e), sep + spec.data.verbalizer[e.label], 0));
     const memory = estimateModelTuningMemory(params, cfg, mt.batchSize, Math.max(...encoded.map((s) => s.ids.length)));
     emit({ type: 'log', message: `model tuning: ${memory.detail}` });
     if (!memory.fits) {

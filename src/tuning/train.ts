@@ -10,7 +10,6 @@ import { Adafactor, Adam, clipGradient, learningRateAt, type Optimizer } from '.
 import { accumulatedLossAndGradient, type MemoryPlan } from './memory-plan.js';
 import { BatchSampler } from './sampler.js';
 import type { Spec } from '../common/spec.js';
-import { fillTemplate } from '../common/template.js';
 
 export interface ProgressEvent { step: number; steps: number; loss: number; learningRate: number; examplesPerSecond: number; etaSeconds: number; gradNorm: number }
 export interface EvalEvent { step: number; split: 'dev'; accuracy: number; nll: number; macroF1: number; best: boolean }
@@ -61,8 +60,9 @@ export async function trainSoftPrompt(args: {
   const prompt = Float32Array.from(args.initial.data);
   const optimizer = makeOptimizer(spec, n, d);
   const sampler = new BatchSampler(train.examples, t.batchSize, t.seed, t.sampling);
-  const sep = spec.data.labelSeparator;
-  const encoded = train.examples.map((e) => evaluator.encoder.withTarget(fillTemplate(spec.softPrompt.template, e.fields), sep + spec.data.verbalizer[e.label], n));
+  const input = evaluator.softInput();
+  const sep = input.labelSeparator ?? spec.data.labelSeparator;
+  const encoded = train.examples.map((e) => evaluator.encoder.withTarget(input.text(e), sep + spec.data.verbalizer[e.label], n));
 
   let start = 0;
   let bestAccuracy: number | null = null;

@@ -26,7 +26,7 @@ function resultsTable(d: ComparisonData): HTMLElement {
   const best = Math.max(...d.prompts.map((p) => p.accuracy));
   const head = el('tr', {}, ...['prompt', 'kind', 'accuracy', 'macro-F1', 'NLL', 'AUC', 'exact match', ...d.labels.map((l) => `predicted ${l}`), 'task params', 'stored'].map((h) => el('th', {}, h)));
   const rows = d.prompts.map((p) => el('tr', { class: p.accuracy === best ? 'best' : '', 'data-prompt': p.key },
-    el('td', {}, p.key), el('td', {}, el('span', { class: `kind ${p.kind}` }, p.kind)),
+    el('td', p.rendered !== undefined ? { title: `rendered for the first example:\n${p.rendered}` } : {}, p.key), el('td', {}, el('span', { class: `kind ${p.kind}` }, p.kind)),
     el('td', { class: 'num accuracy' }, pct(p.accuracy)), el('td', { class: 'num' }, p.macroF1.toFixed(3)), el('td', { class: 'num' }, p.nll === null ? '' : p.nll.toFixed(3)),
     el('td', { class: 'num' }, p.auc === null ? '' : p.auc.toFixed(3)), el('td', { class: 'num' }, pct(p.exactMatch)),
     ...d.labels.map((l) => el('td', { class: 'num' }, pct(p.predictedRate[l] ?? 0))),

@@ -89,6 +89,9 @@ export function buildSpec(a: NewExperimentAnswers): Record<string, unknown> {
     return r.startsWith('.') ? r : `./${r}`;
   };
   const modelIsPath = existsSync(a.model);
+  // an instruct model is prompted in chat turns today: its own chat template is compared too
+  const answerWith = `Answer with one of: ${Object.values(a.verbalizer).join(', ')}.`.replace(/[{}]/g, (brace) => brace + brace);
+  const chat = hasChatTemplate(a.model) ? [{ role: 'system', content: answerWith }, { role: 'user', content: `{${a.textField}}` }] : null;
   return {
     $schema: undefined,
     name: a.name,
@@ -104,10 +107,27 @@ export function buildSpec(a: NewExperimentAnswers): Record<string, unknown> {
     discretePrompts: [
       { id: 'zero-shot', template: a.discreteTemplate },
       { id: '4-shot', template: a.discreteTemplate, shots: 4 },
+      ...(chat ? [{ id: 'chat-zero-shot', messages: chat }, { id: 'chat-4-shot', messages: chat, shots: 4 }] : []),
     ],
     softPrompt: { length: a.promptLength ?? 20, init: 'class-labels' },
     training: { optimizer: 'adafactor', learningRate: 0.3, schedule: 'linear', steps: 300, batchSize: 16, evalEvery: 50, sampling: 'balanced', seed: 0 },
   };
+}
+
+/**
+ * Whether a local model folder's tokenizer_config.json holds a chat template (read as JSON: the host
+ * loads no model). A hub id not downloaded yet has none that can be seen.
+ */
+export function hasChatTemplate(model: string): boolean {
+  const config = join(model, 'tokenizer_config.json');
+  if (!existsSync(config)) return false;
+  try {
+    const template = (JSON.parse(readFileSync(config, 'utf8')) as { chat_template?: unknown }).chat_template;
+    return typeof template === 'string' ? template.length > 0 : Array.isArray(template) && template.length > 0;
+  } catch {
+    // a damaged tokenizer_config.json is reported, with its file, when the job loads the tokenizer
+    return false;
+  }
 }
 
 /** A safe experiment name from a file or free text. */
