@@ -284,7 +284,17 @@ describe('PEFT adapter import', () => {
     writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), ...configChange }));
     return dir;
   };
+  const nanAdapter = () => {
+    const dir = adapter('CAUSAL_LM', 1);
+    writePeftAdapter(dir, { length: 4, dim: 64, data: new Float32Array(256).fill(0.5).fill(NaN, 70, 71) }, {
+      task_type: 'CAUSAL_LM', base_model_name_or_path: 'm', num_transformer_submodules: 1, num_attention_heads: 8, num_layers: 5,
+      prompt_tuning_init: 'RANDOM', prompt_tuning_init_text: null, tokenizer_name_or_path: null,
+    });
+    return dir;
+  };
   const cases: [string, () => string, () => string, RegExp][] = [
+    ['an adapter holding NaN (eval, generate and ensembles read it the same way)', nanAdapter, () => storiesDir,
+      /adapter_model\.safetensors: prompt_embeddings holds NaN \(virtual token 1, column 6\); the adapter comes from a run that diverged/],
     ['num_virtual_tokens that divides the rows but is not their count', () => adapter('CAUSAL_LM', 1, { num_virtual_tokens: 2 }), () => storiesDir,
       /adapter_config\.json: num_virtual_tokens is 2 with 1 transformer submodule\(s\), so prompt_embeddings should have 2 rows, but .*adapter_model\.safetensors has 4/],
     ['num_virtual_tokens above the rows', () => adapter('CAUSAL_LM', 1, { num_virtual_tokens: 8 }), () => storiesDir, /num_virtual_tokens is 8 with 1 transformer submodule\(s\), so prompt_embeddings should have 8 rows/],
@@ -365,5 +375,26 @@ describe('run status', () => {
     const record = JSON.parse(readFileSync(join(runs, id, 'run.json'), 'utf8'));
     assert.equal(record.status, 'failed');
     assert.match(record.error, /evaluation\.ensembles\[0\]\.prompts\[0\]/);
+  });
+});
+
+describe('training examples longer than the context', () => {
+  it('are counted and named in a warning before the first step, not after training', async () => {
+    const dir = tempDir('ptune-long-');
+    const long = Array.from({ length: 600 }, () => 'Lily went to the park and played with her ball.').join(' ');
+    writeFileSync(join(dir, 'train.jsonl'), jsonl([{ story: long, mood: 'happy' }, { story: 'Tom was sad.', mood: 'sad' }, { story: 'Sue smiled.', mood: 'happy' }]));
+    const spec = workspace({
+      name: 'long', model: storiesDir,
+      data: { train: join(dir, 'train.jsonl'), test: join(root, 'data', 'mood', 'test.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, maxExamples: 4 },
+      softPrompt: { length: 4 }, training: { steps: 1, batchSize: 2, evalEvery: 5 }, evaluation: { generation: false },
+    });
+    const seen: string[] = [];
+    await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, (e) => {
+      if (e.type === 'log') seen.push(e.message);
+      if (e.type === 'progress') seen.push('step');
+    });
+    const warning = seen.findIndex((m) => /^warning: 1 of 3 training examples are longer than the model's context \(\d+ tokens with the 4-token soft prompt\) and were cut from the left, keeping the label/.test(m));
+    assert.ok(warning >= 0, seen.join('\n'));
+    assert.ok(warning < seen.indexOf('step'), 'before the first step');
   });
 });

@@ -74,5 +74,9 @@ export function readPeftAdapter(folder: string, expectedDim?: number): { prompt:
   if (config.token_dim != null && config.token_dim !== dim) throw new InputError(`${configPath}: token_dim ${config.token_dim} but prompt_embeddings has ${dim} columns`);
   if (expectedDim !== undefined && dim !== expectedDim) throw new InputError(`${folder}: the soft prompt has token_dim ${dim} but the model's hidden size is ${expectedDim}; it was trained for another model`);
   const all = readTensorF32(entry);
-  return { prompt: { length: n, dim, data: Float32Array.from(all.subarray(0, n * dim)) }, config };
+  const data = Float32Array.from(all.subarray(0, n * dim));
+  // a NaN or infinite entry makes every score NaN: refuse it here, where the file can be named
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new InputError(`${weightsPath}: prompt_embeddings holds ${data[bad]} (virtual token ${Math.floor(bad / dim)}, column ${bad % dim}); the adapter comes from a run that diverged: retrain it, with a lower learning rate`);
+  return { prompt: { length: n, dim, data }, config };
 }

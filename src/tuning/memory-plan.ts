@@ -95,7 +95,7 @@ export function planMemory(cfg: ModelConfig, parameters: number, options: { batc
   const figures = `${gb(weightBytes)} of ${options.halfWeights ? 'float16' : 'float32'} weights (${parameters.toLocaleString('en-US')} parameters), ${gb(bytesPerExample)} of activations per example of ${options.tokens} positions, budget ${gb(budgetBytes)} (${options.budgetSource ?? 'half the available memory'})`;
   const fitting = Math.floor(room / bytesPerExample);
   if (options.microBatchSize === undefined && fitting < 1) {
-    throw new InputError(`${options.file ?? 'the job'}: one example does not fit in memory: ${figures}. Shorten the inputs (data.maxLength) or the soft prompt, close other programs, or use a smaller model`, options.file ? { file: options.file, field: 'training.microBatchSize' } : undefined);
+    throw new InputError(`${options.file ?? 'the job'}: one example does not fit in memory: ${figures}. Shorten the inputs or the soft prompt, close other programs, or use a smaller model`, options.file ? { file: options.file, field: 'training.microBatchSize' } : undefined);
   }
   // past enough rows to keep the products efficient, a larger pass only costs memory; small
   // models keep whole batches (there a pass's fixed cost dominates and memory is no concern)

@@ -63,6 +63,9 @@ export async function trainSoftPrompt(args: {
   const input = evaluator.softInput();
   const sep = input.labelSeparator ?? spec.data.labelSeparator;
   const encoded = train.examples.map((e) => evaluator.encoder.withTarget(input.text(e), sep + spec.data.verbalizer[e.label], n));
+  const truncated = encoded.filter((e) => e.truncated).length;
+  // said before training, not after: the soft prompt learns from what is left of these examples
+  if (truncated > 0) hooks.onLog?.(`warning: ${truncated} of ${encoded.length} training examples are longer than the model's context (${lm.contextLength} tokens with the ${n}-token soft prompt) and were cut from the left, keeping the label; shorten those texts if the start matters`);
 
   let start = 0;
   let bestAccuracy: number | null = null;
