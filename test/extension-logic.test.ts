@@ -177,7 +177,11 @@ describe('job manager', () => {
     });
     const pending = jobs.run({ kind: 'train', specFile, device: 'cpu' });
     assert.equal(jobs.busy, true);
-    await assert.rejects(() => jobs.run({ kind: 'train', specFile, device: 'cpu' }), /a job is already running/);
+    // a second job waits for the first instead of being refused (the queue's own tests: lifecycle.test.ts)
+    const second = jobs.submit({ kind: 'train', specFile, device: 'cpu' });
+    assert.equal(second.queued, true);
+    assert.ok(jobs.removeQueued(second.id));
+    assert.equal((await second.outcome).removed, true);
     const outcome = await pending;
     assert.equal(outcome.summary?.status, 'cancelled');
     assert.equal(jobs.busy, false);

@@ -4,6 +4,7 @@
 // run killed at any moment) never sees a half-written file.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { encodeSafetensors, readSafetensorsHeader, readTensorF32 } from './safetensors.js';
@@ -11,7 +12,8 @@ import { writeFileAtomic } from './atomic-file.js';
 import { readPeftAdapter, writePeftAdapter, type SoftPromptTensor } from './peft-adapter.js';
 import type { Spec } from './spec.js';
 
-export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed';
+/** `interrupted`: recorded as running, but the process that ran it is gone (see effectiveStatus). */
+export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed' | 'interrupted';
 
 export interface RunRecord {
   id: string;
@@ -30,6 +32,11 @@ export interface RunRecord {
   bestDevAccuracy: number | null;
   error?: string;
   resumedFrom?: number[];
+  /** The process running the run, and its host: set while the status is running. */
+  pid?: number;
+  host?: string;
+  /** Refreshed every few seconds while the run is running (ISO time). */
+  heartbeat?: string;
 }
 
 export interface MetricRow { step: number; [key: string]: number | string | null }
@@ -74,6 +81,39 @@ function processIsAlive(pid: number): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** How often a running run's process refreshes its heartbeat. */
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+/**
+ * A running run whose process cannot be checked (another host, or no pid recorded) counts as
+ * interrupted after this long without a heartbeat: generous, since a blocked event loop (a long
+ * synchronous load) delays beats.
+ */
+export const HEARTBEAT_STALE_MS = 15 * 60_000;
+
+type LivenessFields = Pick<RunRecord, 'status' | 'pid' | 'host' | 'heartbeat' | 'updatedAt'>;
+
+/**
+ * A run's status as it is now: `interrupted` where run.json says running but the process is gone
+ * (its pid is not alive on this host, or, where the pid cannot be checked, its heartbeat is stale).
+ * A live pid with a stale heartbeat is taken as a reused pid: the run's own process beats on a timer.
+ */
+export function effectiveStatus(record: LivenessFields, now = Date.now()): RunStatus {
+  if (record.status !== 'running') return record.status;
+  const last = Date.parse(record.heartbeat ?? record.updatedAt);
+  const stale = !Number.isFinite(last) || now - last > HEARTBEAT_STALE_MS;
+  if (record.pid && (!record.host || record.host === hostname())) return processIsAlive(record.pid) && !stale ? 'running' : 'interrupted';
+  return stale ? 'interrupted' : 'running';
+}
+
+/** Why a run is interrupted, for run.json's error and the messages that report it. */
+export function interruptionReason(record: LivenessFields): string {
+  if (record.pid && (!record.host || record.host === hostname())) return `its process (pid ${record.pid}) ended before the run finished`;
+  return `no heartbeat since ${record.heartbeat ?? record.updatedAt}${record.host ? ` from ${record.host}` : ''}`;
+}
+
+/** Heartbeat timers of the running runs of this process, by folder. */
+const heartbeats = new Map<string, NodeJS.Timeout>();
 
 export class RunDir {
   constructor(readonly dir: string) {}
@@ -124,9 +164,55 @@ export class RunDir {
 
   get record(): RunRecord { return this.readJson<RunRecord>('run.json'); }
   updateRecord(change: Partial<RunRecord>): RunRecord {
-    const next = { ...this.record, ...change, updatedAt: new Date().toISOString() };
+    return this.writeRecord({ ...this.record, ...change, updatedAt: new Date().toISOString() });
+  }
+
+  /**
+   * Writes run.json. A running record is stamped with this process's pid, host and a heartbeat,
+   * refreshed on a timer until this process writes another status, so others can tell a run whose
+   * process is gone (effectiveStatus).
+   */
+  writeRecord<R extends { status: RunStatus }>(record: R): R {
+    const running = record.status === 'running';
+    const next = running ? { ...record, pid: process.pid, host: hostname(), heartbeat: new Date().toISOString() } : record;
     this.writeJson('run.json', next);
+    clearInterval(heartbeats.get(this.dir));
+    heartbeats.delete(this.dir);
+    if (running) {
+      const timer = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+      // the timer never keeps a finished CLI or test process alive
+      timer.unref();
+      heartbeats.set(this.dir, timer);
+    }
     return next;
+  }
+
+  /**
+   * Refreshes the heartbeat of a run this process is running. A run another process has taken over
+   * (a resume elsewhere) or that was deleted stops the timer; one marked interrupted by a reader
+   * that found the heartbeat stale (this process's event loop was blocked) is running again.
+   */
+  private beat(): void {
+    try {
+      const record = this.record;
+      if (record.pid !== process.pid || (record.status !== 'running' && record.status !== 'interrupted')) throw new Error('not this process\'s running run');
+      const next: RunRecord = { ...record, status: 'running', heartbeat: new Date().toISOString() };
+      if (record.status === 'interrupted') delete next.error;
+      this.writeJson('run.json', next);
+    } catch {
+      clearInterval(heartbeats.get(this.dir));
+      heartbeats.delete(this.dir);
+    }
+  }
+
+  /**
+   * The record with its effective status; a running run whose process is gone is rewritten as
+   * interrupted first (the extension does this on finding one; the CLI only reports).
+   */
+  recordInterruption(): RunRecord {
+    const record = this.record;
+    if (record.status !== 'running' || effectiveStatus(record) === 'running') return record;
+    return this.updateRecord({ status: 'interrupted', error: `${interruptionReason(record)}; resume it to continue from its last checkpoint` });
   }
 
   /** JSON lines, rewritten whole (atomically) so no reader sees a torn last line. */

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { setupMessage, type DeviceName, type Job, type PrecisionName, type SweepAxis } from '../common/protocol.js';
-import { exportAdapter, listRuns, runsRootFor, RunDir } from '../common/run-folder.js';
+import { effectiveStatus, exportAdapter, listRuns, runsRootFor, RunDir } from '../common/run-folder.js';
 import { writeFileAtomic } from '../common/atomic-file.js';
 import { importRunFolder } from '../common/job-import.js';
 import { loadSpec, type Spec } from '../common/spec.js';
@@ -23,7 +23,7 @@ export interface Context {
   refreshAll(): Promise<void>;
 }
 
-type Arg = { kind?: string; file?: string; runDir?: string } | vscode.Uri | undefined;
+type Arg = { kind?: string; file?: string; runDir?: string; queueId?: number } | vscode.Uri | undefined;
 
 const config = () => vscode.workspace.getConfiguration('promptTuning');
 
@@ -35,6 +35,11 @@ async function specFiles(): Promise<string[]> {
 async function pickSpec(arg: Arg, title: string): Promise<string | undefined> {
   if (arg instanceof vscode.Uri) return arg.fsPath;
   if (arg?.kind === 'spec' && arg.file) return arg.file;
+  // a run's context menu: the spec the run was made from
+  if (arg?.kind === 'run' && arg.runDir) {
+    const specFile = new RunDir(arg.runDir).record.specFile;
+    if (specFile) return specFile;
+  }
   const active = vscode.window.activeTextEditor?.document;
   if (active?.fileName.endsWith('.ptune.json')) return active.fileName;
   const files = await specFiles();
@@ -73,17 +78,22 @@ async function trainerEnv(ctx: Context): Promise<NodeJS.ProcessEnv> {
   return env;
 }
 
+/** Runs a job, after the running job and those queued before it; undefined if it was removed from the queue. */
 async function runJob(ctx: Context, job: Job, title: string): Promise<JobOutcome | undefined> {
-  if (ctx.jobs.busy) {
-    void vscode.window.showWarningMessage('Prompt Tuning: a job is already running. Cancel it first (Prompt Tuning: Cancel Run).');
-    return undefined;
-  }
   const env = await trainerEnv(ctx);
+  const ticket = ctx.jobs.submit(job, env);
+  if (ticket.queued) {
+    ctx.output.appendLine(`--- ${new Date().toLocaleTimeString()} queued: ${title}`);
+    void vscode.window.showInformationMessage(`Prompt Tuning: ${title} is queued and starts when the running job ends. The Experiments view lists it under its spec.`);
+    if (!(await ticket.started)) return undefined;
+  }
   ctx.output.appendLine(`--- ${new Date().toLocaleTimeString()} ${title}`);
   const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Prompt Tuning: ${title}`, cancellable: true }, async (progress, token) => {
-    token.onCancellationRequested(() => ctx.jobs.cancel());
+    token.onCancellationRequested(() => { if (ctx.jobs.live?.job === job) ctx.jobs.cancel(); });
     let last = 0;
-    const stop = ctx.jobs.onEvent((e) => {
+    const stop = ctx.jobs.onEvent((e, live) => {
+      // the notification follows this job only, not the ones queued after it
+      if (live?.job !== job) return;
       if (e.type === 'progress') {
         const pct = (100 * e.step) / e.steps;
         progress.report({ message: `step ${e.step}/${e.steps}, loss ${e.loss.toFixed(3)}`, increment: pct - last });
@@ -93,7 +103,7 @@ async function runJob(ctx: Context, job: Job, title: string): Promise<JobOutcome
       else if (e.type === 'run') void ctx.tree.refresh();
     });
     try {
-      return await ctx.jobs.run(job, env);
+      return await ticket.outcome;
     } finally {
       stop();
     }
@@ -146,6 +156,41 @@ export function registerCommands(ctx: Context): void {
     if (!arg || arg instanceof vscode.Uri || !arg.runDir) return;
     const run = RunDir.open(arg.runDir);
     await runJob(ctx, { kind: 'train', specFile: run.record.specFile, ...runOptions(), resume: run.dir }, `resuming ${run.id}`);
+  });
+
+  register('promptTuning.removeQueuedJob', (arg: Arg) => {
+    if (!arg || arg instanceof vscode.Uri || arg.queueId === undefined) return;
+    if (!ctx.jobs.removeQueued(arg.queueId)) void vscode.window.showInformationMessage('Prompt Tuning: that job is no longer queued (it has started or ended).');
+  });
+
+  register('promptTuning.deleteRun', async (arg: Arg) => {
+    if (!arg || arg instanceof vscode.Uri || !arg.runDir) return;
+    const run = RunDir.open(arg.runDir);
+    const record = run.record;
+    // a live trainer would go on writing into the trashed folder
+    if (effectiveStatus(record) === 'running' || ctx.jobs.live?.runDir === run.dir) {
+      return void vscode.window.showWarningMessage(`Prompt Tuning: ${run.id} is running (process ${record.pid ?? 'unknown'}). Cancel it before deleting it.`);
+    }
+    const choice = await vscode.window.showWarningMessage(`Delete run ${run.id}?`, { modal: true, detail: `Its folder ${run.dir} (checkpoints, soft prompt, results) moves to the trash.` }, 'Move to Trash');
+    if (choice !== 'Move to Trash') return;
+    const uri = vscode.Uri.file(run.dir);
+    try {
+      await vscode.workspace.fs.delete(uri, { recursive: true, useTrash: true });
+    } catch (e) {
+      // some hosts (a remote or web one) have no trash
+      const permanent = await vscode.window.showWarningMessage(`Could not move ${run.id} to the trash (${(e as Error).message}). Delete it permanently?`, { modal: true }, 'Delete Permanently');
+      if (permanent !== 'Delete Permanently') return;
+      await vscode.workspace.fs.delete(uri, { recursive: true, useTrash: false });
+    }
+    await ctx.refreshAll();
+  });
+
+  register('promptTuning.revealRun', async (arg: Arg) => {
+    if (!arg || arg instanceof vscode.Uri || !arg.runDir) return;
+    const runJson = vscode.Uri.file(join(arg.runDir, 'run.json'));
+    // the OS file manager on a desktop; the Explorer where the files live on another machine
+    const local = vscode.env.remoteName === undefined && vscode.env.uiKind === vscode.UIKind.Desktop;
+    await vscode.commands.executeCommand(local ? 'revealFileInOS' : 'revealInExplorer', runJson);
   });
 
   register('promptTuning.evaluate', async (arg: Arg) => {

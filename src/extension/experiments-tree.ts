@@ -1,26 +1,32 @@
-// The Experiments tree: spec files of the workspace, their runs with status and best metric.
+// The Experiments tree: spec files of the workspace, their queued jobs, their runs with status and
+// best metric.
 import * as vscode from 'vscode';
-import { specNode, type LiveProgress, type RunNode, type SpecNode } from './logic/experiments.js';
+import { specNode, type LiveProgress, type QueuedNode, type RunNode, type SpecNode } from './logic/experiments.js';
+import type { QueuedJob } from './logic/jobs.js';
 
-type Node = SpecNode | RunNode;
+type Node = SpecNode | QueuedNode | RunNode;
 
 export class ExperimentsTree implements vscode.TreeDataProvider<Node> {
   private changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   live: LiveProgress | undefined;
+  queue: QueuedJob[] = [];
 
   refresh(): void { this.changed.fire(undefined); }
 
   async getChildren(node?: Node): Promise<Node[]> {
-    if (node?.kind === 'run') return [];
-    if (node?.kind === 'spec') return specNode(node.file, this.live).runs;
+    if (node?.kind === 'run' || node?.kind === 'queued') return [];
+    if (node?.kind === 'spec') {
+      const fresh = specNode(node.file, this.live, this.queue);
+      return [...fresh.queued, ...fresh.runs];
+    }
     const files = await vscode.workspace.findFiles('**/*.ptune.json', '**/{node_modules,.ptune}/**');
-    return files.map((f) => specNode(f.fsPath, this.live)).sort((a, b) => a.label.localeCompare(b.label));
+    return files.map((f) => specNode(f.fsPath, this.live, this.queue)).sort((a, b) => a.label.localeCompare(b.label));
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
     if (node.kind === 'spec') {
-      const item = new vscode.TreeItem(node.label, node.runs.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+      const item = new vscode.TreeItem(node.label, node.runs.length || node.queued.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
       item.description = node.description;
       item.resourceUri = vscode.Uri.file(node.file);
       item.iconPath = new vscode.ThemeIcon('beaker');
@@ -28,6 +34,15 @@ export class ExperimentsTree implements vscode.TreeDataProvider<Node> {
       item.tooltip = node.file;
       item.command = { command: 'vscode.open', title: 'Open Spec', arguments: [vscode.Uri.file(node.file)] };
       item.id = node.file;
+      return item;
+    }
+    if (node.kind === 'queued') {
+      const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+      item.description = node.description;
+      item.tooltip = node.tooltip;
+      item.contextValue = node.contextValue;
+      item.id = `queued:${node.queueId}`;
+      item.iconPath = new vscode.ThemeIcon('watch');
       return item;
     }
     const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);

@@ -27,6 +27,10 @@ export function activate(extension: vscode.ExtensionContext): void {
   };
 
   jobs.onLog((line) => output.appendLine(line));
+  jobs.onQueueChange((queued) => {
+    tree.queue = queued;
+    tree.refresh();
+  });
   jobs.onEvent((e, live) => {
     if (live?.runDir) tree.live = { runDir: live.runDir, step: live.step, steps: live.steps, loss: live.loss.at(-1)?.[1] };
     if (!live) {

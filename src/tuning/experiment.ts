@@ -11,7 +11,7 @@ import type { SoftPrompt, TunableModel } from '../models/tunable.js';
 import { openModel } from '../models/load.js';
 import { resolveModelFolder } from '../models/model-folder.js';
 import type { Job, JobSummary, ResultRow, TrainerEvent } from '../common/protocol.js';
-import { modelFileHashes, readSoftPromptSource, RunDir, runsRootFor, type RunRecord } from '../common/run-folder.js';
+import { effectiveStatus, interruptionReason, modelFileHashes, readSoftPromptSource, RunDir, runsRootFor, type RunRecord } from '../common/run-folder.js';
 import { describeSplit, readSplit, type Split } from '../common/data.js';
 import { CancelledError, Evaluator, PromptUnderTest } from './evaluate.js';
 import { initSoftPrompt } from './prompt-init.js';
@@ -250,17 +250,23 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
     let resume = null;
     if (job.resume) {
       run = RunDir.open(job.resume);
+      const previous = run.record;
+      const status = effectiveStatus(previous);
+      // two processes training into one folder would overwrite each other's checkpoints
+      if (status === 'running') throw new InputError(`${run.dir}: the run is still running (process ${previous.pid ?? 'unknown'}${previous.host ? ` on ${previous.host}` : ''}); cancel it before resuming`, { file: run.path('run.json') });
       resume = run.readCheckpoint('last.safetensors');
       if (!resume) throw new InputError(`${run.dir}: no checkpoint to resume from (checkpoints/last.safetensors)`, { file: run.dir });
+      if (status === 'interrupted') emit({ type: 'log', message: `${run.id} was interrupted (${interruptionReason(previous)}); resuming from step ${resume.step}` });
       if (run.record.specFile !== p.loaded.file) emit({ type: 'log', message: `warning: the run was started from ${run.record.specFile}` });
       const changed = trainingDifferences(run.record.spec, spec);
       if (changed.length) {
         throw new InputError(`${p.loaded.file}: differs from the spec run ${run.id} was started with, in ${changed.join('; ')}; resuming would mix two experiments. Restore those fields to resume, or start a new run`, { file: p.loaded.file, field: changed[0].split(' ')[0] });
       }
-      run.updateRecord({ status: 'running', device, resumedFrom: [...(run.record.resumedFrom ?? []), resume.step] });
+      // the reason it stopped (an interruption, a failure) no longer holds
+      run.updateRecord({ status: 'running', device, error: undefined, resumedFrom: [...(run.record.resumedFrom ?? []), resume.step] });
     } else {
       run = RunDir.create(job.runsDir ?? runsRootFor(p.loaded.dir), job.runName ?? spec.name);
-      run.writeJson('run.json', baseRecord(p, run, device));
+      run.writeRecord(baseRecord(p, run, device));
     }
     emit({ type: 'run', runDir: run.dir, runId: run.id, steps: spec.training.steps });
     // whatever fails from here on (stage one, evaluation, a full disk), the run ends 'failed' with
@@ -345,12 +351,19 @@ export async function runEvalJob(job: Extract<Job, { kind: 'eval' }>, emit: Emit
       return evaluator.soft(id, prompt);
     });
     const run = RunDir.create(job.runsDir ?? runsRootFor(p.loaded.dir), `${spec.name}-eval`);
-    run.writeJson('run.json', { ...baseRecord(p, run, await p.lm.device()), steps: 0, kind: 'eval', evaluatedRuns: job.runs });
+    run.writeRecord({ ...baseRecord(p, run, await p.lm.device()), steps: 0, kind: 'eval', evaluatedRuns: job.runs });
     emit({ type: 'run', runDir: run.dir, runId: run.id, steps: 0 });
-    const prompts = [...discretePrompts(p, evaluator), ...soft, ...ensemblePrompts(p, evaluator)];
-    const evaluation = await evaluateAll(p, run, prompts, emit, signal);
-    run.updateRecord({ status: 'completed' });
-    return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
+    // a failed or cancelled evaluation ends with that status, never 'running'
+    try {
+      const prompts = [...discretePrompts(p, evaluator), ...soft, ...ensemblePrompts(p, evaluator)];
+      const evaluation = await evaluateAll(p, run, prompts, emit, signal);
+      run.updateRecord({ status: 'completed' });
+      return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
+    } catch (e) {
+      if (e instanceof CancelledError) run.updateRecord({ status: 'cancelled' });
+      else run.updateRecord({ status: 'failed', error: (e as Error).message });
+      throw e;
+    }
   } finally {
     await p.lm.dispose();
   }

@@ -33,7 +33,7 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
       throw new InputError(`${p.loaded.file}: model tuning of ${cfg.modelType} would need about ${(memory.bytes / 2 ** 30).toFixed(1)} GiB (${memory.detail}); use a smaller model or modelTuning.batchSize, or compare with prompt tuning only`, { file: p.loaded.file, field: 'modelTuning' });
     }
     const run = RunDir.create(job.runsDir ?? runsRootFor(p.loaded.dir), `${spec.name}-model-tuning`);
-    run.writeJson('run.json', { ...baseRecord(p, run, await p.lm.device()), kind: 'model-tuning', steps: mt.steps, parameters: params });
+    run.writeRecord({ ...baseRecord(p, run, await p.lm.device()), kind: 'model-tuning', steps: mt.steps, parameters: params });
     emit({ type: 'run', runDir: run.dir, runId: run.id, steps: mt.steps });
     tuner = new ModelTuner(cfg, base, p.lm.tokenizer, { device: job.device, optimizer: mt.optimizer, weightDecay: spec.training.weightDecay });
     const sampler = new BatchSampler(p.splits.train.examples, mt.batchSize, spec.training.seed, spec.training.sampling);

@@ -66,7 +66,7 @@ export async function runSweep(job: Extract<Job, { kind: 'sweep' }>, emit: Emit,
   const axes = job.axes.map((a) => ({ path: a.path, values: a.values.map((v) => grid.find((g) => g.point.some((o) => o.path === a.path && o.value === v))!.values[a.path]) }));
   const sweep = RunDir.create(job.runsDir ?? runsRootFor(base.dir), `${base.spec.name}-sweep`);
   const now = new Date().toISOString();
-  sweep.writeJson('run.json', {
+  sweep.writeRecord({
     id: sweep.id, name: base.spec.name, kind: 'sweep', specFile: base.file, spec: base.spec, status: 'running', createdAt: now, updatedAt: now,
     device: job.device, step: 0, steps: 0, bestStep: null, bestDevAccuracy: null, seed: firstSeed, axes, seeds, overrides: overrides.map(formatOverride),
   });

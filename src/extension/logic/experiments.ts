@@ -1,8 +1,10 @@
-// What the Experiments tree shows, computed from the files: each spec, its runs newest first,
-// with a status, progress and best metric.
+// What the Experiments tree shows, computed from the files: each spec, its jobs waiting in the
+// queue, its runs newest first, with a status, progress and best metric.
 import { resolve } from 'node:path';
-import { listRuns, runsRootFor, type RunRecord } from '../../common/run-folder.js';
+import type { Job } from '../../common/protocol.js';
+import { effectiveStatus, listRuns, RunDir, runsRootFor, type RunRecord } from '../../common/run-folder.js';
 import type { PromptResult } from '../../common/run-files.js';
+import type { QueuedJob } from './jobs.js';
 
 export interface LiveProgress { runDir: string; step: number; steps: number; loss?: number }
 
@@ -16,15 +18,19 @@ export interface RunNode {
   tooltip: string;
   /** For `when` clauses of context-menu actions. */
   contextValue: string;
-  icon: 'pass' | 'error' | 'circle-slash' | 'sync~spin' | 'history';
+  icon: 'pass' | 'error' | 'circle-slash' | 'sync~spin' | 'history' | 'debug-pause';
 }
 
-export interface SpecNode { kind: 'spec'; file: string; label: string; description: string; runs: RunNode[] }
+/** A job waiting for the running one to end. */
+export interface QueuedNode { kind: 'queued'; queueId: number; label: string; description: string; tooltip: string; contextValue: 'queued' }
+
+export interface SpecNode { kind: 'spec'; file: string; label: string; description: string; queued: QueuedNode[]; runs: RunNode[] }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
 export function runNode(runDir: string, record: RunRecord & { kind?: string }, results: PromptResult[] | null, live?: LiveProgress): RunNode {
-  const status = record.status;
+  // a run whose process is gone is never shown as running
+  const status = effectiveStatus(record);
   let description: string;
   if (live && live.runDir === runDir && status === 'running') {
     description = `step ${live.step}/${live.steps}${live.loss !== undefined ? `, loss ${live.loss.toFixed(3)}` : ''}`;
@@ -37,19 +43,45 @@ export function runNode(runDir: string, record: RunRecord & { kind?: string }, r
   } else if (status === 'running') description = `running, step ${record.step}/${record.steps}`;
   else if (status === 'cancelled') description = `cancelled at step ${record.step}`;
   else if (status === 'failed') description = 'failed';
+  else if (status === 'interrupted') description = `interrupted at step ${record.step}/${record.steps}`;
   else description = record.kind === 'import' ? 'imported soft prompt' : record.kind === 'scale' ? `scaling ablation over ${(record as { models?: string[] }).models?.length ?? 0} models` : record.kind === 'sweep' ? `sweep (${status})` : status;
-  const icon = status === 'completed' ? 'pass' : status === 'failed' ? 'error' : status === 'cancelled' ? 'circle-slash' : live?.runDir === runDir ? 'sync~spin' : 'history';
+  const icon = status === 'completed' ? 'pass' : status === 'failed' ? 'error' : status === 'cancelled' ? 'circle-slash' : status === 'interrupted' ? 'debug-pause' : live?.runDir === runDir ? 'sync~spin' : 'history';
   const tooltip = [`${record.id}`, `status: ${status}`, `model: ${record.model?.id ?? ''}`, `device: ${record.device}`, record.error ? `error: ${record.error}` : ''].filter(Boolean).join('\n');
   const evaluated = results !== null || record.kind === 'scale';
   return { kind: 'run', runDir, id: record.id, status, label: record.id, description, tooltip, contextValue: `run.${status}${evaluated ? '.evaluated' : ''}`, icon };
 }
 
-export function specNode(file: string, live?: LiveProgress): SpecNode {
+/** The spec file a job belongs to: its own, or, for a job on a run folder, the run's. */
+export function jobSpecFile(job: Job): string | null {
+  if ('specFile' in job) return resolve(job.specFile);
+  try {
+    const specFile = new RunDir(job.runDir).record.specFile;
+    return specFile ? resolve(specFile) : null;
+  } catch {
+    return null;
+  }
+}
+
+const ordinal = (n: number) => `${n}${n % 10 === 1 && n % 100 !== 11 ? 'st' : n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th'}`;
+
+export function queuedNode(entry: QueuedJob, position: number): QueuedNode {
+  const what = entry.job.kind === 'train' && entry.job.resume ? `resume ${entry.job.resume.split(/[\\/]/).pop()}` : entry.job.kind;
+  return {
+    kind: 'queued', queueId: entry.id, label: `queued: ${what}`, description: `${ordinal(position)} in the queue`,
+    tooltip: `Starts when the running job${position > 1 ? ' and the jobs before it end' : ' ends'}.`, contextValue: 'queued',
+  };
+}
+
+/**
+ * A spec with its queued jobs and its runs. A run recorded as running whose process is gone is
+ * rewritten as interrupted on the way (the extension owns its trainers; nobody else will).
+ */
+export function specNode(file: string, live?: LiveProgress, queue: QueuedJob[] = []): SpecNode {
   const abs = resolve(file);
   const runs = listRuns(runsRootFor(resolve(abs, '..')))
     .flatMap((run) => {
       try {
-        const record = run.record as RunRecord & { kind?: string };
+        const record = run.recordInterruption() as RunRecord & { kind?: string };
         if (record.specFile && resolve(record.specFile) !== abs) return [];
         const results = run.has('eval.json') ? run.readJson<{ results: PromptResult[] }>('eval.json').results : null;
         return [runNode(run.dir, record, results, live)];
@@ -57,6 +89,8 @@ export function specNode(file: string, live?: LiveProgress): SpecNode {
         return [];
       }
     });
+  const queued = queue.flatMap((entry, k) => (jobSpecFile(entry.job) === abs ? [queuedNode(entry, k + 1)] : []));
   const name = abs.split(/[\\/]/).pop()!.replace(/\.ptune\.json$/, '');
-  return { kind: 'spec', file: abs, label: name, description: runs.length ? `${runs.length} run${runs.length > 1 ? 's' : ''}` : 'no runs yet', runs };
+  const counts = [runs.length ? `${runs.length} run${runs.length > 1 ? 's' : ''}` : 'no runs yet', queued.length ? `${queued.length} queued` : ''].filter(Boolean).join(', ');
+  return { kind: 'spec', file: abs, label: name, description: counts, queued, runs };
 }

@@ -1,5 +1,6 @@
-// The extension's jobs: one trainer process at a time, its live state for the views, and its
-// outcome. Plain Node (the VS Code layer subscribes to `onEvent`), so it is tested without VS Code.
+// The extension's jobs: one trainer process at a time, the jobs waiting for it (first in, first
+// out, in memory only), its live state for the views, and its outcome. Plain Node (the VS Code layer
+// subscribes to `onEvent` and `onQueueChange`), so it is tested without VS Code.
 import { EventEmitter } from 'node:events';
 import type { InputLocation } from '../../common/errors.js';
 import { jobSubject, type Job, type JobSummary, type TrainerEvent } from '../../common/protocol.js';
@@ -17,16 +18,29 @@ export interface LiveJob {
   status: 'starting' | 'running' | 'evaluating' | 'cancelling';
 }
 
-export interface JobOutcome { job: Job; summary?: JobSummary; error?: { message: string; location?: InputLocation; stderrTail?: string } }
+/** `removed`: taken out of the queue before it started. */
+export interface JobOutcome { job: Job; summary?: JobSummary; error?: { message: string; location?: InputLocation; stderrTail?: string }; removed?: true }
+
+export interface QueuedJob { id: number; job: Job }
+
+/** A submitted job: whether it had to wait, when it starts (false: removed first), how it ends. */
+export interface JobTicket { id: number; queued: boolean; started: Promise<boolean>; outcome: Promise<JobOutcome> }
+
+interface Waiting extends QueuedJob { env?: NodeJS.ProcessEnv; start: (started: boolean) => void; finish: (outcome: JobOutcome) => void }
 
 export class JobManager {
   private emitter = new EventEmitter();
   private process: TrainerProcess | null = null;
+  private waiting: Waiting[] = [];
+  private lastId = 0;
   live: LiveJob | null = null;
 
   constructor(private options: Omit<TrainerOptions, 'onEvent'> = {}) {}
 
   get busy(): boolean { return this.process !== null; }
+
+  /** The jobs waiting, in the order they will run. */
+  get queued(): QueuedJob[] { return this.waiting.map(({ id, job }) => ({ id, job })); }
 
   onEvent(listener: (event: TrainerEvent, live: LiveJob | null) => void): () => void {
     this.emitter.on('event', listener);
@@ -36,15 +50,66 @@ export class JobManager {
     this.emitter.on('log', listener);
     return () => this.emitter.off('log', listener);
   }
+  onQueueChange(listener: (queued: QueuedJob[]) => void): () => void {
+    this.emitter.on('queue', listener);
+    return () => this.emitter.off('queue', listener);
+  }
 
-  /** Runs a job to its end; rejects only if another job is running. */
-  async run(job: Job, env?: NodeJS.ProcessEnv): Promise<JobOutcome> {
-    if (this.process) throw new Error('a job is already running; cancel it first');
+  /** Runs a job to its end, after the jobs before it. */
+  run(job: Job, env?: NodeJS.ProcessEnv): Promise<JobOutcome> { return this.submit(job, env).outcome; }
+
+  /** Starts a job now, or queues it behind the running job and the jobs already waiting. */
+  submit(job: Job, env?: NodeJS.ProcessEnv): JobTicket {
+    const id = ++this.lastId;
+    let start!: (started: boolean) => void;
+    let finish!: (outcome: JobOutcome) => void;
+    const started = new Promise<boolean>((resolve) => { start = resolve; });
+    const outcome = new Promise<JobOutcome>((resolve) => { finish = resolve; });
+    const entry = { id, job, env, start, finish };
+    const queued = this.busy || this.waiting.length > 0;
+    if (queued) {
+      this.waiting.push(entry);
+      this.emitter.emit('log', `queued: ${job.kind} ${jobSubject(job)}`);
+      this.emitter.emit('queue', this.queued);
+    } else this.launch(entry);
+    return { id, queued, started, outcome };
+  }
+
+  /** Takes a waiting job out of the queue; false if it is not waiting (it started, or ended). */
+  removeQueued(id: number): boolean {
+    const k = this.waiting.findIndex((w) => w.id === id);
+    if (k < 0) return false;
+    const [entry] = this.waiting.splice(k, 1);
+    this.emitter.emit('log', `removed from the queue: ${entry.job.kind} ${jobSubject(entry.job)}`);
+    this.emitter.emit('queue', this.queued);
+    entry.start(false);
+    entry.finish({ job: entry.job, removed: true });
+    return true;
+  }
+
+  private startNext(): void {
+    if (this.process) return;
+    const next = this.waiting.shift();
+    if (!next) return;
+    this.emitter.emit('queue', this.queued);
+    this.launch(next);
+  }
+
+  private launch(next: Waiting): void {
+    next.start(true);
+    // execute catches every failure into the outcome; the next job starts once this one's is delivered
+    void this.execute(next.job, next.env).then((outcome) => {
+      next.finish(outcome);
+      this.startNext();
+    });
+  }
+
+  private async execute(job: Job, env?: NodeJS.ProcessEnv): Promise<JobOutcome> {
     this.live = { job, runDir: null, runId: null, step: 0, steps: 0, loss: [], devAccuracy: [], etaSeconds: 0, status: 'starting' };
     this.emitter.emit('log', `${job.kind} ${jobSubject(job)}`);
-    const trainer = new TrainerProcess(job, { ...this.options, ...(env ? { env } : {}), onEvent: (e) => this.handle(e) });
-    this.process = trainer;
     try {
+      const trainer = new TrainerProcess(job, { ...this.options, ...(env ? { env } : {}), onEvent: (e) => this.handle(e) });
+      this.process = trainer;
       const summary = await trainer.done;
       return { job, summary };
     } catch (e) {
@@ -65,8 +130,9 @@ export class JobManager {
     return true;
   }
 
-  /** Ends the trainer at once (VS Code closing, the extension deactivating). */
+  /** Ends the trainer at once and drops the queue (VS Code closing, the extension deactivating). */
   dispose(): void {
+    for (const w of [...this.waiting]) this.removeQueued(w.id);
     this.process?.kill('SIGTERM');
   }
 
