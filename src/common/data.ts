@@ -27,6 +27,8 @@ export interface Split {
   examples: Example[];
   /** Examples per label, in verbalizer order. */
   counts: Record<string, number>;
+  /** Records left out under data.onBadRecord "skip", in file order. */
+  skipped?: SkippedRecord[];
 }
 
 export interface RawRecord { line: number; fields: Record<string, unknown> }
@@ -97,10 +99,27 @@ function notUtf8(file: string, linesBefore: number, bytes: Buffer): InputError {
   return new InputError(`${file}:${line}: not UTF-8 (bytes ${shown}); re-save the file as UTF-8 (Latin-1 and Windows-1252 text must be converted)`, { file, line });
 }
 
+/** A record left out of a split under data.onBadRecord "skip": where it is and why. */
+export interface SkippedRecord { file: string; line: number; reason: string }
+
+export interface ReadOptions {
+  format: 'jsonl' | 'csv' | 'tsv'; header: boolean; columns?: string[];
+  /**
+   * Given, a malformed record (a line that is not a JSON object, a CSV row with the wrong number of
+   * columns) is passed here and left out; else it stops the reading. A CSV parse error (a quote
+   * never closed) always stops it: what follows cannot be told apart.
+   */
+  onMalformed?: (line: number, reason: string) => void;
+}
+
 /** Reads records one at a time. */
-export async function* readRecords(file: string, options: { format: 'jsonl' | 'csv' | 'tsv'; header: boolean; columns?: string[] }): AsyncGenerator<RawRecord> {
+export async function* readRecords(file: string, options: ReadOptions): AsyncGenerator<RawRecord> {
   if (!existsSync(file) || !statSync(file).isFile()) throw new InputError(`${file}: data file not found`, { file });
   await assertUtf8(file);
+  const malformed = (line: number, reason: string) => {
+    if (!options.onMalformed) throw new InputError(`${file}:${line}: ${reason}`, { file, line });
+    options.onMalformed(line, reason);
+  };
   if (options.format === 'jsonl') {
     const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
     let line = 0;
@@ -112,9 +131,13 @@ export async function* readRecords(file: string, options: { format: 'jsonl' | 'c
       try {
         value = JSON.parse(trimmed);
       } catch (e) {
-        throw new InputError(`${file}:${line}: not valid JSON (${(e as Error).message}); each line must be one JSON object`, { file, line });
+        malformed(line, `not valid JSON (${(e as Error).message}); each line must be one JSON object`);
+        continue;
       }
-      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new InputError(`${file}:${line}: expected a JSON object with named fields, got ${Array.isArray(value) ? 'an array' : typeof value}`, { file, line });
+      if (!value || typeof value !== 'object' || Array.isArray(value)) {
+        malformed(line, `expected a JSON object with named fields, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+        continue;
+      }
       yield { line, fields: value as Record<string, unknown> };
     }
     return;
@@ -132,6 +155,8 @@ export async function* readRecords(file: string, options: { format: 'jsonl' | 'c
   // csv-parse counts a CR LF inside a quoted field as two lines (and reports a record at its last
   // line): `overcount` is its running excess, so records are reported at their first line
   let overcount = 0;
+  // the last line of the last whole record: a quote never closed opened after it
+  let lastEnd = 0;
   try {
     for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const { record, info } = row;
@@ -143,16 +168,25 @@ export async function* readRecords(file: string, options: { format: 'jsonl' | 'c
         breaks += real;
       }
       const line = info.lines - overcount - breaks;
+      lastEnd = info.lines - overcount;
       if (!columns) {
         columns = record.map((c) => c.trim());
         continue;
       }
-      if (record.length !== columns.length) throw new InputError(`${file}:${line}: ${record.length} columns, but the ${options.header ? 'header' : 'data.columns'} names ${columns.length} (${columns.join(', ')})`, { file, line });
+      if (record.length !== columns.length) {
+        malformed(line, `${record.length} columns, but the ${options.header ? 'header' : 'data.columns'} names ${columns.length} (${columns.join(', ')})`);
+        continue;
+      }
       yield { line, fields: Object.fromEntries(columns.map((c, i) => [c, record[i]])) };
     }
   } catch (e) {
     if (e instanceof InputError) throw e;
-    const err = e as Error & { lines?: number };
+    const err = e as Error & { lines?: number; code?: string };
+    if (err.code === 'CSV_QUOTE_NOT_CLOSED') {
+      // csv-parse names the last line of the file; the quote opened in the record after the last whole one
+      const line = lastEnd + 1;
+      throw new InputError(`${file}:${line}: a quote opened in this record is never closed, so the rest of the file reads as one field; close the quote, or double it ("") inside a quoted field`, { file, line });
+    }
     const line = err.lines === undefined ? undefined : err.lines - overcount;
     throw new InputError(`${file}:${line ?? '?'}: cannot parse ${options.format.toUpperCase()} (${err.message})`, { file, line });
   }
@@ -163,6 +197,27 @@ export function normaliseLabel(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value === 'string') return value.trim();
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/** What makes a record unusable for the spec, or nothing: the first reason found, with the field it is about. */
+export function recordProblem(loaded: LoadedSpec, used: Map<string, string>, fields: Record<string, unknown>): { reason: string; field?: string; label?: string } | undefined {
+  const { data } = loaded.spec;
+  if (!(data.label in fields)) return { reason: `the label field "${data.label}" is missing (data.label); fields here: ${Object.keys(fields).join(', ')}`, field: data.label };
+  const raw = fields[data.label];
+  const label = normaliseLabel(raw);
+  if (label === undefined || label === '') return { reason: `the label field "${data.label}" is empty`, field: data.label };
+  if (!(label in data.verbalizer)) {
+    return { reason: `label ${JSON.stringify(raw)} is not in data.verbalizer (known: ${Object.keys(data.verbalizer).join(', ')}); add it to the verbalizer or fix the record`, field: data.label, label };
+  }
+  // every template against every record: a field missing on line 900 must not surface after training
+  for (const [f, by] of used) {
+    const value = fields[f];
+    if (value === undefined) return { reason: `field "${f}" is missing (${by} uses it); fields here: ${Object.keys(fields).join(', ')}`, field: f };
+    if (value === null) return { reason: `field "${f}" is null (${by} uses it); give it a text or remove the record`, field: f };
+    // a template would put the JSON of a list or object into the prompt
+    if (typeof value === 'object') return { reason: `field "${f}" is ${Array.isArray(value) ? 'a list' : 'an object'} (${by} uses it); a template fills in text, numbers or true/false only`, field: f };
+  }
   return undefined;
 }
 
@@ -180,31 +235,30 @@ export async function readSplit(loaded: LoadedSpec, name: SplitName): Promise<Sp
   const counts = Object.fromEntries(labels.map((l) => [l, 0]));
   const examples: Example[] = [];
   const used = templateUses(loaded);
-  for await (const record of readRecords(file, { format, header: spec.data.header, columns: spec.data.columns })) {
+  const skip = spec.data.onBadRecord === 'skip';
+  const skipped: SkippedRecord[] = [];
+  const onMalformed = skip ? (line: number, reason: string) => { skipped.push({ file, line, reason }); } : undefined;
+  for await (const record of readRecords(file, { format, header: spec.data.header, columns: spec.data.columns, onMalformed })) {
     if (spec.data.maxExamples && examples.length >= spec.data.maxExamples) break;
-    const where = { file, line: record.line };
-    if (examples.length === 0) checkTemplateFields(loaded, record.fields, file);
-    if (!(spec.data.label in record.fields)) throw new InputError(`${file}:${record.line}: the label field "${spec.data.label}" is missing (data.label); fields here: ${Object.keys(record.fields).join(', ')}`, where);
-    const raw = record.fields[spec.data.label];
-    const label = normaliseLabel(raw);
-    if (label === undefined || label === '') throw new InputError(`${file}:${record.line}: the label field "${spec.data.label}" is empty`, where);
-    if (!(label in spec.data.verbalizer)) {
-      throw new InputError(`${file}:${record.line}: label ${JSON.stringify(raw)} is not in data.verbalizer (known: ${labels.join(', ')}); add it to the verbalizer or fix the record`, { ...where, field: spec.data.label });
+    // a template naming a field no record has is the spec's mistake, never a bad record to skip
+    if (examples.length === 0 && !skip) checkTemplateFields(loaded, record.fields, file);
+    const problem = recordProblem(loaded, used, record.fields);
+    if (problem && skip) {
+      skipped.push({ file, line: record.line, reason: problem.reason });
+      continue;
     }
-    // every template against every record: a field missing on line 900 must not surface after training
-    for (const [f, by] of used) {
-      const value = record.fields[f];
-      if (value === undefined) throw new InputError(`${file}:${record.line}: field "${f}" is missing (${by} uses it); fields here: ${Object.keys(record.fields).join(', ')}`, { ...where, field: f });
-      if (value === null) throw new InputError(`${file}:${record.line}: field "${f}" is null (${by} uses it); give it a text or remove the record`, { ...where, field: f });
-      // a template would put the JSON of a list or object into the prompt
-      if (typeof value === 'object') throw new InputError(`${file}:${record.line}: field "${f}" is ${Array.isArray(value) ? 'a list' : 'an object'} (${by} uses it); a template fills in text, numbers or true/false only`, { ...where, field: f });
-    }
+    if (problem) throw new InputError(`${file}:${record.line}: ${problem.reason}`, { file, line: record.line, field: problem.field === spec.data.label && !problem.label ? undefined : problem.field });
+    const label = normaliseLabel(record.fields[spec.data.label])!;
     counts[label]++;
     examples.push({ index: examples.length, line: record.line, fields: record.fields, label });
   }
+  if (examples.length === 0 && skipped.length > 0) {
+    const first = skipped[0];
+    throw new InputError(`${file}: every record of the ${name} split was skipped (data.onBadRecord is "skip"), ${skipped.length} in all; the first, line ${first.line}: ${first.reason}`, { file, line: first.line });
+  }
   if (examples.length === 0) throw new InputError(`${file}: the ${name} split has no records; add examples or remove data.${name} from the spec`, { file });
   if (name === 'train') checkShots(loaded, examples.length);
-  return { name, file, examples, counts };
+  return { name, file, examples, counts, skipped };
 }
 
 /** k-shot prompts draw k distinct train examples: more than the split holds cannot be drawn. */
@@ -219,7 +273,7 @@ function checkShots(loaded: LoadedSpec, trainSize: number): void {
 }
 
 /** Each data field the spec's templates fill, with the first template that uses it. */
-function templateUses(loaded: LoadedSpec): Map<string, string> {
+export function templateUses(loaded: LoadedSpec): Map<string, string> {
   const used = new Map<string, string>();
   for (const t of specTemplates(loaded)) {
     for (const f of templateFields(t.template)) if (!used.has(f) && !t.derived.has(f)) used.set(f, t.path.join('.'));
@@ -227,7 +281,7 @@ function templateUses(loaded: LoadedSpec): Map<string, string> {
   return used;
 }
 
-function specTemplates(loaded: LoadedSpec): { path: (string | number)[]; template: string; derived: Set<string> }[] {
+export function specTemplates(loaded: LoadedSpec): { path: (string | number)[]; template: string; derived: Set<string> }[] {
   const { spec } = loaded;
   const templates: { path: (string | number)[]; template: string }[] = [
     { path: ['data', 'text'], template: spec.data.text },
@@ -261,5 +315,6 @@ function checkTemplateFields(loaded: LoadedSpec, fields: Record<string, unknown>
 export function describeSplit(split: Split): string {
   const total = split.examples.length;
   const balance = Object.entries(split.counts).map(([l, c]) => `${l} ${c} (${((100 * c) / total).toFixed(0)}%)`).join(', ');
-  return `${split.name}: ${total} examples; ${balance}`;
+  const skipped = split.skipped?.length ? `; ${split.skipped.length} bad records skipped under data.onBadRecord (${split.skipped.slice(0, 5).map((r) => `line ${r.line}: ${r.reason}`).join('; ')}${split.skipped.length > 5 ? '; ...' : ''})` : '';
+  return `${split.name}: ${total} examples; ${balance}${skipped}`;
 }

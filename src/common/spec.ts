@@ -4,7 +4,7 @@ import AjvModule, { type ValidateFunction } from 'ajv';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
-import { InputError } from './errors.js';
+import { InputError, problemError, type InputProblem } from './errors.js';
 import { packageRoot } from './paths.js';
 import { templateFields } from './template.js';
 
@@ -12,6 +12,8 @@ export interface DataSpec {
   train: string; dev?: string; test?: string;
   format?: 'jsonl' | 'csv' | 'tsv'; header: boolean; columns?: string[];
   text: string; label: string; verbalizer: Record<string, string>; labelSeparator: string; maxExamples?: number;
+  /** A malformed record, or one without its label or a template's field: stop (error) or leave it out and list it (skip). */
+  onBadRecord: 'error' | 'skip';
 }
 /** One turn of a chat prompt; `content` is a template ({field} filled from the record). */
 export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
@@ -73,18 +75,43 @@ function validate() {
   return validator;
 }
 
-function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
+/** 1-based line and column of every offset in a text, from the offsets where its lines start. */
+function positions(text: string): (offset: number) => { line: number; column: number } {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid; else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - starts[lo] + 1 };
+  };
 }
+
+/** A place in the spec's text: 1-based, the end exclusive. */
+export interface SpecRange { line: number; column: number; endLine: number; endColumn: number }
+
+/** Everything wrong with a spec's text, and the spec itself where its structure allows loading it. */
+export interface SpecAnalysis {
+  problems: InputProblem[];
+  /** Absent when the text is not JSON or breaks the schema. */
+  loaded?: LoadedSpec;
+  /** The place of a field: its key for a property, else its first character. */
+  rangeOf(path: (string | number)[]): SpecRange | undefined;
+  /** The place of `needle` inside a string field (a {field} in a template), else the field's. */
+  rangeIn(path: (string | number)[], needle: string): SpecRange | undefined;
+}
+
+type Report = (path: (string | number)[], message: string) => void;
 
 /**
  * A key given twice in one object: JSON.parse keeps the last one without a word, so an edit to the
  * first would silently do nothing.
  */
-function refuseDuplicateKeys(node: Node, at: (string | number)[], text: string, file: string): void {
-  if (node.type === 'array') node.children?.forEach((child, i) => refuseDuplicateKeys(child, [...at, i], text, file));
+function findDuplicateKeys(node: Node, at: (string | number)[], lineAt: (offset: number) => number, report: (line: number, field: string, message: string) => void): void {
+  if (node.type === 'array') node.children?.forEach((child, i) => findDuplicateKeys(child, [...at, i], lineAt, report));
   if (node.type !== 'object') return;
   const firstLine = new Map<string, number>();
   for (const property of node.children ?? []) {
@@ -92,11 +119,11 @@ function refuseDuplicateKeys(node: Node, at: (string | number)[], text: string, 
     if (!key) continue;
     const name = String(key.value);
     const field = [...at, name].join('.');
-    const line = lineAt(text, key.offset);
+    const line = lineAt(key.offset);
     const first = firstLine.get(name);
-    if (first !== undefined) throw new InputError(`${file}:${line}: ${field} is given twice (first on line ${first}); JSON keeps only the last, so remove one of them`, { file, line, field });
-    firstLine.set(name, line);
-    if (value) refuseDuplicateKeys(value, [...at, name], text, file);
+    if (first !== undefined) report(line, field, `${field} is given twice (first on line ${first}); JSON keeps only the last, so remove one of them`);
+    else firstLine.set(name, line);
+    if (value) findDuplicateKeys(value, [...at, name], lineAt, report);
   }
 }
 
@@ -106,68 +133,104 @@ export function loadSpec(file: string): LoadedSpec {
   return parseSpec(readFileSync(path, 'utf8'), path);
 }
 
+/** The spec, or an InputError naming the first problem of `analyseSpec` at its line. */
 export function parseSpec(text: string, path: string): LoadedSpec {
-  const errors: ParseError[] = [];
-  const tree = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
-  if (errors.length > 0 || !tree) {
-    const e = errors[0];
-    const line = e ? lineAt(text, e.offset) : 1;
-    throw new InputError(`${path}:${line}: not valid JSON (${e ? printParseErrorCode(e.error) : 'empty file'}); fix the syntax and run again`, { file: path, line });
-  }
-  refuseDuplicateKeys(tree, [], text, path);
-  const lineOf = (p: (string | number)[]) => {
-    let node: Node | undefined = findNodeAtLocation(tree, p);
-    for (let q = p.slice(0, -1); !node && q.length >= 0; q = q.slice(0, -1)) {
-      node = q.length === 0 ? tree : findNodeAtLocation(tree, q);
-      if (q.length === 0) break;
-    }
-    // a property's line is its key's line
-    const at = node?.parent?.type === 'property' ? node.parent : node;
-    return at ? lineAt(text, at.offset) : undefined;
-  };
-  const raw = JSON.parse(text);
-  const check = validate();
-  if (!check(raw)) {
-    const err = check.errors![0];
-    const segments = err.instancePath.split('/').slice(1).map((s: string) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
-    let field = segments.join('.') || '(top level)';
-    let message = err.message ?? 'is invalid';
-    if (err.keyword === 'additionalProperties') {
-      const extra = (err.params as { additionalProperty: string }).additionalProperty;
-      segments.push(extra);
-      field = segments.join('.');
-      message = 'is not a known field (see schema/ptune.schema.json)';
-    } else if (err.keyword === 'required') {
-      const missing = (err.params as { missingProperty: string }).missingProperty;
-      field = [...segments, missing].join('.');
-      message = 'is required';
-    } else if (err.keyword === 'enum') {
-      message = `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-    }
-    const line = lineOf(segments);
-    throw new InputError(`${path}:${line ?? 1}: ${field} ${message}`, { file: path, line, field });
-  }
-  refuseTemplateWithMessages(raw as Record<string, any>, path, lineOf);
-  const dir = dirname(path);
-  const spec = withDefaults(raw as Record<string, any>);
-  const loaded: LoadedSpec = { spec, file: path, dir, lineOf, resolvePath: (p) => resolve(dir, p) };
-  checkConsistency(loaded);
+  const { problems, loaded } = analyseSpec(text, path);
+  const first = problems.find((p) => p.severity === 'error');
+  if (first || !loaded) throw problemError(first ?? { file: path, severity: 'error', message: 'cannot be read' });
   return loaded;
 }
 
+/**
+ * Every problem of a spec's text at once: JSON syntax, keys given twice, the schema, and the
+ * checks across fields. Syntax errors stop before the schema, schema errors before the defaults.
+ */
+export function analyseSpec(text: string, path: string): SpecAnalysis {
+  const problems: InputProblem[] = [];
+  const positionAt = positions(text);
+  const errors: ParseError[] = [];
+  const tree = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
+  const span = (offset: number, length: number): SpecRange => {
+    const start = positionAt(offset);
+    const end = positionAt(offset + Math.max(length, 1));
+    return { line: start.line, column: start.column, endLine: end.line, endColumn: end.column };
+  };
+  if (errors.length > 0 || !tree) {
+    if (errors.length === 0) problems.push({ file: path, line: 1, column: 1, severity: 'error', message: 'not valid JSON (empty file); fix the syntax and run again' });
+    for (const e of errors) problems.push({ file: path, ...span(e.offset, e.length), severity: 'error', message: `not valid JSON (${printParseErrorCode(e.error)}); fix the syntax and run again` });
+    return { problems, rangeOf: () => undefined, rangeIn: () => undefined };
+  }
+  const nodeOf = (p: (string | number)[]): Node | undefined => {
+    let node: Node | undefined = findNodeAtLocation(tree, p);
+    // a field that is not there is placed at the nearest object that is
+    for (let q = p.slice(0, -1); !node; q = q.slice(0, -1)) {
+      node = q.length === 0 ? tree : findNodeAtLocation(tree, q);
+      if (q.length === 0) break;
+    }
+    return node;
+  };
+  const rangeOf = (p: (string | number)[]): SpecRange | undefined => {
+    const node = nodeOf(p);
+    // a property's place is its key
+    const key = node?.parent?.type === 'property' ? node.parent.children?.[0] : undefined;
+    if (key) return span(key.offset, key.length);
+    return node ? span(node.offset, node.type === 'object' || node.type === 'array' ? 1 : node.length) : undefined;
+  };
+  const rangeIn = (p: (string | number)[], needle: string): SpecRange | undefined => {
+    const node = findNodeAtLocation(tree, p);
+    const at = node?.type === 'string' ? text.indexOf(needle, node.offset) : -1;
+    return node && at >= 0 && at + needle.length <= node.offset + node.length ? span(at, needle.length) : rangeOf(p);
+  };
+  const lineOf = (p: (string | number)[]) => rangeOf(p)?.line;
+  const report: Report = (p, message) => {
+    const field = p.join('.');
+    problems.push({ file: path, field, ...rangeOf(p), severity: 'error', message: `${field} ${message}` });
+  };
+  findDuplicateKeys(tree, [], (offset) => positionAt(offset).line, (line, field, message) => problems.push({ file: path, line, field, severity: 'error', message }));
+  const raw = JSON.parse(text);
+  const check = validate();
+  if (!check(raw)) {
+    const seen = new Set<string>();
+    for (const err of check.errors ?? []) {
+      const segments = err.instancePath.split('/').slice(1).map((s: string) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+      let field = segments.join('.') || '(top level)';
+      let message = err.message ?? 'is invalid';
+      if (err.keyword === 'additionalProperties') {
+        const extra = (err.params as { additionalProperty: string }).additionalProperty;
+        segments.push(extra);
+        field = segments.join('.');
+        message = 'is not a known field (see schema/ptune.schema.json)';
+      } else if (err.keyword === 'required') {
+        const missing = (err.params as { missingProperty: string }).missingProperty;
+        field = [...segments, missing].join('.');
+        message = 'is required';
+      } else if (err.keyword === 'enum') {
+        message = `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+      }
+      const text = `${field} ${message}`;
+      if (seen.has(text)) continue;
+      seen.add(text);
+      problems.push({ file: path, field, ...rangeOf(segments), severity: 'error', message: text });
+    }
+    return { problems, rangeOf, rangeIn };
+  }
+  findTemplateWithMessages(raw as Record<string, any>, report);
+  const dir = dirname(path);
+  const spec = withDefaults(raw as Record<string, any>);
+  const loaded: LoadedSpec = { spec, file: path, dir, lineOf, resolvePath: (p) => resolve(dir, p) };
+  checkConsistency(loaded, report);
+  return { problems, loaded, rangeOf, rangeIn };
+}
+
 /** A prompt is a template or chat messages: given both, one would be silently ignored. */
-function refuseTemplateWithMessages(raw: Record<string, any>, file: string, lineOf: (p: (string | number)[]) => number | undefined): void {
+function findTemplateWithMessages(raw: Record<string, any>, report: Report): void {
   const prompts: [(string | number)[], Record<string, unknown> | undefined][] = [
     ...((raw.discretePrompts ?? []) as Record<string, unknown>[]).map((p, i): [(string | number)[], Record<string, unknown>] => [['discretePrompts', i], p]),
     [['softPrompt'], raw.softPrompt],
   ];
   for (const [at, p] of prompts) {
     if (!p) continue;
-    const fail = (field: string, message: string) => {
-      const path = [...at, field];
-      const line = lineOf(path);
-      throw new InputError(`${file}:${line ?? 1}: ${path.join('.')} ${message}`, { file, line, field: path.join('.') });
-    };
+    const fail = (field: string, message: string) => report([...at, field], message);
     if (p.template !== undefined && p.messages !== undefined) fail('messages', 'and template exclude each other: a prompt is either a text template or chat messages');
     if (at[0] === 'discretePrompts' && p.template === undefined && p.messages === undefined) fail('template', 'is required (or messages, for a chat prompt)');
   }
@@ -180,7 +243,7 @@ function withDefaults(raw: Record<string, any>): Spec {
     name: raw.name,
     model: raw.model,
     revision: raw.revision,
-    data: { header: true, labelSeparator: ' ', ...raw.data },
+    data: { header: true, labelSeparator: ' ', onBadRecord: 'error', ...raw.data },
     discretePrompts: (raw.discretePrompts ?? []).map((p: Partial<DiscretePromptSpec>) => ({ shots: 0, shotSeparator: '\n\n', ...p })),
     softPrompt: { id: 'soft', length: 100, init: 'class-labels', template: raw.data.text, ...raw.softPrompt },
     training: {
@@ -193,12 +256,8 @@ function withDefaults(raw: Record<string, any>): Spec {
   };
 }
 
-function checkConsistency(loaded: LoadedSpec): void {
-  const { spec, file, lineOf } = loaded;
-  const fail = (path: (string | number)[], message: string) => {
-    const line = lineOf(path);
-    throw new InputError(`${file}:${line ?? 1}: ${path.join('.')} ${message}`, { file, line, field: path.join('.') });
-  };
+function checkConsistency(loaded: LoadedSpec, fail: Report): void {
+  const { spec } = loaded;
   const ids = new Set<string>();
   spec.discretePrompts.forEach((p, i) => {
     if (ids.has(p.id)) fail(['discretePrompts', i, 'id'], `"${p.id}" is used twice; prompt ids must be unique`);

@@ -5,6 +5,7 @@ import { ComparisonPanel, ComparisonSerializer } from './comparison-panel.js';
 import { ExperimentsTree } from './experiments-tree.js';
 import { InlineResults } from './inline.js';
 import { JobManager } from './logic/jobs.js';
+import { SpecProblems } from './problems.js';
 import { RunViewProvider } from './run-view.js';
 
 let jobs: JobManager | undefined;
@@ -49,7 +50,7 @@ export function activate(extension: vscode.ExtensionContext): void {
 
   registerCommands(ctx);
   extension.subscriptions.push(
-    output, status, inline,
+    output, status, inline, new SpecProblems(),
     vscode.window.registerTreeDataProvider('promptTuning.experiments', tree),
     vscode.window.registerWebviewViewProvider(RunViewProvider.viewType, new RunViewProvider(extension.extensionUri, jobs)),
     vscode.window.registerWebviewPanelSerializer(ComparisonPanel.viewType, new ComparisonSerializer(extension.extensionUri)),

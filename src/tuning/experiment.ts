@@ -12,7 +12,7 @@ import { openModel } from '../models/load.js';
 import { resolveModelFolder } from '../models/model-folder.js';
 import type { Job, JobSummary, ResultRow, TrainerEvent } from '../common/protocol.js';
 import { effectiveStatus, interruptionReason, modelFileHashes, readSoftPromptSource, RunDir, runsRootFor, type RunRecord } from '../common/run-folder.js';
-import { describeSplit, readSplit, type Split } from '../common/data.js';
+import { describeSplit, readSplit, type SkippedRecord, type Split } from '../common/data.js';
 import { CancelledError, Evaluator, PromptUnderTest } from './evaluate.js';
 import { initSoftPrompt } from './prompt-init.js';
 import { addStage1Field, firstLine, stage1Generations, stage1Prompt, stage2Prompt } from './pipeline.js';
@@ -230,10 +230,13 @@ export function trainingDifferences(before: Spec, now: Spec): string[] {
   return out;
 }
 
-export function baseRecord(p: Prepared, run: RunDir, device: string): RunRecord {
+export function baseRecord(p: Prepared, run: RunDir, device: string): RunRecord & { skipped?: SkippedRecord[] } {
   const { spec } = p.loaded;
   const now = new Date().toISOString();
+  const { train, dev, test } = p.splits;
+  const skipped = [train, dev, test].flatMap((s) => s?.skipped ?? []);
   return {
+    ...(skipped.length ? { skipped } : {}),
     id: run.id, name: spec.name, specFile: p.loaded.file, spec,
     model: { id: p.modelId, folder: p.modelFolder, revision: snapshotCommit(p.modelFolder) ?? spec.revision ?? null, files: modelFileHashes(p.modelFolder) },
     seed: spec.training.seed, device, status: 'running', createdAt: now, updatedAt: now,

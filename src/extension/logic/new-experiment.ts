@@ -155,18 +155,5 @@ export function modelAdvice(model: string): string | null {
   return `"${basename(model)}" is a T5 whose name says neither lm-adapt nor flan: ${T5_CHECKPOINT_ADVICE}.`;
 }
 
-/**
- * Advice when label texts differ a lot in length: rank classification sums each label's
- * log-probabilities, so a long label loses to a short one whatever the prompt. The host cannot
- * tokenize (tokenizers belong to the trainer, and a hub model is not downloaded yet), so characters
- * stand in for tokens: a ratio of 2 and a gap of 8 characters (about 2 tokens, the job's own
- * threshold); the job warns again with the exact token counts.
- */
-export function labelLengthAdvice(verbalizer: Record<string, string>): string | null {
-  const lengths = Object.entries(verbalizer).map(([label, text]) => ({ label, chars: text.length }));
-  if (lengths.length < 2) return null;
-  const min = Math.min(...lengths.map((l) => l.chars));
-  const max = Math.max(...lengths.map((l) => l.chars));
-  if (max < 2 * min || max - min < 8) return null;
-  return `label texts have ${min} to ${max} characters (${lengths.map((l) => `${l.label} ${l.chars}`).join(', ')}); rank classification sums log-probabilities, which favours short labels: give the labels texts of similar length, or set evaluation.rankScoring to "mean" in the spec (training warns again with the token counts).`;
-}
+// the wizard's advice on label lengths is the Problems view's: one rule, in common
+export { labelLengthAdvice } from '../../common/spec-problems.js';
