@@ -345,7 +345,7 @@ describe('run folders', () => {
   });
   it('opening a run removes temporary files whose writer is gone, not a live writer\'s', async () => {
     const run = RunDir.create(join(tempDir(), 'runs'), 'tmp');
-    run.writeJson('run.json', { id: run.id });
+    writeFileSync(run.path('run.json'), JSON.stringify({ id: run.id }));
     const gone = spawnSync(process.execPath, ['-e', '']).pid!;
     const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
     try {

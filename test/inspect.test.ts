@@ -112,9 +112,9 @@ describe('ptune inspect and the comparison panel', () => {
     assert.equal(code, 0);
     const printed = JSON.parse(out) as InspectReport;
     assert.ok(existsSync(join(train.runDir, 'inspect.json')));
-    const stored = RunDir.open(train.runDir).readJson<InspectReport>('inspect.json');
+    const stored = RunDir.open(train.runDir).readInspect();
     assert.deepEqual(printed, stored);
-    assert.deepEqual(Object.keys(printed).sort(), ['createdAt', 'labels', 'model', 'runId', 'summary', 'tokens', 'tokensWithLabelNeighbour', 'top', 'vocabularySize']);
+    assert.deepEqual(Object.keys(printed).sort(), ['createdAt', 'labels', 'model', 'runId', 'schemaVersion', 'summary', 'tokens', 'tokensWithLabelNeighbour', 'top', 'vocabularySize']);
     assert.equal(printed.runId, RunDir.open(train.runDir).id);
     assert.equal(printed.top, 3);
     assert.equal(printed.tokens.length, 4);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, JobSummary, TrainerEvent } from '../src/common/protocol.js';
-import { effectiveStatus, HEARTBEAT_INTERVAL_MS, HEARTBEAT_STALE_MS, RunDir, type RunRecord } from '../src/common/run-folder.js';
+import { effectiveStatus, HEARTBEAT_INTERVAL_MS, HEARTBEAT_STALE_MS, RunDir } from '../src/common/run-folder.js';
+import type { RunRecord } from '../src/common/run-files.js';
 import { specNode } from '../src/extension/logic/experiments.js';
 import { JobManager } from '../src/extension/logic/jobs.js';
 import { TrainerProcess } from '../src/trainer/client.js';
@@ -78,7 +79,7 @@ describe('effective status', () => {
   it('a running record is stamped with pid, host and a heartbeat refreshed until a final status is written', async () => {
     const run = RunDir.create(tempDir(), 'beat');
     const now = new Date().toISOString();
-    run.writeRecord({ id: run.id, status: 'running', createdAt: now, updatedAt: now, step: 0, steps: 1 });
+    run.writeRecord({ id: run.id, name: 'beat', specFile: null, spec: null, device: 'cpu', status: 'running', createdAt: now, updatedAt: now, step: 0, steps: 1, bestStep: null, bestDevAccuracy: null });
     const first = run.record;
     assert.equal(first.pid, process.pid);
     assert.equal(first.host, hostname());

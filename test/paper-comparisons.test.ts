@@ -37,7 +37,7 @@ describe('model tuning', () => {
     assert.deepEqual(summary.results.map((r) => r.kind), ['model']);
     const run = RunDir.open(summary.runDir);
     for (const f of ['model/config.json', 'model/model.safetensors', 'model/tokenizer.json', 'eval.json', 'predictions.jsonl', 'metrics.jsonl']) assert.ok(run.has(f), f);
-    const ev = run.readJson<{ results: { taskParameters: number }[] }>('eval.json');
+    const ev = run.readEval();
     assert.equal(ev.results[0].taskParameters, 260032 - 0); // stories260K: every weight is task-specific
     // the saved folder is a model like any other
     const out = JSON.parse(execFileSync(process.execPath, [join(root, 'bin', 'ptune.js'), 'generate', '--model', run.path('model'), '--prompt', 'Once upon a time', '--max-new-tokens', '4', '--json'], { encoding: 'utf8' }));
@@ -143,7 +143,7 @@ describe('two-stage prompting', () => {
     const specFile = workspace(spec({ pipelines: [pipeline], training: { steps: 4, batchSize: 4, evalEvery: 4 } }));
     const summary = await runJob({ kind: 'train', specFile, device: 'cpu' }, () => undefined);
     assert.deepEqual(summary.results.map((r) => r.kind), ['discrete', 'soft', 'pipeline', 'pipeline-stage1']);
-    const rows = RunDir.open(summary.runDir).readJsonLines<{ promptId: string; stage1?: string }>('predictions.jsonl').filter((r) => r.promptId === 'recap-then-mood');
+    const rows = RunDir.open(summary.runDir).readPredictions().filter((r) => r.promptId === 'recap-then-mood');
     assert.equal(rows.length, 48);
     assert.ok(rows.every((r) => typeof r.stage1 === 'string'));
     assert.ok(rows.filter((r) => r.stage1!.length > 0).length > rows.length / 2, 'stage one produced text');
@@ -155,8 +155,8 @@ describe('two-stage prompting', () => {
     const summary = await runJob({ kind: 'train', specFile, device: 'cpu' }, () => undefined);
     assert.deepEqual(summary.results.map((r) => r.id), ['zero-shot', 'soft', 'recap-then-mood', 'recap-then-mood/stage1', 'mood-then-check', 'mood-then-check/stage1']);
     const run = RunDir.open(summary.runDir);
-    const results = run.readJson<{ results: { id: string; kind: string; accuracy: number; nll: number | null; auc: number | null; exactMatch: number }[] }>('eval.json').results;
-    const predictions = run.readJsonLines<{ promptId: string; kind: string; gold: string; prediction: string; correct: boolean; stage1?: string; scores: unknown }>('predictions.jsonl');
+    const results = run.readEval().results;
+    const predictions = run.readPredictions();
     const verbalizer: Record<string, string> = { happy: 'happy', sad: 'sad' };
     // a label is named when the text starts with it as a whole word (case aside)
     const names = (text: string, label: string) => new RegExp(`^${verbalizer[label]}(?![\\p{L}\\p{N}_])`, 'iu').test(text.trim());
@@ -194,7 +194,7 @@ describe('two-stage prompting', () => {
     assert.equal(rewards.length, 4);
     assert.ok(rewards.every((r) => Number.isFinite(r) && r <= 0), rewards.join(', '));
     assert.deepEqual(summary.results.map((r) => r.id), ['zero-shot', 'recap-then-mood', 'recap-then-mood/stage1', 'recap-then-mood+soft', 'recap-then-mood+soft/stage1']);
-    const stored = RunDir.open(summary.runDir).readJson<{ results: { id: string; taskParameters: number }[] }>('eval.json').results;
+    const stored = RunDir.open(summary.runDir).readEval().results;
     assert.equal(stored.find((r) => r.id === 'recap-then-mood+soft')!.taskParameters, 4 * 64);
     assert.equal(stored.find((r) => r.id === 'recap-then-mood+soft/stage1')!.taskParameters, 4 * 64);
   });

@@ -56,10 +56,10 @@ describe('prompt tuning on the bundled mood task', () => {
     const run = RunDir.open(summary.runDir);
     for (const f of ['run.json', 'metrics.jsonl', 'eval.json', 'predictions.jsonl', 'adapter_config.json', 'adapter_model.safetensors', 'checkpoints/last.safetensors', 'checkpoints/best.safetensors']) assert.ok(run.has(f), f);
     assert.equal(run.record.status, 'completed');
-    assert.match(run.record.model.files['model.safetensors'], /^sha256:[0-9a-f]{64}$/);
-    assert.equal(run.readJsonLines('predictions.jsonl').length, 4 * 200);
+    assert.match(run.record.model!.files['model.safetensors'], /^sha256:[0-9a-f]{64}$/);
+    assert.equal(run.readPredictions().length, 4 * 200);
     // exact match (generation mapped to a label) agrees with rank classification on a trained prompt
-    const softResult = run.readJson<{ results: { kind: string; accuracy: number; exactMatch?: number }[] }>('eval.json').results.find((r) => r.kind === 'soft')!;
+    const softResult = run.readEval().results.find((r) => r.kind === 'soft')!;
     assert.ok(Math.abs(softResult.exactMatch! - softResult.accuracy) <= 0.02, `exact match ${softResult.exactMatch} vs rank accuracy ${softResult.accuracy}`);
     console.log(`test accuracy: ${summary.results.map((r) => `${r.id} ${(100 * r.accuracy).toFixed(1)}%`).join(', ')}`);
   });
@@ -101,7 +101,7 @@ describe('resume, cancel, crash', () => {
     const runDir = await killedRun(spec, (e) => e.type === 'checkpoint' && e.step >= 6);
     const run = RunDir.open(runDir);
     assert.equal(run.record.status, 'running');
-    assert.ok(run.readJsonLines('metrics.jsonl').length > 0);
+    assert.ok(run.readMetrics().length > 0);
     const ckpt = run.readCheckpoint()!;
     assert.ok(ckpt.step >= 6 && ckpt.step < 12);
     const again = new TrainerProcess({ kind: 'train', specFile: spec, device: 'cpu', resume: runDir });

@@ -5,7 +5,7 @@ import { InputError } from '../common/errors.js';
 import { RunDir } from '../common/run-folder.js';
 import type { InspectReport } from '../common/run-files.js';
 import { runJob } from '../tuning/jobs.js';
-import { DEFAULT_TOP, INSPECT_FILE } from '../tuning/inspect.js';
+import { DEFAULT_TOP } from '../tuning/inspect.js';
 import { terminalReporter } from './jobs.js';
 
 /** One line per prompt token: its neighbours with their cosines, then its nearest label. */
@@ -33,6 +33,6 @@ export async function inspect(argv: string[]): Promise<void> {
   if (!Number.isInteger(top) || top < 1) throw new InputError(`--top ${values.top}: expected a whole number of at least 1`);
   const run = RunDir.open(resolve(positionals[0]));
   await runJob({ kind: 'inspect', runDir: run.dir, top }, terminalReporter(values.json ?? false));
-  const report = run.readJson<InspectReport>(INSPECT_FILE);
+  const report = run.readInspect();
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatInspectTable(report));
 }

@@ -5,7 +5,8 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { readPeftAdapter } from './peft-adapter.js';
-import { ADAPTER_FILES, RunDir, type RunRecord } from './run-folder.js';
+import { ADAPTER_FILES, RunDir, withKnownVersion } from './run-folder.js';
+import { SCHEMA_VERSIONS, type RunRecord } from './run-files.js';
 
 const STATUSES = ['running', 'completed', 'cancelled', 'failed'];
 const KINDS = ['discrete', 'soft', 'ensemble', 'model', 'pipeline', 'pipeline-stage1'];
@@ -30,13 +31,16 @@ function check(file: string, where: string, value: unknown, checks: Check[]): vo
   }
 }
 
-function readJson(file: string): unknown {
+/** A run.json or eval.json, of a schema version this code reads. */
+function readJson(file: string, name: 'run.json' | 'eval.json'): unknown {
   if (!existsSync(file)) throw new InputError(`${file}: missing; a run folder needs it`, { file });
+  let value: unknown;
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    value = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new InputError(`${file}: not valid JSON (${(e as Error).message})`, { file });
   }
+  return withKnownVersion(file, value, SCHEMA_VERSIONS[name]);
 }
 
 function readJsonLines(file: string, required: boolean): { line: number; value: unknown }[] {
@@ -59,7 +63,7 @@ function readJsonLines(file: string, required: boolean): { line: number; value: 
 /** Checks a run folder's files; returns its run.json. Throws an InputError naming the file and the field. */
 export function validateRunFolder(dir: string): RunRecord {
   const runFile = join(dir, 'run.json');
-  const record = readJson(runFile);
+  const record = readJson(runFile, 'run.json');
   check(runFile, '', record, [
     ['name', isString, 'the run name (a string)'],
     ['spec', isObject, 'the spec the run was trained with (an object)'],
@@ -74,7 +78,7 @@ export function validateRunFolder(dir: string): RunRecord {
     ['bestDevAccuracy', isNumberOrNull, 'a number or null'],
   ]);
   const evalFile = join(dir, 'eval.json');
-  const ev = readJson(evalFile);
+  const ev = readJson(evalFile, 'eval.json');
   check(evalFile, '', ev, [
     ['split', (v) => v === 'test' || v === 'dev', '"test" or "dev"'],
     ['file', isString, 'the evaluated data file (a string)'],
@@ -119,6 +123,6 @@ export function importRunFolder(dir: string, runsDir: string, name?: string): Ru
   const record = validateRunFolder(source);
   const run = RunDir.create(runsDir, name ?? record.name);
   for (const f of RUN_FILES) if (existsSync(join(source, f))) cpSync(join(source, f), run.path(f));
-  run.writeJson('run.json', { ...record, id: run.id, importedFrom: source });
+  run.writeRecord({ ...record, id: run.id, importedFrom: source }, { claim: false });
   return run;
 }

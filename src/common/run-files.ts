@@ -1,5 +1,132 @@
-// The records a run folder holds about prompts and their predictions (eval.json, predictions.jsonl),
-// shared by the code that writes them and the views that read them.
+// The files of a run folder, .ptune/runs/<run-id>/, as types: run.json, eval.json,
+// metrics.jsonl, predictions.jsonl, inspect.json, sweep.json and scale.json. Shared by the code
+// that writes them and the views that read them; RunDir (run-folder.ts) reads and writes them.
+import type { SkippedRecord } from './data.js';
+import type { Spec } from './spec.js';
+
+/**
+ * The layout version of each JSON-object file, written into it as `schemaVersion`. A file written
+ * before versions were recorded has none and reads as version 1; a reader refuses a newer version
+ * than it knows, since the fields it reads may have changed meaning. Raise one when its file's
+ * fields change in a way an older reader would misread.
+ */
+export const SCHEMA_VERSIONS = { 'run.json': 1, 'eval.json': 1, 'inspect.json': 1, 'sweep.json': 1, 'scale.json': 1 } as const;
+
+/** The JSON-object files of a run folder, by name. */
+export interface RunJsonFiles {
+  'run.json': RunRecord;
+  'eval.json': EvalFile;
+  'inspect.json': InspectReport;
+  'sweep.json': SweepFile;
+  'scale.json': ScaleFile;
+}
+
+/** A file's fields as its writer gives them: the writer stamps the schema version. */
+export type Unversioned<T extends { schemaVersion: number }> = Omit<T, 'schemaVersion'>;
+
+/** `interrupted`: recorded as running, but the process that ran it is gone (see effectiveStatus). */
+export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed' | 'interrupted';
+
+/** What a run folder holds beyond a prompt-tuning run (which has no kind). */
+export type RunKind = 'model-tuning' | 'eval' | 'sweep' | 'scale' | 'import';
+
+/**
+ * run.json. A prompt-tuning, model-tuning or evaluation run has every field but the kind-specific
+ * ones; a sweep or scale run records no single model, and an imported adapter no spec or seed.
+ */
+export interface RunRecord {
+  schemaVersion: number;
+  id: string;
+  name: string;
+  kind?: RunKind;
+  /** Records left out under data.onBadRecord "skip", with where and why. */
+  skipped?: SkippedRecord[];
+  /** null: an imported adapter given no spec file. */
+  specFile: string | null;
+  /** null: an imported adapter, trained elsewhere. */
+  spec: Spec | null;
+  /** Absent: a sweep or a scale run, which ran several runs (a scale run lists its models). */
+  model?: { id: string; folder: string; revision: string | null; files: Record<string, string> };
+  /** null: an imported adapter. Absent: a scale run. */
+  seed?: number | null;
+  device: string;
+  status: RunStatus;
+  createdAt: string;
+  updatedAt: string;
+  step: number;
+  steps: number;
+  bestStep: number | null;
+  bestDevAccuracy: number | null;
+  error?: string;
+  resumedFrom?: number[];
+  /** The process running the run, and its host: set while the status is running. */
+  pid?: number;
+  host?: string;
+  /** Refreshed every few seconds while the run is running (ISO time). */
+  heartbeat?: string;
+  /** Runs trained elsewhere (the exported Accelerate job): what trained it, and whether it stopped early. */
+  engine?: string;
+  stoppedEarly?: boolean;
+  /** Imported runs: the adapter or run folder it was copied from. */
+  importedFrom?: string;
+  /** Model tuning: the number of weights tuned. */
+  parameters?: number;
+  /** Evaluation runs: the run or adapter folders whose soft prompts were evaluated. */
+  evaluatedRuns?: string[];
+  /** Sweeps: the grid's axes, seeds and the overrides applied to every point. */
+  axes?: SweepAxisValues[];
+  seeds?: number[];
+  overrides?: string[];
+  /** Scale runs: the models compared. */
+  models?: string[];
+}
+
+/** A run whose run.json names one model and seed: every kind but sweeps, scale runs and imported adapters. */
+export type TrainedRunRecord = RunRecord & { spec: Spec; specFile: string; model: NonNullable<RunRecord['model']>; seed: number };
+
+/** One line of metrics.jsonl: a training step's figures, or a dev evaluation's. */
+export interface MetricRow { step: number; [key: string]: number | string | null }
+
+/** eval.json: every evaluated prompt's metrics on the held-out split. */
+export interface EvalFile {
+  schemaVersion: number;
+  split: 'test' | 'dev';
+  /** The evaluated data file. */
+  file: string;
+  labels: string[];
+  verbalizer: Record<string, string>;
+  results: PromptResult[];
+  /** Sequences longer than the model's context, cut from the left. */
+  truncated: number;
+}
+
+/** A value a sweep axis takes. */
+export type AxisValue = string | number | boolean;
+export interface SweepAxisValues { path: string; values: AxisValue[] }
+export interface SweepRun { seed: number; runDir: string; status: 'completed' | 'cancelled' | 'failed'; accuracy: number | null; macroF1: number | null; nll: number | null }
+/** Mean and sample standard deviation over n values (null where n is 0). */
+export interface Summary { mean: number | null; std: number | null; n: number }
+export interface SweepPoint { values: Record<string, AxisValue>; accuracy: Summary; runs: SweepRun[] }
+
+/** sweep.json: a sweep's points, rewritten after every run. */
+export interface SweepFile {
+  schemaVersion: number;
+  split: 'test' | 'dev';
+  axes: SweepAxisValues[];
+  seeds: number[];
+  overrides: string[];
+  points: SweepPoint[];
+}
+
+/** One model of a scale run: its size and the held-out accuracy of each approach (null: not run). */
+export interface ScalePoint { model: string; params: number; promptDesign: number | null; promptTuning: number | null; modelTuning: number | null }
+
+/** scale.json: the scale run's points, and the run folders behind each model's. */
+export interface ScaleFile {
+  schemaVersion: number;
+  points: ScalePoint[];
+  runs: Record<string, { promptTuning: string; modelTuning: string | null }>;
+}
 
 /**
  * 'model': the template on a fully fine-tuned copy of the model (the model-tuning baseline);
@@ -72,6 +199,7 @@ export interface TokenNeighbour {
  * 2021, section 7).
  */
 export interface InspectReport {
+  schemaVersion: number;
   runId: string;
   model: string;
   createdAt: string;

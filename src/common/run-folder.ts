@@ -1,7 +1,8 @@
-// A run's folder, .ptune/runs/<run-id>/: run.json, metrics.jsonl, eval.json, predictions.jsonl,
-// the soft prompt as a PEFT adapter (adapter_config.json + adapter_model.safetensors) and
-// checkpoints. Every write goes to a temporary file first and is then renamed, so a reader (or a
-// run killed at any moment) never sees a half-written file.
+// A run's folder, .ptune/runs/<run-id>/: run.json, metrics.jsonl, eval.json, predictions.jsonl
+// (and inspect.json, sweep.json, scale.json where made), the soft prompt as a PEFT adapter
+// (adapter_config.json + adapter_model.safetensors) and checkpoints; each file has its reader and
+// writer here, typed by run-files.ts. Every write goes to a temporary file first and is then
+// renamed, so a reader (or a run killed at any moment) never sees a half-written file.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -10,36 +11,7 @@ import { InputError } from './errors.js';
 import { encodeSafetensors, readSafetensorsHeader, readTensorF32 } from './safetensors.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { readPeftAdapter, writePeftAdapter, type SoftPromptTensor } from './peft-adapter.js';
-import type { Spec } from './spec.js';
-
-/** `interrupted`: recorded as running, but the process that ran it is gone (see effectiveStatus). */
-export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed' | 'interrupted';
-
-export interface RunRecord {
-  id: string;
-  name: string;
-  specFile: string;
-  spec: Spec;
-  model: { id: string; folder: string; revision: string | null; files: Record<string, string> };
-  seed: number;
-  device: string;
-  status: RunStatus;
-  createdAt: string;
-  updatedAt: string;
-  step: number;
-  steps: number;
-  bestStep: number | null;
-  bestDevAccuracy: number | null;
-  error?: string;
-  resumedFrom?: number[];
-  /** The process running the run, and its host: set while the status is running. */
-  pid?: number;
-  host?: string;
-  /** Refreshed every few seconds while the run is running (ISO time). */
-  heartbeat?: string;
-}
-
-export interface MetricRow { step: number; [key: string]: number | string | null }
+import { SCHEMA_VERSIONS, type EvalFile, type InspectReport, type MetricRow, type Prediction, type RunJsonFiles, type RunRecord, type RunStatus, type ScaleFile, type SweepFile, type TrainedRunRecord, type Unversioned } from './run-files.js';
 
 export interface CheckpointState {
   step: number;
@@ -151,31 +123,60 @@ export class RunDir {
   get id(): string { return basename(this.dir); }
   path(name: string): string { return join(this.dir, name); }
 
-  writeJson(name: string, value: unknown): void { writeFileAtomic(this.path(name), `${JSON.stringify(value, null, 2)}\n`); }
-  readJson<T>(name: string): T {
+  has(name: string): boolean { return existsSync(this.path(name)); }
+
+  /** Writes a JSON-object file, stamped with the schema version this code writes (whatever version it was read as). */
+  private writeJson<K extends keyof RunJsonFiles>(name: K, fields: Unversioned<RunJsonFiles[K]>): RunJsonFiles[K] {
+    const { schemaVersion: _, ...rest } = fields as Partial<RunJsonFiles[K]>;
+    const value = { schemaVersion: SCHEMA_VERSIONS[name], ...rest } as RunJsonFiles[K];
+    writeFileAtomic(this.path(name), `${JSON.stringify(value, null, 2)}\n`);
+    return value;
+  }
+
+  /** Reads a JSON-object file; one without a schema version is version 1, a newer one than known is refused. */
+  private readJson<K extends keyof RunJsonFiles>(name: K): RunJsonFiles[K] {
     const file = this.path(name);
+    let value: unknown;
     try {
-      return JSON.parse(readFileSync(file, 'utf8')) as T;
+      value = JSON.parse(readFileSync(file, 'utf8'));
     } catch (e) {
       throw new InputError(`${file}: cannot read (${(e as Error).message})`, { file });
     }
+    return withKnownVersion(file, value, SCHEMA_VERSIONS[name]) as RunJsonFiles[K];
   }
-  has(name: string): boolean { return existsSync(this.path(name)); }
 
-  get record(): RunRecord { return this.readJson<RunRecord>('run.json'); }
-  updateRecord(change: Partial<RunRecord>): RunRecord {
+  readEval(): EvalFile { return this.readJson('eval.json'); }
+  writeEval(fields: Unversioned<EvalFile>): EvalFile { return this.writeJson('eval.json', fields); }
+  readInspect(): InspectReport { return this.readJson('inspect.json'); }
+  writeInspect(fields: Unversioned<InspectReport>): InspectReport { return this.writeJson('inspect.json', fields); }
+  readSweep(): SweepFile { return this.readJson('sweep.json'); }
+  writeSweep(fields: Unversioned<SweepFile>): SweepFile { return this.writeJson('sweep.json', fields); }
+  readScale(): ScaleFile { return this.readJson('scale.json'); }
+  writeScale(fields: Unversioned<ScaleFile>): ScaleFile { return this.writeJson('scale.json', fields); }
+
+  /** metrics.jsonl; none yet (a run before its first step) is no rows. */
+  readMetrics(): MetricRow[] { return this.readJsonLines('metrics.jsonl'); }
+  writeMetrics(rows: MetricRow[]): void { this.writeJsonLines('metrics.jsonl', rows); }
+  /** predictions.jsonl; none yet (a run not evaluated) is no rows. */
+  readPredictions(): Prediction[] { return this.readJsonLines('predictions.jsonl'); }
+  writePredictions(rows: Prediction[]): void { this.writeJsonLines('predictions.jsonl', rows); }
+
+  /** run.json. */
+  get record(): RunRecord { return this.readJson('run.json'); }
+  updateRecord(change: Partial<Unversioned<RunRecord>>): RunRecord {
     return this.writeRecord({ ...this.record, ...change, updatedAt: new Date().toISOString() });
   }
 
   /**
    * Writes run.json. A running record is stamped with this process's pid, host and a heartbeat,
    * refreshed on a timer until this process writes another status, so others can tell a run whose
-   * process is gone (effectiveStatus).
+   * process is gone (effectiveStatus). `claim: false` writes a record copied from elsewhere as it
+   * is: its process, if any, is not this one.
    */
-  writeRecord<R extends { status: RunStatus }>(record: R): R {
+  writeRecord(record: Unversioned<RunRecord>, { claim = true } = {}): RunRecord {
+    if (!claim) return this.writeJson('run.json', record);
     const running = record.status === 'running';
-    const next = running ? { ...record, pid: process.pid, host: hostname(), heartbeat: new Date().toISOString() } : record;
-    this.writeJson('run.json', next);
+    const next = this.writeJson('run.json', running ? { ...record, pid: process.pid, host: hostname(), heartbeat: new Date().toISOString() } : record);
     clearInterval(heartbeats.get(this.dir));
     heartbeats.delete(this.dir);
     if (running) {
@@ -216,10 +217,10 @@ export class RunDir {
   }
 
   /** JSON lines, rewritten whole (atomically) so no reader sees a torn last line. */
-  writeJsonLines(name: string, rows: unknown[]): void {
+  private writeJsonLines(name: string, rows: object[]): void {
     writeFileAtomic(this.path(name), rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
   }
-  readJsonLines<T>(name: string): T[] {
+  private readJsonLines<T>(name: string): T[] {
     if (!this.has(name)) return [];
     return readFileSync(this.path(name), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
   }
@@ -245,7 +246,7 @@ export class RunDir {
     return { step: meta.step, prompt, optimizer: { step: meta.optimizerStep, tensors: optimizer }, training: meta.training };
   }
 
-  writeAdapter(prompt: SoftPromptTensor, record: RunRecord, modelInfo: { numAttentionHeads: number; numLayers: number; taskType?: 'CAUSAL_LM' | 'SEQ_2_SEQ_LM'; submodules?: number }): void {
+  writeAdapter(prompt: SoftPromptTensor, record: Pick<TrainedRunRecord, 'spec' | 'model'>, modelInfo: { numAttentionHeads: number; numLayers: number; taskType?: 'CAUSAL_LM' | 'SEQ_2_SEQ_LM'; submodules?: number }): void {
     const init = record.spec.softPrompt.init;
     writePeftAdapter(this.dir, prompt, {
       task_type: modelInfo.taskType ?? 'CAUSAL_LM',
@@ -259,6 +260,31 @@ export class RunDir {
       tokenizer_name_or_path: init === 'text' ? record.model.id : null,
     });
   }
+}
+
+/**
+ * A run file's parsed JSON with its schema version, checked to be an object of a version this code
+ * knows (none written: version 1, as every file from before versions were recorded).
+ */
+export function withKnownVersion(file: string, value: unknown, known: number): { schemaVersion: number } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError(`${file}: expected a JSON object`, { file });
+  const version = 'schemaVersion' in value ? value.schemaVersion : 1;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new InputError(`${file}: schemaVersion is ${JSON.stringify(version)}; expected a whole number of at least 1`, { file, field: 'schemaVersion' });
+  }
+  if (version > known) {
+    throw new InputError(`${file}: schemaVersion ${version} is newer than this version of Prompt Tuning Studio reads (${known}); update Prompt Tuning Studio to open this run`, { file, field: 'schemaVersion' });
+  }
+  return { ...value, schemaVersion: version };
+}
+
+/**
+ * A record of a run trained from a spec on one model, for what needs its spec and model (resuming,
+ * writing its adapter); a sweep, a scale run or an imported adapter records neither.
+ */
+export function trainedRecord(record: RunRecord, file: string): TrainedRunRecord {
+  if (record.spec && record.specFile !== null && record.model && typeof record.seed === 'number') return record as TrainedRunRecord;
+  throw new InputError(`${file}: the run (kind ${record.kind ?? 'unknown'}) records no spec, model and seed of its own; only a run trained from a spec can be resumed or saved as an adapter`, { file });
 }
 
 /** A soft prompt from a run folder or a PEFT adapter folder. */

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { setupMessage, type DeviceName, type Job, type PrecisionName, type SweepAxis } from '../common/protocol.js';
-import { effectiveStatus, exportAdapter, listRuns, runsRootFor, RunDir } from '../common/run-folder.js';
+import { effectiveStatus, exportAdapter, listRuns, runsRootFor, RunDir, trainedRecord } from '../common/run-folder.js';
 import { writeFileAtomic } from '../common/atomic-file.js';
 import { importRunFolder } from '../common/job-import.js';
 import { loadSpec, type Spec } from '../common/spec.js';
@@ -155,7 +155,8 @@ export function registerCommands(ctx: Context): void {
     if (!requireTrust('training')) return;
     if (!arg || arg instanceof vscode.Uri || !arg.runDir) return;
     const run = RunDir.open(arg.runDir);
-    await runJob(ctx, { kind: 'train', specFile: run.record.specFile, ...runOptions(), resume: run.dir }, `resuming ${run.id}`);
+    const { specFile } = trainedRecord(run.record, run.path('run.json'));
+    await runJob(ctx, { kind: 'train', specFile, ...runOptions(), resume: run.dir }, `resuming ${run.id}`);
   });
 
   register('promptTuning.removeQueuedJob', (arg: Arg) => {

@@ -1,7 +1,6 @@
 // Comparison tables of finished runs: one row per (run, prompt), as Markdown, CSV or JSON.
 import { InputError } from '../common/errors.js';
 import { effectiveStatus, interruptionReason, RunDir } from '../common/run-folder.js';
-import type { PromptResult } from '../common/run-files.js';
 
 export interface ComparisonRow { run: string; split: string; id: string; kind: string; accuracy: number; macroF1: number; /** null: no label scored (a pipeline's stage one alone) */ nll: number | null; auc: number | null; exactMatch: number | null; count: number; taskParameters: number }
 
@@ -16,7 +15,7 @@ export function comparisonRows(runDirs: string[]): ComparisonRow[] {
         : status === 'running' ? 'still running' : `status ${status}${record.error ? `: ${record.error}` : ''}`;
       throw new InputError(`${run.dir}: the run has no eval.json yet (${why})`, { file: run.path('run.json') });
     }
-    const ev = run.readJson<{ split: string; results: PromptResult[] }>('eval.json');
+    const ev = run.readEval();
     for (const r of ev.results) rows.push({ run: run.id, split: ev.split, id: r.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll, auc: r.auc ?? null, exactMatch: r.exactMatch ?? null, count: r.count, taskParameters: r.taskParameters ?? 0 });
   }
   return rows;

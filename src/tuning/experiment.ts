@@ -11,8 +11,8 @@ import type { SoftPrompt, TunableModel } from '../models/tunable.js';
 import { openModel } from '../models/load.js';
 import { resolveModelFolder } from '../models/model-folder.js';
 import type { Job, JobSummary, ResultRow, TrainerEvent } from '../common/protocol.js';
-import { effectiveStatus, interruptionReason, modelFileHashes, readSoftPromptSource, RunDir, runsRootFor, type RunRecord } from '../common/run-folder.js';
-import { describeSplit, readSplit, type SkippedRecord, type Split } from '../common/data.js';
+import { effectiveStatus, interruptionReason, modelFileHashes, readSoftPromptSource, RunDir, runsRootFor, trainedRecord } from '../common/run-folder.js';
+import { describeSplit, readSplit, type Split } from '../common/data.js';
 import { CancelledError, Evaluator, PromptUnderTest } from './evaluate.js';
 import { initSoftPrompt } from './prompt-init.js';
 import { addStage1Field, firstLine, stage1Generations, stage1Prompt, stage2Prompt } from './pipeline.js';
@@ -27,7 +27,7 @@ import { fillTemplate } from '../common/template.js';
 import { chatConversation, checkChatTemplates, renderChatPrompt } from './chat.js';
 import type { ChatMessage } from '../common/spec.js';
 import type { ModelConfig } from '../models/config.js';
-import type { Prediction, PromptResult } from '../common/run-files.js';
+import type { Prediction, PromptResult, TrainedRunRecord, Unversioned } from '../common/run-files.js';
 
 export type Emit = (event: TrainerEvent) => void;
 
@@ -187,9 +187,10 @@ export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnder
   if (evaluator.encoder.truncatedCount > 0) {
     emit({ type: 'log', message: `warning: ${evaluator.encoder.truncatedCount} sequences were longer than the model's context (${p.lm.contextLength} tokens) and were truncated from the left` });
   }
-  run.writeJson('eval.json', { split: split.name, file: split.file, labels: Object.keys(spec.data.verbalizer), verbalizer: spec.data.verbalizer, results, truncated: evaluator.encoder.truncatedCount });
-  run.writeJsonLines('predictions.jsonl', predictions);
-  return { split: split.name as 'test' | 'dev', results };
+  const evalSplit = split.name as 'test' | 'dev';
+  run.writeEval({ split: evalSplit, file: split.file, labels: Object.keys(spec.data.verbalizer), verbalizer: spec.data.verbalizer, results, truncated: evaluator.encoder.truncatedCount });
+  run.writePredictions(predictions);
+  return { split: evalSplit, results };
 }
 
 function discretePrompts(p: Prepared, evaluator: Evaluator): PromptUnderTest[] {
@@ -230,7 +231,7 @@ export function trainingDifferences(before: Spec, now: Spec): string[] {
   return out;
 }
 
-export function baseRecord(p: Prepared, run: RunDir, device: string): RunRecord & { skipped?: SkippedRecord[] } {
+export function baseRecord(p: Prepared, run: RunDir, device: string): Unversioned<TrainedRunRecord> {
   const { spec } = p.loaded;
   const now = new Date().toISOString();
   const { train, dev, test } = p.splits;
@@ -261,7 +262,7 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
       if (!resume) throw new InputError(`${run.dir}: no checkpoint to resume from (checkpoints/last.safetensors)`, { file: run.dir });
       if (status === 'interrupted') emit({ type: 'log', message: `${run.id} was interrupted (${interruptionReason(previous)}); resuming from step ${resume.step}` });
       if (run.record.specFile !== p.loaded.file) emit({ type: 'log', message: `warning: the run was started from ${run.record.specFile}` });
-      const changed = trainingDifferences(run.record.spec, spec);
+      const changed = trainingDifferences(trainedRecord(previous, run.path('run.json')).spec, spec);
       if (changed.length) {
         throw new InputError(`${p.loaded.file}: differs from the spec run ${run.id} was started with, in ${changed.join('; ')}; resuming would mix two experiments. Restore those fields to resume, or start a new run`, { file: p.loaded.file, field: changed[0].split(' ')[0] });
       }
@@ -312,7 +313,7 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
         run.updateRecord({ status: 'failed', error: result.error });
         throw new Error(result.error);
       }
-      run.writeAdapter({ ...result.prompt, data: Float32Array.from(result.prompt.data) }, record, modelInfo);
+      run.writeAdapter({ ...result.prompt, data: Float32Array.from(result.prompt.data) }, trainedRecord(record, run.path('run.json')), modelInfo);
       if (result.status === 'cancelled') {
         run.updateRecord({ status: 'cancelled' });
         emit({ type: 'log', message: `cancelled at step ${result.step}; resume with: ptune train ${p.loaded.file} --resume ${run.dir}` });

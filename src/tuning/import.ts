@@ -20,7 +20,7 @@ export function importAdapter(adapterDir: string, options: { modelFolder: string
   const name = options.name ?? 'imported';
   const run = RunDir.create(options.runsDir, name);
   const now = new Date().toISOString();
-  run.writeJson('run.json', {
+  run.writeRecord({
     id: run.id, name, kind: 'import', importedFrom: adapterDir, specFile: options.specFile ?? null, spec: null,
     model: { id: config.base_model_name_or_path ?? options.modelFolder, folder: options.modelFolder, revision: config.revision ?? null, files: {} },
     seed: null, device: 'none', status: 'completed', createdAt: now, updatedAt: now, step: 0, steps: 0, bestStep: null, bestDevAccuracy: null,

@@ -7,14 +7,13 @@ import { InputError } from '../common/errors.js';
 import type { JobSummary } from '../common/protocol.js';
 import { readSoftPromptSource, RunDir } from '../common/run-folder.js';
 import type { InspectReport, TokenNeighbour } from '../common/run-files.js';
-import { loadSpec, type Spec } from '../common/spec.js';
+import { loadSpec } from '../common/spec.js';
 import { openModel } from '../models/load.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import type { SoftPrompt, TunableModel } from '../models/tunable.js';
 import type { Emit } from './experiment.js';
 import { labelEmbedding } from './prompt-init.js';
 
-export const INSPECT_FILE = 'inspect.json';
 export const DEFAULT_TOP = 5;
 /** Embedding values read per chunk (16 MiB of float32). */
 const CHUNK_VALUES = 1 << 22;
@@ -65,7 +64,7 @@ export function tokenText(tok: Tokenizer, id: number): string {
 }
 
 /** Each prompt token's `top` nearest ordinary vocabulary tokens, and its similarity to each label. */
-export function inspectSoftPrompt(lm: InspectModel, prompt: SoftPrompt, labels: ClassLabel[], options: { top?: number; labelSeparator?: string; chunkRows?: number } = {}): Omit<InspectReport, 'runId' | 'model' | 'createdAt'> {
+export function inspectSoftPrompt(lm: InspectModel, prompt: SoftPrompt, labels: ClassLabel[], options: { top?: number; labelSeparator?: string; chunkRows?: number } = {}): Omit<InspectReport, 'schemaVersion' | 'runId' | 'model' | 'createdAt'> {
   const tok = lm.tokenizer;
   if (!tok) throw new InputError('inspecting a soft prompt needs the model\'s tokenizer (tokenizer.json)');
   const d = lm.cfg.hiddenSize;
@@ -117,7 +116,7 @@ export function inspectSoftPrompt(lm: InspectModel, prompt: SoftPrompt, labels: 
 
 /** The class labels a run was trained for: its spec's verbalizer, or for an imported run, its spec file's. */
 function runLabels(run: RunDir): { labels: ClassLabel[]; separator: string } {
-  const record = run.record as { spec: Spec | null; specFile: string | null };
+  const record = run.record;
   let spec = record.spec;
   if (!spec && record.specFile && existsSync(record.specFile)) spec = loadSpec(record.specFile).spec;
   if (!spec) return { labels: [], separator: ' ' };
@@ -128,6 +127,7 @@ function runLabels(run: RunDir): { labels: ClassLabel[]; separator: string } {
 export async function inspectRun(runDir: string, options: { top?: number } = {}, emit: Emit = () => undefined): Promise<InspectReport> {
   const run = RunDir.open(runDir);
   const record = run.record;
+  if (!record.model) throw new InputError(`${run.path('run.json')}: the run (kind ${record.kind ?? 'unknown'}) records no single model and has no soft prompt of its own; inspect one of the runs it made`, { file: run.path('run.json') });
   const { labels, separator } = runLabels(run);
   // the model as the run recorded it; a hub snapshot removed from the cache is fetched again by id
   const model = existsSync(record.model.folder) ? record.model.folder : record.model.id;
@@ -136,8 +136,7 @@ export async function inspectRun(runDir: string, options: { top?: number } = {},
     const prompt = readSoftPromptSource(run.dir, lm.cfg.hiddenSize);
     emit({ type: 'log', message: `comparing ${prompt.length} prompt tokens with the input embeddings of ${record.model.id}` });
     const body = inspectSoftPrompt(lm, prompt, labels, { top: options.top, labelSeparator: separator });
-    const report: InspectReport = { runId: run.id, model: record.model.id, createdAt: new Date().toISOString(), ...body };
-    run.writeJson(INSPECT_FILE, report);
+    const report = run.writeInspect({ runId: run.id, model: record.model.id, createdAt: new Date().toISOString(), ...body });
     emit({ type: 'log', message: report.summary });
     return report;
   } finally {

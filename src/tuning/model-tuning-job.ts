@@ -6,7 +6,8 @@ import { InputError } from '../common/errors.js';
 import { openModel } from '../models/load.js';
 import { CheckpointWeights } from '../models/weights.js';
 import type { Job, JobSummary } from '../common/protocol.js';
-import { RunDir, runsRootFor, type MetricRow } from '../common/run-folder.js';
+import { RunDir, runsRootFor } from '../common/run-folder.js';
+import type { MetricRow } from '../common/run-files.js';
 import { CancelledError, Evaluator, type PromptUnderTest } from './evaluate.js';
 import { baseRecord, evaluateAll, prepare, toRow, type Emit } from './experiment.js';
 import { estimateModelTuningMemory, ModelTuner } from './model-tuning.js';
@@ -63,10 +64,10 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
       emit({ type: 'progress', step: done, steps: mt.steps, loss, learningRate: lr, examplesPerSecond: mt.batchSize / ((performance.now() - t0) / 1000), etaSeconds: ((performance.now() - started) / 1000 / done) * (mt.steps - done) });
       if (done % spec.training.evalEvery === 0 || done === mt.steps) {
         await evaluateDev(done);
-        run.writeJsonLines('metrics.jsonl', metrics);
+        run.writeMetrics(metrics);
       }
     }
-    run.writeJsonLines('metrics.jsonl', metrics);
+    run.writeMetrics(metrics);
     const kept = best as { step: number; arrays: Map<string, Float32Array> } | null;
     const modelDir = run.path('model');
     tuner.save(modelDir, p.modelFolder, kept?.arrays);

@@ -12,7 +12,8 @@ import { runTrainJob, type Emit } from './experiment.js';
 import { parameterCount } from './model-tuning.js';
 import { writeFileAtomic } from '../common/atomic-file.js';
 import { runModelTuningJob } from './model-tuning-job.js';
-import { scaleChartSvg, type ScalePoint } from './scale-chart.js';
+import { scaleChartSvg } from './scale-chart.js';
+import type { ScalePoint } from '../common/run-files.js';
 import { loadSpec } from '../common/spec.js';
 
 export interface ScaleResult { runDir: string; points: ScalePoint[] }
@@ -48,8 +49,8 @@ export async function runScale(specFile: string, models: string[], options: { de
   }
   const run = RunDir.create(runsDir, `${loaded.spec.name}-scale`);
   const now = new Date().toISOString();
-  run.writeJson('run.json', { id: run.id, name: loaded.spec.name, kind: 'scale', specFile: loaded.file, spec: loaded.spec, status: 'completed', createdAt: now, updatedAt: now, models, device: options.device, step: 0, steps: 0, bestStep: null, bestDevAccuracy: null });
-  run.writeJson('scale.json', { points, runs });
+  run.writeRecord({ id: run.id, name: loaded.spec.name, kind: 'scale', specFile: loaded.file, spec: loaded.spec, status: 'completed', createdAt: now, updatedAt: now, models, device: options.device, step: 0, steps: 0, bestStep: null, bestDevAccuracy: null });
+  run.writeScale({ points, runs });
   writeFileAtomic(run.path('scale.svg'), scaleChartSvg(points, `${loaded.spec.name}: accuracy against model size`));
   return { runDir: run.dir, points };
 }

@@ -5,7 +5,8 @@
 // log-probabilities by the reward minus the batch mean.
 import { Rng } from '../engine/random.js';
 import type { SoftPrompt, TunableModel } from '../models/tunable.js';
-import type { RunDir, MetricRow } from '../common/run-folder.js';
+import type { RunDir } from '../common/run-folder.js';
+import type { MetricRow } from '../common/run-files.js';
 import type { Split } from '../common/data.js';
 import type { Evaluator } from './evaluate.js';
 import { learningRateAt, clipGradient } from './optimizers.js';
@@ -82,10 +83,10 @@ export async function trainStageOne(args: {
     hooks.onProgress?.({ step: done, steps: t.steps, loss: -meanReward, learningRate: learningRateAt(step, t.steps, t.learningRate, t.schedule, t.warmupSteps), examplesPerSecond: 0, gradNorm: 0, etaSeconds: ((performance.now() - started) / 1000 / done) * (t.steps - done) });
     if (done % t.evalEvery === 0 || done === t.steps) {
       await evaluate(done);
-      run.writeJsonLines('metrics.jsonl', metrics);
+      run.writeMetrics(metrics);
     }
   }
-  run.writeJsonLines('metrics.jsonl', metrics);
+  run.writeMetrics(metrics);
   const kept = best as { accuracy: number; step: number; prompt: Float32Array } | null;
   return {
     status: signal?.aborted ? 'cancelled' : 'completed', step, bestStep: kept?.step ?? null, bestDevAccuracy: kept?.accuracy ?? null, stoppedEarly: false,

@@ -8,11 +8,9 @@ import type { Job, JobSummary, ResultRow, SweepAxis } from '../common/protocol.j
 import { formatOverride, loadSpecWithOverrides, parseOverride, type SpecOverride } from '../common/spec-overrides.js';
 import type { LoadedSpec } from '../common/spec.js';
 import { runTrainJob, type Emit } from './experiment.js';
-import { sweepChartSvg, type AxisValue } from './sweep-chart.js';
+import { sweepChartSvg } from './sweep-chart.js';
+import type { AxisValue, Summary, SweepPoint } from '../common/run-files.js';
 
-export interface SweepRun { seed: number; runDir: string; status: JobSummary['status']; accuracy: number | null; macroF1: number | null; nll: number | null }
-export interface Summary { mean: number | null; std: number | null; n: number }
-export interface SweepPoint { values: Record<string, AxisValue>; accuracy: Summary; runs: SweepRun[] }
 export interface SweepResult { runDir: string; split: 'test' | 'dev'; status: JobSummary['status']; seeds: number[]; points: SweepPoint[] }
 
 /** Shorthand flags of `ptune sweep` and the spec fields they sweep. */
@@ -75,7 +73,7 @@ export async function runSweep(job: Extract<Job, { kind: 'sweep' }>, emit: Emit,
   let split: 'test' | 'dev' = base.spec.data.test ? 'test' : 'dev';
   let status: JobSummary['status'] = 'completed';
   const total = grid.length * seeds.length;
-  const save = () => sweep.writeJson('sweep.json', { split, axes, seeds, overrides: overrides.map(formatOverride), points });
+  const save = () => sweep.writeSweep({ split, axes, seeds, overrides: overrides.map(formatOverride), points });
   try {
     sweeping: for (const [k, g] of grid.entries()) {
       for (const seed of seeds) {

@@ -3,7 +3,8 @@
 // best prompt, stops early after `patience` evaluations without improvement, checkpoints, and
 // honours cancellation between steps.
 import type { SoftPrompt, TunableModel } from '../models/tunable.js';
-import type { RunDir, CheckpointState, MetricRow } from '../common/run-folder.js';
+import type { RunDir, CheckpointState } from '../common/run-folder.js';
+import type { MetricRow } from '../common/run-files.js';
 import type { Split } from '../common/data.js';
 import { CancelledError, type Evaluator } from './evaluate.js';
 import { Adafactor, Adam, clipGradient, learningRateAt, type Optimizer } from './optimizers.js';
@@ -72,7 +73,7 @@ export async function trainSoftPrompt(args: {
   let bestStep: number | null = null;
   let bestPrompt: Float32Array | null = null;
   let sinceBest = 0;
-  let metrics: MetricRow[] = run.readJsonLines<MetricRow>('metrics.jsonl');
+  let metrics: MetricRow[] = run.readMetrics();
   if (args.resume) {
     prompt.set(args.resume.prompt);
     optimizer.load(args.resume.optimizer);
@@ -96,7 +97,7 @@ export async function trainSoftPrompt(args: {
       optimizer: optimizer.state(),
       training: { bestAccuracy, bestStep, sinceBest },
     });
-    run.writeJsonLines('metrics.jsonl', metrics);
+    run.writeMetrics(metrics);
     hooks.onCheckpoint?.(step, run.path('checkpoints/last.safetensors'));
   };
 

@@ -333,7 +333,7 @@ def main():
         with open(os.path.join(out, "run.json"), encoding="utf-8") as f:
             record = json.load(f)
     else:
-        record = {"id": run_id, "name": job["name"], "specFile": job["specFile"], "spec": job["spec"], "engine": "accelerate",
+        record = {"schemaVersion": 1, "id": run_id, "name": job["name"], "specFile": job["specFile"], "spec": job["spec"], "engine": "accelerate",
                   "model": {"id": job["model"]["id"], "folder": source, "revision": job["model"]["revision"], "files": {}},
                   "seed": tr["seed"], "device": device_name, "status": "running", "createdAt": now(), "updatedAt": now(),
                   "step": 0, "steps": tr["steps"], "bestStep": None, "bestDevAccuracy": None}
@@ -451,7 +451,7 @@ def main():
     predictions += rows
     accelerator.print(f"{job['evaluation']['split']} {job['softPrompt']['id']} (soft): accuracy {100 * result['accuracy']:.1f}%")
     if main_process:
-        write_json(os.path.join(out, "eval.json"), {"split": job["evaluation"]["split"], "file": held_out["file"], "labels": labels,
+        write_json(os.path.join(out, "eval.json"), {"schemaVersion": 1, "split": job["evaluation"]["split"], "file": held_out["file"], "labels": labels,
                                                    "verbalizer": job["verbalizer"], "results": results, "truncated": encoder.truncated})
         write_json_lines(os.path.join(out, "predictions.jsonl"), predictions)
         write_json_lines(os.path.join(out, "metrics.jsonl"), metrics)

@@ -1,11 +1,11 @@
 // The comparison panel's data, built from run folders: results per prompt, confusion matrices,
 // training curves, and one row per example with every prompt's prediction.
 import { existsSync, readFileSync } from 'node:fs';
-import { RunDir, type MetricRow } from '../../common/run-folder.js';
+import { RunDir } from '../../common/run-folder.js';
 import { formatOf, readRecords } from '../../common/data.js';
 import { fillTemplate } from '../../common/template.js';
-import type { ComparisonData, ExampleRow, ScalePointData } from '../../common/protocol.js';
-import type { InspectReport, Prediction, PromptResult } from '../../common/run-files.js';
+import type { ComparisonData, ExampleRow } from '../../common/protocol.js';
+import type { InspectReport } from '../../common/run-files.js';
 export { filterExamples, type ExampleFilter } from '../../common/example-filter.js';
 
 export async function buildComparison(runDirs: string[]): Promise<ComparisonData> {
@@ -17,13 +17,13 @@ export async function buildComparison(runDirs: string[]): Promise<ComparisonData
     const run = RunDir.open(dir);
     const record = run.record;
     if (run.has('scale.json')) {
-      const scale = run.readJson<{ points: ScalePointData[] }>('scale.json');
+      const scale = run.readScale();
       (data.scale ??= []).push({ run: run.id, points: scale.points, svg: run.has('scale.svg') ? readFileSync(run.path('scale.svg'), 'utf8') : '' });
       data.runs.push({ id: run.id, dir: run.dir, split: 'test', file: '', status: record.status });
       continue;
     }
     if (!run.has('eval.json')) continue;
-    const ev = run.readJson<{ split: string; file: string; labels: string[]; verbalizer: Record<string, string>; results: PromptResult[] }>('eval.json');
+    const ev = run.readEval();
     data.labels = ev.labels;
     data.runs.push({ id: run.id, dir: run.dir, split: ev.split, file: ev.file, status: record.status });
     const multi = runDirs.length > 1;
@@ -31,7 +31,7 @@ export async function buildComparison(runDirs: string[]): Promise<ComparisonData
     const inspection = inspectionOf(run, ev.results.filter((r) => r.kind === 'soft').map((r) => r.id));
     if (inspection) (data.inspections ??= []).push({ run: run.id, prompt: promptKey(inspection.prompt), report: inspection.report });
     for (const r of ev.results) data.prompts.push({ key: promptKey(r.id), id: r.id, run: run.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll, auc: r.auc, exactMatch: r.exactMatch ?? null, confusion: r.confusion, predictedRate: r.predictedRate, count: r.count, taskParameters: r.taskParameters ?? 0, ...(r.rendered !== undefined ? { rendered: r.rendered } : {}) });
-    const metrics = run.readJsonLines<MetricRow>('metrics.jsonl');
+    const metrics = run.readMetrics();
     data.curves.push({
       run: run.id,
       loss: metrics.filter((m) => typeof m.loss === 'number').map((m) => [m.step, m.loss as number]),
@@ -40,7 +40,7 @@ export async function buildComparison(runDirs: string[]): Promise<ComparisonData
     const textKey = `${ev.file}\n${record.spec?.data.text ?? ''}`;
     if (!textsByFile.has(textKey)) textsByFile.set(textKey, exampleTexts(ev.file, record.spec?.data.text));
     const texts = await textsByFile.get(textKey)!;
-    for (const p of run.readJsonLines<Prediction>('predictions.jsonl')) {
+    for (const p of run.readPredictions()) {
       const key = `${ev.file}#${p.line}`;
       let row = byExample.get(key);
       if (!row) {
@@ -72,7 +72,7 @@ function inspectionOf(run: RunDir, softIds: string[]): { prompt: string; report:
 export function readInspection(run: RunDir): InspectReport | null {
   if (!run.has('inspect.json')) return null;
   try {
-    return run.readJson<InspectReport>('inspect.json');
+    return run.readInspect();
   } catch {
     return null;
   }

@@ -2,8 +2,8 @@
 // queue, its runs newest first, with a status, progress and best metric.
 import { resolve } from 'node:path';
 import type { Job } from '../../common/protocol.js';
-import { effectiveStatus, listRuns, RunDir, runsRootFor, type RunRecord } from '../../common/run-folder.js';
-import type { PromptResult } from '../../common/run-files.js';
+import { effectiveStatus, listRuns, RunDir, runsRootFor } from '../../common/run-folder.js';
+import type { PromptResult, RunRecord } from '../../common/run-files.js';
 import type { QueuedJob } from './jobs.js';
 
 export interface LiveProgress { runDir: string; step: number; steps: number; loss?: number }
@@ -28,7 +28,7 @@ export interface SpecNode { kind: 'spec'; file: string; label: string; descripti
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
-export function runNode(runDir: string, record: RunRecord & { kind?: string }, results: PromptResult[] | null, live?: LiveProgress): RunNode {
+export function runNode(runDir: string, record: RunRecord, results: PromptResult[] | null, live?: LiveProgress): RunNode {
   // a run whose process is gone is never shown as running
   const status = effectiveStatus(record);
   let description: string;
@@ -44,7 +44,7 @@ export function runNode(runDir: string, record: RunRecord & { kind?: string }, r
   else if (status === 'cancelled') description = `cancelled at step ${record.step}`;
   else if (status === 'failed') description = 'failed';
   else if (status === 'interrupted') description = `interrupted at step ${record.step}/${record.steps}`;
-  else description = record.kind === 'import' ? 'imported soft prompt' : record.kind === 'scale' ? `scaling ablation over ${(record as { models?: string[] }).models?.length ?? 0} models` : record.kind === 'sweep' ? `sweep (${status})` : status;
+  else description = record.kind === 'import' ? 'imported soft prompt' : record.kind === 'scale' ? `scaling ablation over ${record.models?.length ?? 0} models` : record.kind === 'sweep' ? `sweep (${status})` : status;
   const icon = status === 'completed' ? 'pass' : status === 'failed' ? 'error' : status === 'cancelled' ? 'circle-slash' : status === 'interrupted' ? 'debug-pause' : live?.runDir === runDir ? 'sync~spin' : 'history';
   const tooltip = [`${record.id}`, `status: ${status}`, `model: ${record.model?.id ?? ''}`, `device: ${record.device}`, record.error ? `error: ${record.error}` : ''].filter(Boolean).join('\n');
   const evaluated = results !== null || record.kind === 'scale';
@@ -81,9 +81,9 @@ export function specNode(file: string, live?: LiveProgress, queue: QueuedJob[] =
   const runs = listRuns(runsRootFor(resolve(abs, '..')))
     .flatMap((run) => {
       try {
-        const record = run.recordInterruption() as RunRecord & { kind?: string };
+        const record = run.recordInterruption();
         if (record.specFile && resolve(record.specFile) !== abs) return [];
-        const results = run.has('eval.json') ? run.readJson<{ results: PromptResult[] }>('eval.json').results : null;
+        const results = run.has('eval.json') ? run.readEval().results : null;
         return [runNode(run.dir, record, results, live)];
       } catch {
         return [];

@@ -7,7 +7,7 @@ import { listRuns, runsRootFor, type RunDir } from '../../common/run-folder.js';
 import { formatOf, normaliseLabel, readRecords } from '../../common/data.js';
 import { loadSpec, type LoadedSpec } from '../../common/spec.js';
 import { templateFields } from '../../common/template.js';
-import type { Prediction } from '../../common/run-files.js';
+import type { EvalFile } from '../../common/run-files.js';
 
 export interface LineResult {
   line: number;
@@ -25,9 +25,9 @@ export function resultsForDataset(dataFile: string, specFiles: string[]): FileRe
     const specDir = resolve(specFile, '..');
     for (const run of listRuns(runsRootFor(specDir))) {
       if (!run.has('eval.json')) continue;
-      let ev: { file?: string; split: string };
+      let ev: EvalFile;
       try {
-        ev = run.readJson('eval.json');
+        ev = run.readEval();
       } catch {
         continue;
       }
@@ -38,7 +38,7 @@ export function resultsForDataset(dataFile: string, specFiles: string[]): FileRe
   }
   if (!best) return null;
   const lines = new Map<number, LineResult>();
-  for (const p of best.run.readJsonLines<Prediction>('predictions.jsonl')) {
+  for (const p of best.run.readPredictions()) {
     const entry = lines.get(p.line) ?? { line: p.line, gold: p.gold, predictions: [] };
     entry.predictions.push({ promptId: p.promptId, kind: p.kind, prediction: p.prediction, correct: p.correct, scores: p.scores });
     lines.set(p.line, entry);
