@@ -120,6 +120,19 @@ describe('resume, cancel, crash', () => {
     assert.deepEqual(promptOf(runDir), promptOf(whole.runDir));
   });
 
+  it('a trainer killed during the final evaluation resumes to the same prompt and results', async () => {
+    const spec = workspace(tinySpec());
+    const whole = await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, quiet);
+    const runDir = await killedRun(spec, (e) => e.type === 'evalProgress');
+    assert.equal(RunDir.open(runDir).readCheckpoint()!.step, 12, 'training had finished');
+    assert.equal(RunDir.open(runDir).has('eval.json'), false, 'no half evaluation on disk');
+    const summary: JobSummary = await new TrainerProcess({ kind: 'train', specFile: spec, device: 'cpu', resume: runDir }).done;
+    assert.equal(summary.status, 'completed');
+    assert.deepEqual(promptOf(runDir), promptOf(whole.runDir));
+    const results = (dir: string) => RunDir.open(dir).readEval().results.map((r) => [r.id, r.accuracy, r.nll]);
+    assert.deepEqual(results(runDir), results(whole.runDir));
+  });
+
   it('cancel through the trainer process ends the step, checkpoints and marks the run cancelled', async () => {
     const spec = workspace(tinySpec({ steps: 200 }));
     const trainer = new TrainerProcess({ kind: 'train', specFile: spec, device: 'cpu' }, { onEvent: (e) => { if (e.type === 'progress' && e.step === 3) trainer.cancel(); } });
