@@ -1,4 +1,4 @@
-// ptune train / eval / demo / compare / export-peft / import-peft.
+// ptune train / eval / demo / compare (a table, or two runs as a diff) / export-peft / import-peft.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,6 +8,7 @@ import { resolveModelFolder } from '../models/model-folder.js';
 import { packageRoot } from '../common/paths.js';
 import { setupMessage, type Job, type JobSummary, type TrainerEvent } from '../common/protocol.js';
 import { exportAdapter, readSoftPromptSource, runsRootFor } from '../common/run-folder.js';
+import { computeRunDiff, formatRunDiff, type RunDiffPrompts } from '../common/run-diff.js';
 import { readSplit } from '../common/data.js';
 import { Evaluator } from '../tuning/evaluate.js';
 import { evaluateMixed, type MixedTask } from '../tuning/mixed.js';
@@ -117,11 +118,29 @@ export async function demo(argv: string[]): Promise<void> {
 }
 
 export async function compare(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { format: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { format: { type: 'string' }, diff: { type: 'boolean' }, prompt: { type: 'string' }, prompts: { type: 'string' }, json: { type: 'boolean' } } });
+  if (values.diff) return compareAsDiff(positionals, values);
+  if (values.prompt !== undefined || values.prompts !== undefined || values.json) throw new InputError('compare: --prompt, --prompts and --json are options of --diff (the table takes --format)');
   const format = (values.format ?? 'md') as 'md' | 'csv' | 'json';
   if (!['md', 'csv', 'json'].includes(format)) throw new InputError(`--format ${values.format}: expected md, csv or json`);
   if (positionals.length === 0) throw new InputError('compare: give one or more run folders');
   process.stdout.write(formatComparison(comparisonRows(positionals.map((p) => resolve(p))), format));
+}
+
+/** ptune compare A B --diff: one prompt of run B against one of run A on the same examples. */
+function compareAsDiff(positionals: string[], values: { format?: string; prompt?: string; prompts?: string; json?: boolean }): void {
+  if (positionals.length !== 2) throw new InputError(`compare --diff: give exactly two run folders, A then B (got ${positionals.length})`);
+  if (values.format !== undefined) throw new InputError('compare --diff: --format is an option of the table; use --json for the diff as JSON');
+  if (values.prompt !== undefined && values.prompts !== undefined) throw new InputError('compare --diff: give --prompt ID (the same prompt in both runs) or --prompts IDA,IDB, not both');
+  let prompts: RunDiffPrompts = {};
+  if (values.prompt !== undefined) prompts = { a: values.prompt, b: values.prompt };
+  if (values.prompts !== undefined) {
+    const ids = values.prompts.split(',').map((id) => id.trim());
+    if (ids.length !== 2 || ids.some((id) => !id)) throw new InputError(`--prompts ${values.prompts}: expected two prompt ids, IDA,IDB`);
+    prompts = { a: ids[0], b: ids[1] };
+  }
+  const diff = computeRunDiff(resolve(positionals[0]), resolve(positionals[1]), prompts);
+  process.stdout.write(values.json ? `${JSON.stringify(diff, null, 2)}\n` : formatRunDiff(diff));
 }
 
 export async function exportPeft(argv: string[]): Promise<void> {

@@ -40,6 +40,10 @@ commands:
   precision products on a GPU, float32 on the CPU) and --threads N (CPU threads)
   compare    RUN_DIR ... [--format md|csv|json]
              one table of the runs' results
+             RUN_A RUN_B --diff [--prompt ID | --prompts IDA,IDB] [--json]: B against A on the same
+             examples (accuracy and macro-F1 deltas, exact McNemar test, paired bootstrap interval,
+             the examples fixed and broken, the spec differences); default prompt: each run's soft
+             prompt, else a prompt id both runs evaluated
   export-peft RUN_DIR OUT_DIR
              writes the run's soft prompt as a Hugging Face PEFT adapter folder
   inspect    RUN_DIR [--top 5] [--json]

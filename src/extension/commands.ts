@@ -9,6 +9,7 @@ import { importRunFolder } from '../common/job-import.js';
 import { loadSpec, type Spec } from '../common/spec.js';
 import { ComparisonPanel } from './comparison-panel.js';
 import { readInspection } from './logic/comparison-data.js';
+import { diffOfPickedRuns } from './logic/run-diff-view.js';
 import type { ExperimentsTree } from './experiments-tree.js';
 import type { InlineResults } from './inline.js';
 import type { JobManager, JobOutcome } from './logic/jobs.js';
@@ -228,8 +229,16 @@ export function registerCommands(ctx: Context): void {
 
   register('promptTuning.compareRuns', async () => {
     const runs = evaluatedRuns(await specFiles());
-    const picked = await vscode.window.showQuickPick(runs, { canPickMany: true, title: 'Runs to compare side by side' });
-    if (picked?.length) await ComparisonPanel.show(extension.extensionUri, picked.map((p) => p.runDir));
+    const picked = await vscode.window.showQuickPick(runs, { canPickMany: true, title: 'Runs to compare side by side (pick two to see the newer one as a diff of the older)' });
+    if (!picked?.length) return;
+    const runDirs = picked.map((p) => p.runDir);
+    await ComparisonPanel.show(extension.extensionUri, runDirs);
+    const diff = diffOfPickedRuns(runDirs);
+    if (diff?.kind === 'refused') void vscode.window.showWarningMessage(`Prompt Tuning: no diff of the two runs: ${diff.message}`);
+    if (diff?.kind === 'diff') {
+      const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: diff.markdown });
+      await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+    }
   });
 
   register('promptTuning.cancelRun', () => {

@@ -1,0 +1,308 @@
+// Two runs compared as a diff: one prompt of run A against one prompt of run B on the same
+// examples (accuracy and macro-F1 deltas, an exact McNemar test and a paired bootstrap interval of
+// the accuracy difference, the examples B fixed and broke) and the differences of their specs.
+// It only reads run folders, so the CLI and the extension host share it.
+import { resolve } from 'node:path';
+import { InputError } from './errors.js';
+import { RunDir } from './run-folder.js';
+import type { EvalFile, Prediction, PromptKind, RunRecord } from './run-files.js';
+
+/** Which prompt of each run to compare; an id left out is the run's default (see chooseRunDiffPrompts). */
+export interface RunDiffPrompts { a?: string; b?: string }
+
+export interface RunDiffSide {
+  dir: string;
+  runId: string;
+  promptId: string;
+  kind: PromptKind;
+  accuracy: number;
+  macroF1: number;
+}
+
+/** An example one prompt got right and the other wrong. */
+export interface ChangedExample { index: number; line: number; gold: string; predictionA: string; predictionB: string }
+
+/** One difference of the two specs; `a` or `b` absent: the field is not set in that run's spec. */
+export interface SpecDifference { path: string; a?: unknown; b?: unknown }
+
+export interface RunDiff {
+  a: RunDiffSide;
+  b: RunDiffSide;
+  split: EvalFile['split'];
+  /** The evaluated data file, the same for both runs. */
+  file: string;
+  /** Examples both prompts were evaluated on. */
+  examples: number;
+  /** B less A, from each run's eval.json. */
+  accuracyDelta: number;
+  macroF1Delta: number;
+  mcnemar: McNemarResult;
+  bootstrap: BootstrapInterval;
+  /** Wrong under A, right under B, in line order. */
+  fixedByB: ChangedExample[];
+  /** Right under A, wrong under B, in line order. */
+  brokenByB: ChangedExample[];
+  specDifferences: SpecDifference[];
+}
+
+export interface McNemarResult {
+  /** Discordant pairs: right under A and wrong under B (b), wrong under A and right under B (c). */
+  b: number;
+  c: number;
+  /** Two-sided exact p-value; 1 where there is no discordant pair. */
+  p: number;
+}
+
+export interface BootstrapInterval {
+  /** The accuracy of B less that of A on the paired examples. */
+  observed: number;
+  low: number;
+  high: number;
+  confidence: number;
+  resamples: number;
+  seed: number;
+}
+
+/**
+ * Exact McNemar test: under the null hypothesis each of the n = b + c discordant pairs falls either
+ * way with probability 1/2, so min(b, c) is Binomial(n, 1/2) and the two-sided p-value is
+ * min(1, 2 * P(X <= min(b, c))). The binomial sum is kept in integers (BigInt) and divided once,
+ * so the result is exact up to the final rounding to a double, for any n (no normal approximation,
+ * no overflow of 2^n).
+ */
+export function mcnemarExact(b: number, c: number): number {
+  for (const [name, v] of [['b', b], ['c', c]] as const) if (!Number.isInteger(v) || v < 0) throw new RangeError(`${name} = ${v}: expected a whole number of at least 0`);
+  const n = b + c;
+  if (n === 0) return 1;
+  const k = Math.min(b, c);
+  let term = 1n; // C(n, 0)
+  let sum = 1n;
+  for (let i = 0; i < k; i++) {
+    term = (term * BigInt(n - i)) / BigInt(i + 1);
+    sum += term;
+  }
+  // p = 2 * sum / 2^n = sum / 2^(n-1)
+  return Math.min(1, bigRatioToNumber(sum, n - 1));
+}
+
+/** numerator / 2^exponent as a double, without forming a number that overflows. */
+function bigRatioToNumber(numerator: bigint, exponent: number): number {
+  const bits = numerator.toString(2).length;
+  // keep 64 significant bits: more than a double holds
+  const shift = Math.max(0, bits - 64);
+  const mantissa = Number(numerator >> BigInt(shift));
+  const e = shift - exponent;
+  // two factors, so neither 2^(e/2) underflows before the product does
+  const half = Math.trunc(e / 2);
+  return mantissa * 2 ** half * 2 ** (e - half);
+}
+
+/** mulberry32: a small seeded generator, so the bootstrap gives the same interval on every platform. */
+function seededUniform(seed: number): () => number {
+  let state = (seed >>> 0) ^ 0x9e3779b9;
+  return () => {
+    let t = (state = (state + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Linear interpolation between order statistics (R's type 7) of sorted values. */
+function quantile(sorted: Float64Array, q: number): number {
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+}
+
+/**
+ * Paired bootstrap percentile interval of accuracy(B) - accuracy(A): the examples are resampled with
+ * replacement, each keeping both prompts' outcomes, so the interval reflects the pairing.
+ */
+export function pairedBootstrap(correctA: boolean[], correctB: boolean[], { resamples = 2000, seed = 1, confidence = 0.95 } = {}): BootstrapInterval {
+  const n = correctA.length;
+  if (n === 0 || correctB.length !== n) throw new RangeError(`paired bootstrap: expected two equal, non-empty lists of outcomes (got ${n} and ${correctB.length})`);
+  const delta = correctA.map((a, i) => Number(correctB[i]) - Number(a));
+  const observed = delta.reduce((s, d) => s + d, 0) / n;
+  const uniform = seededUniform(seed);
+  const stats = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += delta[Math.floor(uniform() * n)];
+    stats[r] = sum / n;
+  }
+  stats.sort();
+  const tail = (1 - confidence) / 2;
+  return { observed, low: quantile(stats, tail), high: quantile(stats, 1 - tail), confidence, resamples, seed };
+}
+
+/**
+ * Every difference between two JSON values, by path (`training.learningRate`, `evaluation.prompts[1].template`):
+ * objects and arrays are walked, anything else compared whole.
+ */
+export function jsonDifferences(a: unknown, b: unknown, path = ''): SpecDifference[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isObject(a) && isObject(b)) {
+    return [...new Set([...Object.keys(a), ...Object.keys(b)])].flatMap((key) => jsonDifferences(a[key], b[key], path ? `${path}.${key}` : key));
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return Array.from({ length: Math.max(a.length, b.length) }, (_, i) => jsonDifferences(a[i], b[i], `${path}[${i}]`)).flat();
+  }
+  return [{ path: path || '(whole value)', ...(a !== undefined ? { a } : {}), ...(b !== undefined ? { b } : {}) }];
+}
+
+interface OpenedRun { run: RunDir; record: RunRecord; ev: EvalFile }
+
+function openEvaluated(dir: string): OpenedRun {
+  const run = RunDir.open(dir);
+  if (!run.has('eval.json')) throw new InputError(`${run.path('eval.json')}: the run has not been evaluated (no eval.json); only evaluated runs can be compared`, { file: run.path('run.json') });
+  return { run, record: run.record, ev: run.readEval() };
+}
+
+/** A run's own soft prompt: the spec's softPrompt.id where evaluated, else its only soft prompt. */
+function ownSoftPrompt({ record, ev }: OpenedRun): string | null {
+  const soft = ev.results.filter((r) => r.kind === 'soft').map((r) => r.id);
+  const own = record.spec?.softPrompt.id;
+  if (own !== undefined && soft.includes(own)) return own;
+  return soft.length === 1 ? soft[0] : null;
+}
+
+/**
+ * The prompt of each run to compare: the one asked for, else the run's own soft prompt, else the id
+ * the other side uses (or the only id both runs evaluated), so two runs of discrete prompts alone
+ * compare like with like.
+ */
+function chooseRunDiffPrompts(a: OpenedRun, b: OpenedRun, asked: RunDiffPrompts): { a: string; b: string } {
+  const ids = (r: OpenedRun) => r.ev.results.map((x) => x.id);
+  for (const [side, run, id] of [['A', a, asked.a], ['B', b, asked.b]] as const) {
+    if (id !== undefined && !ids(run).includes(id)) throw new InputError(`${run.run.path('eval.json')}: run ${side} has no prompt "${id}"; it evaluated ${ids(run).join(', ')}`, { file: run.run.path('eval.json') });
+  }
+  let idA = asked.a ?? ownSoftPrompt(a);
+  let idB = asked.b ?? ownSoftPrompt(b);
+  if (idA === null && idB !== null && ids(a).includes(idB)) idA = idB;
+  if (idB === null && idA !== null && ids(b).includes(idA)) idB = idA;
+  if (idA === null && idB === null) {
+    const shared = ids(a).filter((id) => ids(b).includes(id));
+    if (shared.length === 1) idA = idB = shared[0];
+  }
+  if (idA === null || idB === null) {
+    throw new InputError(`cannot tell which prompts to compare: ${a.run.path('eval.json')} has ${ids(a).join(', ')}; ${b.run.path('eval.json')} has ${ids(b).join(', ')}. Name one prompt for both runs (--prompt ID) or one for each (--prompts IDA,IDB)`, { file: a.run.path('eval.json') });
+  }
+  return { a: idA, b: idB };
+}
+
+/** A prompt's predictions by line; a line twice would make the pairing ambiguous. */
+function predictionsByLine(opened: OpenedRun, promptId: string): Map<number, Prediction> {
+  const file = opened.run.path('predictions.jsonl');
+  const out = new Map<number, Prediction>();
+  for (const p of opened.run.readPredictions()) {
+    if (p.promptId !== promptId) continue;
+    if (out.has(p.line)) throw new InputError(`${file}: prompt "${promptId}" has two predictions for line ${p.line}; the run's predictions cannot be paired by example`, { file });
+    out.set(p.line, p);
+  }
+  if (out.size === 0) throw new InputError(`${file}: no predictions for prompt "${promptId}" (the file is missing or was written before per-example predictions were kept)`, { file });
+  return out;
+}
+
+const sample = (lines: number[]) => `${lines.slice(0, 5).join(', ')}${lines.length > 5 ? ` and ${lines.length - 5} more` : ''}`;
+
+/** Refuses two runs whose prompts were not evaluated on the same examples, naming both runs' files. */
+function checkSameExamples(a: OpenedRun, b: OpenedRun, predA: Map<number, Prediction>, predB: Map<number, Prediction>): void {
+  const evalA = a.run.path('eval.json');
+  const evalB = b.run.path('eval.json');
+  if (a.ev.split !== b.ev.split || resolve(a.ev.file) !== resolve(b.ev.file)) {
+    throw new InputError(`the runs were evaluated on different data, so their examples cannot be paired: ${evalA} is the ${a.ev.split} split ${a.ev.file}; ${evalB} is the ${b.ev.split} split ${b.ev.file}`, { file: evalB });
+  }
+  const filesNamed = `${a.run.path('predictions.jsonl')} and ${b.run.path('predictions.jsonl')}`;
+  const onlyA = [...predA.keys()].filter((l) => !predB.has(l)).sort((x, y) => x - y);
+  const onlyB = [...predB.keys()].filter((l) => !predA.has(l)).sort((x, y) => x - y);
+  if (onlyA.length || onlyB.length) {
+    const parts = [onlyA.length ? `${onlyA.length} only in A (lines ${sample(onlyA)})` : '', onlyB.length ? `${onlyB.length} only in B (lines ${sample(onlyB)})` : ''].filter(Boolean);
+    throw new InputError(`the runs were evaluated on different example sets of ${a.ev.file}: ${parts.join(', ')}; compare runs evaluated on the same examples (${filesNamed})`, { file: b.run.path('predictions.jsonl') });
+  }
+  const relabelled = [...predA.keys()].filter((l) => predA.get(l)!.gold !== predB.get(l)!.gold).sort((x, y) => x - y);
+  if (relabelled.length) {
+    throw new InputError(`the runs' examples have different gold labels on ${relabelled.length} lines of ${a.ev.file} (lines ${sample(relabelled)}): the data file changed between the runs (${filesNamed})`, { file: b.run.path('predictions.jsonl') });
+  }
+}
+
+/** Run B against run A on the same examples, one prompt of each. */
+export function computeRunDiff(dirA: string, dirB: string, prompts: RunDiffPrompts = {}, bootstrap: { resamples?: number; seed?: number } = {}): RunDiff {
+  const a = openEvaluated(dirA);
+  const b = openEvaluated(dirB);
+  const ids = chooseRunDiffPrompts(a, b, prompts);
+  const predA = predictionsByLine(a, ids.a);
+  const predB = predictionsByLine(b, ids.b);
+  checkSameExamples(a, b, predA, predB);
+  const lines = [...predA.keys()].sort((x, y) => x - y);
+  const fixedByB: ChangedExample[] = [];
+  const brokenByB: ChangedExample[] = [];
+  for (const line of lines) {
+    const pa = predA.get(line)!;
+    const pb = predB.get(line)!;
+    if (pa.correct === pb.correct) continue;
+    (pb.correct ? fixedByB : brokenByB).push({ index: pa.index, line, gold: pa.gold, predictionA: pa.prediction, predictionB: pb.prediction });
+  }
+  const side = (o: OpenedRun, promptId: string): RunDiffSide => {
+    const r = o.ev.results.find((x) => x.id === promptId)!;
+    return { dir: o.run.dir, runId: o.run.id, promptId, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1 };
+  };
+  const sideA = side(a, ids.a);
+  const sideB = side(b, ids.b);
+  return {
+    a: sideA, b: sideB, split: a.ev.split, file: a.ev.file, examples: lines.length,
+    accuracyDelta: sideB.accuracy - sideA.accuracy, macroF1Delta: sideB.macroF1 - sideA.macroF1,
+    mcnemar: { b: brokenByB.length, c: fixedByB.length, p: mcnemarExact(brokenByB.length, fixedByB.length) },
+    bootstrap: pairedBootstrap(lines.map((l) => predA.get(l)!.correct), lines.map((l) => predB.get(l)!.correct), bootstrap),
+    fixedByB, brokenByB,
+    specDifferences: jsonDifferences(a.record.spec, b.record.spec),
+  };
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+const points = (v: number) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)} pts`;
+const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
+const pValue = (p: number) => (p >= 0.001 ? p.toFixed(4) : p.toExponential(2));
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const shown = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+
+/** The diff as a Markdown report, for the terminal and an editor tab. */
+export function formatRunDiff(d: RunDiff): string {
+  const name = (s: RunDiffSide) => `${s.runId}, prompt \`${s.promptId}\` (${s.kind})`;
+  const { b, c, p } = d.mcnemar;
+  const iv = d.bootstrap;
+  const changed = (rows: ChangedExample[]) => (rows.length === 0 ? ['(none)'] : [
+    '| line | gold | A | B |', '|---:|---|---|---|',
+    ...rows.map((r) => `| ${r.line} | ${cell(r.gold)} | ${cell(r.predictionA)} | ${cell(r.predictionB)} |`),
+  ]);
+  return [
+    `# Run diff: B against A`,
+    '',
+    `- A: ${name(d.a)} (${d.a.dir})`,
+    `- B: ${name(d.b)} (${d.b.dir})`,
+    `- Examples: ${d.examples} of the ${d.split} split, ${d.file}`,
+    '',
+    '| | A | B | B - A |',
+    '|---|---:|---:|---:|',
+    `| accuracy | ${pct(d.a.accuracy)} | ${pct(d.b.accuracy)} | ${points(d.accuracyDelta)} |`,
+    `| macro-F1 | ${d.a.macroF1.toFixed(3)} | ${d.b.macroF1.toFixed(3)} | ${signed(d.macroF1Delta)} |`,
+    '',
+    `B fixed ${c} and broke ${b} of the ${d.examples} examples. Exact McNemar test on the ${b + c} discordant examples: two-sided p = ${pValue(p)}.`,
+    `Paired bootstrap ${Math.round(100 * iv.confidence)}% interval of the accuracy difference: ${points(iv.low)} to ${points(iv.high)} (observed ${points(iv.observed)}; ${iv.resamples.toLocaleString('en-US')} resamples, seed ${iv.seed}).`,
+    '',
+    `## Fixed by B (${c})`,
+    '',
+    ...changed(d.fixedByB),
+    '',
+    `## Broken by B (${b})`,
+    '',
+    ...changed(d.brokenByB),
+    '',
+    `## Spec differences (${d.specDifferences.length})`,
+    '',
+    ...(d.specDifferences.length === 0 ? ['(none: the runs were started from the same spec)'] : d.specDifferences.map((s) => `- \`${s.path}\`: ${cell(shown(s.a))} -> ${cell(shown(s.b))}`)),
+    '',
+  ].join('\n');
+}
