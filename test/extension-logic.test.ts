@@ -89,6 +89,16 @@ describe('views of a finished run', () => {
     assert.match(run.description, /^soft \d+\.\d% \(best discrete \d+\.\d%\)$/);
   });
 
+  it('a run is labelled by its name then its start time; the soft prompt\'s accuracy leads the description; the tooltip gives intervals', () => {
+    const record = RunDir.open(summary.runDir).record;
+    const node = runNode(summary.runDir, { ...record, createdAt: new Date(2025, 2, 7, 9, 5, 30).toISOString() }, RunDir.open(summary.runDir).readEval().results);
+    assert.equal(node.label, 'mood 03-07 09:05');
+    assert.match(node.description, /^soft \d+\.\d%/);
+    assert.match(node.tooltip, /\nsoft: \d+\.\d% \(\d+\.\d-\d+\.\d\)/);
+    // a record whose start time does not parse keeps its id
+    assert.equal(runNode(summary.runDir, { ...record, createdAt: 'unknown' }, null).label, record.id);
+  });
+
   it('a running job shows its step and loss; a finished run its results, whatever the live state', () => {
     const record = RunDir.open(summary.runDir).record;
     const live = { runDir: summary.runDir, step: 3, steps: 6, loss: 0.5 };
@@ -143,6 +153,25 @@ describe('views of a finished run', () => {
     assert.match(csv.split('\n')[0], /^line,input,gold,zero-shot,4-shot,soft$/);
     const md = exportExamples(data, data.examples.slice(0, 2), 'md');
     assert.match(md, /^\| prompt \| kind \| accuracy \|/);
+  });
+
+  it('the panel gets each prompt\'s per-class figures and accuracy interval; an eval.json written before them still reads', async () => {
+    const ev = JSON.parse(readFileSync(join(summary.runDir, 'eval.json'), 'utf8'));
+    const data = await buildComparison([summary.runDir]);
+    data.prompts.forEach((p, k) => {
+      assert.deepEqual(p.perClass, ev.results[k].perClass);
+      assert.deepEqual(p.accuracyInterval, ev.results[k].accuracyInterval);
+      assert.deepEqual(p.perClass!.map((c) => c.label), ['happy', 'sad']);
+      assert.equal(p.perClass!.reduce((n, c) => n + c.support, 0), p.count);
+      assert.ok(p.accuracyInterval![0] <= p.accuracy && p.accuracy <= p.accuracyInterval![1]);
+    });
+    const old = tempDir();
+    copyFileSync(join(summary.runDir, 'run.json'), join(old, 'run.json'));
+    copyFileSync(join(summary.runDir, 'predictions.jsonl'), join(old, 'predictions.jsonl'));
+    writeFileSync(join(old, 'eval.json'), JSON.stringify({ ...ev, results: ev.results.map(({ perClass: _p, accuracyInterval: _i, ...rest }: Record<string, unknown>) => rest) }));
+    const before = await buildComparison([old]);
+    assert.deepEqual(before.prompts.map((p) => [p.id, p.accuracy, p.perClass, p.accuracyInterval]), ev.results.map((r: { id: string; accuracy: number }) => [r.id, r.accuracy, null, null]));
+    assert.doesNotMatch(runNode(old, RunDir.open(old).record, RunDir.open(old).readEval().results).tooltip, /\(\d+\.\d-/);
   });
 
   it('builds the comparison of a 12,000-example split: one row per example with every prompt\'s cell', async () => {

@@ -12,7 +12,8 @@ import { continuationIds } from '../src/models/tokenizer.js';
 import { frequencyRankedTokens } from '../src/models/token-ranking.js';
 import { SequenceEncoder } from '../src/tuning/encoding.js';
 import { labelOfGenerated } from '../src/tuning/evaluate.js';
-import { auc, classificationMetrics, majorityVote } from '../src/tuning/metrics.js';
+import { formatComparison } from '../src/tuning/compare.js';
+import { auc, classificationMetrics, majorityVote, oneVsRestAuc, wilsonInterval } from '../src/tuning/metrics.js';
 import { Adafactor, Adam, clipGradient, learningRateAt } from '../src/tuning/optimizers.js';
 import { initSoftPrompt } from '../src/tuning/prompt-init.js';
 import { loadSpec } from '../src/common/spec.js';
@@ -101,6 +102,77 @@ describe('metrics', () => {
     // a NaN score once made this loop forever (eval hung at 100% CPU)
     assert.equal(auc([0, 1, 0, 1], [0.1, NaN, 0.3, 0.2]), null);
     assert.equal(auc([0, 1, 0, 1], [-Infinity, Infinity, -Infinity, Infinity]), 1);
+  });
+  it('per-class precision, recall and F1; a -1 prediction is a miss of its gold class and no class\'s false positive', () => {
+    // gold a a a b b c, predicted a b (none) b c c; confusion rows a [1 1 0], b [0 1 1], c [0 0 1]
+    // a: tp 1 fp 0 fn 2 -> P 1, R 1/3, F1 2/(2+0+2) = 1/2
+    // b: tp 1 fp 1 fn 1 -> P 1/2, R 1/2, F1 2/(2+1+1) = 1/2
+    // c: tp 1 fp 1 fn 0 -> P 1/2, R 1, F1 2/(2+1+0) = 2/3
+    const m = classificationMetrics(['a', 'b', 'c'], [0, 0, 0, 1, 1, 2], [0, 1, -1, 1, 2, 2], [0, 0, 0, 0, 0, 0].map(() => [-1, -1, -1]));
+    assert.deepEqual(m.confusion, [[1, 1, 0], [0, 1, 1], [0, 0, 1]]);
+    assert.equal(m.accuracy, 0.5);
+    const expected = [
+      { label: 'a', precision: 1, recall: 1 / 3, f1: 1 / 2, support: 3 },
+      { label: 'b', precision: 1 / 2, recall: 1 / 2, f1: 1 / 2, support: 2 },
+      { label: 'c', precision: 1 / 2, recall: 1, f1: 2 / 3, support: 1 },
+    ];
+    assert.equal(m.perClass!.length, 3);
+    m.perClass!.forEach((k, c) => {
+      const e = expected[c];
+      assert.equal(k.label, e.label);
+      assert.equal(k.support, e.support);
+      for (const f of ['precision', 'recall', 'f1'] as const) assert.ok(Math.abs(k[f] - e[f]) < 1e-12, `${e.label} ${f}: ${k[f]} vs ${e[f]}`);
+    });
+    assert.ok(Math.abs(m.macroF1 - (1 / 2 + 1 / 2 + 2 / 3) / 3) < 1e-12);
+    // a class never predicted and never gold: precision and recall 0, not NaN
+    const none = classificationMetrics(['a', 'b', 'c'], [0, 1], [0, 1], [[0, -1, -2], [-1, 0, -2]]).perClass![2];
+    assert.deepEqual(none, { label: 'c', precision: 0, recall: 0, f1: 0, support: 0 });
+  });
+  it('multi-class AUC: one class against the rest, macro-averaged; null where a class has no positives', () => {
+    // label probabilities per example, gold 0 0 1 1 2 2:
+    //   [.7 .2 .1] [.3 .4 .3] [.2 .6 .2] [.5 .3 .2] [.1 .25 .65] [.2 .2 .6]
+    // class 0: positives .7 .3 over negatives .2 .5 .1 .2 -> 4 + 3 of 8 pairs = 7/8
+    // class 1: positives .6 .3 over negatives .2 .4 .25 .2 -> 4 + 3 of 8 = 7/8
+    // class 2: positives .65 .6 over negatives .1 .3 .2 .2 -> 8 of 8 = 1
+    // macro (7/8 + 7/8 + 1) / 3 = 11/12
+    const probs = [[0.7, 0.2, 0.1], [0.3, 0.4, 0.3], [0.2, 0.6, 0.2], [0.5, 0.3, 0.2], [0.1, 0.25, 0.65], [0.2, 0.2, 0.6]];
+    // label log-likelihoods are not normalised over labels: each row shifted by its own constant
+    // leaves every class's log-odds, and so the AUC, as it is (ranking raw scores would not)
+    const scores = probs.map((row, i) => row.map((p) => Math.log(p) - 3 * i));
+    const gold = [0, 0, 1, 1, 2, 2];
+    assert.ok(Math.abs(oneVsRestAuc(gold, scores)! - 11 / 12) < 1e-12);
+    const m = classificationMetrics(['a', 'b', 'c'], gold, [0, 1, 1, 0, 2, 2], scores);
+    assert.ok(Math.abs(m.auc! - 11 / 12) < 1e-12);
+    // no example of c: its AUC, and so the macro one, is undefined
+    assert.equal(classificationMetrics(['a', 'b', 'c'], [0, 0, 1, 1], [0, 1, 1, 0], scores.slice(0, 4)).auc, null);
+    // binary tasks keep the margin of the second label over the first
+    assert.equal(classificationMetrics(['a', 'b'], [0, 1], [0, 1], [[0, -1], [-1, 0]]).auc, 1);
+  });
+  it('95% Wilson score interval of the accuracy', () => {
+    // 95/100, z = 1.959964, z^2/n = 0.0384146:
+    // centre (0.95 + 0.0192073) / 1.0384146 = 0.933353
+    // half 1.959964 / 1.0384146 * sqrt(0.95 * 0.05 / 100 + 3.841459 / 40000) = 1.887458 * 0.0238964 = 0.045103
+    // -> [0.888250, 0.978456]
+    const [low, high] = wilsonInterval(95, 100);
+    assert.ok(Math.abs(low - 0.888250) < 1e-6, String(low));
+    assert.ok(Math.abs(high - 0.978456) < 1e-6, String(high));
+    // 0/10: [0, z^2 / (n + z^2)] = [0, 3.841459 / 13.841459] = [0, 0.277533]; never below 0
+    const [zeroLow, zeroHigh] = wilsonInterval(0, 10);
+    assert.equal(zeroLow, 0);
+    assert.ok(Math.abs(zeroHigh - 0.277533) < 1e-6);
+    assert.deepEqual(wilsonInterval(0, 0), [0, 1]);
+    const m = classificationMetrics(['a', 'b'], [0, 0, 1, 1], [0, 1, 1, 1], [[-0.1, -2], [-1, -0.5], [-3, -0.1], [-2, -0.2]]);
+    assert.deepEqual(m.accuracyInterval, wilsonInterval(3, 4));
+  });
+  it('the compare table prints the accuracy with its interval, and without one for an eval.json that has none', () => {
+    const row = { run: 'r', split: 'test', id: 'soft', kind: 'soft', accuracy: 0.95, accuracyInterval: wilsonInterval(95, 100), macroF1: 0.9, nll: 0.2, auc: null, exactMatch: null, count: 100, taskParameters: 0 };
+    const md = formatComparison([row, { ...row, id: 'old', accuracyInterval: null }], 'md');
+    assert.match(md, /\| accuracy \(95% CI\) \|/);
+    assert.match(md, /\| soft +\| soft +\| 95\.0% \(88\.8-97\.8\) \|/);
+    assert.match(md, /\| old +\| soft +\| 95\.0% +\|/);
+    const csv = formatComparison([row], 'csv').split('\n');
+    assert.equal(csv[0], 'run,split,prompt,kind,accuracy,accuracy 95% low,accuracy 95% high,macro-F1,NLL,AUC,exact match,n,task params');
+    assert.equal(csv[1], 'r,test,soft,soft,95.0%,88.8%,97.8%,0.900,0.200,,,100,0');
   });
   it('generated text names the label it starts with (then a boundary), longest first; text naming none is wrong and in no column', () => {
     // label target tokens: happy [7, 8], not happy [9, 7, 8], not [9]

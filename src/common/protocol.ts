@@ -1,7 +1,7 @@
 // Messages between the extension host (or any parent), the trainer process and the webviews.
 // One discriminated union per direction, so every handler is checked by the compiler.
 import type { InputLocation } from './errors.js';
-import type { InspectReport, PromptKind } from './run-files.js';
+import type { ClassMetrics, InspectReport, PromptKind } from './run-files.js';
 
 export type DeviceName = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 /** Products in half precision: fp16, or auto (fp16 on a GPU, fp32 on the CPU). */
@@ -72,6 +72,10 @@ export function setupMessage(e: Extract<TrainerEvent, { type: 'setup' }>): strin
 export interface PromptSummary {
   key: string; id: string; run: string; kind: PromptKind;
   accuracy: number; macroF1: number; nll: number | null; auc: number | null; exactMatch: number | null;
+  /** 95% Wilson interval of the accuracy; null: a run evaluated before eval.json held it. */
+  accuracyInterval: [number, number] | null;
+  /** Per-class precision, recall and F1; null: a run evaluated before eval.json held them. */
+  perClass: ClassMetrics[] | null;
   confusion: number[][]; predictedRate: Record<string, number>; count: number; taskParameters: number;
   /** Chat prompts: the first example's conversation as the model's chat template rendered it. */
   rendered?: string;

@@ -135,9 +135,23 @@ export interface ScaleFile {
  */
 export type PromptKind = 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline' | 'pipeline-stage1';
 
+/** One class's figures, the class taken as the positive one. */
+export interface ClassMetrics {
+  label: string;
+  /** 0 where nothing was predicted as the class. */
+  precision: number;
+  /** 0 where no example has the class. */
+  recall: number;
+  f1: number;
+  /** Examples whose gold label is the class. */
+  support: number;
+}
+
 export interface Metrics {
   count: number;
   accuracy: number;
+  /** 95% Wilson score interval of the accuracy. Absent from eval.json files written before it existed. */
+  accuracyInterval?: [number, number];
   macroF1: number;
   /** confusion[gold][predicted], in label order. */
   confusion: number[][];
@@ -145,9 +159,14 @@ export interface Metrics {
   nll: number;
   /** Share of examples predicted as each label. */
   predictedRate: Record<string, number>;
-  /** Binary tasks: ROC AUC of the score margin of the second label over the first. */
+  /**
+   * ROC AUC. Binary: the score margin of the second label over the first. More classes: the mean
+   * over classes of each one against the rest. null where a class has no positive or no negative.
+   */
   auc: number | null;
   exactMatch?: number;
+  /** In label order. Absent from eval.json files written before it existed. */
+  perClass?: ClassMetrics[];
 }
 
 export interface Prediction {

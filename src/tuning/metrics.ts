@@ -1,6 +1,6 @@
 // Classification metrics over predicted label indices (rank classification, or generation mapped
 // to a label, where -1 is text that names no label: wrong, and in no confusion-matrix column).
-import type { Metrics } from '../common/run-files.js';
+import type { ClassMetrics, Metrics } from '../common/run-files.js';
 
 export function classificationMetrics(labels: string[], gold: number[], predicted: number[], scores: number[][]): Metrics {
   const C = labels.length;
@@ -14,16 +14,58 @@ export function classificationMetrics(labels: string[], gold: number[], predicte
     if (g === predicted[i]) correct++;
     nll += -scores[i][g];
   });
-  let f1Sum = 0;
-  for (let c = 0; c < C; c++) {
+  // a -1 prediction is in no column: it adds to its gold class's false negatives and to no class's false positives
+  const perClass = labels.map((label, c): ClassMetrics => {
     const tp = confusion[c][c];
     const fp = confusion.reduce((s, row, r) => s + (r === c ? 0 : row[c]), 0);
     const fn = goldCount[c] - tp;
-    f1Sum += tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
-  }
+    return { label, precision: tp + fp === 0 ? 0 : tp / (tp + fp), recall: goldCount[c] === 0 ? 0 : tp / goldCount[c], f1: tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn), support: goldCount[c] };
+  });
   const n = gold.length;
   const predictedRate = Object.fromEntries(labels.map((l, c) => [l, predicted.filter((p) => p === c).length / n]));
-  return { count: n, accuracy: correct / n, macroF1: f1Sum / C, confusion, nll: nll / n, predictedRate, auc: C === 2 ? auc(gold, scores.map((s) => s[1] - s[0])) : null };
+  return {
+    count: n, accuracy: correct / n, accuracyInterval: wilsonInterval(correct, n), macroF1: perClass.reduce((s, k) => s + k.f1, 0) / C, confusion, nll: nll / n, predictedRate,
+    auc: C === 2 ? auc(gold, scores.map((s) => s[1] - s[0])) : oneVsRestAuc(gold, scores), perClass,
+  };
+}
+
+/** z of a two-sided 95% normal interval. */
+const Z95 = 1.959963984540054;
+
+/**
+ * The Wilson score interval of a proportion (95%): unlike the normal approximation it stays in
+ * [0, 1] and is not zero-width at 0% or 100%. No trials: [0, 1], nothing known.
+ */
+export function wilsonInterval(successes: number, trials: number, z = Z95): [number, number] {
+  if (trials === 0) return [0, 1];
+  const p = successes / trials;
+  const z2n = (z * z) / trials;
+  const centre = (p + z2n / 2) / (1 + z2n);
+  const half = (z / (1 + z2n)) * Math.sqrt((p * (1 - p)) / trials + z2n / (4 * trials));
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+/**
+ * Macro one-vs-rest AUC: for each class, its log-odds against the other labels together (its score
+ * less the log-sum-exp of theirs, a monotone function of its softmax probability) ranks its
+ * examples above the rest's; the mean over classes. null if any class's AUC is undefined.
+ */
+export function oneVsRestAuc(gold: number[], scores: number[][]): number | null {
+  const C = scores[0]?.length ?? 0;
+  let sum = 0;
+  for (let c = 0; c < C; c++) {
+    const margin = scores.map((row) => row[c] - logSumExp(row.filter((_, k) => k !== c)));
+    const classAuc = auc(gold.map((g) => (g === c ? 1 : 0)), margin);
+    if (classAuc === null) return null;
+    sum += classAuc;
+  }
+  return C === 0 ? null : sum / C;
+}
+
+function logSumExp(values: number[]): number {
+  const max = Math.max(...values);
+  if (!Number.isFinite(max)) return max;
+  return max + Math.log(values.reduce((s, v) => s + Math.exp(v - max), 0));
 }
 
 /** Mann-Whitney estimate of P(margin of a positive > margin of a negative), ties counting half. */

@@ -122,16 +122,52 @@ def classification_metrics(labels, gold, predicted, scores):
         if g == predicted[i]:
             correct += 1
         nll += -scores[i][g]
-    f1 = 0.0
+    # the same figures as src/tuning/metrics.ts: a -1 prediction is a miss of its gold class only
+    per_class = []
     for c in range(C):
         tp = confusion[c][c]
         fp = sum(confusion[r][c] for r in range(C) if r != c)
         fn = gold_count[c] - tp
-        f1 += 0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+        per_class.append({"label": labels[c], "precision": 0 if tp + fp == 0 else tp / (tp + fp), "recall": 0 if gold_count[c] == 0 else tp / gold_count[c],
+                          "f1": 0 if tp == 0 else 2 * tp / (2 * tp + fp + fn), "support": gold_count[c]})
+    f1 = 0.0
+    for k in per_class:
+        f1 += k["f1"]
     n = len(gold)
     rate = {l: sum(1 for p in predicted if p == c) / n for c, l in enumerate(labels)}
-    return {"count": n, "accuracy": correct / n, "macroF1": f1 / C, "confusion": confusion, "nll": nll / n,
-            "predictedRate": rate, "auc": auc(gold, [s[1] - s[0] for s in scores]) if C == 2 else None}
+    return {"count": n, "accuracy": correct / n, "accuracyInterval": wilson_interval(correct, n), "macroF1": f1 / C, "confusion": confusion, "nll": nll / n,
+            "predictedRate": rate, "auc": auc(gold, [s[1] - s[0] for s in scores]) if C == 2 else one_vs_rest_auc(gold, scores), "perClass": per_class}
+
+
+def wilson_interval(successes, trials, z=1.959963984540054):
+    if trials == 0:
+        return [0, 1]
+    p = successes / trials
+    z2n = z * z / trials
+    centre = (p + z2n / 2) / (1 + z2n)
+    half = z / (1 + z2n) * math.sqrt(p * (1 - p) / trials + z2n / (4 * trials))
+    return [max(0, centre - half), min(1, centre + half)]
+
+
+def one_vs_rest_auc(gold, scores):
+    C = len(scores[0]) if scores else 0
+    total = 0.0
+    for c in range(C):
+        margin = [row[c] - log_sum_exp([v for k, v in enumerate(row) if k != c]) for row in scores]
+        class_auc = auc([1 if g == c else 0 for g in gold], margin)
+        if class_auc is None:
+            return None
+        total += class_auc
+    return None if C == 0 else total / C
+
+
+def log_sum_exp(values):
+    if not values:
+        return -math.inf
+    top = max(values)
+    if math.isinf(top):
+        return top
+    return top + math.log(sum(math.exp(v - top) for v in values))
 
 
 def auc(gold, margin):

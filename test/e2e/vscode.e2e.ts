@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { accuracyText } from '../../src/common/accuracy-text.js';
+import { runLabel } from '../../src/extension/logic/experiments.js';
 
 const root = resolve(import.meta.dirname ?? '.', '..', '..');
 const results = join(root, 'test-results');
@@ -144,8 +146,7 @@ describe('Prompt Tuning Studio in VS Code', { timeout: 15 * 60_000 }, () => {
 
     // 3. The Experiments tree shows the finished run
     await page.locator('.activitybar .action-item [aria-label^="Prompt Tuning"], .activitybar .action-label[aria-label^="Prompt Tuning"]').first().click();
-    const runId = runDir.split(/[\\/]/).pop()!;
-    const row = page.locator('.monaco-list-row', { hasText: runId });
+    const row = page.locator('.monaco-list-row', { hasText: runLabel(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'))) });
     await row.waitFor({ timeout: 30_000 });
     const soft = evalJson.results.find((r: { kind: string }) => r.kind === 'soft');
     assert.match(await row.innerText(), new RegExp(`soft ${(100 * soft.accuracy).toFixed(1)}%`));
@@ -155,9 +156,9 @@ describe('Prompt Tuning Studio in VS Code', { timeout: 15 * 60_000 }, () => {
     await command('Prompt Tuning: Open Comparison');
     // two webviews live in the window (the Run view and this panel): take the one with results
     const frame = await waitFor('the comparison webview', () => frameWith('#results tbody tr'), 60_000);
-    for (const r of evalJson.results as { id: string; accuracy: number }[]) {
+    for (const r of evalJson.results as { id: string; accuracy: number; accuracyInterval?: [number, number] }[]) {
       const cell = frame.locator(`#results tr[data-prompt="${r.id}"] td.accuracy`);
-      assert.equal((await cell.innerText()).trim(), `${(100 * r.accuracy).toFixed(1)}%`, r.id);
+      assert.equal((await cell.innerText()).trim(), accuracyText(r.accuracy, r.accuracyInterval), r.id);
     }
     await frame.locator('#examples tbody tr').first().waitFor();
     assert.match(await frame.locator('#example-count').innerText(), /^30 of 30$/);

@@ -6,6 +6,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import type { ComparisonData, ComparisonFromWebview, ComparisonToWebview, ExampleRow, PromptSummary } from '../../src/common/protocol.js';
+import { accuracyText } from '../../src/common/accuracy-text.js';
 import { filterExamples, type ExampleFilter } from '../../src/common/example-filter.js';
 import { LineChart } from '../common/chart.js';
 import { el, pct, vscodeApi } from '../common/vscode-api.js';
@@ -13,7 +14,8 @@ import { VirtualTable } from './virtual-table.js';
 import './comparison.css';
 
 type Filter = ExampleFilter;
-interface State { runDirs: string[]; filter: Filter; search: string; scrollTop: number }
+/** selected: the prompt whose per-class figures show; normalised: confusion rows as shares of their gold class. */
+interface State { runDirs: string[]; filter: Filter; search: string; scrollTop: number; selected?: string; normalised?: boolean }
 
 const api = vscodeApi<State, ComparisonFromWebview>();
 let state: State = api.state() ?? { runDirs: [], filter: 'all', search: '', scrollTop: 0 };
@@ -27,23 +29,61 @@ function resultsTable(d: ComparisonData): HTMLElement {
   const head = el('tr', {}, ...['prompt', 'kind', 'accuracy', 'macro-F1', 'NLL', 'AUC', 'exact match', ...d.labels.map((l) => `predicted ${l}`), 'task params', 'stored'].map((h) => el('th', {}, h)));
   const rows = d.prompts.map((p) => el('tr', { class: p.accuracy === best ? 'best' : '', 'data-prompt': p.key },
     el('td', p.rendered !== undefined ? { title: `rendered for the first example:\n${p.rendered}` } : {}, p.key), el('td', {}, el('span', { class: `kind ${p.kind}` }, p.kind)),
-    el('td', { class: 'num accuracy' }, pct(p.accuracy)), el('td', { class: 'num' }, p.macroF1.toFixed(3)), el('td', { class: 'num' }, p.nll === null ? '' : p.nll.toFixed(3)),
-    el('td', { class: 'num' }, p.auc === null ? '' : p.auc.toFixed(3)), el('td', { class: 'num' }, pct(p.exactMatch)),
+    el('td', { class: 'num accuracy', title: p.accuracyInterval ? 'accuracy (95% Wilson interval)' : 'accuracy' }, accuracyText(p.accuracy, p.accuracyInterval)), el('td', { class: 'num' }, p.macroF1.toFixed(3)), el('td', { class: 'num' }, p.nll === null ? '' : p.nll.toFixed(3)),
+    el('td', { class: 'num', title: p.auc === null ? 'undefined here: a class with no examples, or no label scored' : d.labels.length > 2 ? 'one-vs-rest macro AUC' : '' }, p.auc === null ? '' : p.auc.toFixed(3)), el('td', { class: 'num' }, pct(p.exactMatch)),
     ...d.labels.map((l) => el('td', { class: 'num' }, pct(p.predictedRate[l] ?? 0))),
     el('td', { class: 'num', title: 'task-specific parameters: 0 for text, n x d for a soft prompt, every weight for model tuning' }, p.taskParameters.toLocaleString('en-US')),
     el('td', { class: 'num' }, bytes(p.taskParameters * 4))));
+  rows.forEach((row, k) => row.addEventListener('click', () => { state.selected = d.prompts[k].key; save(); render(); }));
+  for (const row of rows) if (row.getAttribute('data-prompt') === selectedPrompt(d)?.key) row.classList.add('selected');
   return el('table', { class: 'results', id: 'results' }, el('thead', {}, head), el('tbody', {}, ...rows));
 }
 
-function confusion(p: PromptSummary, labels: string[]): HTMLElement {
+/** The prompt chosen in the panel, else the first soft prompt, else the first. */
+function selectedPrompt(d: ComparisonData): PromptSummary | undefined {
+  return d.prompts.find((p) => p.key === state.selected) ?? d.prompts.find((p) => p.kind === 'soft') ?? d.prompts[0];
+}
+
+/** Precision, recall, F1 and support per class for the selected prompt. */
+function perClassSection(d: ComparisonData): HTMLElement[] {
+  const chosen = selectedPrompt(d);
+  if (!chosen) return [];
+  const picker = el('vscode-single-select', { id: 'per-class-prompt' }) as HTMLElement & { value: string };
+  for (const p of d.prompts) {
+    const option = el('vscode-option', { value: p.key }, p.key);
+    if (p.key === chosen.key) option.setAttribute('selected', '');
+    picker.append(option);
+  }
+  picker.addEventListener('change', () => { state.selected = picker.value; save(); render(); });
+  const body = chosen.perClass === null
+    ? el('div', { class: 'muted' }, 'This run was evaluated before per-class figures were recorded; evaluate it again to see them.')
+    : el('table', { class: 'per-class', id: 'per-class' },
+      el('thead', {}, el('tr', {}, ...['class', 'precision', 'recall', 'F1', 'support'].map((h, i) => el('th', i ? { class: 'num' } : {}, h)))),
+      el('tbody', {}, ...chosen.perClass.map((k) => el('tr', {}, el('td', {}, k.label), el('td', { class: 'num' }, k.precision.toFixed(3)), el('td', { class: 'num' }, k.recall.toFixed(3)), el('td', { class: 'num' }, k.f1.toFixed(3)), el('td', { class: 'num' }, String(k.support))))));
+  return [el('h3', {}, 'Per class'), el('div', { class: 'toolbar' }, picker), body];
+}
+
+function confusion(p: PromptSummary, labels: string[], normalised: boolean): HTMLElement {
   const max = Math.max(1, ...p.confusion.flat());
   const head = el('tr', {}, el('th', {}, 'gold \\ predicted'), ...labels.map((l) => el('th', {}, l)));
-  const rows = p.confusion.map((row, g) => el('tr', {}, el('th', {}, labels[g]), ...row.map((v, c) => {
-    const cell = el('td', { class: `num ${g === c ? 'diag' : 'off'}` }, String(v));
-    cell.style.setProperty('--share', String(v / max));
-    return cell;
-  })));
+  const rows = p.confusion.map((row, g) => {
+    // a row's share of its gold class; predictions naming no label are in no column, so a row may sum below 100%
+    const goldCount = p.perClass?.[g]?.support ?? row.reduce((s, v) => s + v, 0);
+    return el('tr', {}, el('th', {}, labels[g]), ...row.map((v, c) => {
+      const share = goldCount === 0 ? 0 : v / goldCount;
+      const cell = el('td', { class: `num ${g === c ? 'diag' : 'off'}`, title: normalised ? `${v} of ${goldCount}` : `${pct(share)} of ${labels[g]}` }, normalised ? pct(share) : String(v));
+      cell.style.setProperty('--share', String(normalised ? share : v / max));
+      return cell;
+    }));
+  });
   return el('div', { class: 'confusion' }, el('div', { class: 'caption' }, `${p.key} (${p.kind})`), el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows)));
+}
+
+/** Counts or shares of each gold class: a switch beside the matrices' heading. */
+function confusionToggle(): HTMLElement {
+  const toggle = el('vscode-button', { secondary: '', id: 'confusion-normalised', 'aria-pressed': String(state.normalised === true) }, state.normalised ? 'Show counts' : 'Normalise rows (100%)');
+  toggle.addEventListener('click', () => { state.normalised = !state.normalised; save(); render(); });
+  return toggle;
 }
 
 const filtered = (d: ComparisonData) => filterExamples(d, state.filter, state.search);
@@ -103,8 +143,9 @@ function render(): void {
     resultsTable(d),
     ...scaleSection(d),
     ...(d.inspections?.length ? [el('h3', {}, 'Nearest tokens'), el('div', { class: 'inspections', id: 'nearest-tokens' }, ...nearestTokensSection(d))] : []),
-    el('h3', {}, 'Confusion matrices'),
-    el('div', { class: 'confusions' }, ...d.prompts.map((p) => confusion(p, d.labels))),
+    ...perClassSection(d),
+    el('div', { class: 'section-head' }, el('h3', {}, 'Confusion matrices'), confusionToggle()),
+    el('div', { class: 'confusions' }, ...d.prompts.map((p) => confusion(p, d.labels, state.normalised === true))),
     el('h3', {}, 'Training'),
     charts,
     el('h3', {}, 'Examples'),

@@ -30,7 +30,7 @@ export async function buildComparison(runDirs: string[]): Promise<ComparisonData
     const promptKey = (id: string) => (multi ? `${run.id}/${id}` : id);
     const inspection = inspectionOf(run, ev.results.filter((r) => r.kind === 'soft').map((r) => r.id));
     if (inspection) (data.inspections ??= []).push({ run: run.id, prompt: promptKey(inspection.prompt), report: inspection.report });
-    for (const r of ev.results) data.prompts.push({ key: promptKey(r.id), id: r.id, run: run.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll, auc: r.auc, exactMatch: r.exactMatch ?? null, confusion: r.confusion, predictedRate: r.predictedRate, count: r.count, taskParameters: r.taskParameters ?? 0, ...(r.rendered !== undefined ? { rendered: r.rendered } : {}) });
+    for (const r of ev.results) data.prompts.push({ key: promptKey(r.id), id: r.id, run: run.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll, auc: r.auc, exactMatch: r.exactMatch ?? null, accuracyInterval: r.accuracyInterval ?? null, perClass: r.perClass ?? null, confusion: r.confusion, predictedRate: r.predictedRate, count: r.count, taskParameters: r.taskParameters ?? 0, ...(r.rendered !== undefined ? { rendered: r.rendered } : {}) });
     const metrics = run.readMetrics();
     data.curves.push({
       run: run.id,

@@ -1,6 +1,7 @@
 // What the Experiments tree shows, computed from the files: each spec, its jobs waiting in the
 // queue, its runs newest first, with a status, progress and best metric.
 import { resolve } from 'node:path';
+import { accuracyText } from '../../common/accuracy-text.js';
 import type { Job } from '../../common/protocol.js';
 import { effectiveStatus, listRuns, RunDir, runsRootFor } from '../../common/run-folder.js';
 import type { PromptResult, RunRecord } from '../../common/run-files.js';
@@ -27,6 +28,18 @@ export interface QueuedNode { kind: 'queued'; queueId: number; label: string; de
 export interface SpecNode { kind: 'spec'; file: string; label: string; description: string; queued: QueuedNode[]; runs: RunNode[] }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+const twoDigits = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * A run's name, then when it started (local time, to the minute): short, so that the description's
+ * accuracy beside it stays in view in a narrow side bar. The full id is in the tooltip.
+ */
+export function runLabel(record: Pick<RunRecord, 'id' | 'name' | 'createdAt'>): string {
+  const started = new Date(record.createdAt);
+  if (Number.isNaN(started.getTime())) return record.id;
+  const when = `${twoDigits(started.getMonth() + 1)}-${twoDigits(started.getDate())} ${twoDigits(started.getHours())}:${twoDigits(started.getMinutes())}`;
+  return `${record.name || record.id} ${when}`;
+}
 
 export function runNode(runDir: string, record: RunRecord, results: PromptResult[] | null, live?: LiveProgress): RunNode {
   // a run whose process is gone is never shown as running
@@ -46,9 +59,10 @@ export function runNode(runDir: string, record: RunRecord, results: PromptResult
   else if (status === 'interrupted') description = `interrupted at step ${record.step}/${record.steps}`;
   else description = record.kind === 'import' ? 'imported soft prompt' : record.kind === 'scale' ? `scaling ablation over ${record.models?.length ?? 0} models` : record.kind === 'sweep' ? `sweep (${status})` : status;
   const icon = status === 'completed' ? 'pass' : status === 'failed' ? 'error' : status === 'cancelled' ? 'circle-slash' : status === 'interrupted' ? 'debug-pause' : live?.runDir === runDir ? 'sync~spin' : 'history';
-  const tooltip = [`${record.id}`, `status: ${status}`, `model: ${record.model?.id ?? ''}`, `device: ${record.device}`, record.error ? `error: ${record.error}` : ''].filter(Boolean).join('\n');
+  const accuracies = (results ?? []).map((r) => `${r.id}: ${accuracyText(r.accuracy, r.accuracyInterval)}`);
+  const tooltip = [`${record.id}`, `status: ${status}`, `model: ${record.model?.id ?? ''}`, `device: ${record.device}`, record.error ? `error: ${record.error}` : '', ...(accuracies.length ? ['accuracy (95% interval):', ...accuracies] : [])].filter(Boolean).join('\n');
   const evaluated = results !== null || record.kind === 'scale';
-  return { kind: 'run', runDir, id: record.id, status, label: record.id, description, tooltip, contextValue: `run.${status}${evaluated ? '.evaluated' : ''}`, icon };
+  return { kind: 'run', runDir, id: record.id, status, label: runLabel(record), description, tooltip, contextValue: `run.${status}${evaluated ? '.evaluated' : ''}`, icon };
 }
 
 /** The spec file a job belongs to: its own, or, for a job on a run folder, the run's. */
