@@ -190,7 +190,7 @@ describe('Prompt Tuning Studio in VS Code', { timeout: 15 * 60_000 }, () => {
     await page.locator('.tab', { hasText: 'Compare:' }).first().click({ timeout: 60_000 });
     const restored = await waitFor('the restored comparison', () => frameWith('#results tbody tr'), 60_000);
     const soft2 = evalJson.results.find((r: { kind: string }) => r.kind === 'soft');
-    assert.equal((await restored.locator(`#results tr[data-prompt="${soft2.id}"] td.accuracy`).innerText()).trim(), `${(100 * soft2.accuracy).toFixed(1)}%`);
+    assert.equal((await restored.locator(`#results tr[data-prompt="${soft2.id}"] td.accuracy`).innerText()).trim(), accuracyText(soft2.accuracy, soft2.accuracyInterval));
     await shot('6-restored-after-reload');
   });
 });
