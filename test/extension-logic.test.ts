@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test';
 import { buildComparison, exportExamples, filterExamples } from '../src/extension/logic/comparison-data.js';
 import { runNode, specNode } from '../src/extension/logic/experiments.js';
 import { RunDir } from '../src/common/run-folder.js';
-import { hoverMarkdown, inlineText, lintDataset, resultsForDataset } from '../src/extension/logic/inline-results.js';
+import { hoverMarkdown, inlinePrompts, lintDataset, markText, resultsForDataset } from '../src/extension/logic/inline-results.js';
 import { JobManager } from '../src/extension/logic/jobs.js';
 import { buildSpec, experimentName, labelLengthAdvice, modelAdvice, profileDataset } from '../src/extension/logic/new-experiment.js';
 import type { JobSummary, TrainerEvent } from '../src/common/protocol.js';
@@ -109,15 +109,23 @@ describe('views of a finished run', () => {
     assert.match(specNode(specFile, live).runs[0].description, /^soft \d/);
   });
 
-  it('inline results: each test line gets gold and every prompt prediction; hover has scores', () => {
+  it('inline results: each test line marks the soft prompt and the best discrete prompt; the hover lists every prompt', () => {
     const results = resultsForDataset(join(ws, 'data', 'test.jsonl'), [specFile])!;
     assert.ok(results);
     assert.equal(results.split, 'test');
     assert.equal(results.lines.size, 20);
     const first = results.lines.get(1)!;
     assert.deepEqual(first.predictions.map((p) => p.promptId), ['zero-shot', '4-shot', 'soft']);
-    assert.match(inlineText(first), /^gold (happy|sad) \| zero-shot [✓✗] (happy|sad) \| 4-shot [✓✗] (happy|sad) \| soft [✓✗] (happy|sad)$/);
-    assert.match(hoverMarkdown(first, results.runId), /\| prompt \| prediction \| log P\(happy\) \| log P\(sad\) \|/);
+    assert.deepEqual(results.prompts.map((p) => p.id), ['zero-shot', '4-shot', 'soft']);
+    const discrete = results.prompts.filter((p) => p.kind === 'discrete').sort((a, b) => b.accuracy - a.accuracy || (a.id < b.id ? -1 : 1));
+    const shown = inlinePrompts(results.prompts, 'soft-vs-best');
+    assert.deepEqual(shown.map((s) => s.id), ['soft', discrete[0].id]);
+    assert.match(markText(first, shown), /^soft (✓|✗ (happy|sad)) · best (✓|✗ (happy|sad))$/);
+    assert.equal(inlinePrompts(results.prompts, 'all').length, 3);
+    const hover = hoverMarkdown(first, results, shown);
+    assert.match(hover, /\| mark \| prompt \| prediction \| log P\(happy\) \| log P\(sad\) \|/);
+    assert.match(hover, new RegExp(`\\*\\*best\\*\\* = ${discrete[0].id} \\(best discrete`));
+    assert.equal(hover.match(/\((discrete|soft)\) \|/g)?.length, 3);
     assert.equal(resultsForDataset(join(ws, 'data', 'train.jsonl'), [specFile]), null);
   });
 

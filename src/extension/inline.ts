@@ -1,15 +1,18 @@
-// Results on the lines of dataset files (end-of-line decorations, a hover with label scores, a
-// CodeLens summary at the top) and malformed lines as diagnostics.
+// Results on the lines of dataset files (a short mark per line, a hover with its legend and label
+// scores, a CodeLens summary at the top) and malformed lines as diagnostics.
 import * as vscode from 'vscode';
-import { hoverMarkdown, inlineText, lintDataset, resultsForDataset, specsUsingFile, type FileResults } from './logic/inline-results.js';
+import { hoverMarkdown, INLINE_PROMPT_CHOICES, inlinePrompts, lineMarks, lintDataset, resultsForDataset, specsUsingFile, type FileResults, type InlinePromptChoice } from './logic/inline-results.js';
 
 const DATA_FILE = /\.(jsonl|ndjson|csv|tsv)$/i;
 
 export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvider {
-  private right = vscode.window.createTextEditorDecorationType({ after: { margin: '0 0 0 2em', color: new vscode.ThemeColor('editorCodeLens.foreground'), fontStyle: 'italic' }, isWholeLine: false });
-  private wrong = vscode.window.createTextEditorDecorationType({ after: { margin: '0 0 0 2em', color: new vscode.ThemeColor('editorError.foreground'), fontStyle: 'italic' }, isWholeLine: false });
-  // a compact mark per prompt at the start of the line: long JSONL records push the end-of-line text out of view
-  private marks = vscode.window.createTextEditorDecorationType({ before: { margin: '0 0.8em 0 0', color: new vscode.ThemeColor('editorCodeLens.foreground') } });
+  // the mark goes at the start of the line, where long JSONL records cannot push it out of view;
+  // its colour says whether the shown prompts were all right, all wrong or split
+  private markTypes = {
+    right: this.markType(new vscode.ThemeColor('testing.iconPassed')),
+    mixed: this.markType(new vscode.ThemeColor('editorInlayHint.foreground')),
+    wrong: this.markType(new vscode.ThemeColor('testing.iconFailed')),
+  };
   private diagnostics = vscode.languages.createDiagnosticCollection('promptTuning');
   private cache = new Map<string, FileResults | null>();
   private lensChanged = new vscode.EventEmitter<void>();
@@ -18,6 +21,15 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
 
 
   get enabled(): boolean { return vscode.workspace.getConfiguration('promptTuning').get<boolean>('inlineResults', true); }
+
+  private get choice(): InlinePromptChoice {
+    const value = vscode.workspace.getConfiguration('promptTuning').get<string>('inline.prompts');
+    return INLINE_PROMPT_CHOICES.find((c) => c === value) ?? 'soft-vs-best';
+  }
+
+  private markType(color: vscode.ThemeColor): vscode.TextEditorDecorationType {
+    return vscode.window.createTextEditorDecorationType({ before: { margin: '0 0.8em 0 0', color, backgroundColor: new vscode.ThemeColor('editorInlayHint.background') } });
+  }
 
   async refresh(): Promise<void> {
     this.cache.clear();
@@ -34,26 +46,18 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
   async decorate(editor: vscode.TextEditor): Promise<void> {
     const doc = editor.document;
     if (doc.uri.scheme !== 'file' || !DATA_FILE.test(doc.fileName)) return;
-    // the specs that read this file: parsed once per decoration, for diagnostics and label texts
-    const users = specsUsingFile(doc.fileName, this.specFiles);
-    await this.lint(doc, users);
+    await this.lint(doc, specsUsingFile(doc.fileName, this.specFiles));
     const results = this.enabled ? this.results(doc.fileName) : null;
-    const right: vscode.DecorationOptions[] = [];
-    const wrong: vscode.DecorationOptions[] = [];
-    const marks: vscode.DecorationOptions[] = [];
+    const byOutcome = { right: [] as vscode.DecorationOptions[], mixed: [] as vscode.DecorationOptions[], wrong: [] as vscode.DecorationOptions[] };
     if (results) {
-      const verbalizer = users[0]?.loaded.spec.data.verbalizer;
-      for (const r of results.lines.values()) {
-        if (r.line - 1 >= doc.lineCount) continue;
-        const line = doc.lineAt(r.line - 1);
-        const target = r.predictions.every((p) => p.correct) ? right : wrong;
-        target.push({ range: new vscode.Range(line.range.end, line.range.end), renderOptions: { after: { contentText: inlineText(r, verbalizer) } } });
-        marks.push({ range: new vscode.Range(line.range.start, line.range.start), renderOptions: { before: { contentText: r.predictions.map((p) => (p.correct ? '✓' : '✗')).join('') } }, hoverMessage: `${r.predictions.map((p) => `${p.promptId}: ${p.prediction}`).join(', ')} (gold ${r.gold})` });
+      const { marks, width } = lineMarks(results.lines.values(), inlinePrompts(results.prompts, this.choice));
+      for (const m of marks) {
+        if (m.line - 1 >= doc.lineCount) continue;
+        const start = doc.lineAt(m.line - 1).range.start;
+        byOutcome[m.outcome].push({ range: new vscode.Range(start, start), renderOptions: { before: { contentText: m.text, width: `${width}ch` } } });
       }
     }
-    editor.setDecorations(this.right, right);
-    editor.setDecorations(this.wrong, wrong);
-    editor.setDecorations(this.marks, marks);
+    for (const outcome of ['right', 'mixed', 'wrong'] as const) editor.setDecorations(this.markTypes[outcome], byOutcome[outcome]);
   }
 
   private async lint(doc: vscode.TextDocument, users: ReturnType<typeof specsUsingFile>): Promise<void> {
@@ -75,7 +79,7 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
     const results = this.results(doc.fileName);
     const r = results?.lines.get(position.line + 1);
     if (!results || !r) return undefined;
-    const md = new vscode.MarkdownString(hoverMarkdown(r, results.runId));
+    const md = new vscode.MarkdownString(hoverMarkdown(r, results, inlinePrompts(results.prompts, this.choice)));
     return new vscode.Hover(md, doc.lineAt(position.line).range);
   }
 
@@ -95,9 +99,7 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
   }
 
   dispose(): void {
-    this.right.dispose();
-    this.wrong.dispose();
-    this.marks.dispose();
+    for (const type of Object.values(this.markTypes)) type.dispose();
     this.diagnostics.dispose();
   }
 }

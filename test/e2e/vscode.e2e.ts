@@ -165,7 +165,8 @@ describe('Prompt Tuning Studio in VS Code', { timeout: 15 * 60_000 }, () => {
     await page.waitForTimeout(1000);
     await shot('4-comparison');
 
-    // 5. The test split shows results inline: a CodeLens summary and end-of-line predictions
+    // 5. The test split shows results inline: a CodeLens summary and, at each line's start, the
+    // soft prompt against the best discrete prompt
     await page.keyboard.press('Control+P');
     await page.locator('.quick-input-widget input').fill('data/test.jsonl');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'test.jsonl' }).first().waitFor();
@@ -173,15 +174,15 @@ describe('Prompt Tuning Studio in VS Code', { timeout: 15 * 60_000 }, () => {
     await page.locator('.tab', { hasText: 'test.jsonl' }).waitFor();
     const lens = page.locator('.codelens-decoration', { hasText: 'Prompt Tuning (test, run' });
     await lens.waitFor({ timeout: 30_000 });
-    const inline = await waitFor('end-of-line results', () => page.evaluate(() => {
+    const inline = await waitFor('the marks on the lines', () => page.evaluate(() => {
       const texts: string[] = [];
       document.querySelectorAll('.view-lines .view-line span').forEach((el) => {
-        const content = getComputedStyle(el, '::after').content;
-        if (content && content.includes('gold')) texts.push(content);
+        const content = getComputedStyle(el, '::before').content;
+        if (content && content.includes('soft')) texts.push(content);
       });
       return texts.length ? texts : undefined;
     }), 30_000);
-    assert.match(inline[0], /gold (happy|sad) \| zero-shot [✓✗] (happy|sad) \| 4-shot [✓✗] (happy|sad) \| soft [✓✗] (happy|sad)/);
+    assert.match(inline[0], /^"soft (✓|✗ (happy|sad)) · best (✓|✗ (happy|sad))"$/);
     await shot('5-inline-results');
 
     // 6. After a window reload the comparison panel comes back with its run

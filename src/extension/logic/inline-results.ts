@@ -7,7 +7,7 @@ import { listRuns, runsRootFor, type RunDir } from '../../common/run-folder.js';
 import { formatOf, normaliseLabel, readRecords } from '../../common/data.js';
 import { loadSpec, type LoadedSpec } from '../../common/spec.js';
 import { templateFields } from '../../common/template.js';
-import type { EvalFile } from '../../common/run-files.js';
+import type { EvalFile, PromptKind } from '../../common/run-files.js';
 
 export interface LineResult {
   line: number;
@@ -15,12 +15,15 @@ export interface LineResult {
   predictions: { promptId: string; kind: string; prediction: string; correct: boolean; scores: Record<string, number> | null }[];
 }
 
-export interface FileResults { runId: string; runDir: string; split: string; lines: Map<number, LineResult> }
+/** An evaluated prompt and its accuracy on the evaluated split, as eval.json lists them. */
+export interface EvaluatedPrompt { id: string; kind: PromptKind; accuracy: number }
+
+export interface FileResults { runId: string; runDir: string; split: string; prompts: EvaluatedPrompt[]; lines: Map<number, LineResult> }
 
 /** The newest completed run of any of the specs whose evaluation used this data file. */
 export function resultsForDataset(dataFile: string, specFiles: string[]): FileResults | null {
   const target = resolve(dataFile);
-  let best: { run: RunDir; split: string; created: string } | null = null;
+  let best: { run: RunDir; ev: EvalFile; created: string } | null = null;
   for (const specFile of specFiles) {
     const specDir = resolve(specFile, '..');
     for (const run of listRuns(runsRootFor(specDir))) {
@@ -33,7 +36,7 @@ export function resultsForDataset(dataFile: string, specFiles: string[]): FileRe
       }
       if (!ev.file || resolve(ev.file) !== target) continue;
       const created = run.record.createdAt;
-      if (!best || created > best.created) best = { run, split: ev.split, created };
+      if (!best || created > best.created) best = { run, ev, created };
     }
   }
   if (!best) return null;
@@ -43,22 +46,105 @@ export function resultsForDataset(dataFile: string, specFiles: string[]): FileRe
     entry.predictions.push({ promptId: p.promptId, kind: p.kind, prediction: p.prediction, correct: p.correct, scores: p.scores });
     lines.set(p.line, entry);
   }
-  return { runId: best.run.id, runDir: best.run.dir, split: best.split, lines };
+  const prompts = best.ev.results.map((r) => ({ id: r.id, kind: r.kind, accuracy: r.accuracy }));
+  return { runId: best.run.id, runDir: best.run.dir, split: best.ev.split, prompts, lines };
 }
 
-/** One line of text for the end of a record's line: gold, then each prompt's mark and prediction. */
-export function inlineText(r: LineResult, verbalizer?: Record<string, string>): string {
-  const show = (label: string) => verbalizer?.[label] ?? label;
-  return `gold ${show(r.gold)} | ${r.predictions.map((p) => `${p.promptId} ${p.correct ? '✓' : '✗'} ${show(p.prediction)}`).join(' | ')}`;
+/** The setting promptTuning.inline.prompts: which prompts a dataset line shows. */
+export type InlinePromptChoice = 'soft-vs-best' | 'all';
+export const INLINE_PROMPT_CHOICES: readonly InlinePromptChoice[] = ['soft-vs-best', 'all'];
+
+/** A prompt shown on the lines, with the short name its mark carries. */
+export interface ShownPrompt extends EvaluatedPrompt { mark: string; role: 'soft' | 'best discrete' | null }
+
+const MARK_NAME_MAX = 12;
+const LABEL_MAX = 12;
+
+/** Text cut to at most max characters, ending in an ellipsis when cut. */
+export function truncate(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
 }
 
-/** Markdown for a hover: each prompt's log-likelihood of each label. */
-export function hoverMarkdown(r: LineResult, runId: string): string {
+/** The most accurate prompt of a kind; equal accuracies go to the smallest id, so the pick never depends on file order. */
+function mostAccurate(prompts: EvaluatedPrompt[], kind: PromptKind): EvaluatedPrompt | undefined {
+  return prompts.filter((p) => p.kind === kind).sort((a, b) => b.accuracy - a.accuracy || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0];
+}
+
+/**
+ * The prompts whose marks a line shows. 'soft-vs-best': the soft prompt (the most accurate if
+ * there are several) and the most accurate discrete prompt, the comparison the run was made for;
+ * a run with neither (model tuning alone, say) falls back to every prompt rather than showing nothing.
+ */
+export function inlinePrompts(prompts: EvaluatedPrompt[], choice: InlinePromptChoice): ShownPrompt[] {
+  const every = (): ShownPrompt[] => prompts.map((p) => ({ ...p, mark: truncate(p.id, MARK_NAME_MAX), role: null }));
+  if (choice === 'all') return every();
+  const soft = mostAccurate(prompts, 'soft');
+  const best = mostAccurate(prompts, 'discrete');
+  const shown: ShownPrompt[] = [];
+  if (soft) shown.push({ ...soft, mark: 'soft', role: 'soft' });
+  if (best) shown.push({ ...best, mark: 'best', role: 'best discrete' });
+  return shown.length ? shown : every();
+}
+
+/**
+ * The short mark on a record's line: each shown prompt's name and ✓ or ✗, a wrong one followed
+ * by the label it predicted (cut to a few characters; the hover has it whole), e.g.
+ * "soft ✓ · best ✗ sad".
+ */
+export function markText(r: LineResult, shown: ShownPrompt[]): string {
+  const parts: string[] = [];
+  for (const s of shown) {
+    const p = r.predictions.find((q) => q.promptId === s.id);
+    if (!p) continue;
+    parts.push(p.correct ? `${s.mark} ✓` : `${s.mark} ✗ ${truncate(p.prediction || '(none)', LABEL_MAX)}`);
+  }
+  return parts.join(' · ');
+}
+
+/** Whether the shown prompts were all right, all wrong or split on a line (what colours its mark). */
+export function lineOutcome(r: LineResult, shown: ShownPrompt[]): 'right' | 'wrong' | 'mixed' | null {
+  const correct = shown.flatMap((s) => r.predictions.filter((p) => p.promptId === s.id).map((p) => p.correct));
+  if (correct.length === 0) return null;
+  return correct.every(Boolean) ? 'right' : correct.some(Boolean) ? 'mixed' : 'wrong';
+}
+
+/** A line's mark: its text, and the outcome that colours it. */
+export interface LineMark { line: number; text: string; outcome: 'right' | 'wrong' | 'mixed' }
+
+/**
+ * The marks of a file's lines, and one width (in characters) for all of them, which keeps the
+ * records' text aligned; two characters of slack cover ✓ and ✗ drawn wider by a fallback font.
+ */
+export function lineMarks(lines: Iterable<LineResult>, shown: ShownPrompt[]): { marks: LineMark[]; width: number } {
+  const marks: LineMark[] = [];
+  for (const r of lines) {
+    const outcome = lineOutcome(r, shown);
+    if (outcome) marks.push({ line: r.line, text: markText(r, shown), outcome });
+  }
+  return { marks, width: marks.reduce((w, m) => Math.max(w, [...m.text].length), 0) + 2 };
+}
+
+/** A cell's text with the characters Markdown tables and emphasis would read escaped. */
+function md(text: string): string {
+  return text.replace(/[\\`*_[\]|<>~]/g, '\\$&');
+}
+
+const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/**
+ * Markdown for a record's hover: the gold label, a legend of the marks (which prompt each names,
+ * what ✓ and ✗ mean), then every prompt's prediction and log-likelihood of each label, in full.
+ */
+export function hoverMarkdown(r: LineResult, results: Pick<FileResults, 'runId' | 'split'>, shown: ShownPrompt[]): string {
+  const legend = shown.map((s) => `**${md(s.mark)}** = ${md(s.id)} (${s.role ?? s.kind}, ${percent(s.accuracy)} on ${results.split})`).join(' · ');
+  const meaning = '✓ predicted the gold label, ✗ another label (named after the mark)';
   // a pipeline's stage one alone scored no label: its cells stay empty
   const labels = Object.keys(r.predictions.find((p) => p.scores)?.scores ?? {});
-  const head = `| prompt | prediction | ${labels.map((l) => `log P(${l})`).join(' | ')} |\n|---|---|${labels.map(() => '---:').join('|')}|`;
-  const rows = r.predictions.map((p) => `| ${p.promptId} (${p.kind}) | ${p.correct ? '✓' : '✗'} ${p.prediction} | ${labels.map((l) => p.scores?.[l]?.toFixed(3) ?? '').join(' | ')} |`);
-  return `**Gold: ${r.gold}** (run ${runId})\n\n${head}\n${rows.join('\n')}`;
+  const head = `| mark | prompt | prediction | ${labels.map((l) => `log P(${md(l)})`).join(' | ')} |\n|---|---|---|${labels.map(() => '---:').join('|')}|`;
+  const markOf = new Map(shown.map((s) => [s.id, s.mark]));
+  const rows = r.predictions.map((p) => `| ${md(markOf.get(p.promptId) ?? '')} | ${md(p.promptId)} (${p.kind}) | ${p.correct ? '✓' : '✗'} ${md(p.prediction)} | ${labels.map((l) => p.scores?.[l]?.toFixed(3) ?? '').join(' | ')} |`);
+  return `**Gold: ${md(r.gold)}** (run ${md(results.runId)}, ${results.split} split)\n\n${legend}; ${meaning}\n\n${head}\n${rows.join('\n')}`;
 }
 
 export interface LineProblem { line: number; message: string }
