@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { Rng } from '../src/engine/random.js';
 import type { DeviceChoice } from '../src/engine/runtime.js';
-import { LanguageModel } from '../src/models/language-model.js';
+import { openModel } from '../src/models/load.js';
 import { packageRoot } from '../src/common/paths.js';
 import { readSplit } from '../src/common/data.js';
 import { Evaluator } from '../src/tuning/evaluate.js';
@@ -17,7 +17,7 @@ export async function benchMixed(options: { device: DeviceChoice }): Promise<Rec
   const a = parseSpec(text, file);
   // a second task on the same data: another template and label words
   const b = parseSpec(text.replace('"name": "mood"', '"name": "mood-words"').replace(/"text": "[^"]*"/, '"text": "{story} The story was"').replace('{ "happy": "happy", "sad": "sad" }', '{ "happy": "good", "sad": "bad" }'), file);
-  const lm = await LanguageModel.fromFolder(a.resolvePath(a.spec.model), { device: options.device });
+  const lm = await openModel(a.resolvePath(a.spec.model), { kind: 'causal', device: options.device });
   const rng = new Rng(4);
   const prompt = () => ({ length: 20, dim: 64, data: Float32Array.from({ length: 20 * 64 }, () => rng.uniform(-0.5, 0.5)) });
   const tasks: MixedTask[] = [];

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { Rng } from '../src/engine/random.js';
 import { type DeviceChoice } from '../src/engine/runtime.js';
 import { parseModelConfig } from '../src/models/config.js';
-import { buildModel, LanguageModel, type Sequence } from '../src/models/language-model.js';
+import { buildModel } from '../src/models/architectures.js';
+import { LanguageModel, type Sequence } from '../src/models/language-model.js';
+import { openModel } from '../src/models/load.js';
 import { CheckpointWeights } from '../src/models/weights.js';
 import { packageRoot } from '../src/common/paths.js';
 import { readSplit } from '../src/common/data.js';
@@ -39,7 +41,7 @@ export async function benchTrain(options: { device: DeviceChoice }): Promise<Rec
   // stories260K on the mood task, as the demo runs it: 20-token prompt, batch 16, 2 labels
   const loaded = loadSpec(join(packageRoot(), 'examples', 'mood', 'mood.ptune.json'));
   const train = await readSplit(loaded, 'train');
-  const lm = await LanguageModel.fromFolder(loaded.resolvePath(loaded.spec.model), { device: options.device });
+  const lm = await openModel(loaded.resolvePath(loaded.spec.model), { kind: 'causal', device: options.device });
   const evaluator = new Evaluator(lm, loaded.spec, train);
   const prompt = initSoftPrompt(lm, loaded, 0) as { length: number; dim: number; data: Float32Array };
   const seqs = train.examples.map((e) => evaluator.encoder.withTarget(fillTemplate(loaded.spec.softPrompt.template, e.fields), ` ${loaded.spec.data.verbalizer[e.label]}`, prompt.length));

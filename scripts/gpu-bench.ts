@@ -8,7 +8,9 @@
 // Each prints one JSON line; peak GPU memory is read from outside (nvidia-smi) per process.
 import { writeRandomCheckpoint, REAL_CONFIGS } from '../src/models/random-checkpoint.js';
 import { readModelConfig } from '../src/models/config.js';
-import { buildModel, LanguageModel, type Precision } from '../src/models/language-model.js';
+import { buildModel } from '../src/models/architectures.js';
+import { LanguageModel } from '../src/models/language-model.js';
+import type { Precision } from '../src/models/one-graph-model.js';
 import { CheckpointWeights } from '../src/models/weights.js';
 import type { DeviceChoice } from '../src/engine/runtime.js';
 import { accumulatedLossAndGradient, configParameters, planMemory } from '../src/tuning/memory-plan.js';

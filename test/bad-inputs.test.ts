@@ -6,7 +6,7 @@ import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFil
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { LanguageModel } from '../src/models/language-model.js';
+import { openModel } from '../src/models/load.js';
 import { loadTokenizer } from '../src/models/tokenizer.js';
 import { readCheckpoint, readSafetensorsHeader } from '../src/common/safetensors.js';
 import { readRecords, readSplit } from '../src/common/data.js';
@@ -61,7 +61,7 @@ describe('non-finite scores', () => {
       name: 'mood', model: storiesDir,
       data: { train: join(root, 'data', 'mood', 'train.jsonl'), test: join(root, 'data', 'mood', 'test.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, maxExamples: 4 },
     }));
-    const lm = await LanguageModel.fromFolder(storiesDir);
+    const lm = await openModel(storiesDir, { kind: 'causal' });
     const test = await readSplit(loaded, 'test');
     const ev = new Evaluator(lm, loaded.spec);
     const nan = { length: 2, dim: 64, data: new Float32Array(128).fill(NaN) };
@@ -214,7 +214,7 @@ describe('shots above the train split', () => {
   it('an evaluator given a smaller train split refuses rather than drawing fewer', async () => {
     const loaded = loadSpec(workspace(baseSpec(), { 'train.jsonl': jsonl(rows), 'dev.jsonl': jsonl(rows) }));
     const train = await readSplit(loaded, 'train');
-    const lm = await LanguageModel.fromFolder(storiesDir);
+    const lm = await openModel(storiesDir, { kind: 'causal' });
     const ev = new Evaluator(lm, loaded.spec, train);
     assert.throws(() => ev.discrete({ id: 'k', template: '{text} It was', shots: 4, shotSeparator: '\n\n' }, 0),
       /discrete prompt "k": shots is 4, but the train split \(.*train\.jsonl\) has only 2 examples/);
@@ -248,7 +248,7 @@ describe('model folder: config and weights', () => {
     it(name, async () => {
       const dir = storiesCopy();
       editConfig(dir, { num_hidden_layers: layers });
-      await assert.rejects(() => LanguageModel.fromFolder(dir), message);
+      await assert.rejects(() => openModel(dir, { kind: 'causal' }), message);
     });
   }
   it('bytes after the last tensor', () => {

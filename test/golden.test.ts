@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LanguageModel } from '../src/models/language-model.js';
+import type { LanguageModel } from '../src/models/language-model.js';
+import { openModel } from '../src/models/load.js';
 import { root, storiesDir } from './helpers.js';
 
 const GREEDY = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267,
@@ -13,7 +14,7 @@ const GREEDY = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 3
 
 describe('stories260K golden values', () => {
   let lm: LanguageModel;
-  before(async () => { lm = await LanguageModel.fromFolder(storiesDir); });
+  before(async () => { lm = await openModel(storiesDir, { kind: 'causal' }); });
   after(async () => { await lm.dispose(); });
 
   it('tokenizes like the reference', () => {

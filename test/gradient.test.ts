@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Rng } from '../src/engine/random.js';
 import { gradcheckBatch, gradcheckVariant } from '../src/tuning/gradcheck.js';
-import { buildModel, LanguageModel } from '../src/models/language-model.js';
+import { buildModel } from '../src/models/architectures.js';
+import { LanguageModel } from '../src/models/language-model.js';
 import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights } from '../src/models/random-model.js';
-import { tunableFor } from '../src/models/load.js';
+import { modelFromWeights, openModel } from '../src/models/load.js';
 import { maxAbsDiff, storiesDir } from './helpers.js';
 
 describe('float64 gradient vs central finite differences', () => {
@@ -21,7 +22,7 @@ describe('padding changes neither loss nor gradient', () => {
   for (const variant of GRADCHECK_VARIANTS.filter((v) => ['llama-gqa-tied', 'qwen2-qkv-bias', 'gpt2', 't5-relu-tied'].includes(v.name))) {
     it(variant.name, async () => {
       const cfg = randomModelConfig(variant.config);
-      const lm = tunableFor(cfg, randomWeights(cfg, 5), null, { floatType: 'float64' });
+      const lm = modelFromWeights(cfg, randomWeights(cfg, 5), null, { floatType: 'float64' });
       const rng = new Rng(2);
       const prompt = { length: 2, dim: cfg.hiddenSize, data: Float64Array.from({ length: 2 * cfg.hiddenSize }, () => rng.uniform(-0.5, 0.5)) };
       const batch = gradcheckBatch(cfg.vocabSize, 9);
@@ -44,7 +45,7 @@ describe('padding changes neither loss nor gradient', () => {
 
 describe('soft prompt consistency (stories260K)', () => {
   let lm: LanguageModel;
-  before(async () => { lm = await LanguageModel.fromFolder(storiesDir); });
+  before(async () => { lm = await openModel(storiesDir, { kind: 'causal' }); });
   after(async () => { await lm.dispose(); });
 
   it('a soft prompt equal to the embeddings of a text scores like the text as tokens', async () => {

@@ -4,7 +4,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseModelConfig, ropeInverseFrequencies, type LlamaConfig } from '../src/models/config.js';
-import { LanguageModel } from '../src/models/language-model.js';
+import { openModel } from '../src/models/load.js';
 import { encodeSafetensors, readCheckpoint, readSafetensorsHeader } from '../src/common/safetensors.js';
 import { root, storiesDir, tempDir } from './helpers.js';
 
@@ -79,25 +79,25 @@ describe('model folder validation', () => {
       const cfg = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8'));
       writeFileSync(join(d, 'config.json'), JSON.stringify({ ...cfg, intermediate_size: 100 }));
     });
-    await assert.rejects(() => LanguageModel.fromFolder(dir), /model\.safetensors: tensor "model\.layers\.0\.mlp\.gate_proj\.weight" has shape \[172,64\] but config\.json implies \[100,64\]/);
+    await assert.rejects(() => openModel(dir, { kind: 'causal' }), /model\.safetensors: tensor "model\.layers\.0\.mlp\.gate_proj\.weight" has shape \[172,64\] but config\.json implies \[100,64\]/);
   });
   it('rejects a checkpoint with a missing tensor', () => {
     const dir = storiesVariant((d) => {
       const cfg = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8'));
       writeFileSync(join(d, 'config.json'), JSON.stringify({ ...cfg, tie_word_embeddings: false }));
     });
-    return assert.rejects(() => LanguageModel.fromFolder(dir), /tensor "lm_head\.weight" is missing; config\.json \(model_type llama\) expects it/);
+    return assert.rejects(() => openModel(dir, { kind: 'causal' }), /tensor "lm_head\.weight" is missing; config\.json \(model_type llama\) expects it/);
   });
   it('rejects a folder without weights, config or tokenizer', async () => {
     const empty = tempDir();
-    await assert.rejects(() => LanguageModel.fromFolder(empty), /no config\.json/);
+    await assert.rejects(() => openModel(empty, { kind: 'causal' }), /no config\.json/);
     copyFileSync(join(storiesDir, 'config.json'), join(empty, 'config.json'));
-    await assert.rejects(() => LanguageModel.fromFolder(empty), /no model\.safetensors or model\.safetensors\.index\.json/);
+    await assert.rejects(() => openModel(empty, { kind: 'causal' }), /no model\.safetensors or model\.safetensors\.index\.json/);
   });
   it('loads F16 and BF16 checkpoints (computed in float32)', async () => {
     for (const dtype of ['F16', 'BF16'] as const) {
       const dir = storiesVariant((d) => writeFileSync(join(d, 'model.safetensors'), narrowCheckpoint(join(storiesDir, 'model.safetensors'), dtype)));
-      const lm = await LanguageModel.fromFolder(dir);
+      const lm = await openModel(dir, { kind: 'causal' });
       const logits = await lm.logitsAt([1], 0);
       const best = logits.indexOf(Math.max(...logits));
       assert.equal(best, 403, `${dtype}: top token ${best}`);
@@ -109,7 +109,8 @@ describe('model folder validation', () => {
 
 describe('sliding-window attention (Mistral)', () => {
   it('sequences longer than the window are refused, not computed wrongly', async () => {
-    const { buildModel, LanguageModel } = await import('../src/models/language-model.js');
+    const { LanguageModel } = await import('../src/models/language-model.js');
+    const { buildModel } = await import('../src/models/architectures.js');
     const { randomWeights } = await import('../src/models/random-model.js');
     const cfg = parseModelConfig({ model_type: 'mistral', hidden_size: 16, intermediate_size: 24, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 40, max_position_embeddings: 64, sliding_window: 8 });
     const lm = new LanguageModel(buildModel(cfg, randomWeights(cfg, 1)), null);
@@ -165,8 +166,7 @@ function toHalf(v: number): number {
 
 describe('TinyStories-656K (a second real pretrained model, a real Hugging Face export)', () => {
   it('loads with its tied head stored only as lm_head.weight, and writes as a TinyStories model does', async () => {
-    const { LanguageModel } = await import('../src/models/language-model.js');
-    const lm = await LanguageModel.fromFolder(join(root, 'models', 'TinyStories-656K'));
+    const lm = await openModel(join(root, 'models', 'TinyStories-656K'), { kind: 'causal' });
     const tok = lm.tokenizer!;
     const ids = tok.encode('Once upon a time, there was a little girl named Lily. She loved to play outside in the park.');
     assert.equal(ids[0], 1, 'the post-processor adds <|start_story|> as BOS');

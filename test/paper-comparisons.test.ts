@@ -93,11 +93,12 @@ describe('mixed-task batches', () => {
     const { loadSpec } = await import('../src/common/spec.js');
     const { readSoftPromptSource } = await import('../src/common/run-folder.js');
     const { LanguageModel } = await import('../src/models/language-model.js');
+    const { openModel } = await import('../src/models/load.js');
     const specA = workspace(spec({ name: 'moodA', training: { steps: 6, batchSize: 4, evalEvery: 6 } }));
     const specB = workspace(spec({ name: 'moodB', data: { ...spec().data, text: '{story} The story was', verbalizer: { happy: 'good', sad: 'bad' } }, training: { steps: 6, batchSize: 4, evalEvery: 6, seed: 3 } }));
     const a = await runJob({ kind: 'train', specFile: specA, device: 'cpu' }, () => undefined);
     const b = await runJob({ kind: 'train', specFile: specB, device: 'cpu' }, () => undefined);
-    const lm = await LanguageModel.fromFolder(storiesDir);
+    const lm = await openModel(storiesDir, { kind: 'causal' });
     const tasks: import('../src/tuning/mixed.js').MixedTask[] = [];
     for (const [file, run] of [[specA, a.runDir], [specB, b.runDir]]) {
       const loaded = loadSpec(file);

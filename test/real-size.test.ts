@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { buildModel, LanguageModel } from '../src/models/language-model.js';
+import { buildModel } from '../src/models/architectures.js';
+import { LanguageModel } from '../src/models/language-model.js';
+import { openModel } from '../src/models/load.js';
 import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights } from '../src/models/random-model.js';
 import { REAL_CONFIGS, writeRandomCheckpoint } from '../src/models/random-checkpoint.js';
 import { choiceSequences, type ChoiceItem } from '../src/models/tunable.js';
@@ -17,10 +19,10 @@ import { root, storiesDir, tempDir, workspace } from './helpers.js';
 
 describe('rank classification from one pass over the prefix', () => {
   it('equals scoring every choice as its own sequence (float64, multi-token choices, shared first tokens, two prompts; causal and T5)', async () => {
-    const { tunableFor } = await import('../src/models/load.js');
+    const { modelFromWeights } = await import('../src/models/load.js');
     for (const variant of [GRADCHECK_VARIANTS[0], GRADCHECK_VARIANTS[7]]) {
       const cfg = randomModelConfig(variant.config);
-      const lm = tunableFor(cfg, randomWeights(cfg, 3), null, { floatType: 'float64' });
+      const lm = modelFromWeights(cfg, randomWeights(cfg, 3), null, { floatType: 'float64' });
       const soft = [0, 1].map((s) => ({ length: 3, dim: cfg.hiddenSize, data: Float64Array.from({ length: 3 * cfg.hiddenSize }, (_, i) => Math.sin(i + s)) }));
       // a T5 choice is the decoder's whole text (a sequence's tokens before targetStart are the encoder's)
       const from = (k: number) => (cfg.architecture === 't5' ? 0 : k);
@@ -44,7 +46,7 @@ describe('rank classification from one pass over the prefix', () => {
       data: { train: join(root, 'data', 'mood', 'train.jsonl'), dev: join(root, 'data', 'mood', 'dev.jsonl'), test: join(root, 'data', 'mood', 'test.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'very happy indeed', sad: 'sad' }, maxExamples: 12 },
       softPrompt: { length: 4 },
     }));
-    const lm = await LanguageModel.fromFolder(storiesDir);
+    const lm = await openModel(storiesDir, { kind: 'causal' });
     const test = await readSplit(loaded, 'test');
     const ev = new Evaluator(lm, loaded.spec, await readSplit(loaded, 'train'));
     const d = lm.cfg.hiddenSize;
@@ -80,7 +82,7 @@ describe('half-precision checkpoints', () => {
     const cache = tempDir('ptune-cache-');
     process.env.PTUNE_CACHE_DIR = cache;
     try {
-      const lm = await LanguageModel.fromFolder(dir);
+      const lm = await openModel(dir, { kind: 'causal' });
       const ids = [1, 20, 30, 40, 50];
       const logits = await lm.logitsAt(ids, 4);
       assert.ok(logits.every(Number.isFinite));
@@ -155,8 +157,8 @@ describe('micro-batches', () => {
 
 describe('precision', () => {
   it('fp16 keeps matrices and products in half precision and agrees with float32; auto is float32 on the CPU', async () => {
-    const ref = await LanguageModel.fromFolder(storiesDir, { precision: 'auto' });
-    const half = await LanguageModel.fromFolder(storiesDir, { precision: 'fp16' });
+    const ref = await openModel(storiesDir, { kind: 'causal', precision: 'auto' });
+    const half = await openModel(storiesDir, { kind: 'causal', precision: 'fp16' });
     const ids = [1, 20, 30, 40, 50, 60, 70];
     const a = await ref.logitsAt(ids, 6);
     const b = await half.logitsAt(ids, 6);
@@ -183,7 +185,7 @@ describe('precision', () => {
 describe('one session per model', () => {
   it('training, scoring, rank classification and generation share one session (causal and T5)', async () => {
     const { ort } = await import('../src/engine/runtime.js');
-    const { tunableFor } = await import('../src/models/load.js');
+    const { modelFromWeights } = await import('../src/models/load.js');
     const create = ort.InferenceSession.create;
     let sessions = 0;
     (ort.InferenceSession as { create: unknown }).create = (...args: unknown[]) => { sessions++; return (create as (...a: unknown[]) => unknown).apply(ort.InferenceSession, args); };
@@ -191,7 +193,7 @@ describe('one session per model', () => {
       for (const variant of [GRADCHECK_VARIANTS[0], GRADCHECK_VARIANTS[7]]) {
         sessions = 0;
         const cfg = randomModelConfig(variant.config);
-        const lm = tunableFor(cfg, randomWeights(cfg, 2), null);
+        const lm = modelFromWeights(cfg, randomWeights(cfg, 2), null);
         const prompt = { length: 2, dim: cfg.hiddenSize, data: Float32Array.from({ length: 2 * cfg.hiddenSize }, (_, i) => Math.cos(i)) };
         await lm.lossAndGradient([{ ids: [3, 4, 5, 6], targetStart: 2 }], prompt);
         await lm.score([{ ids: [3, 4, 5, 6], targetStart: 2 }], prompt);

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSession, deviceFailure } from '../src/engine/runtime.js';
 import { Graph } from '../src/engine/graph.js';
-import { LanguageModel } from '../src/models/language-model.js';
+import type { LanguageModel } from '../src/models/language-model.js';
+import { openModel } from '../src/models/load.js';
 import { continuationIds } from '../src/models/tokenizer.js';
 import { frequencyRankedTokens } from '../src/models/token-ranking.js';
 import { SequenceEncoder } from '../src/tuning/encoding.js';
@@ -219,7 +220,7 @@ describe('metrics', () => {
 
 describe('prompt initialisation and truncation (stories260K)', () => {
   let lm: LanguageModel;
-  before(async () => { lm = await LanguageModel.fromFolder(storiesDir); });
+  before(async () => { lm = await openModel(storiesDir, { kind: 'causal' }); });
   after(async () => { await lm.dispose(); });
   const init = (softPrompt: Record<string, unknown>) => initSoftPrompt(lm, loadSpec(workspace(moodSpec({ softPrompt }))), 0);
 
@@ -360,7 +361,7 @@ describe('rank scoring', () => {
   it('mean scoring divides each label\'s log-likelihood by its token count; sum is the paper\'s', async () => {
     const { Evaluator } = await import('../src/tuning/evaluate.js');
     const { readSplit } = await import('../src/common/data.js');
-    const lm = await LanguageModel.fromFolder(storiesDir);
+    const lm = await openModel(storiesDir, { kind: 'causal' });
     const sum = spec({});
     const mean = spec({ evaluation: { rankScoring: 'mean' } });
     assert.equal(sum.spec.evaluation.rankScoring, 'sum');

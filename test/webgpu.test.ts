@@ -16,11 +16,11 @@ if (existsSync(SWIFTSHADER) && !process.env.VK_ICD_FILENAMES) {
 
 describe('WebGPU matches the CPU', { skip: haveGpuStack ? false : `no Vulkan driver (install Debian's chromium for SwiftShader at ${SWIFTSHADER})` }, () => {
   it('loss, gradient and logits on stories260K within 1e-4', async () => {
-    const { LanguageModel } = await import('../src/models/language-model.js');
+    const { openModel } = await import('../src/models/load.js');
     const { storiesDir } = await import('./helpers.js');
     const notes: string[] = [];
-    const gpu = await LanguageModel.fromFolder(storiesDir, { device: 'webgpu', log: (m) => notes.push(m) });
-    const cpu = await LanguageModel.fromFolder(storiesDir, { device: 'cpu' });
+    const gpu = await openModel(storiesDir, { kind: 'causal', device: 'webgpu', log: (m) => notes.push(m) });
+    const cpu = await openModel(storiesDir, { kind: 'causal', device: 'cpu' });
     const ids = cpu.tokenizer!.encode('Once upon a time, there was a little girl');
     const prompt = { length: 3, dim: 64, data: Float32Array.from({ length: 192 }, (_, i) => Math.sin(i) * 0.3) };
     const a = await gpu.lossAndGradient([{ ids, targetStart: 1 }, { ids: ids.slice(0, 6), targetStart: 2 }], prompt);
@@ -49,17 +49,17 @@ describe('WebGPU matches the CPU', { skip: haveGpuStack ? false : `no Vulkan dri
   });
 
   it('precision auto stays float32 on a device without half-precision kernels; fp16 says why it cannot run there', async () => {
-    const { LanguageModel } = await import('../src/models/language-model.js');
+    const { openModel } = await import('../src/models/load.js');
     const { supportsHalf } = await import('../src/engine/runtime.js');
     const { storiesDir } = await import('./helpers.js');
     const half = await supportsHalf('webgpu');
-    const auto = await LanguageModel.fromFolder(storiesDir, { device: 'webgpu', precision: 'auto' });
+    const auto = await openModel(storiesDir, { kind: 'causal', device: 'webgpu', precision: 'auto' });
     assert.equal(await auto.device(), 'webgpu');
     assert.equal(auto.precision, half ? 'fp16' : 'fp32');
     await auto.dispose();
     if (!half) {
       const notes: string[] = [];
-      const forced = await LanguageModel.fromFolder(storiesDir, { device: 'webgpu', precision: 'fp16', log: (m) => notes.push(m) });
+      const forced = await openModel(storiesDir, { kind: 'causal', device: 'webgpu', precision: 'fp16', log: (m) => notes.push(m) });
       assert.equal(await forced.device(), 'cpu');
       assert.match(notes.join('\n'), /webgpu unavailable: this webgpu device has no half-precision kernels .*use precision fp32 or auto; fell back to the CPU/);
       await forced.dispose();

@@ -1,6 +1,6 @@
 // Flags shared by the CLI's commands.
 import { DEVICE_CHOICES, type DeviceChoice } from '../engine/runtime.js';
-import { PRECISIONS, type Precision } from '../models/language-model.js';
+import { PRECISIONS, type Precision } from '../models/one-graph-model.js';
 import { InputError } from '../common/errors.js';
 
 export function parseDevice(value: string | undefined): DeviceChoice {

@@ -1,96 +1,22 @@
-// A loaded model with its one graph opened lazily on one device: the API the tuning code, the
-// CLI and the tests use (train step, scoring, rank classification, greedy generation).
+// A loaded causal model with its one graph opened lazily on one device: the API the tuning code,
+// the CLI and the tests use (train step, scoring, rank classification, greedy generation).
 import type { FloatType, Graph } from '../engine/graph.js';
-import { createSession, EngineSession, supportsHalf, type Device, type SetupProgress, floatTensor, int64Tensor, ort, type DeviceChoice, type Feeds } from '../engine/runtime.js';
+import { floatTensor, int64Tensor, ort, type Feeds } from '../engine/runtime.js';
 import { buildCausalGraph, type CausalLM } from './causal-lm.js';
-import { readModelConfig, type ModelConfig } from './config.js';
-import { buildModel } from './architectures.js';
-import { sumPerExample } from './target-loss.js';
+import type { ModelConfig } from './config.js';
 import { MAX_ROPE_TABLE } from './llama.js';
 import { InputError } from '../common/errors.js';
-import { loadTokenizer, type Tokenizer } from './tokenizer.js';
-import { CheckpointWeights } from './weights.js';
-import { tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type SoftPrompt, type TunableModel, type Weighting } from './tunable.js';
+import type { Tokenizer } from './tokenizer.js';
+import { checkIndex, OneGraphModel, promptFeed, type LanguageModelOptions, type PreparedBatch } from './one-graph-model.js';
+import { tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type Weighting } from './tunable.js';
 
 export type { Padding, Prompts, Sequence, SoftPrompt, Weighting } from './tunable.js';
 
-export function promptFeed(f: FloatType, prompts: Prompts, dim: number): { tensor: ReturnType<typeof floatTensor>; n: number; count: number } {
-  const list = Array.isArray(prompts) ? prompts : [prompts];
-  const n = list[0]?.length ?? 0;
-  if (list.some((p) => p.length !== n)) throw new Error('soft prompts in one batch must have the same length');
-  const data = new Float64Array(list.length * n * dim);
-  list.forEach((p, i) => data.set(p.data, i * n * dim));
-  return { tensor: floatTensor(f, data, [list.length, n, dim]), n, count: list.length };
-}
-
-
-
-export interface PreparedBatch { feeds: Feeds; targetCounts: number[]; targetCount: number }
-
-export { buildModel };
-
-export type Precision = 'auto' | 'fp32' | 'fp16';
-export const PRECISIONS: Precision[] = ['auto', 'fp32', 'fp16'];
-
-/**
- * Whether matrices are kept and multiplied in half precision: fp16 asks for it, auto takes it on a
- * GPU that has half-precision kernels (the CPU has them too, but slower than float32). The soft
- * prompt, its gradient, the loss, norms and softmax stay in the graph's float type either way.
- */
-export async function halfWeights(precision: Precision | undefined, device: Device, floatType: FloatType): Promise<boolean> {
-  if (floatType !== 'float32') return false;
-  if (precision === 'fp16') {
-    if (!(await supportsHalf(device))) throw new InputError(`this ${device} device has no half-precision kernels (WebGPU needs the adapter's shader-f16 feature); use precision fp32 or auto`);
-    return true;
-  }
-  return precision === 'auto' && device !== 'cpu' && (await supportsHalf(device));
-}
-
-/**
- * Opens a model's one graph (built per device attempt, with half-precision matrices where the
- * precision and the device call for them) and says which precision the session got.
- */
-export async function openOneGraph(build: (weightType: FloatType | 'float16') => Graph, externalFiles: Map<string, string>, floatType: FloatType, options: LanguageModelOptions): Promise<{ session: EngineSession; precision: 'fp32' | 'fp16' }> {
-  const half = new Map<Device, boolean>();
-  const graph = async (device: Device) => {
-    half.set(device, await halfWeights(options.precision, device, floatType));
-    return build(half.get(device) ? 'float16' : floatType);
-  };
-  const session = await createSession(graph, externalFiles, { device: options.device, threads: options.threads, log: options.log, progress: options.progress, floatType });
-  return { session, precision: half.get(session.device) ? 'fp16' : 'fp32' };
-}
-
-/**
- * Feeds for what a call leaves out: no target rows, no logit rows, no gradient. Unused rows get
- * one dummy row of weight 0 rather than none: WebGPU's reductions refuse empty tensors, and
- * onnxruntime runs every node whatever is fetched.
- */
-export function withDefaults(feeds: Feeds, floatType: FloatType): Feeds {
-  const N = Math.max(1, (feeds.target_ids?.dims[0] as number | undefined) ?? 0);
-  const noRows = (name: string) => !feeds[name] || (feeds[name].dims[0] as number) === 0;
-  return {
-    ...feeds,
-    target_rows: noRows('target_rows') ? int64Tensor([0], [1]) : feeds.target_rows,
-    target_ids: noRows('target_ids') ? int64Tensor([0], [1]) : feeds.target_ids,
-    target_weights: feeds.target_weights ?? floatTensor(floatType, new Array<number>(N).fill(0), [N]),
-    logit_rows: noRows('logit_rows') ? int64Tensor([0], [1]) : feeds.logit_rows,
-    compute_gradient: feeds.compute_gradient ?? new ort.Tensor('bool', [false], []),
-  };
-}
-
-export interface LanguageModelOptions { device?: DeviceChoice; threads?: number; floatType?: FloatType; precision?: Precision; log?: (m: string) => void; progress?: (p: SetupProgress) => void }
-
-export class LanguageModel implements TunableModel {
+export class LanguageModel extends OneGraphModel {
   readonly kind = 'causal' as const;
-  /** One graph and one session for training, scoring and generation: one copy of the weights. */
-  private opened?: Promise<EngineSession>;
-  readonly floatType: FloatType;
-  deviceNote = '';
-  /** The precision the session runs in (known once it is created). */
-  precision: 'fp32' | 'fp16' = 'fp32';
 
-  constructor(readonly model: CausalLM, readonly tokenizer: Tokenizer | null, readonly options: LanguageModelOptions = {}) {
-    this.floatType = options.floatType ?? 'float32';
+  constructor(readonly model: CausalLM, tokenizer: Tokenizer | null, options: LanguageModelOptions = {}) {
+    super(model.weights, tokenizer, options);
   }
 
   get cfg(): ModelConfig { return this.model.cfg; }
@@ -105,60 +31,25 @@ export class LanguageModel implements TunableModel {
     if (length > this.contextLength) throw new InputError(`a sequence of ${length} positions (soft prompt + tokens) is longer than the model's context of ${this.contextLength}; shorten the input or the soft prompt`);
   }
 
-  static async fromFolder(folder: string, options: LanguageModelOptions = {}): Promise<LanguageModel> {
-    const cfg = readModelConfig(folder);
-    if (cfg.architecture === 't5') throw new InputError(`${folder}: a T5 model is encoder-decoder; open it with openModel`);
-    const weights = new CheckpointWeights(folder);
-    const model = buildModel(cfg, weights);
-    return new LanguageModel(model, await loadTokenizer(folder), options);
+  protected get embeddingWeightName(): string { return this.model.embeddingWeightName; }
+
+  protected graphDetail(): string { return `${this.cfg.numLayers} layers`; }
+
+  protected buildGraph(weightType: FloatType | 'float16'): Graph {
+    return buildCausalGraph(this.model, 'all', this.floatType, { weightType });
   }
 
-  session(): Promise<EngineSession> {
-    this.opened ??= (async () => {
-      const progress = this.options.progress;
-      progress?.({ phase: 'graph', detail: `${this.cfg.numLayers} layers` });
-      const build = (weightType: FloatType | 'float16') => buildCausalGraph(this.model, 'all', this.floatType, { weightType });
-      const { session, precision } = await openOneGraph(build, this.model.weights.externalFiles(), this.floatType, this.options);
-      this.precision = precision;
-      this.deviceNote = session.note;
-      return session;
-    })();
-    return this.opened;
-  }
-
-  /**
-   * Runs the graph with the defaults for what a call does not use (no cache, no target rows, no
-   * logit rows, no gradient) and returns only the outputs asked for.
-   */
-  private async run(feeds: Feeds, fetches: string[]): Promise<ort.InferenceSession.ReturnType> {
-    const session = await this.session();
+  /** The run defaults, and an empty key/value cache where a call passes none. */
+  protected override withFeedDefaults(feeds: Feeds): Feeds {
     const c = this.cfg;
     const f = this.floatType;
     const B = (feeds.input_ids.dims[0] as number);
-    const all = withDefaults(feeds, f);
+    const all = super.withFeedDefaults(feeds);
     for (let i = 0; i < c.numLayers; i++) {
       all[`past_key_${i}`] ??= floatTensor(f, [], [B, c.numKvHeads, 0, c.headDim]);
       all[`past_value_${i}`] ??= floatTensor(f, [], [B, c.numKvHeads, 0, c.headDim]);
     }
-    return session.session.run(all, fetches);
-  }
-
-  async device(): Promise<string> {
-    return (await this.session()).device;
-  }
-
-  async dispose(): Promise<void> {
-    if (this.opened) await (await this.opened).release();
-    this.opened = undefined;
-  }
-
-  /** Rows of the input embedding table for the given token ids, [ids.length, d] (read from the checkpoint). */
-  embeddings(ids: number[]): Float32Array {
-    return this.model.weights.readRows(this.model.embeddingWeightName, ids);
-  }
-
-  emptyPrompt(): SoftPrompt {
-    return { length: 0, dim: this.cfg.hiddenSize, data: new Float32Array(0) };
+    return all;
   }
 
   /**
@@ -209,21 +100,6 @@ export class LanguageModel implements TunableModel {
       targetCounts,
       targetCount: N,
     };
-  }
-
-  /** Loss (mean negative log-likelihood of the targets) and its gradient with respect to the prompt. */
-  async lossAndGradient(sequences: Sequence[], prompt: Prompts, weighting: Weighting = 'token', padding: Padding = {}): Promise<{ loss: number; grad: Float32Array | Float64Array; tokenLogProbs: Float32Array | Float64Array }> {
-    const { feeds } = this.prepare(sequences, prompt, weighting, padding);
-    feeds.compute_gradient = new ort.Tensor('bool', [true], []);
-    const out = await this.run(feeds, ['loss', 'grad_soft_prompt', 'token_logprobs']);
-    return { loss: Number((out.loss.data as Float32Array)[0]), grad: out.grad_soft_prompt.data as Float32Array, tokenLogProbs: out.token_logprobs.data as Float32Array };
-  }
-
-  /** Each sequence's summed log-probability of its targets, and how many targets it has. */
-  async score(sequences: Sequence[], prompt: Prompts, padding: Padding = {}): Promise<{ logProb: number; count: number }[]> {
-    const { feeds, targetCounts } = this.prepare(sequences, prompt, 'token', padding);
-    const out = await this.run(feeds, ['token_logprobs']);
-    return sumPerExample(out.token_logprobs.data as Float32Array, targetCounts);
   }
 
   /** Logits of every position of one sequence (for golden-value checks and inspection). */
@@ -443,10 +319,3 @@ function sampleToken(logits: ArrayLike<number>, offset: number, V: number, sampl
   for (let v = 0; v < V; v++) if ((r -= weights[v]) <= 0) return v;
   return V - 1;
 }
-
-export function checkIndex(i: number, count: number): number {
-  if (!Number.isInteger(i) || i < 0 || i >= count) throw new Error(`prompt index ${i} out of range (${count} soft prompts)`);
-  return i;
-}
-
-export { ort };

@@ -6,16 +6,16 @@ import { add } from '../engine/ops/elementwise.js';
 import { gather } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
 import { concat, reshape } from '../engine/ops/shape.js';
-import { EngineSession, floatTensor, int64Tensor, ort, type Feeds } from '../engine/runtime.js';
+import { floatTensor, int64Tensor, type Feeds } from '../engine/runtime.js';
 import type { T5Config } from './config.js';
 import { InputError } from '../common/errors.js';
-import { checkIndex, openOneGraph, promptFeed, withDefaults, type LanguageModelOptions } from './language-model.js';
+import { checkIndex, OneGraphModel, promptFeed, type LanguageModelOptions, type PreparedBatch } from './one-graph-model.js';
 import { bucketMatrix, T5Model } from './t5.js';
 import { causalBias, paddingBias } from './attention.js';
-import { sumPerExample, targetOutputs } from './target-loss.js';
+import { targetOutputs } from './target-loss.js';
 import type { Tokenizer } from './tokenizer.js';
-import { tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type SoftPrompt, type TunableModel, type Weighting } from './tunable.js';
-import { CheckpointWeights, type WeightSource } from './weights.js';
+import { tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type Weighting } from './tunable.js';
+import type { WeightSource } from './weights.js';
 
 /** As for causal models, `all` is the one graph a prompt-tuning job uses: scoring, generation's logits and the gradient on request. */
 export type Seq2SeqGraphKind = 'train' | 'score' | 'generate' | 'all';
@@ -60,55 +60,23 @@ export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatT
   return g;
 }
 
-export class Seq2SeqLanguageModel implements TunableModel {
+export class Seq2SeqLanguageModel extends OneGraphModel {
   readonly kind = 'seq2seq' as const;
   readonly model: T5Model;
-  readonly floatType: FloatType;
-  /** One graph and one session for everything: one copy of the weights. */
-  private opened?: Promise<EngineSession>;
-  deviceNote = '';
-  precision: 'fp32' | 'fp16' = 'fp32';
+  protected readonly embeddingWeightName = 'shared.weight';
 
-  constructor(readonly cfg: T5Config, readonly weights: WeightSource, readonly tokenizer: Tokenizer | null, readonly options: LanguageModelOptions = {}) {
+  constructor(readonly cfg: T5Config, weights: WeightSource, tokenizer: Tokenizer | null, options: LanguageModelOptions = {}) {
+    super(weights, tokenizer, options);
     this.model = new T5Model(cfg, weights);
-    this.floatType = options.floatType ?? 'float32';
-  }
-
-  static fromFolder(folder: string, cfg: T5Config, tokenizer: Tokenizer, options: LanguageModelOptions = {}): Seq2SeqLanguageModel {
-    return new Seq2SeqLanguageModel(cfg, new CheckpointWeights(folder), tokenizer, options);
   }
 
   get contextLength(): number { return this.cfg.maxPositions; }
 
-  private session(): Promise<EngineSession> {
-    this.opened ??= (async () => {
-      this.options.progress?.({ phase: 'graph', detail: `${this.cfg.numLayers} + ${this.cfg.numDecoderLayers} layers` });
-      const build = (weightType: FloatType | 'float16') => buildSeq2SeqGraph(this.model, 'all', this.floatType, { weightType });
-      const { session, precision } = await openOneGraph(build, this.weights.externalFiles(), this.floatType, this.options);
-      this.deviceNote = session.note;
-      this.precision = precision;
-      return session;
-    })();
-    return this.opened;
+  protected graphDetail(): string { return `${this.cfg.numLayers} + ${this.cfg.numDecoderLayers} layers`; }
+
+  protected buildGraph(weightType: FloatType | 'float16'): Graph {
+    return buildSeq2SeqGraph(this.model, 'all', this.floatType, { weightType });
   }
-
-  /** Runs the graph with defaults for what a call does not use; returns only `fetches`. */
-  private async run(feeds: Feeds, fetches: string[]) {
-    return (await this.session()).run(withDefaults(feeds, this.floatType), fetches);
-  }
-
-  async device(): Promise<string> { return (await this.session()).device; }
-
-  async dispose(): Promise<void> {
-    if (this.opened) await (await this.opened).release();
-    this.opened = undefined;
-  }
-
-  embeddings(ids: number[]): Float32Array {
-    return this.weights.readRows('shared.weight', ids);
-  }
-
-  emptyPrompt(): SoftPrompt { return { length: 0, dim: this.cfg.hiddenSize, data: new Float32Array(0) }; }
 
   /** Encoder inputs (right padded, after the soft prompt) and the relative-position buckets. */
   private encoderFeeds(inputs: number[][], prompts: Prompts, promptIndex: number[], padding: Padding = {}): Feeds {
@@ -134,7 +102,7 @@ export class Seq2SeqLanguageModel implements TunableModel {
   }
 
   /** Feeds for the train and score graphs: encoder inputs, decoder inputs shifted right, targets. */
-  prepare(sequences: Sequence[], prompts: Prompts, weighting: Weighting = 'token', padding: Padding = {}): { feeds: Feeds; counts: number[] } {
+  prepare(sequences: Sequence[], prompts: Prompts, weighting: Weighting = 'token', padding: Padding = {}): PreparedBatch {
     const B = sequences.length;
     const labels = sequences.map((s) => s.ids.slice(s.targetStart));
     if (labels.some((l) => l.length === 0)) throw new Error('every example needs at least one target token');
@@ -160,20 +128,7 @@ export class Seq2SeqLanguageModel implements TunableModel {
       target_ids: int64Tensor(targets, [N]),
       target_weights: floatTensor(this.floatType, w, [N]),
     };
-    return { feeds, counts };
-  }
-
-  async lossAndGradient(sequences: Sequence[], prompts: Prompts, weighting: Weighting = 'token', padding: Padding = {}) {
-    const { feeds } = this.prepare(sequences, prompts, weighting, padding);
-    feeds.compute_gradient = new ort.Tensor('bool', [true], []);
-    const out = await this.run(feeds, ['loss', 'grad_soft_prompt', 'token_logprobs']);
-    return { loss: Number((out.loss.data as Float32Array)[0]), grad: out.grad_soft_prompt.data as Float32Array | Float64Array, tokenLogProbs: out.token_logprobs.data as Float32Array | Float64Array };
-  }
-
-  async score(sequences: Sequence[], prompts: Prompts, padding: Padding = {}) {
-    const { feeds, counts } = this.prepare(sequences, prompts, 'token', padding);
-    const out = await this.run(feeds, ['token_logprobs']);
-    return sumPerExample(out.token_logprobs.data as Float32Array, counts);
+    return { feeds, targetCounts: counts, targetCount: N };
   }
 
   /** One encoder pass per item; each choice is a decoder row reading it (teacher forcing). */

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join, sep } from 'node:path';
 import type { DeviceChoice } from '../engine/runtime.js';
-import type { Precision } from '../models/language-model.js';
+import type { Precision } from '../models/one-graph-model.js';
 import { InputError } from '../common/errors.js';
 import { snapshotCommit } from '../models/hub.js';
 import type { SoftPrompt, TunableModel } from '../models/tunable.js';

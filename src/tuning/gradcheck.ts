@@ -2,7 +2,7 @@
 // differences of the loss, in float64, on tiny random models of each variant.
 import { Rng } from '../engine/random.js';
 import type { Sequence } from '../models/tunable.js';
-import { tunableFor } from '../models/load.js';
+import { modelFromWeights } from '../models/load.js';
 import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights, type Variant } from '../models/random-model.js';
 import { ModelTuner } from './model-tuning.js';
 
@@ -17,7 +17,7 @@ export function gradcheckBatch(vocabSize: number, seed: number): Sequence[] {
 
 export async function gradcheckVariant(variant: Variant, options: { promptLength?: number; step?: number; seed?: number } = {}): Promise<GradcheckResult> {
   const cfg = randomModelConfig(variant.config);
-  const lm = tunableFor(cfg, randomWeights(cfg, options.seed ?? 7), null, { floatType: 'float64', device: 'cpu' });
+  const lm = modelFromWeights(cfg, randomWeights(cfg, options.seed ?? 7), null, { floatType: 'float64', device: 'cpu' });
   try {
     const n = options.promptLength ?? 3;
     const h = options.step ?? 1e-5;

@@ -14,7 +14,7 @@ import { LanguageModel } from '../models/language-model.js';
 import { encodeSafetensors } from '../common/safetensors.js';
 import type { Tokenizer } from '../models/tokenizer.js';
 import type { Sequence, TunableModel } from '../models/tunable.js';
-import { tunableFor } from '../models/load.js';
+import { modelFromWeights } from '../models/load.js';
 import { buildSeq2SeqGraph, Seq2SeqLanguageModel } from '../models/seq2seq-lm.js';
 import { ArrayWeights, TrainableWeights, type WeightSource } from '../models/weights.js';
 import { writeFileAtomic } from '../common/atomic-file.js';
@@ -98,7 +98,7 @@ export class ModelTuner {
   /** The current weights as a model to evaluate. */
   snapshot(): TunableModel {
     const arrays = new Map([...this.arrays].map(([n, a]) => [n, { shape: this.base.shape(n), data: Float64Array.from(a) }]));
-    return tunableFor(this.cfg, new ArrayWeights(`${this.base.origin} (tuned)`, arrays), this.tokenizer);
+    return modelFromWeights(this.cfg, new ArrayWeights(`${this.base.origin} (tuned)`, arrays), this.tokenizer);
   }
 
   /** Writes the weights as a Hugging Face model folder (config, safetensors, tokenizer files). */
