@@ -192,9 +192,11 @@ describe('PEFT interop and the CLI', () => {
     const spec = workspace(tinySpec({ steps: 2 }));
     const out = JSON.parse(execFileSync(process.execPath, [cli, 'train', spec, '--json'], { encoding: 'utf8' }).trim().split('\n').pop()!);
     const md = execFileSync(process.execPath, [cli, 'compare', out.runDir], { encoding: 'utf8' });
-    assert.match(md, /^\| run +\| split \| prompt \| kind +\| accuracy \|/);
+    assert.match(md, /^\| run +\| split \| prompt \| kind +\| accuracy \(95% CI\) \|/);
+    assert.match(md.split('\n')[2], /\| dev +\| soft +\| soft \| \d+\.\d% \(\d+\.\d-\d+\.\d\) \|/);
     const csv = execFileSync(process.execPath, [cli, 'compare', out.runDir, '--format', 'csv'], { encoding: 'utf8' });
-    assert.match(csv.split('\n')[1], /,dev,soft,soft,\d+\.\d%,/);
+    assert.match(csv.split('\n')[0], /^run,split,prompt,kind,accuracy,accuracy 95% low,accuracy 95% high,macro-F1,/);
+    assert.match(csv.split('\n')[1], /,dev,soft,soft,\d+\.\d%,\d+\.\d%,\d+\.\d%,/);
     const json = JSON.parse(execFileSync(process.execPath, [cli, 'compare', out.runDir, '--format', 'json'], { encoding: 'utf8' }));
     assert.equal(json[0].id, 'soft');
     assert.ok(existsSync(out.runDir));
