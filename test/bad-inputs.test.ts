@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { openModel } from '../src/models/load.js';
 import { loadTokenizer } from '../src/models/tokenizer.js';
 import { readCheckpoint, readSafetensorsHeader } from '../src/common/safetensors.js';
-import { readRecords, readSplit } from '../src/common/data.js';
+import { LARGE_DATA_FILE, readRecords, readSplit, type ReadProgress } from '../src/common/data.js';
+import { setupMessage } from '../src/common/protocol.js';
 import { fillTemplate } from '../src/common/template.js';
 import { Evaluator } from '../src/tuning/evaluate.js';
 import { importAdapter } from '../src/tuning/import.js';
@@ -396,5 +397,31 @@ describe('training examples longer than the context', () => {
     const warning = seen.findIndex((m) => /^warning: 1 of 3 training examples are longer than the model's context \(\d+ tokens with the 4-token soft prompt\) and were cut from the left, keeping the label/.test(m));
     assert.ok(warning >= 0, seen.join('\n'));
     assert.ok(warning < seen.indexOf('step'), 'before the first step');
+  });
+});
+
+describe('large data files', () => {
+  it('report their reading (bytes, records) and end at the file size; small files stay quiet', async () => {
+    const dir = tempDir('ptune-large-');
+    const row = (i: number) => JSON.stringify({ story: `Story number ${i} about a dog who liked to run in the park.`, mood: i % 2 ? 'happy' : 'sad' });
+    const lines: string[] = [];
+    let size = 0;
+    for (let i = 0; size < LARGE_DATA_FILE + 1024; i++) { const l = row(i); lines.push(l); size += Buffer.byteLength(l) + 1; }
+    writeFileSync(join(dir, 'big.jsonl'), lines.join('\n') + '\n');
+    const spec = (train: string) => loadSpec(workspace({
+      name: 'big', model: storiesDir,
+      data: { train, test: join(root, 'data', 'mood', 'test.jsonl'), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' } },
+    }));
+    const reports: ReadProgress[] = [];
+    const split = await readSplit(spec(join(dir, 'big.jsonl')), 'train', { onProgress: (p) => reports.push(p) });
+    assert.equal(split.examples.length, lines.length);
+    assert.ok(reports.length >= 1);
+    const last = reports[reports.length - 1];
+    assert.deepEqual(last, { file: join(dir, 'big.jsonl'), bytesRead: size, totalBytes: size, records: lines.length });
+    for (let i = 1; i < reports.length; i++) assert.ok(reports[i].bytesRead >= reports[i - 1].bytesRead && reports[i].records >= reports[i - 1].records);
+    const quiet: ReadProgress[] = [];
+    await readSplit(spec(join(root, 'data', 'mood', 'train.jsonl')), 'train', { onProgress: (p) => quiet.push(p) });
+    assert.deepEqual(quiet, []);
+    assert.equal(setupMessage({ type: 'setup', phase: 'data', detail: 'big.jsonl: 12 of 20 MB, 3 records' }), 'reading big.jsonl: 12 of 20 MB, 3 records');
   });
 });

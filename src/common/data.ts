@@ -110,6 +110,8 @@ export interface ReadOptions {
    * never closed) always stops it: what follows cannot be told apart.
    */
   onMalformed?: (line: number, reason: string) => void;
+  /** Called with the bytes read so far, as records come (for progress on large files). */
+  onBytesRead?: (bytes: number) => void;
 }
 
 /** Reads records one at a time. */
@@ -121,10 +123,12 @@ export async function* readRecords(file: string, options: ReadOptions): AsyncGen
     options.onMalformed(line, reason);
   };
   if (options.format === 'jsonl') {
-    const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+    const input = createReadStream(file, 'utf8');
+    const lines = createInterface({ input, crlfDelay: Infinity });
     let line = 0;
     for await (const text of lines) {
       line++;
+      options.onBytesRead?.(input.bytesRead);
       const trimmed = text.replace(/^\uFEFF/, '').trim();
       if (!trimmed) continue;
       let value: unknown;
@@ -142,7 +146,8 @@ export async function* readRecords(file: string, options: ReadOptions): AsyncGen
     }
     return;
   }
-  const parser = createReadStream(file).pipe(parseCsv({
+  const source = createReadStream(file);
+  const parser = source.pipe(parseCsv({
     delimiter: options.format === 'tsv' ? '\t' : ',',
     quote: options.format === 'tsv' ? false : '"',
     bom: true,
@@ -159,6 +164,7 @@ export async function* readRecords(file: string, options: ReadOptions): AsyncGen
   let lastEnd = 0;
   try {
     for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      options.onBytesRead?.(source.bytesRead);
       const { record, info } = row;
       let breaks = 0;
       for (const field of record) {
@@ -221,7 +227,16 @@ export function recordProblem(loaded: LoadedSpec, used: Map<string, string>, fie
   return undefined;
 }
 
-export async function readSplit(loaded: LoadedSpec, name: SplitName): Promise<Split> {
+/** Files from this size on report their reading (`onProgress`): smaller ones read in a moment. */
+export const LARGE_DATA_FILE = 20 * 2 ** 20;
+
+export interface ReadProgress { file: string; bytesRead: number; totalBytes: number; records: number }
+
+/**
+ * One split's examples. A large file (LARGE_DATA_FILE) reports `onProgress` every second or so
+ * while it is read, and once at the end.
+ */
+export async function readSplit(loaded: LoadedSpec, name: SplitName, options: { onProgress?: (p: ReadProgress) => void } = {}): Promise<Split> {
   const { spec } = loaded;
   const rel = spec.data[name];
   if (!rel) throw new Error(`split ${name} is not in the spec`);
@@ -238,7 +253,16 @@ export async function readSplit(loaded: LoadedSpec, name: SplitName): Promise<Sp
   const skip = spec.data.onBadRecord === 'skip';
   const skipped: SkippedRecord[] = [];
   const onMalformed = skip ? (line: number, reason: string) => { skipped.push({ file, line, reason }); } : undefined;
-  for await (const record of readRecords(file, { format, header: spec.data.header, columns: spec.data.columns, onMalformed })) {
+  const totalBytes = statSync(file).size;
+  let lastReport = performance.now();
+  let bytesRead = 0;
+  const onBytesRead = options.onProgress && totalBytes >= LARGE_DATA_FILE ? (bytes: number) => {
+    bytesRead = bytes;
+    if (performance.now() - lastReport < 1000) return;
+    lastReport = performance.now();
+    options.onProgress!({ file, bytesRead: bytes, totalBytes, records: examples.length });
+  } : undefined;
+  for await (const record of readRecords(file, { format, header: spec.data.header, columns: spec.data.columns, onMalformed, onBytesRead })) {
     if (spec.data.maxExamples && examples.length >= spec.data.maxExamples) break;
     // a template naming a field no record has is the spec's mistake, never a bad record to skip
     if (examples.length === 0 && !skip) checkTemplateFields(loaded, record.fields, file);
@@ -258,6 +282,9 @@ export async function readSplit(loaded: LoadedSpec, name: SplitName): Promise<Sp
   }
   if (examples.length === 0) throw new InputError(`${file}: the ${name} split has no records; add examples or remove data.${name} from the spec`, { file });
   if (name === 'train') checkShots(loaded, examples.length);
+  // read to the end unless maxExamples stopped it
+  const stoppedEarly = spec.data.maxExamples !== undefined && examples.length >= spec.data.maxExamples;
+  if (onBytesRead) options.onProgress!({ file, bytesRead: stoppedEarly ? bytesRead : totalBytes, totalBytes, records: examples.length });
   return { name, file, examples, counts, skipped };
 }
 

@@ -53,8 +53,8 @@ export type TrainerEvent =
   | { type: 'progress'; step: number; steps: number; loss: number; learningRate: number; examplesPerSecond: number; etaSeconds: number }
   | { type: 'eval'; step: number; split: 'dev'; accuracy: number; nll: number; macroF1: number; best: boolean }
   | { type: 'evalProgress'; promptId: string; done: number; total: number }
-  /** Model setup before the first step: tracing the graph, then the runtime loading the weights. */
-  | { type: 'setup'; phase: 'graph' | 'load' | 'ready'; detail?: string; seconds?: number }
+  /** Setup before the first step: reading a large data file, tracing the graph, then the runtime loading the weights. */
+  | { type: 'setup'; phase: 'data' | 'graph' | 'load' | 'ready'; detail?: string; seconds?: number }
   | { type: 'checkpoint'; step: number; file: string }
   | { type: 'done'; summary: JobSummary }
   | { type: 'error'; message: string; location?: InputLocation; stderrTail?: string };
@@ -62,6 +62,7 @@ export type TrainerEvent =
 /** A setup event as one line for a progress display. */
 export function setupMessage(e: Extract<TrainerEvent, { type: 'setup' }>): string {
   const elapsed = e.seconds ? ` (${e.seconds} s)` : '';
+  if (e.phase === 'data') return `reading ${e.detail ?? 'the data'}`;
   if (e.phase === 'graph') return `building the model's graph${e.detail ? ` (${e.detail})` : ''}`;
   if (e.phase === 'ready') return `model loaded${e.detail ? ` on ${e.detail}` : ''}${elapsed}`;
   return `loading the weights${e.detail ? ` on ${e.detail}` : ''}${elapsed}`;

@@ -12,7 +12,7 @@ import { openModel } from '../models/load.js';
 import { resolveModelFolder } from '../models/model-folder.js';
 import type { Job, JobSummary, ResultRow, TrainerEvent } from '../common/protocol.js';
 import { effectiveStatus, interruptionReason, modelFileHashes, readSoftPromptSource, RunDir, runsRootFor, trainedRecord } from '../common/run-folder.js';
-import { describeSplit, readSplit, type Split } from '../common/data.js';
+import { describeSplit, readSplit, type ReadProgress, type Split } from '../common/data.js';
 import { CancelledError, Evaluator, PromptUnderTest } from './evaluate.js';
 import { initSoftPrompt } from './prompt-init.js';
 import { addStage1Field, firstLine, stage1Generations, stage1Prompt, stage2Prompt } from './pipeline.js';
@@ -50,9 +50,14 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
   const loaded = loadSpecWithOverrides(specFile, options.overrides ?? []);
   const { spec } = loaded;
   // data before the model: a typo in a data file should not wait for a download
-  const train = await readSplit(loaded, 'train');
-  const dev = spec.data.dev ? await readSplit(loaded, 'dev') : undefined;
-  const test = spec.data.test ? await readSplit(loaded, 'test') : undefined;
+  const started = performance.now();
+  const onProgress = (r: ReadProgress) => emit({
+    type: 'setup', phase: 'data', seconds: Math.round((performance.now() - started) / 1000),
+    detail: `${basename(r.file)}: ${(r.bytesRead / 2 ** 20).toFixed(0)} of ${(r.totalBytes / 2 ** 20).toFixed(0)} MB, ${r.records.toLocaleString('en-US')} records`,
+  });
+  const train = await readSplit(loaded, 'train', { onProgress });
+  const dev = spec.data.dev ? await readSplit(loaded, 'dev', { onProgress }) : undefined;
+  const test = spec.data.test ? await readSplit(loaded, 'test', { onProgress }) : undefined;
   for (const s of [train, dev, test]) if (s) emit({ type: 'log', message: describeSplit(s) });
   let modelFolder: string;
   try {
