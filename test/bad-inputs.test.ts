@@ -2,7 +2,8 @@
 // naming the file, line or field (table-driven where the cases share a shape).
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../src/common/atomic-file.js';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -423,5 +424,17 @@ describe('large data files', () => {
     await readSplit(spec(join(root, 'data', 'mood', 'train.jsonl')), 'train', { onProgress: (p) => quiet.push(p) });
     assert.deepEqual(quiet, []);
     assert.equal(setupMessage({ type: 'setup', phase: 'data', detail: 'big.jsonl: 12 of 20 MB, 3 records' }), 'reading big.jsonl: 12 of 20 MB, 3 records');
+  });
+});
+
+describe('a write that fails', () => {
+  it('leaves no temporary file and names the file it meant to write', () => {
+    const dir = tempDir('ptune-write-');
+    // a folder where the file should go: the final rename fails, as a full disk fails the write
+    const target = join(dir, 'eval.json');
+    mkdirSync(join(target, 'inside'), { recursive: true });
+    assert.throws(() => writeFileAtomic(target, '{}'), (e: NodeJS.ErrnoException) => e.message.startsWith(`could not write ${target}: `) && typeof e.code === 'string');
+    assert.deepEqual(readdirSync(dir), ['eval.json']);
+    assert.deepEqual(readdirSync(target), ['inside']);
   });
 });
