@@ -4,6 +4,7 @@
 // It only reads run folders, so the CLI and the extension host share it.
 import { resolve } from 'node:path';
 import { InputError } from './errors.js';
+import { jsonDifferences, type JsonDifference } from './json-diff.js';
 import { RunDir } from './run-folder.js';
 import type { EvalFile, Prediction, PromptKind, RunRecord } from './run-files.js';
 
@@ -23,7 +24,6 @@ export interface RunDiffSide {
 export interface ChangedExample { index: number; line: number; gold: string; predictionA: string; predictionB: string }
 
 /** One difference of the two specs; `a` or `b` absent: the field is not set in that run's spec. */
-export interface SpecDifference { path: string; a?: unknown; b?: unknown }
 
 export interface RunDiff {
   a: RunDiffSide;
@@ -42,7 +42,7 @@ export interface RunDiff {
   fixedByB: ChangedExample[];
   /** Right under A, wrong under B, in line order. */
   brokenByB: ChangedExample[];
-  specDifferences: SpecDifference[];
+  specDifferences: JsonDifference[];
 }
 
 export interface McNemarResult {
@@ -135,22 +135,6 @@ export function pairedBootstrap(correctA: boolean[], correctB: boolean[], { resa
   stats.sort();
   const tail = (1 - confidence) / 2;
   return { observed, low: quantile(stats, tail), high: quantile(stats, 1 - tail), confidence, resamples, seed };
-}
-
-/**
- * Every difference between two JSON values, by path (`training.learningRate`, `evaluation.prompts[1].template`):
- * objects and arrays are walked, anything else compared whole.
- */
-export function jsonDifferences(a: unknown, b: unknown, path = ''): SpecDifference[] {
-  if (JSON.stringify(a) === JSON.stringify(b)) return [];
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (isObject(a) && isObject(b)) {
-    return [...new Set([...Object.keys(a), ...Object.keys(b)])].flatMap((key) => jsonDifferences(a[key], b[key], path ? `${path}.${key}` : key));
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return Array.from({ length: Math.max(a.length, b.length) }, (_, i) => jsonDifferences(a[i], b[i], `${path}[${i}]`)).flat();
-  }
-  return [{ path: path || '(whole value)', ...(a !== undefined ? { a } : {}), ...(b !== undefined ? { b } : {}) }];
 }
 
 interface OpenedRun { run: RunDir; record: RunRecord; ev: EvalFile }

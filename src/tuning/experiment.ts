@@ -28,6 +28,7 @@ import { chatConversation, checkChatTemplates, renderChatPrompt } from './chat.j
 import type { ChatMessage } from '../common/spec.js';
 import type { ModelConfig } from '../models/config.js';
 import type { Prediction, PromptResult, TrainedRunRecord, Unversioned } from '../common/run-files.js';
+import { formatDifference, jsonDifferences } from '../common/json-diff.js';
 
 export type Emit = (event: TrainerEvent) => void;
 
@@ -223,17 +224,7 @@ function ensemblePrompts(p: Prepared, evaluator: Evaluator): PromptUnderTest[] {
  * spec a run was started with and the current one (prompts evaluated afterwards may change).
  */
 export function trainingDifferences(before: Spec, now: Spec): string[] {
-  const out: string[] = [];
-  const walk = (a: unknown, b: unknown, path: string) => {
-    if (JSON.stringify(a) === JSON.stringify(b)) return;
-    if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
-      for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], `${path}.${key}`);
-      return;
-    }
-    out.push(`${path.slice(1)}: ${JSON.stringify(a) ?? 'unset'} -> ${JSON.stringify(b) ?? 'unset'}`);
-  };
-  for (const key of ['model', 'revision', 'data', 'softPrompt', 'training'] as const) walk(before[key], now[key], `.${key}`);
-  return out;
+  return (['model', 'revision', 'data', 'softPrompt', 'training'] as const).flatMap((key) => jsonDifferences(before[key], now[key], key)).map(formatDifference);
 }
 
 export function baseRecord(p: Prepared, run: RunDir, device: string): Unversioned<TrainedRunRecord> {
