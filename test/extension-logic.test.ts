@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test';
 import { buildComparison, exportExamples, filterExamples } from '../src/extension/logic/comparison-data.js';
 import { runNode, specNode } from '../src/extension/logic/experiments.js';
 import { RunDir } from '../src/common/run-folder.js';
-import { hoverMarkdown, inlinePrompts, lintDataset, markText, resultsForDataset } from '../src/extension/logic/inline-results.js';
+import { hoverMarkdown, inlinePrompts, markText, resultsForDataset } from '../src/extension/logic/inline-results.js';
 import { JobManager } from '../src/extension/logic/jobs.js';
 import { buildSpec, experimentName, labelLengthAdvice, modelAdvice, profileDataset } from '../src/extension/logic/new-experiment.js';
 import type { JobSummary, TrainerEvent } from '../src/common/protocol.js';
@@ -127,21 +127,6 @@ describe('views of a finished run', () => {
     assert.match(hover, new RegExp(`\\*\\*best\\*\\* = ${discrete[0].id} \\(best discrete`));
     assert.equal(hover.match(/\((discrete|soft)\) \|/g)?.length, 3);
     assert.equal(resultsForDataset(join(ws, 'data', 'train.jsonl'), [specFile]), null);
-  });
-
-  it('lints a dataset: every malformed line with its reason', async () => {
-    const bad = join(ws, 'data', 'test.jsonl');
-    const lines = readFileSync(bad, 'utf8').split('\n');
-    lines[2] = '{"story": "broken"';
-    lines[4] = JSON.stringify({ story: 'x', mood: 'angry' });
-    lines[6] = JSON.stringify({ mood: 'sad' });
-    const copy = join(ws, 'data', 'bad.jsonl');
-    writeFileSync(copy, lines.join('\n'));
-    const problems = await lintDataset(copy, loadSpec(specFile));
-    assert.deepEqual(problems.map((p) => p.line), [3, 5, 7]);
-    assert.match(problems[0].message, /not valid JSON/);
-    assert.match(problems[1].message, /label "angry" is not in the verbalizer \(known: happy, sad\)/);
-    assert.match(problems[2].message, /missing field "story"/);
   });
 
   it('comparison data matches eval.json; filters, search and exports', async () => {

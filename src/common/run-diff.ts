@@ -23,8 +23,6 @@ export interface RunDiffSide {
 /** An example one prompt got right and the other wrong. */
 export interface ChangedExample { index: number; line: number; gold: string; predictionA: string; predictionB: string }
 
-/** One difference of the two specs; `a` or `b` absent: the field is not set in that run's spec. */
-
 export interface RunDiff {
   a: RunDiffSide;
   b: RunDiffSide;

@@ -320,7 +320,6 @@ export function modelFileHashes(folder: string): Record<string, string> {
   return out;
 }
 
-/** Runs of a runs folder, newest first. */
 /** The runs under a runs folder, newest first, with the runs a sweep keeps inside its own folder. */
 export function listRuns(root: string): RunDir[] {
   if (!existsSync(root)) return [];

@@ -16,10 +16,8 @@ export class ExperimentsTree implements vscode.TreeDataProvider<Node> {
 
   async getChildren(node?: Node): Promise<Node[]> {
     if (node?.kind === 'run' || node?.kind === 'queued') return [];
-    if (node?.kind === 'spec') {
-      const fresh = specNode(node.file, this.live, this.queue);
-      return [...fresh.queued, ...fresh.runs];
-    }
+    // the spec node comes from this refresh's root pass, which has read its runs already
+    if (node?.kind === 'spec') return [...node.queued, ...node.runs];
     const files = await vscode.workspace.findFiles('**/*.ptune.json', '**/{node_modules,.ptune}/**');
     return files.map((f) => specNode(f.fsPath, this.live, this.queue)).sort((a, b) => a.label.localeCompare(b.label));
   }

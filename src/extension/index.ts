@@ -60,7 +60,11 @@ export function activate(extension: vscode.ExtensionContext): void {
     vscode.workspace.onDidSaveTextDocument((doc) => {
       if (doc.fileName.endsWith('.ptune.json') || /\.(jsonl|csv|tsv)$/.test(doc.fileName)) void ctx.refreshAll();
     }),
-    vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('promptTuning.inlineResults') || e.affectsConfiguration('promptTuning.inline.prompts')) void inline.refresh(); }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('promptTuning.inlineResults')) void inline.refresh();
+      // which prompts the marks show changes nothing read: only redraw
+      else if (e.affectsConfiguration('promptTuning.inline.prompts')) for (const editor of vscode.window.visibleTextEditors) void inline.decorate(editor);
+    }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => tree.refresh()),
     { dispose: () => jobs?.dispose() },
   );

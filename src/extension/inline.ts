@@ -1,7 +1,7 @@
 // Results on the lines of dataset files (a short mark per line, a hover with its legend and label
-// scores, a CodeLens summary at the top) and malformed lines as diagnostics.
+// scores, a CodeLens summary at the top). Malformed lines are the Problems view's (problems.ts).
 import * as vscode from 'vscode';
-import { hoverMarkdown, INLINE_PROMPT_CHOICES, inlinePrompts, lineMarks, lintDataset, resultsForDataset, specsUsingFile, type FileResults, type InlinePromptChoice } from './logic/inline-results.js';
+import { hoverMarkdown, INLINE_PROMPT_CHOICES, inlinePrompts, lineMarks, resultsForDataset, type FileResults, type InlinePromptChoice } from './logic/inline-results.js';
 
 const DATA_FILE = /\.(jsonl|ndjson|csv|tsv)$/i;
 
@@ -13,7 +13,6 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
     mixed: this.markType(new vscode.ThemeColor('editorInlayHint.foreground')),
     wrong: this.markType(new vscode.ThemeColor('testing.iconFailed')),
   };
-  private diagnostics = vscode.languages.createDiagnosticCollection('promptTuning');
   private cache = new Map<string, FileResults | null>();
   private lensChanged = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.lensChanged.event;
@@ -46,7 +45,6 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
   async decorate(editor: vscode.TextEditor): Promise<void> {
     const doc = editor.document;
     if (doc.uri.scheme !== 'file' || !DATA_FILE.test(doc.fileName)) return;
-    await this.lint(doc, specsUsingFile(doc.fileName, this.specFiles));
     const results = this.enabled ? this.results(doc.fileName) : null;
     const byOutcome = { right: [] as vscode.DecorationOptions[], mixed: [] as vscode.DecorationOptions[], wrong: [] as vscode.DecorationOptions[] };
     if (results) {
@@ -58,20 +56,6 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
       }
     }
     for (const outcome of ['right', 'mixed', 'wrong'] as const) editor.setDecorations(this.markTypes[outcome], byOutcome[outcome]);
-  }
-
-  private async lint(doc: vscode.TextDocument, users: ReturnType<typeof specsUsingFile>): Promise<void> {
-    if (users.length === 0) {
-      this.diagnostics.delete(doc.uri);
-      return;
-    }
-    const problems = await lintDataset(doc.fileName, users[0].loaded);
-    this.diagnostics.set(doc.uri, problems.map((p) => {
-      const line = Math.min(Math.max(0, p.line - 1), doc.lineCount - 1);
-      const d = new vscode.Diagnostic(doc.lineAt(line).range, `${p.message} (${users[0].split} split of ${users[0].loaded.spec.name})`, vscode.DiagnosticSeverity.Error);
-      d.source = 'Prompt Tuning';
-      return d;
-    }));
   }
 
   provideHover(doc: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
@@ -87,19 +71,11 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
     if (!this.enabled || !DATA_FILE.test(doc.fileName)) return [];
     const results = this.results(doc.fileName);
     if (!results) return [];
-    const counts = new Map<string, { right: number; total: number }>();
-    for (const r of results.lines.values()) for (const p of r.predictions) {
-      const c = counts.get(p.promptId) ?? { right: 0, total: 0 };
-      c.total++;
-      if (p.correct) c.right++;
-      counts.set(p.promptId, c);
-    }
-    const summary = [...counts].map(([id, c]) => `${id} ${((100 * c.right) / c.total).toFixed(1)}%`).join(' · ');
+    const summary = results.prompts.map((p) => `${p.id} ${(100 * p.accuracy).toFixed(1)}%`).join(' · ');
     return [new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title: `Prompt Tuning (${results.split}, run ${results.runId}): ${summary}`, command: 'promptTuning.openComparison', arguments: [{ kind: 'run', runDir: results.runDir }] })];
   }
 
   dispose(): void {
     for (const type of Object.values(this.markTypes)) type.dispose();
-    this.diagnostics.dispose();
   }
 }

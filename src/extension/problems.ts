@@ -1,9 +1,10 @@
 // The Problems view for experiments: every problem of an open spec and of the data files it names,
-// checked on open, edit and save of the spec and on save of one of its data files.
+// checked on open, edit and save of the spec, and on open or save of one of its data files.
 import * as vscode from 'vscode';
 import { resolve } from 'node:path';
 import type { InputProblem } from '../common/errors.js';
 import { checkSpec } from '../common/spec-problems.js';
+import { specsUsingFile } from './logic/inline-results.js';
 
 /** Quiet time after the last keystroke or save before a check: typing must not read data files on every key. */
 const DEBOUNCE_MS = 400;
@@ -27,6 +28,7 @@ function diagnostic(problem: InputProblem): vscode.Diagnostic {
 }
 
 const isSpec = (doc: vscode.TextDocument) => doc.uri.scheme === 'file' && doc.fileName.endsWith('.ptune.json');
+const isData = (doc: vscode.TextDocument) => doc.uri.scheme === 'file' && /\.(jsonl|ndjson|csv|tsv)$/i.test(doc.fileName);
 
 export class SpecProblems implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('promptTuning');
@@ -41,7 +43,10 @@ export class SpecProblems implements vscode.Disposable {
   constructor() {
     this.subscriptions = [
       this.collection,
-      vscode.workspace.onDidOpenTextDocument((doc) => { if (isSpec(doc)) this.schedule(doc.fileName); }),
+      vscode.workspace.onDidOpenTextDocument((doc) => {
+        if (isSpec(doc)) this.schedule(doc.fileName);
+        else if (isData(doc)) void this.checkSpecsReading(doc.fileName);
+      }),
       vscode.workspace.onDidChangeTextDocument((e) => { if (isSpec(e.document)) this.schedule(e.document.fileName); }),
       vscode.workspace.onDidSaveTextDocument((doc) => {
         if (isSpec(doc)) this.schedule(doc.fileName);
@@ -50,7 +55,16 @@ export class SpecProblems implements vscode.Disposable {
       }),
       vscode.workspace.onDidCloseTextDocument((doc) => { if (isSpec(doc)) this.forget(resolve(doc.fileName)); }),
     ];
-    for (const doc of vscode.workspace.textDocuments) if (isSpec(doc)) this.schedule(doc.fileName);
+    for (const doc of vscode.workspace.textDocuments) {
+      if (isSpec(doc)) this.schedule(doc.fileName);
+      else if (isData(doc)) void this.checkSpecsReading(doc.fileName);
+    }
+  }
+
+  /** A data file opened alone: the workspace's specs that read it are checked (and so is it). */
+  private async checkSpecsReading(dataFile: string): Promise<void> {
+    const specs = await vscode.workspace.findFiles('**/*.ptune.json', '**/{node_modules,.ptune}/**');
+    for (const { loaded } of specsUsingFile(dataFile, specs.map((u) => u.fsPath))) this.schedule(loaded.file);
   }
 
   private schedule(fileName: string): void {

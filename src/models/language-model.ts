@@ -98,7 +98,6 @@ export class LanguageModel extends OneGraphModel {
         target_weights: floatTensor(f, weights, [N]),
       },
       targetCounts,
-      targetCount: N,
     };
   }
 

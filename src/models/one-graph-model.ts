@@ -16,7 +16,7 @@ export const PRECISIONS: Precision[] = ['auto', 'fp32', 'fp16'];
 export interface LanguageModelOptions { device?: DeviceChoice; threads?: number; floatType?: FloatType; precision?: Precision; log?: (m: string) => void; progress?: (p: SetupProgress) => void }
 
 /** A batch's feeds and the number of targets of each sequence (to sum log-probabilities per sequence). */
-export interface PreparedBatch { feeds: Feeds; targetCounts: number[]; targetCount: number }
+export interface PreparedBatch { feeds: Feeds; targetCounts: number[] }
 
 /**
  * Whether matrices are kept and multiplied in half precision: fp16 asks for it, auto takes it on a

@@ -128,7 +128,7 @@ export class Seq2SeqLanguageModel extends OneGraphModel {
       target_ids: int64Tensor(targets, [N]),
       target_weights: floatTensor(this.floatType, w, [N]),
     };
-    return { feeds, targetCounts: counts, targetCount: N };
+    return { feeds, targetCounts: counts };
   }
 
   /** One encoder pass per item; each choice is a decoder row reading it (teacher forcing). */

@@ -29,32 +29,36 @@ export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
   // transformers.js reads relative names as hub ids under its local model path
   const folder = resolve(modelFolder);
   if (!existsSync(join(folder, 'tokenizer.json'))) throw new InputError(`${folder}: no tokenizer.json; the model folder needs the Hugging Face tokenizer.json (and tokenizer_config.json)`);
-  // the library's own messages ("Unexpected end of JSON input") do not say which file
   const tokenizerFile = join(folder, 'tokenizer.json');
-  const tokenizerJson = readJsonFile(tokenizerFile);
-  if (tokenizerJson === null || typeof tokenizerJson !== 'object' || typeof (tokenizerJson as { model?: unknown }).model !== 'object') {
-    throw new InputError(`${tokenizerFile}: has no "model" section, so it is not a Hugging Face tokenizer.json; re-download the model's tokenizer files`, { file: tokenizerFile });
-  }
-  if (existsSync(join(folder, 'tokenizer_config.json'))) readJsonFile(join(folder, 'tokenizer_config.json'));
   const { AutoTokenizer, env } = await import('@huggingface/transformers');
   env.allowRemoteModels = false;
   let tok: Awaited<ReturnType<typeof AutoTokenizer.from_pretrained>>;
   try {
     tok = await AutoTokenizer.from_pretrained(folder, { local_files_only: true });
   } catch (e) {
+    // the library's own messages ("Unexpected end of JSON input") do not say which file: read
+    // the files ourselves only now, so a good tokenizer is parsed once
+    const tokenizerJson = readJsonFile(tokenizerFile);
+    if (tokenizerJson === null || typeof tokenizerJson !== 'object' || typeof (tokenizerJson as { model?: unknown }).model !== 'object') {
+      throw new InputError(`${tokenizerFile}: has no "model" section, so it is not a Hugging Face tokenizer.json; re-download the model's tokenizer files`, { file: tokenizerFile });
+    }
+    if (existsSync(join(folder, 'tokenizer_config.json'))) readJsonFile(join(folder, 'tokenizer_config.json'));
     throw new InputError(`${tokenizerFile}: cannot load the tokenizer (${(e as Error).message}); re-download the model's tokenizer files`, { file: tokenizerFile });
   }
   const idOf = (id: unknown) => (typeof id === 'number' ? id : null);
   let ranked: number[] | undefined;
   let ordinary: number[] | undefined;
+  // read again only for the vocabulary rankings, which the library does not expose
+  let json: Parameters<typeof frequencyRankedTokens>[0] | undefined;
+  const tokenizerJson = () => (json ??= JSON.parse(readFileSync(tokenizerFile, 'utf8')) as Parameters<typeof frequencyRankedTokens>[0]);
   return {
     encode: (text, options = {}) => tok.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }),
     decode: (ids, options = {}) => tok.decode(ids, { skip_special_tokens: options.skipSpecialTokens ?? true }),
     bosTokenId: idOf(tok.bos_token_id),
     eosTokenId: idOf(tok.eos_token_id),
     padTokenId: idOf(tok.pad_token_id),
-    frequentTokens: () => (ranked ??= frequencyRankedTokens(JSON.parse(readFileSync(tokenizerFile, 'utf8')))),
-    ordinaryTokens: () => (ordinary ??= ordinaryTokens(JSON.parse(readFileSync(tokenizerFile, 'utf8')))),
+    frequentTokens: () => (ranked ??= frequencyRankedTokens(tokenizerJson())),
+    ordinaryTokens: () => (ordinary ??= ordinaryTokens(tokenizerJson())),
     hasChatTemplate: tok.chat_template !== null && tok.chat_template !== undefined,
     renderChat: (messages, options = {}) => {
       const text = tok.apply_chat_template(messages.map((m) => ({ role: m.role, content: m.content })), { tokenize: false, add_generation_prompt: options.addGenerationPrompt ?? false });

@@ -2,7 +2,7 @@
 // train.py (PyTorch + transformers + PEFT) with the records already read and templated here, the
 // initial soft prompt our init makes and the batch order our sampler draws, so the job is the same
 // experiment and writes a run folder that `ptune import-job` brings back.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from '../common/errors.js';
 import type { JobSummary } from '../common/protocol.js';
@@ -11,7 +11,7 @@ import { encodeSafetensors } from '../common/safetensors.js';
 import { writeFileAtomic } from '../common/atomic-file.js';
 import { readSplit, type Example, type Split } from '../common/data.js';
 import { loadSpec, type LoadedSpec } from '../common/spec.js';
-import { fillTemplate } from '../common/template.js';
+import { Adafactor } from './optimizers.js';
 import { openModel } from '../models/load.js';
 import { resolveModelFolder } from '../models/model-folder.js';
 import { snapshotCommit } from '../models/hub.js';
@@ -28,7 +28,6 @@ export const ACCELERATE_TEMPLATE_FILES = ['train.py', 'requirements.txt', 'accel
 export const PAPER_ADAFACTOR = { scale_parameter: false, relative_step: false, warmup_init: false, clip_threshold: 1.0, decay_rate: -0.8, eps: [1e-30, 1e-3] };
 
 /** Our Adafactor keeps the second moment whole below this size of either dimension (optimizers.ts). */
-const MIN_DIM_TO_FACTOR = 128;
 
 export interface JobRecord { index: number; line: number; label: string; text: string; discrete?: Record<string, string> }
 
@@ -65,6 +64,10 @@ function checkExportable(loaded: LoadedSpec, lm: TunableModel): void {
   if (spec.pipelines.length) refuse(loaded, ['pipelines'], 'pipelines are not exported; remove them for the cluster job');
   if (spec.softPrompt.stage1 || spec.softPrompt.stageOneOf) refuse(loaded, ['softPrompt'], 'pipeline stages are not exported');
   if (spec.evaluation.ensembles.length) refuse(loaded, ['evaluation', 'ensembles'], 'ensembles are not exported; evaluate them locally after import-job');
+  // the job scores every label after one data.labelSeparator; a chat prompt's reply has none
+  if (spec.softPrompt.messages) refuse(loaded, ['softPrompt', 'messages'], 'chat prompts are not exported yet; use softPrompt.template for the cluster job');
+  const chat = spec.discretePrompts.findIndex((p) => p.messages);
+  if (chat >= 0) refuse(loaded, ['discretePrompts', chat, 'messages'], 'chat prompts are not exported yet; evaluate them locally');
 }
 
 function records(split: Split, text: (e: Example) => string, discrete?: (e: Example) => Record<string, string>): JobRecord[] {
@@ -96,7 +99,7 @@ export async function exportAccelerateJob(specFile: string, outDir: string, opti
   const d = lm.cfg.hiddenSize;
   const heldOut = test ?? dev;
   if (!heldOut) refuse(loaded, ['data', 'test'], 'data.test or data.dev is needed for the comparison');
-  const softText = (e: Example) => fillTemplate(spec.softPrompt.template, e.fields);
+  const softText = evaluator.softInput().text;
   const discrete = spec.discretePrompts.map((p) => evaluator.discrete(p, t.seed));
   const withDiscrete = (e: Example) => Object.fromEntries(discrete.map((p) => [p.id, p.text(e)]));
   const localModel = existsSync(resolve(options.model ? process.cwd() : loaded.dir, modelId));
@@ -122,7 +125,7 @@ export async function exportAccelerateJob(specFile: string, outDir: string, opti
     },
     training: {
       optimizer: t.optimizer,
-      adafactor: { ...PAPER_ADAFACTOR, factored: Math.min(n, d) >= MIN_DIM_TO_FACTOR },
+      adafactor: { ...PAPER_ADAFACTOR, factored: new Adafactor(n, d).factored },
       adam: { betas: [0.9, 0.999], eps: 1e-8 },
       learningRate: t.learningRate, schedule: t.schedule, warmupSteps: t.warmupSteps, weightDecay: t.weightDecay, clipNorm: t.clipNorm ?? null,
       globalBatchSize: t.batchSize, steps: t.steps, seed: t.seed, evalEvery: t.evalEvery, checkpointEvery: t.checkpointEvery,
@@ -130,12 +133,12 @@ export async function exportAccelerateJob(specFile: string, outDir: string, opti
     },
     data: {
       train: { file: train.file, records: records(train, softText) },
-      dev: dev ? { file: dev.file, records: records(dev, softText) } : null,
+      // without a test split the comparison is on dev, which then carries the discrete prompts' texts
+      dev: dev ? { file: dev.file, records: records(dev, softText, test ? undefined : withDiscrete) } : null,
       test: test ? { file: test.file, records: records(test, softText, withDiscrete) } : null,
     },
   };
   // dev is the held-out split when there is no test: its records then carry the discrete texts too
-  if (!test && job.data.dev) job.data.dev.records = records(dev!, softText, withDiscrete);
 
   const initial = initSoftPrompt(lm, loaded, t.seed);
   mkdirSync(outDir, { recursive: true });
@@ -154,8 +157,3 @@ export async function runExportJob(job: { specFile: string; outDir: string; mode
   emit({ type: 'log', message: `wrote the Accelerate job to ${result.outDir}: ${result.files.join(', ')}` });
   return { runDir: result.outDir, split: 'test', status: 'completed', results: [] };
 }
-
-/** The template folder, for checks that the package ships it. */
-export function accelerateTemplateDir(): string { return join(packageRoot(), 'templates', 'accelerate'); }
-
-export function readAccelerateTemplate(name: string): string { return readFileSync(join(accelerateTemplateDir(), name), 'utf8'); }

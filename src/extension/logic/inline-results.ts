@@ -1,12 +1,9 @@
 // Results on the lines of a dataset file: for each record's line, the gold label and each
-// prompt's prediction from the newest finished run that evaluated this file; and the file's
-// malformed lines, each with its reason.
-import { existsSync, readFileSync } from 'node:fs';
+// prompt's prediction from the newest finished run that evaluated this file.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { listRuns, runsRootFor, type RunDir } from '../../common/run-folder.js';
-import { formatOf, normaliseLabel, readRecords } from '../../common/data.js';
 import { loadSpec, type LoadedSpec } from '../../common/spec.js';
-import { templateFields } from '../../common/template.js';
 import type { EvalFile, PromptKind } from '../../common/run-files.js';
 
 export interface LineResult {
@@ -145,60 +142,6 @@ export function hoverMarkdown(r: LineResult, results: Pick<FileResults, 'runId' 
   const markOf = new Map(shown.map((s) => [s.id, s.mark]));
   const rows = r.predictions.map((p) => `| ${md(markOf.get(p.promptId) ?? '')} | ${md(p.promptId)} (${p.kind}) | ${p.correct ? '✓' : '✗'} ${md(p.prediction)} | ${labels.map((l) => p.scores?.[l]?.toFixed(3) ?? '').join(' | ')} |`);
   return `**Gold: ${md(r.gold)}** (run ${md(results.runId)}, ${results.split} split)\n\n${legend}; ${meaning}\n\n${head}\n${rows.join('\n')}`;
-}
-
-export interface LineProblem { line: number; message: string }
-
-/**
- * Every malformed record of a data file as the spec reads it (not only the first, as training
- * stops at): bad JSON, missing fields, labels absent from the verbalizer, wrong column counts.
- */
-export async function lintDataset(file: string, loaded: LoadedSpec, limit = 500): Promise<LineProblem[]> {
-  const { spec } = loaded;
-  const problems: LineProblem[] = [];
-  const format = formatOf(file, spec.data.format);
-  const needed = [...new Set([...templateFields(spec.data.text), spec.data.label])];
-  if (format === 'jsonl') {
-    const lines = readFileSync(file, 'utf8').split('\n');
-    lines.forEach((text, i) => {
-      if (problems.length >= limit || !text.trim()) return;
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (e) {
-        problems.push({ line: i + 1, message: `not valid JSON (${(e as Error).message})` });
-        return;
-      }
-      if (!value || typeof value !== 'object' || Array.isArray(value)) {
-        problems.push({ line: i + 1, message: 'expected a JSON object with named fields' });
-        return;
-      }
-      checkRecord(value as Record<string, unknown>, i + 1);
-    });
-    return problems;
-  }
-  try {
-    for await (const r of readRecords(file, { format, header: spec.data.header, columns: spec.data.columns })) {
-      checkRecord(r.fields, r.line);
-      if (problems.length >= limit) break;
-    }
-  } catch (e) {
-    const err = e as Error & { location?: { line?: number } };
-    problems.push({ line: err.location?.line ?? 1, message: err.message.replace(/^.*?:\d+: /, '') });
-  }
-  return problems;
-
-  function checkRecord(fields: Record<string, unknown>, line: number) {
-    const missing = needed.filter((f) => !(f in fields));
-    if (missing.length) {
-      problems.push({ line, message: `missing field${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} (the spec ${loaded.file} uses ${missing.length > 1 ? 'them' : 'it'})` });
-      return;
-    }
-    const label = normaliseLabel(fields[spec.data.label]);
-    if (label === undefined || !(label in spec.data.verbalizer)) {
-      problems.push({ line, message: `label ${JSON.stringify(fields[spec.data.label])} is not in the verbalizer (known: ${Object.keys(spec.data.verbalizer).join(', ')})` });
-    }
-  }
 }
 
 /** The specs (of a list) that read this data file, with the split it is for. */
