@@ -2,7 +2,7 @@
 // 1. installs code-server and the Node 24 it needs into .e2e/ (once; npm registry only),
 // 2. packages the extension as a VSIX, 3. runs test/e2e/*.e2e.ts with Node's test runner.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname ?? '.', '..');
@@ -36,7 +36,7 @@ if (!existsSync(marker)) {
 const vsix = join(env, 'prompt-tuning-studio.vsix');
 run(process.execPath, [join(root, 'scripts', 'package.mjs'), '--target', 'linux-x64', '--out', vsix], { cwd: root });
 
-run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', 'test/e2e/vscode.e2e.ts'], {
+run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...readdirSync(join(root, 'test', 'e2e')).filter((f) => f.endsWith('.e2e.ts')).sort().map((f) => join('test', 'e2e', f))], {
   cwd: root,
   env: { ...process.env, PTUNE_E2E_NODE: node24, PTUNE_E2E_CODE_SERVER: entry, PTUNE_E2E_VSIX: vsix },
 });

@@ -1,128 +1,29 @@
 // End to end in real VS Code (code-server) driven through Chromium: create an experiment from
 // the command palette, train, open the comparison, and see results on the dataset's lines.
-// Run by scripts/e2e.mjs, which provides code-server, its Node 24 and the packaged VSIX.
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { accuracyText } from '../../src/common/accuracy-text.js';
 import { runLabel } from '../../src/extension/logic/experiments.js';
-
-const root = resolve(import.meta.dirname ?? '.', '..', '..');
-const results = join(root, 'test-results');
-const node24 = process.env.PTUNE_E2E_NODE!;
-const codeServer = process.env.PTUNE_E2E_CODE_SERVER!;
-const vsix = process.env.PTUNE_E2E_VSIX!;
-
-async function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, everyMs = 500): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+import { openVsCode, waitFor, type VsCodeSession } from './harness.js';
 
 describe('Prompt Tuning Studio in VS Code', { timeout: 15 * 60_000 }, () => {
-  let server: ChildProcess;
-  let browser: Browser;
+  let vscode: VsCodeSession;
   let page: Page;
   let workspace: string;
-  const serverLog: string[] = [];
+  let command: VsCodeSession['command'];
+  let quickInput: VsCodeSession['quickInput'];
+  let shot: VsCodeSession['shot'];
+  let frameWith: VsCodeSession['frameWith'];
 
   before(async () => {
-    assert.ok(node24 && codeServer && vsix, 'run through `npm run test:e2e`');
-    mkdirSync(results, { recursive: true });
-    const base = mkdtempSync(join(tmpdir(), 'ptune-e2e-'));
-    const home = join(base, 'home');
-    const userData = join(base, 'user-data');
-    const extensions = join(base, 'extensions');
-    workspace = join(base, 'workspace');
-    for (const d of [home, userData, extensions, join(base, 'tmp'), join(userData, 'User')]) mkdirSync(d, { recursive: true });
-    cpSync(join(root, 'test', 'e2e', 'workspace'), workspace, { recursive: true });
-    writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({
-      'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'telemetry.telemetryLevel': 'off',
-      'extensions.ignoreRecommendations': true, 'security.workspace.trust.enabled': false, 'update.mode': 'none',
-      'chat.disableAIFeatures': true, 'workbench.secondarySideBar.defaultVisibility': 'hidden', 'promptTuning.device': 'cpu',
-      'editor.codeLens': true, 'window.commandCenter': false,
-    }));
-    const env = { ...process.env, HOME: home, TMPDIR: join(base, 'tmp'), XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache'), XDG_DATA_HOME: join(home, '.local', 'share') };
-    execFileSync(node24, [codeServer, '--install-extension', vsix, '--extensions-dir', extensions, '--user-data-dir', userData], { env, stdio: 'pipe' });
-    const port = await freePort();
-    server = spawn(node24, [codeServer, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--user-data-dir', userData, '--extensions-dir', extensions, workspace], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const s of [server.stdout!, server.stderr!]) s.on('data', (b: Buffer) => serverLog.push(b.toString()));
-    await waitFor('code-server to listen', () => serverLog.join('').includes('HTTP server listening'), 60_000);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`);
-    await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
-    await page.waitForTimeout(3000);
+    vscode = await openVsCode('main');
+    ({ page, workspace, command, quickInput, shot, frameWith } = vscode);
   });
 
-  after(async () => {
-    await browser?.close();
-    if (server?.pid) {
-      try { process.kill(-server.pid, 'SIGTERM'); } catch { /* gone */ }
-    }
-    writeFileSync(join(results, 'code-server.log'), serverLog.join(''));
-  });
-
-  async function command(title: string): Promise<void> {
-    // on a loaded machine the extension's commands can reach the palette late: reopen it and look again
-    for (let attempt = 1; ; attempt++) {
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible' });
-      await input.fill(`>${title}`);
-      try {
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 30_000 });
-        break;
-      } catch (e) {
-        if (attempt === 3) throw e;
-        await page.keyboard.press('Escape');
-      }
-    }
-    await page.keyboard.press('Enter');
-  }
-
-  async function quickInput(title: RegExp | string, answer: string | null, timeout = 30_000): Promise<void> {
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout });
-    const input = page.locator('.quick-input-widget input');
-    if (answer !== null) await input.fill(answer);
-    await page.waitForTimeout(300);
-    await page.keyboard.press('Enter');
-  }
-
-  const shot = (name: string) => page.screenshot({ path: join(results, `${name}.png`) });
-
-  /** The frame (webviews are nested iframes) holding `selector`; frames that navigate meanwhile are skipped. */
-  async function frameWith(selector: string) {
-    for (const f of page.frames()) {
-      try {
-        if (await f.$(selector)) return f;
-      } catch {
-        /* the frame navigated or was detached while we looked */
-      }
-    }
-    return undefined;
-  }
+  after(async () => { await vscode?.close(); });
 
   it('creates an experiment, trains, compares, and shows results on the dataset', async () => {
     // 1. New Experiment through the command palette
