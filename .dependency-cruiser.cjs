@@ -11,6 +11,12 @@ module.exports = {
     layer('src/tuning/', '^src/(trainer|cli|extension)/|^webview/', 'tuning is a library the trainer and CLI call'),
     layer('src/trainer/', '^src/(cli|extension)/|^webview/', 'the trainer process is driven, it does not drive'),
     layer('src/cli/', '^src/(extension)/|^webview/', 'the CLI does not know VS Code'),
+    // inside tuning: prompts < evaluate < train < reports < jobs
+    layer('src/tuning/prompts/', '^src/tuning/(evaluate|train|reports|jobs)/', 'how a prompt becomes tokens knows nothing of what scores or trains it'),
+    layer('src/tuning/evaluate/', '^src/tuning/(train|reports|jobs)/', 'evaluation does not train'),
+    layer('src/tuning/train/', '^src/tuning/(reports|jobs)/', 'training loops are called by jobs, not the other way'),
+    layer('src/tuning/reports/', '^src/tuning/(prompts|evaluate|train|jobs)/', 'reports read finished runs only'),
+    { name: 'tuning-in-rooms', severity: 'error', comment: 'every tuning module lives in a room (docs/ARCHITECTURE.md)', from: { path: '^src/tuning/[^/]+$' }, to: {} },
     {
       name: 'extension-host-runs-no-model', severity: 'error',
       comment: 'the extension host never loads a model: it talks to a forked trainer (a native crash would take the editor down)',

@@ -6,8 +6,8 @@ import type { DeviceChoice } from '../src/engine/runtime.js';
 import { openModel } from '../src/models/load.js';
 import { packageRoot } from '../src/common/paths.js';
 import { readSplit } from '../src/common/data.js';
-import { Evaluator } from '../src/tuning/evaluate.js';
-import { evaluateMixed, type MixedTask } from '../src/tuning/mixed.js';
+import { Evaluator } from '../src/tuning/evaluate/evaluate.js';
+import { evaluateMixed, type MixedTask } from '../src/tuning/evaluate/mixed.js';
 import { parseSpec } from '../src/common/spec.js';
 import { readFileSync } from 'node:fs';
 

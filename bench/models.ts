@@ -10,9 +10,9 @@ import { type DeviceChoice } from '../src/engine/runtime.js';
 import { cacheRoot } from '../src/common/paths.js';
 import { hasCheckpoint, REAL_CONFIGS, writeRandomCheckpoint } from '../src/models/random-checkpoint.js';
 import { packageRoot } from '../src/common/paths.js';
-import { configParameters } from '../src/tuning/memory-plan.js';
+import { configParameters } from '../src/tuning/train/memory-plan.js';
 import { parseModelConfig } from '../src/models/config.js';
-import { runJob } from '../src/tuning/jobs.js';
+import { runJob } from '../src/tuning/jobs/index.js';
 
 export const CPU_MODELS = ['SmolLM2-135M', 'Qwen2.5-0.5B', 'Llama-3.2-1B', 'gpt2', 'flan-t5-base'];
 export const GPU_MODELS = [...CPU_MODELS, 'Llama-3.1-8B'];

@@ -10,8 +10,8 @@ import { openModel } from '../src/models/load.js';
 import { CheckpointWeights } from '../src/models/weights.js';
 import { packageRoot } from '../src/common/paths.js';
 import { readSplit } from '../src/common/data.js';
-import { Evaluator } from '../src/tuning/evaluate.js';
-import { initSoftPrompt } from '../src/tuning/prompt-init.js';
+import { Evaluator } from '../src/tuning/evaluate/evaluate.js';
+import { initSoftPrompt } from '../src/tuning/prompts/prompt-init.js';
 import { loadSpec } from '../src/common/spec.js';
 import { fillTemplate } from '../src/common/template.js';
 import { BENCH_CONFIG, benchCheckpoint } from './engine.js';
@@ -44,10 +44,10 @@ export async function benchTrain(options: { device: DeviceChoice }): Promise<Rec
   const lm = await openModel(loaded.resolvePath(loaded.spec.model), { kind: 'causal', device: options.device });
   const evaluator = new Evaluator(lm, loaded.spec, train);
   const prompt = initSoftPrompt(lm, loaded, 0) as { length: number; dim: number; data: Float32Array };
-  const seqs = train.examples.map((e) => evaluator.encoder.withTarget(fillTemplate(loaded.spec.softPrompt.template, e.fields), ` ${loaded.spec.data.verbalizer[e.label]}`, prompt.length));
+  const seqs = train.examples.map((e) => evaluator.prompts.encoder.withTarget(fillTemplate(loaded.spec.softPrompt.template, e.fields), ` ${loaded.spec.data.verbalizer[e.label]}`, prompt.length));
   const batches = (from: Sequence[], size: number, count: number) => Array.from({ length: count }, (_, b) => from.slice((b * size) % (from.length - size), ((b * size) % (from.length - size)) + size));
   // evaluation scores every label's text for every example, as rank classification does
-  const labelSequences = evaluator.labelSequences(evaluator.soft('soft', prompt), train.examples);
+  const labelSequences = evaluator.labelSequences(evaluator.prompts.soft('soft', prompt), train.examples);
   const stories = await throughput(lm, batches(seqs, 16, 12), batches(labelSequences, 64, 8), prompt, 32);
   await lm.dispose();
 

@@ -13,7 +13,7 @@ import { LanguageModel } from '../src/models/language-model.js';
 import type { Precision } from '../src/models/one-graph-model.js';
 import { CheckpointWeights } from '../src/models/weights.js';
 import type { DeviceChoice } from '../src/engine/runtime.js';
-import { accumulatedLossAndGradient, configParameters, planMemory } from '../src/tuning/memory-plan.js';
+import { accumulatedLossAndGradient, configParameters, planMemory } from '../src/tuning/train/memory-plan.js';
 import { join } from 'node:path';
 
 const B = 8, T = 128, n = 20, EVAL_B = 16;

@@ -8,7 +8,7 @@ import type { TrainerEvent } from '../src/common/protocol.js';
 import { readSafetensorsHeader } from '../src/common/safetensors.js';
 import { readPeftAdapter } from '../src/common/peft-adapter.js';
 import { randomCheckpoint, root, storiesDir, workspace } from './helpers.js';
-import { runJob } from '../src/tuning/jobs.js';
+import { runJob } from '../src/tuning/jobs/index.js';
 
 const mood = (name: string) => join(root, 'data', 'mood', name);
 

@@ -13,13 +13,13 @@ import { readCheckpoint, readSafetensorsHeader } from '../src/common/safetensors
 import { LARGE_DATA_FILE, readRecords, readSplit, type ReadProgress } from '../src/common/data.js';
 import { setupMessage } from '../src/common/protocol.js';
 import { fillTemplate } from '../src/common/template.js';
-import { Evaluator } from '../src/tuning/evaluate.js';
-import { importAdapter } from '../src/tuning/import.js';
+import { Evaluator } from '../src/tuning/evaluate/evaluate.js';
+import { importAdapter } from '../src/tuning/jobs/import.js';
 import { writePeftAdapter } from '../src/common/peft-adapter.js';
 import { RunDir } from '../src/common/run-folder.js';
 import { loadSpec } from '../src/common/spec.js';
 import { baseSpec, root, storiesDir, tempDir, workspace } from './helpers.js';
-import { runJob } from '../src/tuning/jobs.js';
+import { runJob } from '../src/tuning/jobs/index.js';
 
 /** A copy of the bundled model to damage (the bundled files stay as they are). */
 function storiesCopy(): string {
@@ -67,7 +67,7 @@ describe('non-finite scores', () => {
     const test = await readSplit(loaded, 'test');
     const ev = new Evaluator(lm, loaded.spec);
     const nan = { length: 2, dim: 64, data: new Float32Array(128).fill(NaN) };
-    await assert.rejects(() => ev.evaluate(ev.soft('broken', nan), test, { batchSize: 4, generation: true }),
+    await assert.rejects(() => ev.evaluate(ev.prompts.soft('broken', nan), test, { batchSize: 4, generation: true }),
       /prompt "broken": the label scores of the record on line 1 are not finite \(NaN, NaN\); its soft prompt holds NaN or infinite values/);
     await lm.dispose();
   });
@@ -218,7 +218,7 @@ describe('shots above the train split', () => {
     const train = await readSplit(loaded, 'train');
     const lm = await openModel(storiesDir, { kind: 'causal' });
     const ev = new Evaluator(lm, loaded.spec, train);
-    assert.throws(() => ev.discrete({ id: 'k', template: '{text} It was', shots: 4, shotSeparator: '\n\n' }, 0),
+    assert.throws(() => ev.prompts.discrete({ id: 'k', template: '{text} It was', shots: 4, shotSeparator: '\n\n' }, 0),
       /discrete prompt "k": shots is 4, but the train split \(.*train\.jsonl\) has only 2 examples/);
     await lm.dispose();
   });

@@ -13,11 +13,11 @@ import { listRuns } from '../src/common/run-folder.js';
 import { importRunFolder } from '../src/common/job-import.js';
 import { InputError } from '../src/common/errors.js';
 import { openModel } from '../src/models/load.js';
-import { initSoftPrompt } from '../src/tuning/prompt-init.js';
-import { BatchSampler } from '../src/tuning/sampler.js';
-import { SequenceEncoder } from '../src/tuning/encoding.js';
-import { learningRateAt } from '../src/tuning/optimizers.js';
-import { ACCELERATE_TEMPLATE_FILES, exportAccelerateJob, type JobFile } from '../src/tuning/export-job.js';
+import { initSoftPrompt } from '../src/tuning/prompts/prompt-init.js';
+import { BatchSampler } from '../src/tuning/train/sampler.js';
+import { SequenceEncoder } from '../src/tuning/prompts/encoding.js';
+import { learningRateAt } from '../src/tuning/train/optimizers.js';
+import { ACCELERATE_TEMPLATE_FILES, exportAccelerateJob, type JobFile } from '../src/tuning/jobs/export-job.js';
 import { buildComparison } from '../src/extension/logic/comparison-data.js';
 import { main } from '../src/cli/main.js';
 import { root, tempDir } from './helpers.js';
@@ -112,10 +112,8 @@ describe('export-job --to accelerate', () => {
       for (const s of [c.prompt, c.prompt + c.target]) ids[s] = tok.encode(s);
       for (const s of ['a', `a${c.target}`]) plain[s] = tok.encode(s, { addSpecialTokens: false });
     }
-    const expected = cases.map((c) => {
-      const e = ours.withTarget(c.prompt, c.target, c.soft);
-      return { ids: e.ids, targetStart: e.targetStart, target: ours.targetIds(c.target) };
-    });
+    const encoded = cases.map((c) => ours.withTarget(c.prompt, c.target, c.soft));
+    const expected = encoded.map((e, k) => ({ ids: e.ids, targetStart: e.targetStart, target: ours.targetIds(cases[k].target) }));
     const lrs = [0, 1, 5, 9].map((s) => learningRateAt(s, 10, 0.3, 'warmup-linear', 3));
     const dir = tempDir();
     writeFileSync(join(dir, 'cases.json'), JSON.stringify({ cases, ids, plain, bos: tok.bosTokenId, context }));
@@ -136,9 +134,9 @@ print(json.dumps({"rows": rows, "lrs": lrs, "metrics": m, "truncated": enc.trunc
     const py = JSON.parse(execFileSync('python3', ['-c', script, out, join(dir, 'cases.json')], { encoding: 'utf8' }));
     assert.deepEqual(py.rows, expected);
     assert.ok(py.truncated > 0, 'some cases must be truncated');
-    assert.equal(py.truncated, ours.truncatedCount);
+    assert.equal(py.truncated, encoded.filter((e) => e.truncated).length);
     assert.deepEqual(py.lrs, lrs);
-    const { classificationMetrics } = await import('../src/tuning/metrics.js');
+    const { classificationMetrics } = await import('../src/tuning/evaluate/metrics.js');
     assert.deepEqual(py.metrics, classificationMetrics(['a', 'b'], [0, 1, 1], [0, 0, 1], [[-1, -2], [-1, -3], [-4, -1]]));
   });
 });

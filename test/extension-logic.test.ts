@@ -13,7 +13,7 @@ import { buildSpec, experimentName, labelLengthAdvice, modelAdvice, profileDatas
 import type { JobSummary, TrainerEvent } from '../src/common/protocol.js';
 import { loadSpec } from '../src/common/spec.js';
 import { root, storiesDir, tempDir } from './helpers.js';
-import { runJob } from '../src/tuning/jobs.js';
+import { runJob } from '../src/tuning/jobs/index.js';
 
 /** A workspace folder with a small copy of the mood task. */
 function moodWorkspace(): string {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Rng } from '../src/engine/random.js';
-import { gradcheckBatch, gradcheckVariant } from '../src/tuning/gradcheck.js';
+import { gradcheckBatch, gradcheckVariant } from '../src/tuning/train/gradcheck.js';
 import { buildModel } from '../src/models/architectures.js';
 import { LanguageModel } from '../src/models/language-model.js';
 import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights } from '../src/models/random-model.js';

@@ -13,8 +13,8 @@ import type { RunRecord } from '../src/common/run-files.js';
 import { specNode } from '../src/extension/logic/experiments.js';
 import { JobManager } from '../src/extension/logic/jobs.js';
 import { TrainerProcess } from '../src/trainer/client.js';
-import { comparisonRows } from '../src/tuning/compare.js';
-import { runJob } from '../src/tuning/jobs.js';
+import { comparisonRows } from '../src/tuning/reports/compare.js';
+import { runJob } from '../src/tuning/jobs/index.js';
 import { root, storiesDir, tempDir, workspace } from './helpers.js';
 
 const mood = (name: string) => join(root, 'data', 'mood', name);

@@ -5,12 +5,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { gradcheckWeights } from '../src/tuning/gradcheck.js';
+import { gradcheckWeights } from '../src/tuning/train/gradcheck.js';
 import { GRADCHECK_VARIANTS } from '../src/models/random-model.js';
 import { RunDir } from '../src/common/run-folder.js';
-import { estimateModelTuningMemory } from '../src/tuning/model-tuning.js';
+import { estimateModelTuningMemory } from '../src/tuning/train/model-tuning.js';
 import { randomCheckpoint, root, storiesDir, workspace } from './helpers.js';
-import { runJob } from '../src/tuning/jobs.js';
+import { runJob } from '../src/tuning/jobs/index.js';
 
 const mood = (name: string) => join(root, 'data', 'mood', name);
 const spec = (extra: Record<string, unknown> = {}) => ({
@@ -87,8 +87,8 @@ describe('model-scaling ablation', () => {
 
 describe('mixed-task batches', () => {
   it('scores every task exactly as running it alone, and the CLI serves them together', async () => {
-    const { Evaluator } = await import('../src/tuning/evaluate.js');
-    const { evaluateMixed } = await import('../src/tuning/mixed.js');
+    const { Evaluator } = await import('../src/tuning/evaluate/evaluate.js');
+    const { evaluateMixed } = await import('../src/tuning/evaluate/mixed.js');
     const { readSplit } = await import('../src/common/data.js');
     const { loadSpec } = await import('../src/common/spec.js');
     const { readSoftPromptSource } = await import('../src/common/run-folder.js');
@@ -99,14 +99,14 @@ describe('mixed-task batches', () => {
     const a = await runJob({ kind: 'train', specFile: specA, device: 'cpu' }, () => undefined);
     const b = await runJob({ kind: 'train', specFile: specB, device: 'cpu' }, () => undefined);
     const lm = await openModel(storiesDir, { kind: 'causal' });
-    const tasks: import('../src/tuning/mixed.js').MixedTask[] = [];
+    const tasks: import('../src/tuning/evaluate/mixed.js').MixedTask[] = [];
     for (const [file, run] of [[specA, a.runDir], [specB, b.runDir]]) {
       const loaded = loadSpec(file);
       tasks.push({ id: loaded.spec.name, evaluator: new Evaluator(lm, loaded.spec), split: await readSplit(loaded, 'test'), prompt: readSoftPromptSource(run, 64) });
     }
     const mixed = await evaluateMixed(lm, tasks, 8);
     for (const [k, t] of tasks.entries()) {
-      const alone = await t.evaluator.evaluate(t.evaluator.soft(t.id, t.prompt), t.split, { batchSize: 8, generation: false });
+      const alone = await t.evaluator.evaluate(t.evaluator.prompts.soft(t.id, t.prompt), t.split, { batchSize: 8, generation: false });
       assert.deepEqual(mixed.results[k].predictions.map((p) => p.prediction), alone.predictions.map((p) => p.prediction));
       mixed.results[k].predictions.forEach((p, i) => {
         for (const label of Object.keys(p.scores)) assert.ok(Math.abs(p.scores[label] - alone.predictions[i].scores[label]) < 1e-4, `${t.id} #${i} ${label}`);

@@ -8,7 +8,7 @@ import { readSplit } from '../src/common/data.js';
 import type { InputProblem } from '../src/common/errors.js';
 import { loadSpec, parseSpec } from '../src/common/spec.js';
 import { specProblems } from '../src/common/spec-problems.js';
-import { runJob } from '../src/tuning/jobs.js';
+import { runJob } from '../src/tuning/jobs/index.js';
 import { baseSpec, root, storiesDir, workspace } from './helpers.js';
 
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';

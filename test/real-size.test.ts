@@ -11,8 +11,8 @@ import { openModel } from '../src/models/load.js';
 import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights } from '../src/models/random-model.js';
 import { REAL_CONFIGS, writeRandomCheckpoint } from '../src/models/random-checkpoint.js';
 import { choiceSequences, type ChoiceItem } from '../src/models/tunable.js';
-import { Evaluator, scoreInBatches } from '../src/tuning/evaluate.js';
-import { accumulatedLossAndGradient, activationBytesPerExample, configParameters, parseNvidiaSmi, planMemory } from '../src/tuning/memory-plan.js';
+import { Evaluator, scoreInBatches } from '../src/tuning/evaluate/evaluate.js';
+import { accumulatedLossAndGradient, activationBytesPerExample, configParameters, parseNvidiaSmi, planMemory } from '../src/tuning/train/memory-plan.js';
 import { loadSpec } from '../src/common/spec.js';
 import { readSplit } from '../src/common/data.js';
 import { root, storiesDir, tempDir, workspace } from './helpers.js';
@@ -51,7 +51,7 @@ describe('rank classification from one pass over the prefix', () => {
     const ev = new Evaluator(lm, loaded.spec, await readSplit(loaded, 'train'));
     const d = lm.cfg.hiddenSize;
     const p = (s: number) => ({ length: 4, dim: d, data: Float32Array.from({ length: 4 * d }, (_, i) => 0.3 * Math.sin(i * s)) });
-    for (const prompt of [ev.discrete({ id: 'q', template: '{story} Was it happy or sad? It was', shots: 2, shotSeparator: '\n' }, 1), ev.soft('s', p(1), 'ensemble', [p(2)])]) {
+    for (const prompt of [ev.prompts.discrete({ id: 'q', template: '{story} Was it happy or sad? It was', shots: 2, shotSeparator: '\n' }, 1), ev.prompts.soft('s', p(1), 'ensemble', [p(2)])]) {
       const fast = await ev.labelScores(prompt, test.examples, { batchSize: 5, generation: false });
       const seqs = ev.labelSequences(prompt, test.examples);
       const slow = await scoreInBatches(lm, seqs, prompt.soft.length ? prompt.soft : [lm.emptyPrompt()], 8);
@@ -60,7 +60,7 @@ describe('rank classification from one pass over the prefix', () => {
       flat.forEach((v, i) => assert.ok(Math.abs(v - slow[i]) < 2e-4, `${prompt.id} #${i}: ${v} vs ${slow[i]}`));
     }
     // exact match: generation continues from the scoring pass's cache, and says what generating alone says
-    for (const prompt of [ev.soft('s', p(1)), ev.discrete({ id: 'z', template: '{story} In the end, everyone was', shots: 0, shotSeparator: '\n' }, 1)]) {
+    for (const prompt of [ev.prompts.soft('s', p(1)), ev.prompts.discrete({ id: 'z', template: '{story} In the end, everyone was', shots: 0, shotSeparator: '\n' }, 1)]) {
       const { predictions } = await ev.evaluate(prompt, test, { batchSize: 5, generation: true });
       const alone = await ev.generate(prompt, test.examples, { batchSize: 5, generation: true });
       assert.deepEqual(predictions.map((q) => q.generated), alone);
@@ -210,7 +210,7 @@ describe('one session per model', () => {
 
 describe('setup progress', () => {
   it('a job reports building the graph, loading the weights and the model loaded, before its first step, and plans its memory', async () => {
-    const { runJob } = await import('../src/tuning/jobs.js');
+    const { runJob } = await import('../src/tuning/jobs/index.js');
     const { setupMessage } = await import('../src/common/protocol.js');
     const spec = workspace({
       name: 'mood', model: storiesDir,

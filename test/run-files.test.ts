@@ -9,7 +9,7 @@ import { InputError } from '../src/common/errors.js';
 import { importRunFolder } from '../src/common/job-import.js';
 import { RunDir } from '../src/common/run-folder.js';
 import { SCHEMA_VERSIONS, type EvalFile, type InspectReport, type MetricRow, type Prediction, type RunJsonFiles, type RunRecord, type ScaleFile, type SweepFile, type Unversioned } from '../src/common/run-files.js';
-import { comparisonRows } from '../src/tuning/compare.js';
+import { comparisonRows } from '../src/tuning/reports/compare.js';
 import { tempDir } from './helpers.js';
 
 const now = '2025-01-02T03:04:05.000Z';

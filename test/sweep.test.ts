@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InputError } from '../src/common/errors.js';
 import { loadSpecWithOverrides, parseOverride } from '../src/common/spec-overrides.js';
-import { gridPoints, meanAndStd, runSweep } from '../src/tuning/sweep.js';
-import { sweepChartSvg } from '../src/tuning/sweep-chart.js';
+import { gridPoints, meanAndStd, runSweep } from '../src/tuning/jobs/sweep.js';
+import { sweepChartSvg } from '../src/tuning/reports/sweep-chart.js';
 import { sweepAxes } from '../src/cli/sweep.js';
+import { OpenModels } from '../src/tuning/jobs/prepare.js';
+import { runTrainJob } from '../src/tuning/jobs/train-job.js';
 import { root, storiesDir, tempDir, workspace } from './helpers.js';
 
 const moodSpec = (extra: Record<string, unknown> = {}) => ({
@@ -117,6 +119,24 @@ describe('sweep pieces', () => {
 });
 
 describe('a sweep on the bundled model', () => {
+  it('its runs share one opened model, with the results a model of their own gives', async () => {
+    const spec = workspace(moodSpec());
+    const models = new OpenModels();
+    const quiet = () => undefined;
+    try {
+      await runTrainJob({ kind: 'train', specFile: spec, device: 'cpu', runName: 'first' }, quiet, undefined, models);
+      const shared = await runTrainJob({ kind: 'train', specFile: spec, device: 'cpu', runName: 'shared', overrides: ['softPrompt.length=3', 'training.seed=1'] }, quiet, undefined, models);
+      assert.equal(models.size, 1);
+      const alone = await runTrainJob({ kind: 'train', specFile: spec, device: 'cpu', runName: 'alone', overrides: ['softPrompt.length=3', 'training.seed=1'] }, quiet);
+      const adapter = (dir: string) => readFileSync(join(dir, 'adapter_model.safetensors'));
+      assert.ok(adapter(shared.runDir).equals(adapter(alone.runDir)), 'the same soft prompt, bit for bit');
+      assert.deepEqual(shared.results, alone.results);
+    } finally {
+      await models.closeAll();
+    }
+    assert.equal(models.size, 0);
+  });
+
   it('trains one run per point and seed in the sweep folder, prints the JSON line and draws the chart; each run records its overrides', async () => {
     const spec = workspace(moodSpec());
     const runsDir = tempDir('ptune-sweep-');
@@ -177,7 +197,7 @@ describe('a sweep on the bundled model', () => {
     for (const label of ['softPrompt.length (log scale)', 'test accuracy (%)', '>1<', '>4<', 'init=class-labels', 'init=random-uniform']) assert.ok(svg.includes(label), label);
 
     // resuming a run of the sweep without its overrides is refused: the spec it ran differs
-    const { runJob } = await import('../src/tuning/jobs.js');
+    const { runJob } = await import('../src/tuning/jobs/index.js');
     await assert.rejects(runJob({ kind: 'train', specFile: spec, device: 'cpu', resume: out.points[0].runs[1].runDir }, () => {}),
       /differs from the spec run .* was started with, in softPrompt\.length: 1 -> 2; training\.steps: 3 -> 4; training\.seed: 1 -> 0/);
   });

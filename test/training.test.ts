@@ -10,7 +10,7 @@ import { TrainerProcess } from '../src/trainer/client.js';
 import { RunDir } from '../src/common/run-folder.js';
 import { readPeftAdapter, writePeftAdapter } from '../src/common/peft-adapter.js';
 import { root, tempDir, workspace } from './helpers.js';
-import { runJob } from '../src/tuning/jobs.js';
+import { runJob } from '../src/tuning/jobs/index.js';
 
 const mood = (name: string) => join(root, 'data', 'mood', name);
 const model = join(root, 'models', 'stories260K');

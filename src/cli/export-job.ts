@@ -6,7 +6,7 @@ import { InputError } from '../common/errors.js';
 import { importRunFolder } from '../common/job-import.js';
 import { runsRootFor } from '../common/run-folder.js';
 import { loadSpec } from '../common/spec.js';
-import { exportAccelerateJob } from '../tuning/export-job.js';
+import { exportAccelerateJob } from '../tuning/jobs/export-job.js';
 
 export async function exportJob(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { to: { type: 'string' }, model: { type: 'string' }, slurm: { type: 'boolean' } } });

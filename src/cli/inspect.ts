@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { InputError } from '../common/errors.js';
 import { RunDir } from '../common/run-folder.js';
 import type { InspectReport } from '../common/run-files.js';
-import { runJob } from '../tuning/jobs.js';
-import { DEFAULT_TOP } from '../tuning/inspect.js';
+import { runJob } from '../tuning/jobs/index.js';
+import { DEFAULT_TOP } from '../tuning/jobs/inspect.js';
 import { terminalReporter } from './jobs.js';
 
 /** One line per prompt token: its neighbours with their cosines, then its nearest label. */

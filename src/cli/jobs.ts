@@ -10,12 +10,12 @@ import { setupMessage, type Job, type JobSummary, type TrainerEvent } from '../c
 import { exportAdapter, readSoftPromptSource, runsRootFor } from '../common/run-folder.js';
 import { computeRunDiff, formatRunDiff, type RunDiffPrompts } from '../common/run-diff.js';
 import { readSplit } from '../common/data.js';
-import { Evaluator } from '../tuning/evaluate.js';
-import { evaluateMixed, type MixedTask } from '../tuning/mixed.js';
-import { comparisonRows, formatComparison } from '../tuning/compare.js';
-import { runJob } from '../tuning/jobs.js';
-import { importAdapter } from '../tuning/import.js';
-import { runScale } from '../tuning/scale.js';
+import { Evaluator } from '../tuning/evaluate/evaluate.js';
+import { evaluateMixed, type MixedTask } from '../tuning/evaluate/mixed.js';
+import { comparisonRows, formatComparison } from '../tuning/reports/compare.js';
+import { runJob } from '../tuning/jobs/index.js';
+import { importAdapter } from '../tuning/jobs/import.js';
+import { runScale } from '../tuning/jobs/scale.js';
 import { loadSpec } from '../common/spec.js';
 import { parseDevice, parsePrecision } from './options.js';
 

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { parseDevice, parsePrecision } from './options.js';
 import { InputError } from '../common/errors.js';
-import { gradcheckAll } from '../tuning/gradcheck.js';
+import { gradcheckAll } from '../tuning/train/gradcheck.js';
 import { openModel } from '../models/load.js';
 import { bundledModelDir } from '../common/paths.js';
 import { readPeftAdapter } from '../common/peft-adapter.js';

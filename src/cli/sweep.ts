@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InputError } from '../common/errors.js';
 import type { SweepAxis } from '../common/protocol.js';
-import { AXIS_SHORTHANDS, runSweep, type SweepResult } from '../tuning/sweep.js';
+import { AXIS_SHORTHANDS, runSweep, type SweepResult } from '../tuning/jobs/sweep.js';
 import { terminalReporter } from './jobs.js';
 import { parseDevice, parsePrecision } from './options.js';
 

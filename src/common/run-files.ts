@@ -96,7 +96,7 @@ export interface EvalFile {
   labels: string[];
   verbalizer: Record<string, string>;
   results: PromptResult[];
-  /** Sequences longer than the model's context, cut from the left. */
+  /** (prompt, example) inputs longer than the model's context, cut from the left: the sum of the results' truncated. */
   truncated: number;
 }
 
@@ -197,6 +197,8 @@ export interface PromptResult extends Omit<Metrics, 'nll'> {
   id: string; kind: PromptKind; taskParameters: number; nll: number | null;
   /** Chat prompts: the first evaluated example's conversation as the model's chat template rendered it. */
   rendered?: string;
+  /** Examples whose input (for scoring or generation) was longer than the model's context and was cut from the left. */
+  truncated?: number;
 }
 /** A prompt whose labels were scored: every kind but a pipeline's stage one alone. */
 export type ScoredPromptResult = PromptResult & { nll: number };

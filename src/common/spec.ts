@@ -69,7 +69,8 @@ let validator: ValidateFunction | undefined;
 export function specSchemaPath(): string { return join(packageRoot(), 'schema', 'ptune.schema.json'); }
 function validate() {
   if (!validator) {
-    const ajv = new Ajv({ allErrors: true, strict: false });
+    // useDefaults: the schema's defaults are written into the spec as it is validated
+    const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
     validator = ajv.compile(JSON.parse(readFileSync(specSchemaPath(), 'utf8')));
   }
   return validator;
@@ -216,7 +217,7 @@ export function analyseSpec(text: string, path: string): SpecAnalysis {
   }
   findTemplateWithMessages(raw as Record<string, any>, report);
   const dir = dirname(path);
-  const spec = withDefaults(raw as Record<string, any>);
+  const spec = withDerivedDefaults(raw as Record<string, any>);
   const loaded: LoadedSpec = { spec, file: path, dir, lineOf, resolvePath: (p) => resolve(dir, p) };
   checkConsistency(loaded, report);
   return { problems, loaded, rangeOf, rangeIn };
@@ -236,24 +237,19 @@ function findTemplateWithMessages(raw: Record<string, any>, report: Report): voi
   }
 }
 
-function withDefaults(raw: Record<string, any>): Spec {
-  const t = raw.training ?? {};
-  const evalEvery = t.evalEvery ?? 50;
-  return {
-    name: raw.name,
-    model: raw.model,
-    revision: raw.revision,
-    data: { header: true, labelSeparator: ' ', onBadRecord: 'error', ...raw.data },
-    discretePrompts: (raw.discretePrompts ?? []).map((p: Partial<DiscretePromptSpec>) => ({ shots: 0, shotSeparator: '\n\n', ...p })),
-    softPrompt: { id: 'soft', length: 100, init: 'class-labels', template: raw.data.text, ...raw.softPrompt },
-    training: {
-      optimizer: 'adafactor', learningRate: 0.3, schedule: 'constant', warmupSteps: 0, steps: 300, batchSize: 32, sampling: 'random',
-      weightDecay: 1e-5, seed: 0, evalBatchSize: 32, ...t, evalEvery, checkpointEvery: t.checkpointEvery ?? evalEvery,
-    },
-    evaluation: { generation: true, metric: 'rank', ensembles: [], rankScoring: 'sum', ...raw.evaluation },
-    modelTuning: { optimizer: 'adafactor', learningRate: 0.001, steps: t.steps ?? 300, batchSize: t.batchSize ?? 32, ...raw.modelTuning },
-    pipelines: (raw.pipelines ?? []).map((p: PipelineSpec) => ({ ...p, stage1: { ...p.stage1, maxNewTokens: p.stage1.maxNewTokens ?? 32 } })),
-  };
+/**
+ * The defaults that depend on other fields; every other default is the schema's, filled in by ajv
+ * (useDefaults) while validating, so the schema is the one place a default is written.
+ */
+function withDerivedDefaults(raw: Record<string, any>): Spec {
+  // editor metadata, not part of the experiment
+  delete raw.$schema;
+  const spec = raw as Spec;
+  spec.softPrompt.template ??= spec.data.text;
+  spec.training.checkpointEvery ??= spec.training.evalEvery;
+  spec.modelTuning.steps ??= spec.training.steps;
+  spec.modelTuning.batchSize ??= spec.training.batchSize;
+  return spec;
 }
 
 function checkConsistency(loaded: LoadedSpec, fail: Report): void {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Graph as GraphClass, type FloatType, type Graph } from './graph.js';
+import { Graph as GraphClass, onnxTypeOf, type FloatType, type Graph } from './graph.js';
 import { cacheRoot } from '../common/paths.js';
 
 export type DeviceChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
@@ -209,9 +209,9 @@ export function supportsHalf(device: Device): Promise<boolean> {
       const g = new GraphClass('float32', 'float16');
       const x = g.input('x', 'float32', [2, 4]);
       const w = g.initializer('w', 'float16', [4, 4], new Uint8Array(32));
-      const h = g.node('Cast', [x], { to: 10 }, [{ dtype: 'float16', shape: [2, 4] }])[0];
+      const h = g.node('Cast', [x], { to: onnxTypeOf('float16') }, [{ dtype: 'float16', shape: [2, 4] }])[0];
       const y = g.node('MatMul', [h, w], {}, [{ dtype: 'float16', shape: [2, 4] }])[0];
-      g.output(g.node('Cast', [y], { to: 1 }, [{ dtype: 'float32', shape: [2, 4] }])[0], 'y');
+      g.output(g.node('Cast', [y], { to: onnxTypeOf('float32') }, [{ dtype: 'float32', shape: [2, 4] }])[0], 'y');
       try {
         const session = await open({ bytes: g.encode() }, device, 1);
         await session.run({ x: new ort.Tensor('float32', new Float32Array(8), [2, 4]) });

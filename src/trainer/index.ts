@@ -2,7 +2,7 @@
 // reports over IPC with the messages of src/common/protocol.ts. It exits when its parent goes away.
 import { InputError } from '../common/errors.js';
 import { jobSubject, type TrainerEvent, type TrainerRequest } from '../common/protocol.js';
-import { runJob } from '../tuning/jobs.js';
+import { runJob } from '../tuning/jobs/index.js';
 
 function send(event: TrainerEvent): void {
   if (process.send && process.connected) process.send(event);

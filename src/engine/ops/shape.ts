@@ -1,5 +1,5 @@
 // Shape ops: reshape, transpose, concat, split, unsqueeze, expand, slice; each with its backward.
-import { addDims, type Dim, Tensor } from '../graph.js';
+import { addDims, onnxTypeOf, type Dim, Tensor } from '../graph.js';
 import { unbroadcast } from './unbroadcast.js';
 
 /** The runtime shape of x as an int64 vector, or of one axis as a 1-element vector. */
@@ -17,7 +17,7 @@ export function expandLike(x: Tensor, like: Tensor): Tensor {
 
 export function zerosLike(x: Tensor): Tensor {
   const g = x.graph;
-  const zero = g.node('ConstantOfShape', [shapeOf(x)], { value: { tensor: { name: '', dims: [1], dataType: x.dtype === 'float64' ? 11 : 1, rawData: x.dtype === 'float64' ? new Uint8Array(8) : new Uint8Array(4) } } }, [{ dtype: x.dtype, shape: x.shape }]);
+  const zero = g.node('ConstantOfShape', [shapeOf(x)], { value: { tensor: { name: '', dims: [1], dataType: onnxTypeOf(x.dtype === 'float64' ? 'float64' : 'float32'), rawData: x.dtype === 'float64' ? new Uint8Array(8) : new Uint8Array(4) } } }, [{ dtype: x.dtype, shape: x.shape }]);
   return zero[0];
 }
 

@@ -2,7 +2,7 @@
 // and learning rate, as the paper's third figure), one line per combination of the other axes,
 // error bars of one standard deviation over seeds.
 import { accuracyScale, CHART, chartFrame, esc, legendEntry, logScale, marker, polyline } from './scale-chart.js';
-import type { AxisValue } from '../common/run-files.js';
+import type { AxisValue } from '../../common/run-files.js';
 
 export interface ChartPoint { values: Record<string, AxisValue>; accuracy: { mean: number | null; std: number | null; n: number } }
 

@@ -1,9 +1,9 @@
 // Checks the training graph's gradient with respect to the soft prompt against central finite
 // differences of the loss, in float64, on tiny random models of each variant.
-import { Rng } from '../engine/random.js';
-import type { Sequence } from '../models/tunable.js';
-import { modelFromWeights } from '../models/load.js';
-import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights, type Variant } from '../models/random-model.js';
+import { Rng } from '../../engine/random.js';
+import type { Sequence } from '../../models/tunable.js';
+import { modelFromWeights } from '../../models/load.js';
+import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights, type Variant } from '../../models/random-model.js';
 import { ModelTuner } from './model-tuning.js';
 
 export interface GradcheckResult { name: string; maxRelError: number; checked: number }

@@ -1,7 +1,7 @@
 // Comparison tables of finished runs: one row per (run, prompt), as Markdown, CSV or JSON.
-import { accuracyText } from '../common/accuracy-text.js';
-import { InputError } from '../common/errors.js';
-import { effectiveStatus, interruptionReason, RunDir } from '../common/run-folder.js';
+import { accuracyText } from '../../common/accuracy-text.js';
+import { InputError } from '../../common/errors.js';
+import { effectiveStatus, interruptionReason, RunDir } from '../../common/run-folder.js';
 
 export interface ComparisonRow {
   run: string; split: string; id: string; kind: string; accuracy: number;

@@ -1,12 +1,12 @@
 // Soft-prompt initialisation (Lester et al. 2021, section 3): random uniform in [-0.5, 0.5],
 // embeddings of sampled vocabulary, the class labels' embeddings (the paper's best), a text's
 // embeddings, or an existing soft prompt (transfer).
-import { Rng } from '../engine/random.js';
-import { InputError } from '../common/errors.js';
-import type { SoftPrompt, TunableModel } from '../models/tunable.js';
-import { continuationIds } from '../models/tokenizer.js';
-import { readSoftPromptSource } from '../common/run-folder.js';
-import type { LoadedSpec } from '../common/spec.js';
+import { Rng } from '../../engine/random.js';
+import { InputError } from '../../common/errors.js';
+import type { SoftPrompt, TunableModel } from '../../models/tunable.js';
+import { continuationIds } from '../../models/tokenizer.js';
+import { readSoftPromptSource } from '../../common/run-folder.js';
+import type { LoadedSpec } from '../../common/spec.js';
 
 /** The paper samples from the 5,000 most common tokens. */
 const COMMON_TOKENS = 5000;

@@ -1,15 +1,16 @@
 // Ablations as one job: the spec trained once per point of a grid of spec fields (soft prompt
 // length, initialisation, steps, ...) and per seed, the soft prompt's held-out accuracy summarised
 // per point as mean and standard deviation over the seeds, with a chart of them.
-import { RunDir, runsRootFor } from '../common/run-folder.js';
-import { writeFileAtomic } from '../common/atomic-file.js';
-import { InputError } from '../common/errors.js';
-import type { Job, JobSummary, ResultRow, SweepAxis } from '../common/protocol.js';
-import { formatOverride, loadSpecWithOverrides, parseOverride, type SpecOverride } from '../common/spec-overrides.js';
-import type { LoadedSpec } from '../common/spec.js';
-import { runTrainJob, type Emit } from './experiment.js';
-import { sweepChartSvg } from './sweep-chart.js';
-import type { AxisValue, Summary, SweepPoint } from '../common/run-files.js';
+import { RunDir, runsRootFor } from '../../common/run-folder.js';
+import { writeFileAtomic } from '../../common/atomic-file.js';
+import { InputError } from '../../common/errors.js';
+import type { Job, JobSummary, ResultRow, SweepAxis } from '../../common/protocol.js';
+import { formatOverride, loadSpecWithOverrides, parseOverride, type SpecOverride } from '../../common/spec-overrides.js';
+import type { LoadedSpec } from '../../common/spec.js';
+import { runTrainJob } from './train-job.js';
+import { OpenModels, type Emit } from './prepare.js';
+import { sweepChartSvg } from '../reports/sweep-chart.js';
+import type { AxisValue, Summary, SweepPoint } from '../../common/run-files.js';
 
 export interface SweepResult { runDir: string; split: 'test' | 'dev'; status: JobSummary['status']; seeds: number[]; points: SweepPoint[] }
 
@@ -74,6 +75,8 @@ export async function runSweep(job: Extract<Job, { kind: 'sweep' }>, emit: Emit,
   let status: JobSummary['status'] = 'completed';
   const total = grid.length * seeds.length;
   const save = () => sweep.writeSweep({ split, axes, seeds, overrides: overrides.map(formatOverride), points });
+  // the runs share each model they use: opened once, not once per run
+  const models = new OpenModels();
   try {
     sweeping: for (const [k, g] of grid.entries()) {
       for (const seed of seeds) {
@@ -82,7 +85,7 @@ export async function runSweep(job: Extract<Job, { kind: 'sweep' }>, emit: Emit,
         const trained = await runTrainJob({
           kind: 'train', specFile: job.specFile, device: job.device, precision: job.precision, threads: job.threads, runsDir: sweep.dir,
           overrides: [...overrides, ...g.point, { path: 'training.seed', value: String(seed) }].map(formatOverride), runName: runName(g.point, seed),
-        }, emit, signal);
+        }, emit, signal, models);
         split = trained.split;
         const soft = trained.results.find((r) => r.id === g.softId);
         points[k].runs.push({ seed, runDir: trained.runDir, status: trained.status, accuracy: soft?.accuracy ?? null, macroF1: soft?.macroF1 ?? null, nll: soft?.nll ?? null });
@@ -97,6 +100,8 @@ export async function runSweep(job: Extract<Job, { kind: 'sweep' }>, emit: Emit,
   } catch (e) {
     sweep.updateRecord({ status: 'failed', error: (e as Error).message });
     throw e;
+  } finally {
+    await models.closeAll();
   }
   save();
   writeFileAtomic(sweep.path('sweep.svg'), sweepChartSvg(axes, points, `${base.spec.name}: ${split} accuracy over ${seeds.length} seed${seeds.length > 1 ? 's' : ''}`));

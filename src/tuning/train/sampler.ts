@@ -1,7 +1,7 @@
 // Which training examples make up batch t: a pure function of (seed, t), so a resumed run draws
 // exactly the batches an uninterrupted run would.
-import { Rng } from '../engine/random.js';
-import type { Example } from '../common/data.js';
+import { Rng } from '../../engine/random.js';
+import type { Example } from '../../common/data.js';
 
 export class BatchSampler {
   private epochCache = new Map<number, number[]>();

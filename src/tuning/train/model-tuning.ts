@@ -5,19 +5,19 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { FloatType } from '../engine/graph.js';
-import { createSession, floatTensor, type DeviceChoice, type EngineSession } from '../engine/runtime.js';
-import { buildModel } from '../models/architectures.js';
-import { buildCausalGraph } from '../models/causal-lm.js';
-import type { ModelConfig } from '../models/config.js';
-import { LanguageModel } from '../models/language-model.js';
-import { encodeSafetensors } from '../common/safetensors.js';
-import type { Tokenizer } from '../models/tokenizer.js';
-import type { Sequence, TunableModel } from '../models/tunable.js';
-import { modelFromWeights } from '../models/load.js';
-import { buildSeq2SeqGraph, Seq2SeqLanguageModel } from '../models/seq2seq-lm.js';
-import { ArrayWeights, TrainableWeights, type WeightSource } from '../models/weights.js';
-import { writeFileAtomic } from '../common/atomic-file.js';
+import type { FloatType } from '../../engine/graph.js';
+import { createSession, floatTensor, type DeviceChoice, type EngineSession } from '../../engine/runtime.js';
+import { buildModel } from '../../models/architectures.js';
+import { buildCausalGraph } from '../../models/causal-lm.js';
+import type { ModelConfig } from '../../models/config.js';
+import { LanguageModel } from '../../models/language-model.js';
+import { encodeSafetensors } from '../../common/safetensors.js';
+import type { Tokenizer } from '../../models/tokenizer.js';
+import type { Sequence, TunableModel } from '../../models/tunable.js';
+import { modelFromWeights } from '../../models/load.js';
+import { buildSeq2SeqGraph, Seq2SeqLanguageModel } from '../../models/seq2seq-lm.js';
+import { ArrayWeights, TrainableWeights, type WeightSource } from '../../models/weights.js';
+import { writeFileAtomic } from '../../common/atomic-file.js';
 import { Adafactor, Adam, type Optimizer } from './optimizers.js';
 
 export interface MemoryEstimate { bytes: number; available: number; fits: boolean; detail: string }

@@ -5,10 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
-import type { ModelConfig } from '../models/config.js';
-import { weightShapes } from '../models/architectures.js';
-import { InputError } from '../common/errors.js';
-import type { Prompts, Sequence, TunableModel } from '../models/tunable.js';
+import type { ModelConfig } from '../../models/config.js';
+import { weightShapes } from '../../models/architectures.js';
+import { InputError } from '../../common/errors.js';
+import type { Prompts, Sequence, TunableModel } from '../../models/tunable.js';
 
 /** Token rows per pass on the CPU: enough for efficient products (see planMemory). */
 export const CPU_ROWS_PER_PASS = 512;

@@ -1,6 +1,6 @@
 // Classification metrics over predicted label indices (rank classification, or generation mapped
 // to a label, where -1 is text that names no label: wrong, and in no confusion-matrix column).
-import type { ClassMetrics, Metrics } from '../common/run-files.js';
+import type { ClassMetrics, Metrics } from '../../common/run-files.js';
 
 export function classificationMetrics(labels: string[], gold: number[], predicted: number[], scores: number[][]): Metrics {
   const C = labels.length;

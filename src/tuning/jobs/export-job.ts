@@ -4,22 +4,22 @@
 // experiment and writes a run folder that `ptune import-job` brings back.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InputError } from '../common/errors.js';
-import type { JobSummary } from '../common/protocol.js';
-import { packageRoot } from '../common/paths.js';
-import { encodeSafetensors } from '../common/safetensors.js';
-import { writeFileAtomic } from '../common/atomic-file.js';
-import { readSplit, type Example, type Split } from '../common/data.js';
-import { loadSpec, type LoadedSpec } from '../common/spec.js';
-import { Adafactor } from './optimizers.js';
-import { openModel } from '../models/load.js';
-import { resolveModelFolder } from '../models/model-folder.js';
-import { snapshotCommit } from '../models/hub.js';
-import type { TunableModel } from '../models/tunable.js';
-import { Evaluator } from './evaluate.js';
-import { initSoftPrompt } from './prompt-init.js';
-import { BatchSampler } from './sampler.js';
-import type { Emit } from './experiment.js';
+import { InputError } from '../../common/errors.js';
+import type { JobSummary } from '../../common/protocol.js';
+import { packageRoot } from '../../common/paths.js';
+import { encodeSafetensors } from '../../common/safetensors.js';
+import { writeFileAtomic } from '../../common/atomic-file.js';
+import { readSplit, type Example, type Split } from '../../common/data.js';
+import { loadSpec, type LoadedSpec } from '../../common/spec.js';
+import { Adafactor } from '../train/optimizers.js';
+import { openModel } from '../../models/load.js';
+import { resolveModelFolder } from '../../models/model-folder.js';
+import { snapshotCommit } from '../../models/hub.js';
+import type { TunableModel } from '../../models/tunable.js';
+import { Evaluator } from '../evaluate/evaluate.js';
+import { initSoftPrompt } from '../prompts/prompt-init.js';
+import { BatchSampler } from '../train/sampler.js';
+import type { Emit } from './prepare.js';
 
 /** The files under templates/accelerate/ copied into every export, as they are. */
 export const ACCELERATE_TEMPLATE_FILES = ['train.py', 'requirements.txt', 'accelerate_config.yaml', 'launch.sh', 'job.sbatch'];
@@ -99,8 +99,8 @@ export async function exportAccelerateJob(specFile: string, outDir: string, opti
   const d = lm.cfg.hiddenSize;
   const heldOut = test ?? dev;
   if (!heldOut) refuse(loaded, ['data', 'test'], 'data.test or data.dev is needed for the comparison');
-  const softText = evaluator.softInput().text;
-  const discrete = spec.discretePrompts.map((p) => evaluator.discrete(p, t.seed));
+  const softText = evaluator.prompts.softInput().text;
+  const discrete = spec.discretePrompts.map((p) => evaluator.prompts.discrete(p, t.seed));
   const withDiscrete = (e: Example) => Object.fromEntries(discrete.map((p) => [p.id, p.text(e)]));
   const localModel = existsSync(resolve(options.model ? process.cwd() : loaded.dir, modelId));
 

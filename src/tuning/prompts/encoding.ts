@@ -1,13 +1,12 @@
 // Token sequences for training and scoring: a prompt text followed by a target (a label's text),
 // truncated from the left when longer than the model's context.
-import { continuationIds, type Tokenizer } from '../models/tokenizer.js';
-import type { Sequence } from '../models/tunable.js';
+import { continuationIds, type Tokenizer } from '../../models/tokenizer.js';
+import type { Sequence } from '../../models/tunable.js';
 
 export interface Encoded extends Sequence { truncated: boolean }
 
 export class SequenceEncoder {
   private cache = new Map<string, number[]>();
-  truncatedCount = 0;
 
   /**
    * `eosForTargets`: for encoder-decoder models, the end-of-sequence id every decoder target ends
@@ -61,7 +60,6 @@ export class SequenceEncoder {
   private fit(seq: Sequence, extra: number): Encoded {
     const excess = seq.ids.length + extra - this.contextLength;
     if (excess <= 0) return { ...seq, truncated: false };
-    this.truncatedCount++;
     const keepBos = this.tokenizer.bosTokenId !== null && seq.ids[0] === this.tokenizer.bosTokenId ? 1 : 0;
     // keep the prompt's last token (and, for a prompt alone, at least one token)
     const drop = Math.min(excess, Math.max(0, seq.targetStart - keepBos - 1));

@@ -2,10 +2,10 @@
 // shape checked against the model's config. The way out is exportAdapter (common/run-folder.ts).
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { readModelConfig } from '../models/config.js';
-import { ADAPTER_FILES, RunDir } from '../common/run-folder.js';
-import { readPeftAdapter } from '../common/peft-adapter.js';
-import { InputError } from '../common/errors.js';
+import { readModelConfig } from '../../models/config.js';
+import { ADAPTER_FILES, RunDir } from '../../common/run-folder.js';
+import { readPeftAdapter } from '../../common/peft-adapter.js';
+import { InputError } from '../../common/errors.js';
 
 export function importAdapter(adapterDir: string, options: { modelFolder: string; runsDir: string; name?: string; specFile?: string }): { run: RunDir; length: number; dim: number } {
   const cfg = readModelConfig(options.modelFolder);

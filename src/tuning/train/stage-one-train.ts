@@ -3,17 +3,17 @@
 // (REINFORCE). Stage one samples a text for each example; the reward is stage two's normalised
 // log-likelihood of the gold label given that text; the loss weights the sampled tokens'
 // log-probabilities by the reward minus the batch mean.
-import { Rng } from '../engine/random.js';
-import type { SoftPrompt, TunableModel } from '../models/tunable.js';
-import type { RunDir } from '../common/run-folder.js';
-import type { MetricRow } from '../common/run-files.js';
-import type { Split } from '../common/data.js';
-import type { Evaluator } from './evaluate.js';
+import { Rng } from '../../engine/random.js';
+import type { SoftPrompt, TunableModel } from '../../models/tunable.js';
+import type { RunDir } from '../../common/run-folder.js';
+import type { MetricRow } from '../../common/run-files.js';
+import type { Split } from '../../common/data.js';
+import type { Evaluator } from '../evaluate/evaluate.js';
 import { learningRateAt, clipGradient } from './optimizers.js';
-import { firstLine, stage1Texts, stage2Prompt } from './pipeline.js';
+import { firstLine, stage1Texts, stage2Prompt } from '../evaluate/pipeline.js';
 import { BatchSampler } from './sampler.js';
-import type { LoadedSpec } from '../common/spec.js';
-import { fillTemplate } from '../common/template.js';
+import type { LoadedSpec } from '../../common/spec.js';
+import { fillTemplate } from '../../common/template.js';
 import { makeOptimizer, type TrainHooks, type TrainResult } from './train.js';
 
 export async function trainStageOne(args: {
@@ -63,7 +63,7 @@ export async function trainStageOne(args: {
   for (; step < t.steps; step++) {
     if (signal?.aborted) break;
     const examples = sampler.batch(step);
-    const inputs = examples.map((e) => evaluator.encoder.promptOnly(fillTemplate(pipeline.stage1.template, e.fields), n, maxNew).ids);
+    const inputs = examples.map((e) => evaluator.prompts.encoder.promptOnly(fillTemplate(pipeline.stage1.template, e.fields), n, maxNew).ids);
     const { ids } = await lm.generate(inputs, soft(), maxNew, { sample: { temperature: 1, random: () => rng.next() } });
     const sampled = ids.map((row, k) => row.slice(inputs[k].length));
     const texts = sampled.map((s) => firstLine(lm.tokenizer!.decode(s)));

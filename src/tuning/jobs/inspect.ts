@@ -3,16 +3,16 @@
 // each class label's embedding. The embedding table is read by rows in chunks, so a 150k-token
 // vocabulary is never one array in memory.
 import { existsSync } from 'node:fs';
-import { InputError } from '../common/errors.js';
-import type { JobSummary } from '../common/protocol.js';
-import { readSoftPromptSource, RunDir } from '../common/run-folder.js';
-import type { InspectReport, TokenNeighbour } from '../common/run-files.js';
-import { loadSpec } from '../common/spec.js';
-import { openModel } from '../models/load.js';
-import type { Tokenizer } from '../models/tokenizer.js';
-import type { SoftPrompt, TunableModel } from '../models/tunable.js';
-import type { Emit } from './experiment.js';
-import { labelEmbedding } from './prompt-init.js';
+import { InputError } from '../../common/errors.js';
+import type { JobSummary } from '../../common/protocol.js';
+import { readSoftPromptSource, RunDir } from '../../common/run-folder.js';
+import type { InspectReport, TokenNeighbour } from '../../common/run-files.js';
+import { loadSpec } from '../../common/spec.js';
+import { openModel } from '../../models/load.js';
+import type { Tokenizer } from '../../models/tokenizer.js';
+import type { SoftPrompt, TunableModel } from '../../models/tunable.js';
+import type { Emit } from './prepare.js';
+import { labelEmbedding } from '../prompts/prompt-init.js';
 
 export const DEFAULT_TOP = 5;
 /** Embedding values read per chunk (16 MiB of float32). */

@@ -1,10 +1,10 @@
 // Chat prompts: messages whose contents are templates, k-shot demonstrations as user/assistant
 // turns, rendered by the model's own chat template (tokenizer_config.json) through the tokenizer,
 // never by a renderer of our own.
-import { InputError } from '../common/errors.js';
-import type { ChatMessage, LoadedSpec } from '../common/spec.js';
-import { fillTemplate } from '../common/template.js';
-import type { Tokenizer } from '../models/tokenizer.js';
+import { InputError } from '../../common/errors.js';
+import type { ChatMessage, LoadedSpec } from '../../common/spec.js';
+import { fillTemplate } from '../../common/template.js';
+import type { Tokenizer } from '../../models/tokenizer.js';
 
 /** A demonstration of a k-shot chat prompt: a train record and its label's text. */
 export interface Demonstration { fields: Record<string, unknown>; labelText: string }

@@ -1,15 +1,17 @@
 // The jobs the trainer process and the CLI run, by kind.
-import type { Job, JobSummary } from '../common/protocol.js';
-import { runEvalJob, runTrainJob, type Emit } from './experiment.js';
+import type { Job, JobSummary } from '../../common/protocol.js';
+import { runEvalJob } from './eval-job.js';
+import { runTrainJob } from './train-job.js';
+import type { Emit } from './prepare.js';
 import { runModelTuningJob } from './model-tuning-job.js';
 import { runScale } from './scale.js';
 import { runSweepJob } from './sweep.js';
 import { importAdapter } from './import.js';
 import { runInspectJob } from './inspect.js';
 import { runExportJob } from './export-job.js';
-import { loadSpec } from '../common/spec.js';
-import { runsRootFor } from '../common/run-folder.js';
-import { resolveModelFolder } from '../models/model-folder.js';
+import { loadSpec } from '../../common/spec.js';
+import { runsRootFor } from '../../common/run-folder.js';
+import { resolveModelFolder } from '../../models/model-folder.js';
 
 type Runner<K extends Job['kind']> = (job: Extract<Job, { kind: K }>, emit: Emit, signal?: AbortSignal) => Promise<JobSummary>;
 

@@ -1,7 +1,7 @@
 // The scaling figure (accuracy against parameter count, log scale, one line per method, as the
 // paper's first figure) as a standalone SVG file. Written directly: the chart is a few lines and
 // paths, and a file needs no browser or chart runtime.
-import type { ScalePoint } from '../common/run-files.js';
+import type { ScalePoint } from '../../common/run-files.js';
 
 // distinct dashes and markers, so coinciding lines stay readable
 const SERIES = [

@@ -1,20 +1,21 @@
 // The model-scaling ablation (the paper's first figure): one spec run on several models; per
 // model its parameter count and the test accuracy of prompt design (the best discrete prompt),
 // prompt tuning, and model tuning where it fits in memory.
-import { type DeviceChoice } from '../engine/runtime.js';
-import { weightShapes } from '../models/architectures.js';
-import { readModelConfig } from '../models/config.js';
-import { InputError } from '../common/errors.js';
-import { resolveModelFolder } from '../models/model-folder.js';
-import { CheckpointWeights } from '../models/weights.js';
-import { RunDir, runsRootFor } from '../common/run-folder.js';
-import { runTrainJob, type Emit } from './experiment.js';
-import { parameterCount } from './model-tuning.js';
-import { writeFileAtomic } from '../common/atomic-file.js';
+import { type DeviceChoice } from '../../engine/runtime.js';
+import { weightShapes } from '../../models/architectures.js';
+import { readModelConfig } from '../../models/config.js';
+import { InputError } from '../../common/errors.js';
+import { resolveModelFolder } from '../../models/model-folder.js';
+import { CheckpointWeights } from '../../models/weights.js';
+import { RunDir, runsRootFor } from '../../common/run-folder.js';
+import { runTrainJob } from './train-job.js';
+import type { Emit } from './prepare.js';
+import { parameterCount } from '../train/model-tuning.js';
+import { writeFileAtomic } from '../../common/atomic-file.js';
 import { runModelTuningJob } from './model-tuning-job.js';
-import { scaleChartSvg } from './scale-chart.js';
-import type { ScalePoint } from '../common/run-files.js';
-import { loadSpec } from '../common/spec.js';
+import { scaleChartSvg } from '../reports/scale-chart.js';
+import type { ScalePoint } from '../../common/run-files.js';
+import { loadSpec } from '../../common/spec.js';
 
 export interface ScaleResult { runDir: string; points: ScalePoint[] }
 

@@ -2,15 +2,15 @@
 // cross-entropy of the gold label's tokens. Evaluates on dev every evalEvery steps, keeps the
 // best prompt, stops early after `patience` evaluations without improvement, checkpoints, and
 // honours cancellation between steps.
-import type { SoftPrompt, TunableModel } from '../models/tunable.js';
-import type { RunDir, CheckpointState } from '../common/run-folder.js';
-import type { MetricRow } from '../common/run-files.js';
-import type { Split } from '../common/data.js';
-import { CancelledError, type Evaluator } from './evaluate.js';
+import type { SoftPrompt, TunableModel } from '../../models/tunable.js';
+import type { RunDir, CheckpointState } from '../../common/run-folder.js';
+import type { MetricRow } from '../../common/run-files.js';
+import type { Split } from '../../common/data.js';
+import { CancelledError, type Evaluator } from '../evaluate/evaluate.js';
 import { Adafactor, Adam, clipGradient, learningRateAt, type Optimizer } from './optimizers.js';
 import { accumulatedLossAndGradient, type MemoryPlan } from './memory-plan.js';
 import { BatchSampler } from './sampler.js';
-import type { Spec } from '../common/spec.js';
+import type { Spec } from '../../common/spec.js';
 
 export interface ProgressEvent { step: number; steps: number; loss: number; learningRate: number; examplesPerSecond: number; etaSeconds: number; gradNorm: number }
 export interface EvalEvent { step: number; split: 'dev'; accuracy: number; nll: number; macroF1: number; best: boolean }
@@ -61,9 +61,9 @@ export async function trainSoftPrompt(args: {
   const prompt = Float32Array.from(args.initial.data);
   const optimizer = makeOptimizer(spec, n, d);
   const sampler = new BatchSampler(train.examples, t.batchSize, t.seed, t.sampling);
-  const input = evaluator.softInput();
+  const input = evaluator.prompts.softInput();
   const sep = input.labelSeparator ?? spec.data.labelSeparator;
-  const encoded = train.examples.map((e) => evaluator.encoder.withTarget(input.text(e), sep + spec.data.verbalizer[e.label], n));
+  const encoded = train.examples.map((e) => evaluator.prompts.encoder.withTarget(input.text(e), sep + spec.data.verbalizer[e.label], n));
   const truncated = encoded.filter((e) => e.truncated).length;
   // said before training, not after: the soft prompt learns from what is left of these examples
   if (truncated > 0) hooks.onLog?.(`warning: ${truncated} of ${encoded.length} training examples are longer than the model's context (${lm.contextLength} tokens with the ${n}-token soft prompt) and were cut from the left, keeping the label; shorten those texts if the start matters`);
@@ -103,7 +103,7 @@ export async function trainSoftPrompt(args: {
 
   const evaluate = async (step: number) => {
     if (!dev) return false;
-    const { result } = await evaluator.evaluate(evaluator.soft(spec.softPrompt.id, { length: n, dim: d, data: prompt }), dev, { batchSize: args.memory?.evalBatch ?? t.evalBatchSize, generation: false, signal });
+    const { result } = await evaluator.evaluate(evaluator.prompts.soft(spec.softPrompt.id, { length: n, dim: d, data: prompt }), dev, { batchSize: args.memory?.evalBatch ?? t.evalBatchSize, generation: false, signal });
     const better = bestAccuracy === null || result.accuracy > bestAccuracy;
     if (better) {
       bestAccuracy = result.accuracy;

@@ -2,31 +2,13 @@
 // label text with the highest log-likelihood after the prompt) and exact match of greedy
 // generation. Discrete prompts (zero- and k-shot), soft prompts, and ensembles of soft prompts
 // scored in one batch and combined by majority vote.
-import { Rng } from '../engine/random.js';
-import { InputError } from '../common/errors.js';
-import type { ChoiceItem, Sequence, SoftPrompt, TunableModel } from '../models/tunable.js';
-import type { Example, Split } from '../common/data.js';
-import { SequenceEncoder } from './encoding.js';
+import { InputError } from '../../common/errors.js';
+import type { ChoiceItem, Sequence, SoftPrompt, TunableModel } from '../../models/tunable.js';
+import type { Example, Split } from '../../common/data.js';
 import { classificationMetrics, majorityVote } from './metrics.js';
-import type { DiscretePromptSpec, Spec } from '../common/spec.js';
-import { fillTemplate } from '../common/template.js';
-import { chatConversation, chatTextForEncoding, renderChatPrompt } from './chat.js';
-import type { Prediction, PromptKind, PromptResult, ScoredPrediction, ScoredPromptResult } from '../common/run-files.js';
-
-export interface PromptUnderTest {
-  id: string;
-  kind: PromptKind;
-  /** The text after the soft prompt(s) for one example. */
-  text(example: Example): string;
-  /** Soft prompts: one for a soft prompt, several for an ensemble, none for a discrete prompt. */
-  soft: SoftPrompt[];
-  /** Task-specific parameters stored for this prompt (0 for text, n x d per soft prompt, every weight for model tuning). */
-  taskParameters?: number;
-  /** Between the text and the label (default data.labelSeparator); none for chat prompts, whose generation prompt ends where the reply starts. */
-  labelSeparator?: string;
-  /** Chat prompts: the conversation for one example as the model's chat template renders it. */
-  rendered?(example: Example): string;
-}
+import type { Spec } from '../../common/spec.js';
+import { PromptBuilder, type PromptUnderTest } from '../prompts/prompt-builder.js';
+import type { Prediction, PromptResult, ScoredPrediction, ScoredPromptResult } from '../../common/run-files.js';
 
 export interface EvaluationOptions {
   batchSize: number;
@@ -38,61 +20,13 @@ export interface EvaluationOptions {
 export class Evaluator {
   readonly labels: string[];
   readonly labelTexts: string[];
-  readonly encoder: SequenceEncoder;
+  /** The spec's prompts as functions of a record, and the encoder training uses too. */
+  readonly prompts: PromptBuilder;
 
   constructor(readonly lm: TunableModel, readonly spec: Spec, readonly train?: Split) {
     this.labels = Object.keys(spec.data.verbalizer);
     this.labelTexts = Object.values(spec.data.verbalizer);
-    this.encoder = new SequenceEncoder(lm.tokenizer!, lm.contextLength, lm.kind === 'seq2seq' ? lm.cfg.eosTokenId : null);
-  }
-
-  discrete(p: DiscretePromptSpec, seed: number): PromptUnderTest {
-    const sep = this.spec.data.labelSeparator;
-    // drawing fewer demonstrations than asked would report a k-shot result for a smaller k
-    if (p.shots && this.train && p.shots > this.train.examples.length) {
-      throw new InputError(`discrete prompt "${p.id}": shots is ${p.shots}, but the train split (${this.train.file}) has only ${this.train.examples.length} examples; lower shots or add train examples`, { file: this.train.file, field: 'shots' });
-    }
-    if (p.messages) {
-      const messages = p.messages;
-      const demosOf = (example: Example) => {
-        if (!p.shots) return [];
-        if (!this.train) throw new Error('k-shot prompts need the train split');
-        return drawShots(this.train.examples, p.shots, seed, p.id, example).map((d) => ({ fields: d.fields, labelText: this.spec.data.verbalizer[d.label] }));
-      };
-      return this.chatPrompt(p.id, 'discrete', [], (example) => chatConversation(messages, example.fields, demosOf(example), `discrete prompt ${p.id}`));
-    }
-    const template = p.template!;
-    return {
-      id: p.id,
-      kind: 'discrete',
-      soft: [],
-      text: (example) => {
-        const query = fillTemplate(template, example.fields, { file: 'record', what: `discrete prompt ${p.id}` });
-        if (!p.shots) return query;
-        if (!this.train) throw new Error('k-shot prompts need the train split');
-        const demos = drawShots(this.train.examples, p.shots, seed, p.id, example);
-        const shown = demos.map((d) => fillTemplate(template, d.fields) + sep + this.spec.data.verbalizer[d.label]);
-        return [...shown, query].join(p.shotSeparator);
-      },
-    };
-  }
-
-  soft(id: string, prompt: SoftPrompt, kind: PromptKind = 'soft', extra: SoftPrompt[] = []): PromptUnderTest {
-    const messages = this.spec.softPrompt.messages;
-    // the soft prompt goes before every input token (the rendered conversation too), as PEFT places it
-    if (messages) return this.chatPrompt(id, kind, [prompt, ...extra], (example) => chatConversation(messages, example.fields, [], `soft prompt ${id}`));
-    return { id, kind, soft: [prompt, ...extra], text: (example) => fillTemplate(this.spec.softPrompt.template, example.fields) };
-  }
-
-  /** The soft prompt's training input: its text for a record and what goes before the label. */
-  softInput(): Pick<PromptUnderTest, 'text' | 'labelSeparator'> {
-    return this.soft(this.spec.softPrompt.id, this.lm.emptyPrompt());
-  }
-
-  private chatPrompt(id: string, kind: PromptKind, soft: SoftPrompt[], conversation: (example: Example) => ReturnType<typeof chatConversation>): PromptUnderTest {
-    const tok = this.lm.tokenizer!;
-    const rendered = (example: Example) => renderChatPrompt(tok, conversation(example), id);
-    return { id, kind, soft, labelSeparator: '', rendered, text: (example) => chatTextForEncoding(tok, rendered(example)) };
+    this.prompts = new PromptBuilder(lm, spec, train);
   }
 
   /** Log-likelihood of every label for every example: scores[e][c] (per soft prompt for ensembles). */
@@ -112,7 +46,7 @@ export class Evaluator {
     const n = prompt.soft[0]?.length ?? 0;
     const itemOf = (e: number) => slots[e * promptCount * C][0];
     const shared = maxNewTokens > 0 && promptCount === 1 && examples.every((e, i) => {
-      const ids = this.encoder.promptOnly(prompt.text(e), n, maxNewTokens).ids;
+      const ids = this.prompts.encoder.promptOnly(prompt.text(e), n, maxNewTokens).ids;
       const item = items[itemOf(i)];
       return slots.slice(i * C, (i + 1) * C).every(([it]) => it === itemOf(i)) && item.prefix.length === ids.length && item.prefix.every((id, j) => id === ids[j]);
     });
@@ -182,7 +116,7 @@ export class Evaluator {
     const out: Generation[] = [];
     for (let start = 0; start < examples.length; start += options.batchSize) {
       if (options.signal?.aborted) throw new CancelledError();
-      const batch = examples.slice(start, start + options.batchSize).map((e) => this.encoder.promptOnly(prompt.text(e), n, maxNew).ids);
+      const batch = examples.slice(start, start + options.batchSize).map((e) => this.prompts.encoder.promptOnly(prompt.text(e), n, maxNew).ids);
       const { ids } = await this.lm.generate(batch, soft, maxNew);
       ids.forEach((row, i) => {
         const generated = row.slice(batch[i].length);
@@ -195,7 +129,7 @@ export class Evaluator {
   /** Tokens generated for exact match: the longest label's, and one more. */
   private generationLength(prompt?: PromptUnderTest): number {
     const sep = prompt?.labelSeparator ?? this.spec.data.labelSeparator;
-    return Math.max(...this.labelTexts.map((t) => this.encoder.targetIds(sep + t).length)) + 1;
+    return Math.max(...this.labelTexts.map((t) => this.prompts.encoder.targetIds(sep + t).length)) + 1;
   }
 
   async evaluate(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: ScoredPromptResult; predictions: ScoredPrediction[] }> {
@@ -203,6 +137,8 @@ export class Evaluator {
     const { scores, generated } = await this.scoreAndGenerate(prompt, split.examples, options, generating ? this.generationLength(prompt) : 0);
     const texts = generating ? (generated ?? await this.generations(prompt, split.examples, options)) : undefined;
     const summary = this.summarize(prompt, split.examples, scores, texts);
+    const truncated = this.truncatedExamples(prompt, split.examples, generating ? this.generationLength(prompt) : 0);
+    if (truncated > 0) summary.result.truncated = truncated;
     // what the model saw for the first example: the comparison shows a chat prompt's conversation
     if (prompt.rendered && split.examples.length > 0) summary.result.rendered = prompt.rendered(split.examples[0]);
     return summary;
@@ -243,7 +179,7 @@ export class Evaluator {
 
   /** Each label with its text and the token ids a generation naming it starts with. */
   labelTargets(separator = this.spec.data.labelSeparator): { label: string; text: string; ids: number[] }[] {
-    return this.labels.map((label) => ({ label, text: this.spec.data.verbalizer[label], ids: this.encoder.targetIds(separator + this.spec.data.verbalizer[label]) }));
+    return this.labels.map((label) => ({ label, text: this.spec.data.verbalizer[label], ids: this.prompts.encoder.targetIds(separator + this.spec.data.verbalizer[label]) }));
   }
 
   /**
@@ -269,6 +205,17 @@ export class Evaluator {
     return { result: { id: prompt.id, kind: prompt.kind, taskParameters, ...metrics, nll: null, auc: null, exactMatch: metrics.accuracy }, predictions };
   }
 
+  /** How many examples' inputs this prompt cut to the context: for scoring, or for generating `maxNewTokens`. */
+  private truncatedExamples(prompt: PromptUnderTest, examples: Example[], maxNewTokens: number): number {
+    const sep = prompt.labelSeparator ?? this.spec.data.labelSeparator;
+    const n = prompt.soft[0]?.length ?? 0;
+    const encoder = this.prompts.encoder;
+    return examples.filter((e) => {
+      const text = prompt.text(e);
+      return this.labelTexts.some((t) => encoder.withTarget(text, sep + t, n).truncated) || (maxNewTokens > 0 && encoder.promptOnly(text, n, maxNewTokens).truncated);
+    }).length;
+  }
+
   /** Every (example, label) sequence of a prompt, in example-major order, tagged with soft prompt `k`. */
   labelSequences(prompt: PromptUnderTest, examples: Example[], promptOffset = 0): Sequence[] {
     const sep = prompt.labelSeparator ?? this.spec.data.labelSeparator;
@@ -277,7 +224,7 @@ export class Evaluator {
     for (const example of examples) {
       const text = prompt.text(example);
       for (let k = 0; k < Math.max(1, prompt.soft.length); k++) {
-        for (const labelText of this.labelTexts) out.push({ ...this.encoder.withTarget(text, sep + labelText, n), prompt: promptOffset + k });
+        for (const labelText of this.labelTexts) out.push({ ...this.prompts.encoder.withTarget(text, sep + labelText, n), prompt: promptOffset + k });
       }
     }
     return out;
@@ -333,21 +280,4 @@ export function labelOfGenerated(generation: Generation, targets: { label: strin
     .filter((t) => text.startsWith(t.text) && (text.length === t.text.length || !/[\p{L}\p{N}_]/u.test(text.charAt(t.text.length))))
     .sort((a, b) => b.text.length - a.text.length)[0];
   return byText?.label ?? null;
-}
-
-/** k demonstrations for one evaluated example, drawn from train with the seed (never the example itself). */
-export function drawShots(train: Example[], k: number, seed: number, promptId: string, example: Example): Example[] {
-  let h = seed >>> 0;
-  for (const ch of `${promptId}#${example.index}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
-  const rng = new Rng(h);
-  const pool = train.filter((t) => !(t.fields === example.fields));
-  const picked: Example[] = [];
-  const used = new Set<number>();
-  while (picked.length < Math.min(k, pool.length)) {
-    const i = rng.int(pool.length);
-    if (used.has(i)) continue;
-    used.add(i);
-    picked.push(pool[i]);
-  }
-  return picked;
 }

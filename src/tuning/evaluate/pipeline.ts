@@ -1,12 +1,13 @@
 // Two-stage prompting: stage one (a discrete or soft prompt) generates a text for each record;
 // stage two sees the record's fields and {stage1} and answers, scored like any prompt.
-import { InputError } from '../common/errors.js';
-import type { SoftPrompt, TunableModel } from '../models/tunable.js';
-import { readSoftPromptSource } from '../common/run-folder.js';
-import type { Example } from '../common/data.js';
-import type { Evaluator, Generation, PromptUnderTest } from './evaluate.js';
-import type { LoadedSpec, PipelineSpec } from '../common/spec.js';
-import { fillTemplate } from '../common/template.js';
+import { InputError } from '../../common/errors.js';
+import type { SoftPrompt, TunableModel } from '../../models/tunable.js';
+import { readSoftPromptSource } from '../../common/run-folder.js';
+import type { Example } from '../../common/data.js';
+import type { Evaluator, Generation } from './evaluate.js';
+import type { PromptUnderTest } from '../prompts/prompt-builder.js';
+import type { LoadedSpec, PipelineSpec } from '../../common/spec.js';
+import { fillTemplate } from '../../common/template.js';
 
 export function softFrom(loaded: LoadedSpec, lm: TunableModel, path: string | undefined, where: (string | number)[]) {
   if (!path) return [];

@@ -1,0 +1,112 @@
+// Evaluation as a job: every prompt of a spec (discrete, soft, ensembles, pipelines) scored on the
+// held-out split with one engine and one metric, written as eval.json and predictions.jsonl.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../../common/errors.js';
+import type { SoftPrompt } from '../../models/tunable.js';
+import type { Job, JobSummary, ResultRow } from '../../common/protocol.js';
+import { readSoftPromptSource, RunDir, runsRootFor } from '../../common/run-folder.js';
+import { Evaluator } from '../evaluate/evaluate.js';
+import type { PromptUnderTest } from '../prompts/prompt-builder.js';
+import { firstLine, stage1Generations, stage1Prompt, stage2Prompt } from '../evaluate/pipeline.js';
+import type { Prediction, PromptResult } from '../../common/run-files.js';
+import { baseRecord, prepare, type Emit, type Prepared } from './prepare.js';
+import { endRun } from './run-outcome.js';
+
+export function toRow(r: PromptResult): ResultRow {
+  return { id: r.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll };
+}
+
+/** Evaluates prompts on the held-out split (test, else dev) and writes eval.json and predictions.jsonl. */
+export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnderTest[], emit: Emit, signal?: AbortSignal, options: { pipelines?: boolean; stageOne?: { pipelineId: string; id: string; soft: SoftPrompt } } = {}): Promise<{ split: 'test' | 'dev'; results: PromptResult[] }> {
+  const { spec } = p.loaded;
+  const split = p.splits.test ?? p.splits.dev;
+  if (!split) throw new InputError(`${p.loaded.file}: data.test or data.dev is needed for the comparison`, { file: p.loaded.file, field: 'data.test' });
+  const evaluator = new Evaluator(p.lm, spec, p.splits.train);
+  const results: PromptResult[] = [];
+  const predictions: Prediction[] = [];
+  for (const prompt of prompts) {
+    const { result, predictions: rows } = await evaluator.evaluate(prompt, split, {
+      batchSize: p.memory.evalBatch,
+      generation: spec.evaluation.generation,
+      signal,
+      onProgress: (done, total, promptId) => emit({ type: 'evalProgress', promptId, done, total }),
+    });
+    results.push(result);
+    predictions.push(...rows);
+    emit({ type: 'log', message: `${split.name} ${prompt.id} (${prompt.kind}): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}, NLL ${result.nll.toFixed(3)}` });
+  }
+  const variants = (options.pipelines === false ? [] : spec.pipelines).flatMap((pipeline) => [
+    { pipeline, id: pipeline.id, soft: undefined as SoftPrompt | undefined },
+    ...(options.stageOne?.pipelineId === pipeline.id ? [{ pipeline, id: options.stageOne.id, soft: options.stageOne.soft }] : []),
+  ]);
+  for (const { pipeline, id, soft } of variants) {
+    emit({ type: 'log', message: `${id}: generating stage one for ${split.examples.length} examples` });
+    const first = stage1Prompt(p.loaded, evaluator, pipeline, soft, id);
+    const generated = await stage1Generations(evaluator, pipeline, first, split.examples, spec.training.evalBatchSize);
+    const texts = generated.map((g) => firstLine(g.text));
+    const byExample = new Map(split.examples.map((e, k) => [e, texts[k]]));
+    const prompt = { ...stage2Prompt(p.loaded, evaluator, pipeline, byExample), id, ...(soft ? { taskParameters: soft.length * soft.dim } : {}) };
+    const { result, predictions: rows } = await evaluator.evaluate(prompt, split, { batchSize: p.memory.evalBatch, generation: false, signal });
+    results.push(result);
+    predictions.push(...rows.map((r, k) => ({ ...r, stage1: texts[k] })));
+    emit({ type: 'log', message: `${split.name} ${id} (pipeline): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}` });
+    // stage one alone, beside its pipeline: how much the second stage refines the first
+    const alone = evaluator.generatedOnly(first, split.examples, generated, texts);
+    results.push(alone.result);
+    predictions.push(...alone.predictions);
+    emit({ type: 'log', message: `${split.name} ${first.id} (${first.kind}): accuracy ${(100 * alone.result.accuracy).toFixed(1)}%, macro-F1 ${alone.result.macroF1.toFixed(3)} (its generated text mapped to a label)` });
+  }
+  for (const r of results) {
+    if (r.truncated) emit({ type: 'log', message: `warning: ${r.truncated} of ${split.examples.length} ${split.name} examples of prompt "${r.id}" are longer than the model's context (${p.lm.contextLength} tokens) and were cut from the left, keeping the end; shorten those texts if their start matters` });
+  }
+  const evalSplit = split.name as 'test' | 'dev';
+  run.writeEval({ split: evalSplit, file: split.file, labels: Object.keys(spec.data.verbalizer), verbalizer: spec.data.verbalizer, results, truncated: results.reduce((sum, r) => sum + (r.truncated ?? 0), 0) });
+  run.writePredictions(predictions);
+  return { split: evalSplit, results };
+}
+
+export function discretePrompts(p: Prepared, evaluator: Evaluator): PromptUnderTest[] {
+  return p.loaded.spec.discretePrompts.map((d) => evaluator.prompts.discrete(d, p.loaded.spec.training.seed));
+}
+
+export function ensemblePrompts(p: Prepared, evaluator: Evaluator): PromptUnderTest[] {
+  const { spec } = p.loaded;
+  return spec.evaluation.ensembles.map((e, i) => {
+    const members = e.prompts.map((src, k) => {
+      try {
+        return readSoftPromptSource(p.loaded.resolvePath(src), p.lm.cfg.hiddenSize);
+      } catch (err) {
+        const line = p.loaded.lineOf(['evaluation', 'ensembles', i, 'prompts', k]);
+        throw new InputError(`${p.loaded.file}:${line}: evaluation.ensembles[${i}].prompts[${k}]: ${(err as Error).message}`, { file: p.loaded.file, line });
+      }
+    });
+    if (members.some((m) => m.length !== members[0].length)) throw new InputError(`${p.loaded.file}: ensemble ${e.id}: its soft prompts must have the same length`, { file: p.loaded.file });
+    return evaluator.prompts.soft(e.id, members[0], 'ensemble', members.slice(1));
+  });
+}
+
+/** Evaluates the spec's discrete prompts and the soft prompts of the given runs (or adapters). */
+export async function runEvalJob(job: Extract<Job, { kind: 'eval' }>, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
+  const p = await prepare(job.specFile, job, emit);
+  try {
+    const { spec } = p.loaded;
+    const evaluator = new Evaluator(p.lm, spec, p.splits.train);
+    const soft: PromptUnderTest[] = job.runs.map((dir) => {
+      const prompt: SoftPrompt = readSoftPromptSource(dir, p.lm.cfg.hiddenSize);
+      const id = existsSync(join(dir, 'run.json')) ? RunDir.open(dir).id : dir.split(/[\\/]/).filter(Boolean).pop()!;
+      return evaluator.prompts.soft(id, prompt);
+    });
+    const run = RunDir.create(job.runsDir ?? runsRootFor(p.loaded.dir), `${spec.name}-eval`);
+    run.writeRecord({ ...baseRecord(p, run, await p.lm.device()), steps: 0, kind: 'eval', evaluatedRuns: job.runs });
+    emit({ type: 'run', runDir: run.dir, runId: run.id, steps: 0 });
+    return await endRun(run, p.splits.test ? 'test' : 'dev', async () => {
+      const prompts = [...discretePrompts(p, evaluator), ...soft, ...ensemblePrompts(p, evaluator)];
+      const evaluation = await evaluateAll(p, run, prompts, emit, signal);
+      run.updateRecord({ status: 'completed' });
+      return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
+    });
+  } finally {
+    await p.release();
+  }
+}

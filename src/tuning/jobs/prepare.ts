@@ -1,0 +1,200 @@
+// What every job that runs a model does first: load the spec (with overrides), the data (every
+// bad input reported before anything is loaded), the model, and plan the memory; and the run
+// record those jobs start from.
+import { basename, sep } from 'node:path';
+import type { DeviceChoice } from '../../engine/runtime.js';
+import type { Precision } from '../../models/one-graph-model.js';
+import { InputError } from '../../common/errors.js';
+import { snapshotCommit } from '../../models/hub.js';
+import type { TunableModel } from '../../models/tunable.js';
+import { openModel, type OpenModelOptions } from '../../models/load.js';
+import { resolveModelFolder } from '../../models/model-folder.js';
+import type { TrainerEvent } from '../../common/protocol.js';
+import { modelFileHashes, type RunDir } from '../../common/run-folder.js';
+import { describeSplit, readSplit, type ReadProgress, type Split } from '../../common/data.js';
+import type { ChatMessage, LoadedSpec } from '../../common/spec.js';
+import { loadSpecWithOverrides } from '../../common/spec-overrides.js';
+import { isSpanCorruptionT5, T5_CHECKPOINT_ADVICE } from '../../common/t5-checkpoints.js';
+import { configParameters, CPU_ROWS_PER_PASS, nvidiaGpuMemory, planMemory, type MemoryPlan } from '../train/memory-plan.js';
+import { SequenceEncoder } from '../prompts/encoding.js';
+import { fillTemplate } from '../../common/template.js';
+import { chatConversation, checkChatTemplates, renderChatPrompt } from '../prompts/chat.js';
+import type { ModelConfig } from '../../models/config.js';
+import type { TrainedRunRecord, Unversioned } from '../../common/run-files.js';
+
+export type Emit = (event: TrainerEvent) => void;
+
+export interface Prepared {
+  loaded: LoadedSpec;
+  lm: TunableModel;
+  modelFolder: string;
+  /** The model as the user named it (the spec's, or the override). */
+  modelId: string;
+  splits: { train: Split; dev?: Split; test?: Split };
+  /** Micro-batch and evaluation batch, planned from memory before the weights are loaded. */
+  memory: MemoryPlan;
+  /** Closes the model, unless it belongs to an `OpenModels` that outlives the job. */
+  release(): Promise<void>;
+}
+
+/**
+ * Models kept open across the runs of one sweep: every run of a model on one device and precision
+ * shares one opened model (its graph, session and tokenizer) instead of loading it again; the
+ * sweep closes them all at its end. Prompts of any length run on one session, so a sweep over
+ * softPrompt.length shares it too.
+ */
+export class OpenModels {
+  private readonly models = new Map<string, Promise<TunableModel>>();
+
+  open(folder: string, options: OpenModelOptions & { precision: Precision }): Promise<TunableModel> {
+    const key = JSON.stringify([folder, options.device, options.precision, options.threads ?? null]);
+    let model = this.models.get(key);
+    if (!model) {
+      model = openModel(folder, options);
+      // a failed open is not kept: the next run tries again and reports its own error
+      model.catch(() => this.models.delete(key));
+      this.models.set(key, model);
+    }
+    return model;
+  }
+
+  /** How many models are open. */
+  get size(): number { return this.models.size; }
+
+  async closeAll(): Promise<void> {
+    const models = await Promise.allSettled(this.models.values());
+    this.models.clear();
+    for (const m of models) if (m.status === 'fulfilled') await m.value.dispose();
+  }
+}
+
+/**
+ * `options.model` replaces the spec's model (the scaling ablation runs one spec on several);
+ * `options.overrides` (`path=value`) change its fields (a sweep's points, `ptune train --seed`).
+ */
+export async function prepare(specFile: string, options: { device: DeviceChoice; precision?: Precision; threads?: number; model?: string; overrides?: string[] }, emit: Emit, models?: OpenModels): Promise<Prepared> {
+  const loaded = loadSpecWithOverrides(specFile, options.overrides ?? []);
+  const { spec } = loaded;
+  // data before the model: a typo in a data file should not wait for a download
+  const started = performance.now();
+  const onProgress = (r: ReadProgress) => emit({
+    type: 'setup', phase: 'data', seconds: Math.round((performance.now() - started) / 1000),
+    detail: `${basename(r.file)}: ${(r.bytesRead / 2 ** 20).toFixed(0)} of ${(r.totalBytes / 2 ** 20).toFixed(0)} MB, ${r.records.toLocaleString('en-US')} records`,
+  });
+  const train = await readSplit(loaded, 'train', { onProgress });
+  const dev = spec.data.dev ? await readSplit(loaded, 'dev', { onProgress }) : undefined;
+  const test = spec.data.test ? await readSplit(loaded, 'test', { onProgress }) : undefined;
+  for (const s of [train, dev, test]) if (s) emit({ type: 'log', message: describeSplit(s) });
+  let modelFolder: string;
+  try {
+    modelFolder = await resolveModelFolder(options.model ?? spec.model, { baseDir: options.model ? process.cwd() : loaded.dir, revision: options.model ? undefined : spec.revision, log: (m) => emit({ type: 'log', message: m }) });
+  } catch (e) {
+    if (e instanceof InputError) {
+      const line = loaded.lineOf(['model']);
+      throw new InputError(`${loaded.file}:${line}: model: ${e.message}`, { file: loaded.file, line, field: 'model' });
+    }
+    throw e;
+  }
+  const openOptions: OpenModelOptions & { precision: Precision } = {
+    device: options.device, precision: options.precision ?? 'auto', threads: options.threads, log: (m) => emit({ type: 'log', message: m }),
+    progress: (p) => emit({ type: 'setup', phase: p.phase, detail: p.detail, seconds: p.seconds }),
+  };
+  const lm = models ? await models.open(modelFolder, openOptions) : await openModel(modelFolder, openOptions);
+  const release = () => (models ? Promise.resolve() : lm.dispose());
+  try {
+    return { ...prepareWithModel(loaded, lm, modelFolder, options, emit, { train, dev, test }), release };
+  } catch (e) {
+    await release();
+    throw e;
+  }
+}
+
+function prepareWithModel(loaded: LoadedSpec, lm: TunableModel, modelFolder: string, options: { device: DeviceChoice; precision?: Precision; model?: string }, emit: Emit, splits: { train: Split; dev?: Split; test?: Split }): Omit<Prepared, 'release'> {
+  const { spec } = loaded;
+  const { train, dev, test } = splits;
+  checkChatTemplates(loaded, lm.tokenizer, modelFolder);
+  const memory = planJobMemory(loaded, lm, { train, dev, test }, options.device, options.precision ?? 'auto');
+  emit({ type: 'log', message: memory.detail });
+  const lengths = labelLengthWarning(loaded, lm);
+  if (lengths) emit({ type: 'log', message: lengths });
+  const t5 = t5CheckpointWarning(loaded, { id: options.model ?? spec.model, folder: modelFolder, modelType: lm.cfg.modelType });
+  if (t5) emit({ type: 'log', message: t5 });
+  return { loaded, lm, modelFolder, modelId: options.model ?? spec.model, splits: { train, dev, test }, memory };
+}
+
+/**
+ * A warning when label texts differ a lot in token count under summed rank scoring: a label of
+ * 9 tokens scores about 9 times lower than one of 1 whatever the prompt (seen: such labels were
+ * never predicted).
+ */
+export function labelLengthWarning(loaded: LoadedSpec, lm: TunableModel): string | null {
+  const { spec } = loaded;
+  if (spec.evaluation.rankScoring !== 'sum' || !lm.tokenizer) return null;
+  const encoder = new SequenceEncoder(lm.tokenizer, lm.contextLength, lm.kind === 'seq2seq' ? lm.cfg.eosTokenId : null);
+  const counts = Object.entries(spec.data.verbalizer).map(([label, text]) => ({ label, tokens: encoder.targetIds(spec.data.labelSeparator + text).length }));
+  const min = Math.min(...counts.map((c) => c.tokens));
+  const max = Math.max(...counts.map((c) => c.tokens));
+  if (max < 2 * min || max - min < 2) return null;
+  return `warning: label texts have ${min} to ${max} tokens (${counts.map((c) => `${c.label} ${c.tokens}`).join(', ')}); rank classification sums log-probabilities, which favours short labels: set evaluation.rankScoring to "mean" in ${loaded.file} to compare them per token`;
+}
+
+/**
+ * A warning when the model is a T5 whose names (as the user gave it, its folder, and the hub
+ * cache's models--org--name folder) say neither lm-adapt nor flan: by name only, since nothing in
+ * config.json tells a span-corruption checkpoint from an LM-adapted one.
+ */
+export function t5CheckpointWarning(loaded: LoadedSpec, model: { id: string; folder: string; modelType: string }): string | null {
+  if (model.modelType !== 't5') return null;
+  const names = [model.id, basename(model.folder), ...model.folder.split(sep).filter((s) => s.startsWith('models--'))];
+  if (!isSpanCorruptionT5(names)) return null;
+  return `warning: ${loaded.file}:${loaded.lineOf(['model'])}: model: "${model.id}" is a T5 whose name says neither lm-adapt nor flan; ${T5_CHECKPOINT_ADVICE}`;
+}
+
+/**
+ * The memory plan of a job: its longest training sequence and longest evaluated prompt (k-shot
+ * prompts hold their demonstrations) estimated from the longest texts, before anything is loaded.
+ */
+function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Split; dev?: Split; test?: Split }, device: DeviceChoice, precision: Precision): MemoryPlan {
+  const { spec } = loaded;
+  const encoder = new SequenceEncoder(lm.tokenizer!, lm.contextLength, lm.kind === 'seq2seq' ? lm.cfg.eosTokenId : null);
+  const longestLabel = Object.values(spec.data.verbalizer).reduce((a, b) => (b.length > a.length ? b : a), '');
+  const longestTokens = (template: string, messages?: ChatMessage[]) => {
+    // a template naming a field filled later (a pipeline's {stage1}) is measured without it
+    const fill = (fields: Record<string, unknown>) => {
+      try { return messages ? renderChatPrompt(lm.tokenizer!, chatConversation(messages, fields), 'memory plan') : fillTemplate(template, fields); } catch { return template; }
+    };
+    const texts = [splits.train, splits.dev, splits.test].flatMap((s) => s?.examples ?? []).map((e) => fill(e.fields));
+    texts.sort((a, b) => b.length - a.length);
+    return Math.max(1, ...texts.slice(0, 32).map((t) => encoder.withTarget(t, spec.data.labelSeparator + longestLabel, 0).ids.length));
+  };
+  const n = spec.softPrompt.length;
+  const trainTokens = Math.min(lm.contextLength, n + longestTokens(spec.softPrompt.template, spec.softPrompt.messages));
+  const evalTokens = Math.min(lm.contextLength, Math.max(trainTokens, ...spec.discretePrompts.map((d) => longestTokens(d.template ?? '', d.messages) * (1 + (d.shots ?? 0)))));
+  const common = {
+    batchSize: spec.training.batchSize, evalBatchSize: spec.training.evalBatchSize, tokens: trainTokens, evalTokens,
+    microBatchSize: spec.training.microBatchSize, file: loaded.file,
+  };
+  // auto is planned as the CPU, since the plan precedes loading
+  if (device === 'cpu' || device === 'auto') return planMemory(lm.cfg as ModelConfig, configParameters(lm.cfg as ModelConfig), { ...common, rowsPerPass: CPU_ROWS_PER_PASS });
+  // on an NVIDIA GPU the budget is its free memory (nvidia-smi), less a tenth for the runtime's
+  // own buffers; elsewhere the batch runs whole unless training.microBatchSize says otherwise
+  const gpu = nvidiaGpuMemory();
+  return planMemory(lm.cfg as ModelConfig, configParameters(lm.cfg as ModelConfig), gpu
+    ? { ...common, budgetBytes: gpu.freeBytes * 0.9, budgetSource: `90% of the free memory of the ${gpu.name}`, halfWeights: precision !== 'fp32' }
+    : { ...common, budgetBytes: Infinity, budgetSource: 'GPU memory unknown: whole batches unless training.microBatchSize says otherwise', halfWeights: precision !== 'fp32' });
+}
+
+export function baseRecord(p: Prepared, run: RunDir, device: string): Unversioned<TrainedRunRecord> {
+  const { spec } = p.loaded;
+  const now = new Date().toISOString();
+  const { train, dev, test } = p.splits;
+  const skipped = [train, dev, test].flatMap((s) => s?.skipped ?? []);
+  return {
+    ...(skipped.length ? { skipped } : {}),
+    id: run.id, name: spec.name, specFile: p.loaded.file, spec,
+    model: { id: p.modelId, folder: p.modelFolder, revision: snapshotCommit(p.modelFolder) ?? spec.revision ?? null, files: modelFileHashes(p.modelFolder) },
+    seed: spec.training.seed, device, status: 'running', createdAt: now, updatedAt: now,
+    step: 0, steps: spec.training.steps, bestStep: null, bestDevAccuracy: null,
+  };
+}
+

@@ -1,0 +1,101 @@
+// A spec's prompts as functions of a record: discrete (zero- and k-shot, text or chat), soft (and
+// ensembles of soft prompts), and the soft prompt's training input, over the one encoder that
+// training and evaluation share, so both see the same tokens for the same record.
+import { Rng } from '../../engine/random.js';
+import { InputError } from '../../common/errors.js';
+import type { SoftPrompt, TunableModel } from '../../models/tunable.js';
+import type { Example, Split } from '../../common/data.js';
+import type { DiscretePromptSpec, Spec } from '../../common/spec.js';
+import { fillTemplate } from '../../common/template.js';
+import type { PromptKind } from '../../common/run-files.js';
+import { SequenceEncoder } from './encoding.js';
+import { chatConversation, chatTextForEncoding, renderChatPrompt } from './chat.js';
+
+export interface PromptUnderTest {
+  id: string;
+  kind: PromptKind;
+  /** The text after the soft prompt(s) for one example. */
+  text(example: Example): string;
+  /** Soft prompts: one for a soft prompt, several for an ensemble, none for a discrete prompt. */
+  soft: SoftPrompt[];
+  /** Task-specific parameters stored for this prompt (0 for text, n x d per soft prompt, every weight for model tuning). */
+  taskParameters?: number;
+  /** Between the text and the label (default data.labelSeparator); none for chat prompts, whose generation prompt ends where the reply starts. */
+  labelSeparator?: string;
+  /** Chat prompts: the conversation for one example as the model's chat template renders it. */
+  rendered?(example: Example): string;
+}
+
+export class PromptBuilder {
+  readonly encoder: SequenceEncoder;
+
+  constructor(private readonly lm: TunableModel, private readonly spec: Spec, private readonly train?: Split) {
+    this.encoder = new SequenceEncoder(lm.tokenizer!, lm.contextLength, lm.kind === 'seq2seq' ? lm.cfg.eosTokenId : null);
+  }
+
+  discrete(p: DiscretePromptSpec, seed: number): PromptUnderTest {
+    const sep = this.spec.data.labelSeparator;
+    // drawing fewer demonstrations than asked would report a k-shot result for a smaller k
+    if (p.shots && this.train && p.shots > this.train.examples.length) {
+      throw new InputError(`discrete prompt "${p.id}": shots is ${p.shots}, but the train split (${this.train.file}) has only ${this.train.examples.length} examples; lower shots or add train examples`, { file: this.train.file, field: 'shots' });
+    }
+    if (p.messages) {
+      const messages = p.messages;
+      const demosOf = (example: Example) => {
+        if (!p.shots) return [];
+        if (!this.train) throw new Error('k-shot prompts need the train split');
+        return drawShots(this.train.examples, p.shots, seed, p.id, example).map((d) => ({ fields: d.fields, labelText: this.spec.data.verbalizer[d.label] }));
+      };
+      return this.chatPrompt(p.id, 'discrete', [], (example) => chatConversation(messages, example.fields, demosOf(example), `discrete prompt ${p.id}`));
+    }
+    const template = p.template!;
+    return {
+      id: p.id,
+      kind: 'discrete',
+      soft: [],
+      text: (example) => {
+        const query = fillTemplate(template, example.fields, { file: 'record', what: `discrete prompt ${p.id}` });
+        if (!p.shots) return query;
+        if (!this.train) throw new Error('k-shot prompts need the train split');
+        const demos = drawShots(this.train.examples, p.shots, seed, p.id, example);
+        const shown = demos.map((d) => fillTemplate(template, d.fields) + sep + this.spec.data.verbalizer[d.label]);
+        return [...shown, query].join(p.shotSeparator);
+      },
+    };
+  }
+
+  soft(id: string, prompt: SoftPrompt, kind: PromptKind = 'soft', extra: SoftPrompt[] = []): PromptUnderTest {
+    const messages = this.spec.softPrompt.messages;
+    // the soft prompt goes before every input token (the rendered conversation too), as PEFT places it
+    if (messages) return this.chatPrompt(id, kind, [prompt, ...extra], (example) => chatConversation(messages, example.fields, [], `soft prompt ${id}`));
+    return { id, kind, soft: [prompt, ...extra], text: (example) => fillTemplate(this.spec.softPrompt.template, example.fields) };
+  }
+
+  /** The soft prompt's training input: its text for a record and what goes before the label. */
+  softInput(): Pick<PromptUnderTest, 'text' | 'labelSeparator'> {
+    return this.soft(this.spec.softPrompt.id, this.lm.emptyPrompt());
+  }
+
+  private chatPrompt(id: string, kind: PromptKind, soft: SoftPrompt[], conversation: (example: Example) => ReturnType<typeof chatConversation>): PromptUnderTest {
+    const tok = this.lm.tokenizer!;
+    const rendered = (example: Example) => renderChatPrompt(tok, conversation(example), id);
+    return { id, kind, soft, labelSeparator: '', rendered, text: (example) => chatTextForEncoding(tok, rendered(example)) };
+  }
+}
+
+/** k demonstrations for one evaluated example, drawn from train with the seed (never the example itself). */
+export function drawShots(train: Example[], k: number, seed: number, promptId: string, example: Example): Example[] {
+  let h = seed >>> 0;
+  for (const ch of `${promptId}#${example.index}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  const rng = new Rng(h);
+  const pool = train.filter((t) => !(t.fields === example.fields));
+  const picked: Example[] = [];
+  const used = new Set<number>();
+  while (picked.length < Math.min(k, pool.length)) {
+    const i = rng.int(pool.length);
+    if (used.has(i)) continue;
+    used.add(i);
+    picked.push(pool[i]);
+  }
+  return picked;
+}
