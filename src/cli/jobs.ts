@@ -174,8 +174,13 @@ export async function scale(argv: string[]): Promise<void> {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const result = await runScale(resolve(positionals[0]), models, { device: parseDevice(values.device), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, modelTuning: !values['no-model-tuning'] }, terminalReporter(values.json ?? false), controller.signal);
+  if (result.status === 'cancelled') process.exitCode = 130;
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ runDir: result.runDir, points: result.points })}\n`);
+    process.stdout.write(`${JSON.stringify({ runDir: result.runDir, status: result.status, points: result.points })}\n`);
+    return;
+  }
+  if (result.status === 'cancelled') {
+    process.stdout.write(`\ncancelled in ${result.runDir}; ${result.points.length} of ${models.length} models finished\n`);
     return;
   }
   const pct = (v: number | null) => (v === null ? 'n/a' : `${(100 * v).toFixed(1)}%`);

@@ -21,7 +21,7 @@ const runners: { [K in Job['kind']]: Runner<K> } = {
   'model-tune': runModelTuningJob,
   scale: async (job, emit, signal) => {
     const result = await runScale(job.specFile, job.models, { device: job.device, runsDir: job.runsDir, modelTuning: job.modelTuning }, emit, signal);
-    return { runDir: result.runDir, split: 'test', status: 'completed', results: [] };
+    return { runDir: result.runDir, split: 'test', status: result.status, results: [] };
   },
   sweep: runSweepJob,
   'import-adapter': async (job, emit) => {

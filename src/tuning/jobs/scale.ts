@@ -17,7 +17,8 @@ import { scaleChartSvg } from '../reports/scale-chart.js';
 import type { ScalePoint } from '../../common/run-files.js';
 import { loadSpec } from '../../common/spec.js';
 
-export interface ScaleResult { runDir: string; points: ScalePoint[] }
+/** `runDir`: the scale run's folder, or, when cancelled, the folder of the run that was cancelled. */
+export interface ScaleResult { runDir: string; points: ScalePoint[]; status: 'completed' | 'cancelled' }
 
 export async function runScale(specFile: string, models: string[], options: { device: DeviceChoice; runsDir?: string; modelTuning: boolean }, emit: Emit, signal?: AbortSignal): Promise<ScaleResult> {
   const loaded = loadSpec(specFile);
@@ -31,6 +32,8 @@ export async function runScale(specFile: string, models: string[], options: { de
     const cfg = readModelConfig(folder);
     const params = parameterCount(new CheckpointWeights(folder), weightShapes(cfg).keys());
     const trained = await runTrainJob({ kind: 'train', specFile, device: options.device, runsDir, model }, emit, signal);
+    // a cancelled run stops the ablation: the next models would only load to be cancelled
+    if (trained.status === 'cancelled') return { runDir: trained.runDir, points, status: 'cancelled' };
     const discrete = trained.results.filter((r) => r.kind === 'discrete');
     const soft = trained.results.find((r) => r.kind === 'soft');
     let modelTuning: number | null = null;
@@ -38,6 +41,7 @@ export async function runScale(specFile: string, models: string[], options: { de
     if (options.modelTuning) {
       try {
         const tuned = await runModelTuningJob({ kind: 'model-tune', specFile, device: options.device, runsDir, model }, emit, signal);
+        if (tuned.status === 'cancelled') return { runDir: tuned.runDir, points, status: 'cancelled' };
         modelTuning = tuned.results[0]?.accuracy ?? null;
         modelRun = tuned.runDir;
       } catch (e) {
@@ -53,5 +57,5 @@ export async function runScale(specFile: string, models: string[], options: { de
   run.writeRecord({ id: run.id, name: loaded.spec.name, kind: 'scale', specFile: loaded.file, spec: loaded.spec, status: 'completed', createdAt: now, updatedAt: now, models, device: options.device, step: 0, steps: 0, bestStep: null, bestDevAccuracy: null });
   run.writeScale({ points, runs });
   writeFileAtomic(run.path('scale.svg'), scaleChartSvg(points, `${loaded.spec.name}: accuracy against model size`));
-  return { runDir: run.dir, points };
+  return { runDir: run.dir, points, status: 'completed' };
 }
