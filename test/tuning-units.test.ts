@@ -20,6 +20,7 @@ import { initSoftPrompt } from '../src/tuning/prompts/prompt-init.js';
 import { loadSpec } from '../src/common/spec.js';
 import { root, storiesDir, tempDir, workspace } from './helpers.js';
 import { runJob } from '../src/tuning/jobs/index.js';
+import { runScale } from '../src/tuning/jobs/scale.js';
 import { t5CheckpointWarning } from '../src/tuning/jobs/prepare.js';
 
 const mood = (name: string) => join(root, 'data', 'mood', name);
@@ -398,5 +399,25 @@ describe('rank scoring', () => {
     // the hub cache's folder carries the name when the spec names a path inside it
     assert.equal(t5CheckpointWarning(loaded, { id: '../snap', folder: hubFolder('google/flan-t5-small'), modelType: 't5' }), null);
     assert.equal(t5CheckpointWarning(loaded, { id: storiesDir, folder: storiesDir, modelType: 'llama' }), null);
+  });
+});
+
+describe('cancellation', () => {
+  it('a cancelled scale ablation stops at the cancelled run, which ends "cancelled"', async () => {
+    const spec = workspace(moodSpec({ training: { steps: 2, batchSize: 2, evalEvery: 2 } }));
+    const controller = new AbortController();
+    controller.abort();
+    const result = await runScale(spec, [storiesDir, storiesDir], { device: 'cpu', modelTuning: false }, () => undefined, controller.signal);
+    assert.equal(result.status, 'cancelled');
+    assert.equal(result.points.length, 0);
+    assert.equal(JSON.parse(readFileSync(join(result.runDir, 'run.json'), 'utf8')).status, 'cancelled');
+  });
+  it('a cancelled evaluation returns "cancelled" and its run says so', async () => {
+    const spec = workspace(moodSpec({ discretePrompts: [{ id: 'zero-shot', template: '{story} In the end, everyone was' }] }));
+    const controller = new AbortController();
+    controller.abort();
+    const summary = await runJob({ kind: 'eval', specFile: spec, device: 'cpu', runs: [] }, () => undefined, controller.signal);
+    assert.equal(summary.status, 'cancelled');
+    assert.equal(JSON.parse(readFileSync(join(summary.runDir, 'run.json'), 'utf8')).status, 'cancelled');
   });
 });
