@@ -1,12 +1,12 @@
 // A run folder written elsewhere (the exported Accelerate job on a cluster) brought into a runs
 // folder, after checking that its files have the fields the tree and the comparison panel read.
 // Reads files only, so the extension host may run it.
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { readPeftAdapter } from './peft-adapter.js';
-import { ADAPTER_FILES, RunDir, withKnownVersion } from './run-folder.js';
-import { SCHEMA_VERSIONS, type RunRecord } from './run-files.js';
+import { ADAPTER_FILES, readJsonLinesFile, readRunJson, RunDir } from './run-folder.js';
+import type { RunRecord } from './run-files.js';
 
 const STATUSES = ['running', 'completed', 'cancelled', 'failed'];
 const KINDS = ['discrete', 'soft', 'ensemble', 'model', 'pipeline', 'pipeline-stage1'];
@@ -31,39 +31,16 @@ function check(file: string, where: string, value: unknown, checks: Check[]): vo
   }
 }
 
-/** A run.json or eval.json, of a schema version this code reads. */
-function readJson(file: string, name: 'run.json' | 'eval.json'): unknown {
-  if (!existsSync(file)) throw new InputError(`${file}: missing; a run folder needs it`, { file });
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new InputError(`${file}: not valid JSON (${(e as Error).message})`, { file });
-  }
-  return withKnownVersion(file, value, SCHEMA_VERSIONS[name]);
-}
-
-function readJsonLines(file: string, required: boolean): { line: number; value: unknown }[] {
-  if (!existsSync(file)) {
-    if (required) throw new InputError(`${file}: missing; a run folder needs it`, { file });
-    return [];
-  }
-  const out: { line: number; value: unknown }[] = [];
-  readFileSync(file, 'utf8').split('\n').forEach((text, i) => {
-    if (!text.trim()) return;
-    try {
-      out.push({ line: i + 1, value: JSON.parse(text) });
-    } catch (e) {
-      throw new InputError(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`, { file, line: i + 1 });
-    }
-  });
-  return out;
+/** A JSON-lines file of a run folder; `required`: its absence is an error. */
+function readRequiredLines(file: string, required: boolean): { line: number; value: unknown }[] {
+  if (required && !existsSync(file)) throw new InputError(`${file}: missing; a run folder needs it`, { file });
+  return readJsonLinesFile(file);
 }
 
 /** Checks a run folder's files; returns its run.json. Throws an InputError naming the file and the field. */
 export function validateRunFolder(dir: string): RunRecord {
   const runFile = join(dir, 'run.json');
-  const record = readJson(runFile, 'run.json');
+  const record = readRunJson(runFile, 'run.json');
   check(runFile, '', record, [
     ['name', isString, 'the run name (a string)'],
     ['spec', isObject, 'the spec the run was trained with (an object)'],
@@ -78,7 +55,7 @@ export function validateRunFolder(dir: string): RunRecord {
     ['bestDevAccuracy', isNumberOrNull, 'a number or null'],
   ]);
   const evalFile = join(dir, 'eval.json');
-  const ev = readJson(evalFile, 'eval.json');
+  const ev = readRunJson(evalFile, 'eval.json');
   check(evalFile, '', ev, [
     ['split', (v) => v === 'test' || v === 'dev', '"test" or "dev"'],
     ['file', isString, 'the evaluated data file (a string)'],
@@ -97,7 +74,7 @@ export function validateRunFolder(dir: string): RunRecord {
     ['predictedRate', isObject, 'an object (label to share)'],
   ]));
   const predictionsFile = join(dir, 'predictions.jsonl');
-  for (const { line, value } of readJsonLines(predictionsFile, true)) {
+  for (const { line, value } of readRequiredLines(predictionsFile, true)) {
     check(`${predictionsFile}:${line}`, '', value, [
       ['index', isNumber, 'a number'],
       ['line', isNumber, 'the record\'s line in the data file (a number)'],
@@ -108,7 +85,7 @@ export function validateRunFolder(dir: string): RunRecord {
     ]);
   }
   const metricsFile = join(dir, 'metrics.jsonl');
-  for (const { line, value } of readJsonLines(metricsFile, false)) check(`${metricsFile}:${line}`, '', value, [['step', isNumber, 'a number']]);
+  for (const { line, value } of readRequiredLines(metricsFile, false)) check(`${metricsFile}:${line}`, '', value, [['step', isNumber, 'a number']]);
   // a soft prompt's result needs the prompt itself, for evaluation and export later
   if ((ev as { results: { kind: string }[] }).results.some((r) => r.kind === 'soft')) readPeftAdapter(dir);
   return record as RunRecord;

@@ -133,16 +133,8 @@ export class RunDir {
     return value;
   }
 
-  /** Reads a JSON-object file; one without a schema version is version 1, a newer one than known is refused. */
   private readJson<K extends keyof RunJsonFiles>(name: K): RunJsonFiles[K] {
-    const file = this.path(name);
-    let value: unknown;
-    try {
-      value = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw new InputError(`${file}: cannot read (${(e as Error).message})`, { file });
-    }
-    return withKnownVersion(file, value, SCHEMA_VERSIONS[name]) as RunJsonFiles[K];
+    return readRunJson(this.path(name), name) as RunJsonFiles[K];
   }
 
   readEval(): EvalFile { return this.readJson('eval.json'); }
@@ -221,8 +213,7 @@ export class RunDir {
     writeFileAtomic(this.path(name), rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
   }
   private readJsonLines<T>(name: string): T[] {
-    if (!this.has(name)) return [];
-    return readFileSync(this.path(name), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+    return readJsonLinesFile(this.path(name)).map((row) => row.value as T);
   }
 
   writeCheckpoint(file: string, state: CheckpointState): void {
@@ -266,6 +257,36 @@ export class RunDir {
  * A run file's parsed JSON with its schema version, checked to be an object of a version this code
  * knows (none written: version 1, as every file from before versions were recorded).
  */
+/**
+ * A run folder's JSON-object file (run.json, eval.json, ...), unchecked beyond its version: one
+ * without a schema version is version 1, a newer one than this code knows is refused.
+ */
+export function readRunJson(file: string, name: keyof RunJsonFiles): unknown {
+  if (!existsSync(file)) throw new InputError(`${file}: missing; a run folder needs it`, { file });
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(`${file}: not valid JSON (${(e as Error).message})`, { file });
+  }
+  return withKnownVersion(file, value, SCHEMA_VERSIONS[name]);
+}
+
+/** A JSON-lines file's rows with their 1-based lines (none when the file is absent); a bad line is named. */
+export function readJsonLinesFile(file: string): { line: number; value: unknown }[] {
+  if (!existsSync(file)) return [];
+  const rows: { line: number; value: unknown }[] = [];
+  readFileSync(file, 'utf8').split('\n').forEach((text, i) => {
+    if (!text.trim()) return;
+    try {
+      rows.push({ line: i + 1, value: JSON.parse(text) });
+    } catch (e) {
+      throw new InputError(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`, { file, line: i + 1 });
+    }
+  });
+  return rows;
+}
+
 export function withKnownVersion(file: string, value: unknown, known: number): { schemaVersion: number } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError(`${file}: expected a JSON object`, { file });
   const version = 'schemaVersion' in value ? value.schemaVersion : 1;
