@@ -3,7 +3,7 @@
 // and consistency checks as the file itself and the run records the spec it really used.
 import { readFileSync } from 'node:fs';
 import { InputError } from './errors.js';
-import { loadSpec, parseSpec, specSchemaPath, type LoadedSpec } from './spec.js';
+import { parseSpec, readSpecText, specSchemaPath, type LoadedSpec } from './spec.js';
 
 /** One override, `path=value` with a dotted path such as `training.seed`. */
 export interface SpecOverride { path: string; value: string }
@@ -76,10 +76,12 @@ function overrideValue(o: SpecOverride, node: SchemaNode): unknown {
  * rules. An error caused by an override names it; lines in later messages stay the file's own.
  */
 export function loadSpecWithOverrides(file: string, overrides: (SpecOverride | string)[]): LoadedSpec {
-  const original = loadSpec(file);
+  const { path, text } = readSpecText(file);
+  // the file itself must be a valid spec: its errors are reported at its own lines
+  const original = parseSpec(text, path);
   const parsed = overrides.map((o) => (typeof o === 'string' ? parseOverride(o) : o));
   if (parsed.length === 0) return original;
-  const raw = JSON.parse(readFileSync(original.file, 'utf8')) as Record<string, unknown>;
+  const raw = JSON.parse(text) as Record<string, unknown>;
   for (const o of parsed) {
     const value = overrideValue(o, fieldSchema(o.path));
     const segments = o.path.split('.');

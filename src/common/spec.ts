@@ -129,9 +129,15 @@ function findDuplicateKeys(node: Node, at: (string | number)[], lineAt: (offset:
 }
 
 export function loadSpec(file: string): LoadedSpec {
+  const { path, text } = readSpecText(file);
+  return parseSpec(text, path);
+}
+
+/** A spec file's absolute path and text. */
+export function readSpecText(file: string): { path: string; text: string } {
   const path = resolve(file);
   if (!existsSync(path)) throw new InputError(`${path}: spec file not found`, { file: path });
-  return parseSpec(readFileSync(path, 'utf8'), path);
+  return { path, text: readFileSync(path, 'utf8') };
 }
 
 /** The spec, or an InputError naming the first problem of `analyseSpec` at its line. */
