@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { buildComparison, exportExamples, filterExamples } from '../src/extension/logic/comparison-data.js';
-import { runNode, specNode } from '../src/extension/logic/experiments.js';
+import { runLabel, runNode, specNode } from '../src/extension/logic/experiments.js';
 import { RunDir } from '../src/common/run-folder.js';
 import { hoverMarkdown, inlinePrompts, markText, resultsForDataset } from '../src/extension/logic/inline-results.js';
 import { JobManager } from '../src/extension/logic/jobs.js';
@@ -86,15 +86,24 @@ describe('views of a finished run', () => {
     assert.equal(run.status, 'completed');
     assert.equal(run.icon, 'pass');
     assert.equal(run.contextValue, 'run.completed.evaluated');
-    assert.match(run.description, /^soft \d+\.\d% \(best discrete \d+\.\d%\)$/);
+    assert.match(run.label, /^soft \d+\.\d% · mood \d\d-\d\d \d\d:\d\d$/);
+    assert.match(run.description, /^best discrete \d+\.\d%$/);
   });
 
-  it('a run is labelled by its name then its start time; the soft prompt\'s accuracy leads the description; the tooltip gives intervals', () => {
+  it('a run is labelled by its accuracy, then its name and start time (a narrow side bar cuts the end); the tooltip gives every prompt with intervals', () => {
     const record = RunDir.open(summary.runDir).record;
-    const node = runNode(summary.runDir, { ...record, createdAt: new Date(2025, 2, 7, 9, 5, 30).toISOString() }, RunDir.open(summary.runDir).readEval().results);
-    assert.equal(node.label, 'mood 03-07 09:05');
-    assert.match(node.description, /^soft \d+\.\d%/);
-    assert.match(node.tooltip, /\nsoft: \d+\.\d% \(\d+\.\d-\d+\.\d\)/);
+    const results = RunDir.open(summary.runDir).readEval().results;
+    const node = runNode(summary.runDir, { ...record, createdAt: new Date(2025, 2, 7, 9, 5, 30).toISOString() }, results);
+    assert.equal(runLabel({ ...record, createdAt: new Date(2025, 2, 7, 9, 5, 30).toISOString() }), 'mood 03-07 09:05');
+    const soft = results.find((r) => r.kind === 'soft')!;
+    const discrete = Math.max(...results.filter((r) => r.kind === 'discrete').map((r) => r.accuracy));
+    assert.equal(node.label, `soft ${(100 * soft.accuracy).toFixed(1)}% · mood 03-07 09:05`);
+    assert.equal(node.description, `best discrete ${(100 * discrete).toFixed(1)}%`);
+    for (const r of results) assert.match(node.tooltip, new RegExp(`\\n${r.id}: \\d+\\.\\d% \\(\\d+\\.\\d-\\d+\\.\\d\\)`));
+    // a run not evaluated yet: name and time only, its status beside them
+    const unevaluated = runNode(summary.runDir, { ...record, status: 'cancelled', step: 2, createdAt: new Date(2025, 2, 7, 9, 5, 30).toISOString() }, null);
+    assert.equal(unevaluated.label, 'mood 03-07 09:05');
+    assert.equal(unevaluated.description, 'cancelled at step 2');
     // a record whose start time does not parse keeps its id
     assert.equal(runNode(summary.runDir, { ...record, createdAt: 'unknown' }, null).label, record.id);
   });
@@ -106,7 +115,7 @@ describe('views of a finished run', () => {
     assert.equal(running.description, 'step 3/6, loss 0.500');
     assert.equal(running.icon, 'sync~spin');
     assert.equal(running.contextValue, 'run.running');
-    assert.match(specNode(specFile, live).runs[0].description, /^soft \d/);
+    assert.match(specNode(specFile, live).runs[0].label, /^soft \d/);
   });
 
   it('inline results: each test line marks the soft prompt and the best discrete prompt; the hover lists every prompt', () => {

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job, JobSummary, TrainerEvent } from '../src/common/protocol.js';
 import { effectiveStatus, HEARTBEAT_INTERVAL_MS, HEARTBEAT_STALE_MS, RunDir } from '../src/common/run-folder.js';
 import type { RunRecord } from '../src/common/run-files.js';
-import { specNode } from '../src/extension/logic/experiments.js';
+import { resumableRuns, specNode } from '../src/extension/logic/experiments.js';
 import { JobManager } from '../src/extension/logic/jobs.js';
 import { TrainerProcess } from '../src/trainer/client.js';
 import { comparisonRows } from '../src/tuning/reports/compare.js';
@@ -125,6 +125,21 @@ describe('a trainer killed mid-run', () => {
     assert.equal(done.error, undefined);
     assert.deepEqual(done.resumedFrom, [0]);
     assert.equal(comparisonRows([runDir])[0].id, 'soft');
+    assert.deepEqual(resumableRuns([spec]), []);
+  });
+
+  it('run.json and the tree name the step of the last checkpoint, where a resume starts', async () => {
+    const spec = workspace(tinySpec({ checkpointEvery: 4 }));
+    const { runDir } = await killedRun(spec, (e) => e.type === 'checkpoint' && e.step === 4);
+    const run = RunDir.open(runDir);
+    const saved = run.readCheckpoint()!.step;
+    assert.ok(saved >= 4, `checkpoint at step ${saved}`);
+    assert.equal(run.record.step, saved);
+    const node = specNode(spec).runs.find((r) => r.runDir === run.dir)!;
+    assert.equal(node.description, `interrupted at step ${saved}/12`);
+    assert.match(node.tooltip, new RegExp(`\nstatus: interrupted\nlast checkpoint: step ${saved} of 12\n`));
+    // Resume Run from the palette offers it
+    assert.deepEqual(resumableRuns([spec]).map((r) => [r.runDir, r.description]), [[run.dir, `interrupted at step ${saved}/12`]]);
   });
 
   it('resume refuses a run whose process is alive', async () => {

@@ -13,6 +13,7 @@ import { diffOfPickedRuns } from './logic/run-diff-view.js';
 import type { ExperimentsTree } from './experiments-tree.js';
 import type { InlineResults } from './inline.js';
 import type { JobManager, JobOutcome } from './logic/jobs.js';
+import { resumableRuns } from './logic/experiments.js';
 import { buildSpec, experimentName, labelLengthAdvice, modelAdvice, profileDataset } from './logic/new-experiment.js';
 
 export interface Context {
@@ -154,8 +155,15 @@ export function registerCommands(ctx: Context): void {
 
   register('promptTuning.resumeRun', async (arg: Arg) => {
     if (!requireTrust('training')) return;
-    if (!arg || arg instanceof vscode.Uri || !arg.runDir) return;
-    const run = RunDir.open(arg.runDir);
+    let runDir = arg && !(arg instanceof vscode.Uri) ? arg.runDir : undefined;
+    if (!runDir) {
+      // from the palette: the interrupted or cancelled runs, the only one at once
+      const runs = resumableRuns(await specFiles());
+      if (runs.length === 0) return void vscode.window.showInformationMessage('Prompt Tuning: no interrupted or cancelled run to resume.');
+      runDir = runs.length === 1 ? runs[0].runDir : (await vscode.window.showQuickPick(runs, { title: 'Resume which run?' }))?.runDir;
+      if (!runDir) return;
+    }
+    const run = RunDir.open(runDir);
     const { specFile } = trainedRecord(run.record, run.path('run.json'));
     await runJob(ctx, { kind: 'train', specFile, ...runOptions(), resume: run.dir }, `resuming ${run.id}`);
   });

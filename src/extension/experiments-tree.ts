@@ -24,14 +24,17 @@ export class ExperimentsTree implements vscode.TreeDataProvider<Node> {
 
   getTreeItem(node: Node): vscode.TreeItem {
     if (node.kind === 'spec') {
-      const item = new vscode.TreeItem(node.label, node.runs.length || node.queued.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+      const hasChildren = node.runs.length > 0 || node.queued.length > 0;
+      const item = new vscode.TreeItem(node.label, hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
       item.description = node.description;
       item.resourceUri = vscode.Uri.file(node.file);
       item.iconPath = new vscode.ThemeIcon('beaker');
       item.contextValue = 'experiment';
       item.tooltip = node.file;
       item.command = { command: 'vscode.open', title: 'Open Spec', arguments: [vscode.Uri.file(node.file)] };
-      item.id = node.file;
+      // VS Code keeps an item's collapsed state by id, and a leaf's is collapsed: a spec without
+      // runs has an id of its own, so that its first run (trained with the view open) shows expanded
+      item.id = hasChildren ? node.file : `${node.file}#no-runs`;
       return item;
     }
     if (node.kind === 'queued') {

@@ -31,8 +31,7 @@ const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 const twoDigits = (n: number) => String(n).padStart(2, '0');
 
 /**
- * A run's name, then when it started (local time, to the minute): short, so that the description's
- * accuracy beside it stays in view in a narrow side bar. The full id is in the tooltip.
+ * A run's name, then when it started (local time, to the minute). The full id is in the tooltip.
  */
 export function runLabel(record: Pick<RunRecord, 'id' | 'name' | 'createdAt'>): string {
   const started = new Date(record.createdAt);
@@ -44,15 +43,17 @@ export function runLabel(record: Pick<RunRecord, 'id' | 'name' | 'createdAt'>): 
 export function runNode(runDir: string, record: RunRecord, results: PromptResult[] | null, live?: LiveProgress): RunNode {
   // a run whose process is gone is never shown as running
   const status = effectiveStatus(record);
+  let label = runLabel(record);
   let description: string;
   if (live && live.runDir === runDir && status === 'running') {
     description = `step ${live.step}/${live.steps}${live.loss !== undefined ? `, loss ${live.loss.toFixed(3)}` : ''}`;
   } else if (results && results.length) {
+    // the accuracy leads the label: a narrow side bar cuts a row's end, and the description first
     const soft = results.filter((r) => r.kind !== 'discrete');
     const best = [...(soft.length ? soft : results)].sort((a, b) => b.accuracy - a.accuracy)[0];
-    description = `${best.id} ${pct(best.accuracy)}`;
+    label = `${best.id} ${pct(best.accuracy)} · ${label}`;
     const discrete = results.filter((r) => r.kind === 'discrete');
-    if (discrete.length && soft.length) description += ` (best discrete ${pct(Math.max(...discrete.map((r) => r.accuracy)))})`;
+    description = discrete.length && soft.length ? `best discrete ${pct(Math.max(...discrete.map((r) => r.accuracy)))}` : '';
   } else if (status === 'running') description = `running, step ${record.step}/${record.steps}`;
   else if (status === 'cancelled') description = `cancelled at step ${record.step}`;
   else if (status === 'failed') description = 'failed';
@@ -60,9 +61,32 @@ export function runNode(runDir: string, record: RunRecord, results: PromptResult
   else description = record.kind === 'import' ? 'imported soft prompt' : record.kind === 'scale' ? `scaling ablation over ${record.models?.length ?? 0} models` : record.kind === 'sweep' ? `sweep (${status})` : status;
   const icon = status === 'completed' ? 'pass' : status === 'failed' ? 'error' : status === 'cancelled' ? 'circle-slash' : status === 'interrupted' ? 'debug-pause' : live?.runDir === runDir ? 'sync~spin' : 'history';
   const accuracies = (results ?? []).map((r) => `${r.id}: ${accuracyText(r.accuracy, r.accuracyInterval)}`);
-  const tooltip = [`${record.id}`, `status: ${status}`, `model: ${record.model?.id ?? ''}`, `device: ${record.device}`, record.error ? `error: ${record.error}` : '', ...(accuracies.length ? ['accuracy (95% interval):', ...accuracies] : [])].filter(Boolean).join('\n');
+  // where a resume would start: the row's end, which says so too, is the first a side bar cuts
+  const resumesAt = status === 'interrupted' || status === 'cancelled' ? `last checkpoint: step ${record.step} of ${record.steps}` : '';
+  const tooltip = [`${record.id}`, `status: ${status}`, resumesAt, `model: ${record.model?.id ?? ''}`, `device: ${record.device}`, record.error ? `error: ${record.error}` : '', ...(accuracies.length ? ['accuracy (95% interval):', ...accuracies] : [])].filter(Boolean).join('\n');
   const evaluated = results !== null || record.kind === 'scale';
-  return { kind: 'run', runDir, id: record.id, status, label: runLabel(record), description, tooltip, contextValue: `run.${status}${evaluated ? '.evaluated' : ''}`, icon };
+  return { kind: 'run', runDir, id: record.id, status, label, description, tooltip, contextValue: `run.${status}${evaluated ? '.evaluated' : ''}`, icon };
+}
+
+export interface ResumableRun { label: string; description: string; detail: string; runDir: string }
+
+/**
+ * Runs Resume Run can take from the palette: prompt-tuning runs (no kind) of the specs' folders,
+ * interrupted or cancelled, with a checkpoint to start from; newest first.
+ */
+export function resumableRuns(specFiles: string[]): ResumableRun[] {
+  const roots = [...new Set(specFiles.map((f) => runsRootFor(resolve(f, '..'))))];
+  const found = roots.flatMap((root) => listRuns(root).flatMap((run) => {
+    try {
+      const record = run.record;
+      const status = effectiveStatus(record);
+      return !record.kind && (status === 'interrupted' || status === 'cancelled') && run.has('checkpoints/last.safetensors') ? [{ run, record, status }] : [];
+    } catch {
+      return [];
+    }
+  }));
+  return found.sort((a, b) => b.record.createdAt.localeCompare(a.record.createdAt))
+    .map(({ run, record, status }) => ({ label: runLabel(record), description: `${status} at step ${record.step}/${record.steps}`, detail: run.dir, runDir: run.dir }));
 }
 
 /** The spec file a job belongs to: its own, or, for a job on a run folder, the run's. */

@@ -98,6 +98,8 @@ export async function trainSoftPrompt(args: {
       training: { bestAccuracy, bestStep, sinceBest },
     });
     run.writeMetrics(metrics);
+    // run.json's step is where a resume would start: a run found interrupted names it, not step 0
+    run.updateRecord({ step });
     hooks.onCheckpoint?.(step, run.path('checkpoints/last.safetensors'));
   };
 
