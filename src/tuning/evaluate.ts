@@ -10,6 +10,7 @@ import { SequenceEncoder } from './encoding.js';
 import { classificationMetrics, majorityVote } from './metrics.js';
 import type { DiscretePromptSpec, Spec } from '../common/spec.js';
 import { fillTemplate } from '../common/template.js';
+import { kShotText } from '../common/prompt-render.js';
 import { chatConversation, chatTextForEncoding, renderChatPrompt } from './chat.js';
 import type { Prediction, PromptKind, PromptResult, ScoredPrediction, ScoredPromptResult } from '../common/run-files.js';
 
@@ -26,6 +27,8 @@ export interface PromptUnderTest {
   labelSeparator?: string;
   /** Chat prompts: the conversation for one example as the model's chat template renders it. */
   rendered?(example: Example): string;
+  /** k-shot prompts: the train examples shown before this one (recorded in predictions.jsonl by line). */
+  demonstrations?(example: Example): Example[];
 }
 
 export interface EvaluationOptions {
@@ -52,28 +55,25 @@ export class Evaluator {
     if (p.shots && this.train && p.shots > this.train.examples.length) {
       throw new InputError(`discrete prompt "${p.id}": shots is ${p.shots}, but the train split (${this.train.file}) has only ${this.train.examples.length} examples; lower shots or add train examples`, { file: this.train.file, field: 'shots' });
     }
+    const train = this.train;
+    const draw = (example: Example): Example[] => {
+      if (!p.shots) return [];
+      if (!train) throw new Error('k-shot prompts need the train split');
+      return drawShots(train.examples, p.shots, seed, p.id, example);
+    };
+    const demosOf = (example: Example) => draw(example).map((d) => ({ fields: d.fields, labelText: this.spec.data.verbalizer[d.label] }));
+    const demonstrations = p.shots ? { demonstrations: draw } : {};
     if (p.messages) {
       const messages = p.messages;
-      const demosOf = (example: Example) => {
-        if (!p.shots) return [];
-        if (!this.train) throw new Error('k-shot prompts need the train split');
-        return drawShots(this.train.examples, p.shots, seed, p.id, example).map((d) => ({ fields: d.fields, labelText: this.spec.data.verbalizer[d.label] }));
-      };
-      return this.chatPrompt(p.id, 'discrete', [], (example) => chatConversation(messages, example.fields, demosOf(example), `discrete prompt ${p.id}`));
+      return { ...this.chatPrompt(p.id, 'discrete', [], (example) => chatConversation(messages, example.fields, demosOf(example), `discrete prompt ${p.id}`)), ...demonstrations };
     }
     const template = p.template!;
     return {
       id: p.id,
       kind: 'discrete',
       soft: [],
-      text: (example) => {
-        const query = fillTemplate(template, example.fields, { file: 'record', what: `discrete prompt ${p.id}` });
-        if (!p.shots) return query;
-        if (!this.train) throw new Error('k-shot prompts need the train split');
-        const demos = drawShots(this.train.examples, p.shots, seed, p.id, example);
-        const shown = demos.map((d) => fillTemplate(template, d.fields) + sep + this.spec.data.verbalizer[d.label]);
-        return [...shown, query].join(p.shotSeparator);
-      },
+      text: (example) => kShotText(template, example.fields, demosOf(example), sep, p.shotSeparator, `discrete prompt ${p.id}`),
+      ...demonstrations,
     };
   }
 
@@ -236,6 +236,7 @@ export class Evaluator {
       correct: predicted[i] === gold[i],
       scores: Object.fromEntries(this.labels.map((l, c) => [l, merged[i][c]])),
       ...(generated ? { generated: generated[i].text, generatedLabel: generatedLabels![i], exactMatch: generatedLabels![i] === e.label } : {}),
+      ...(prompt.demonstrations ? { shots: prompt.demonstrations(e).map((d) => d.line) } : {}),
     }));
     const taskParameters = prompt.taskParameters ?? prompt.soft.reduce((p, s) => p + s.length * s.dim, 0);
     return { result: { id: prompt.id, kind: prompt.kind, taskParameters, ...metrics }, predictions };
