@@ -49,9 +49,10 @@ export interface VsCodeSession {
 
 /**
  * Starts code-server on a free port with its own user data, extensions and HOME (named `name`
- * in the logs), installs the VSIX, and opens the workspace in Chromium.
+ * in the logs), installs the VSIX, and opens the workspace in Chromium. `prepare` adds files to
+ * the workspace copy before the window opens it.
  */
-export async function openVsCode(name: string, settings: Record<string, unknown> = {}, viewport = { width: 1600, height: 1000 }): Promise<VsCodeSession> {
+export async function openVsCode(name: string, settings: Record<string, unknown> = {}, viewport = { width: 1600, height: 1000 }, prepare?: (workspace: string) => void): Promise<VsCodeSession> {
   const node24 = process.env.PTUNE_E2E_NODE;
   const codeServer = process.env.PTUNE_E2E_CODE_SERVER;
   const vsix = process.env.PTUNE_E2E_VSIX;
@@ -64,6 +65,7 @@ export async function openVsCode(name: string, settings: Record<string, unknown>
   const workspace = join(base, 'workspace');
   for (const d of [home, userData, extensions, join(base, 'tmp'), join(userData, 'User')]) mkdirSync(d, { recursive: true });
   cpSync(join(root, 'test', 'e2e', 'workspace'), workspace, { recursive: true });
+  prepare?.(workspace);
   writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({
     'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'telemetry.telemetryLevel': 'off',
     'extensions.ignoreRecommendations': true, 'security.workspace.trust.enabled': false, 'update.mode': 'none',
