@@ -1,17 +1,127 @@
-// Which example rows a comparison filter and search keep. Pure: the webview bundles it too.
-import type { ComparisonData, ExampleRow } from './protocol.js';
+// Which example rows a comparison filter and search keep, their order, and where a search matches
+// in a text. Pure: the webview bundles it too, and the host exports what the panel shows.
+import type { ComparisonData, ExampleCell, ExampleFilter, ExampleRow, ExampleSort, PromptSummary, SortColumn } from './protocol.js';
 
-export type ExampleFilter = 'all' | 'disagreements' | 'soft-wrong' | 'discrete-wrong';
+export type { ExampleFilter, ExampleSort, SortColumn } from './protocol.js';
+
+/** A filter in words, as the panel's menu and an export name it. */
+export function filterLabel(filter: ExampleFilter): string {
+  if (filter === 'all') return 'All examples';
+  if (filter === 'disagreements') return 'Prompts disagree';
+  if (filter === 'soft-wrong') return 'A soft prompt is wrong';
+  if (filter === 'discrete-wrong') return 'A discrete prompt is wrong';
+  if (filter.kind === 'wrong') return `${filter.prompt} is wrong`;
+  if (filter.kind === 'rightWrong') return `${filter.right} right, ${filter.wrong} wrong`;
+  if (filter.kind === 'allWrong') return 'Every prompt is wrong';
+  return 'No two prompts agree';
+}
+
+/** The filter where every prompt it names is among `keys`, else 'all' (a panel state saved for other runs). */
+export function validFilter(filter: unknown, keys: string[]): ExampleFilter {
+  if (filter === 'all' || filter === 'disagreements' || filter === 'soft-wrong' || filter === 'discrete-wrong') return filter;
+  const f = filter as { kind?: string; prompt?: unknown; right?: unknown; wrong?: unknown } | null;
+  if (f?.kind === 'allWrong' || f?.kind === 'allDisagree') return { kind: f.kind };
+  if (f?.kind === 'wrong' && keys.includes(f.prompt as string)) return { kind: 'wrong', prompt: f.prompt as string };
+  if (f?.kind === 'rightWrong' && keys.includes(f.right as string) && keys.includes(f.wrong as string) && f.right !== f.wrong) return { kind: 'rightWrong', right: f.right as string, wrong: f.wrong as string };
+  return 'all';
+}
+
+/** Whether a row passes a filter (`kinds`: each prompt key's kind). */
+export function keepsRow(row: ExampleRow, filter: ExampleFilter, kinds: Map<string, PromptSummary['kind']>): boolean {
+  if (filter === 'all') return true;
+  const cells = Object.entries(row.cells);
+  if (filter === 'disagreements') return new Set(cells.map(([, c]) => c.prediction)).size > 1;
+  if (filter === 'soft-wrong') return cells.some(([k, c]) => kinds.get(k) !== 'discrete' && !c.correct);
+  if (filter === 'discrete-wrong') return cells.some(([k, c]) => kinds.get(k) === 'discrete' && !c.correct);
+  if (filter.kind === 'wrong') return row.cells[filter.prompt]?.correct === false;
+  if (filter.kind === 'rightWrong') return row.cells[filter.right]?.correct === true && row.cells[filter.wrong]?.correct === false;
+  if (filter.kind === 'allWrong') return cells.length > 0 && cells.every(([, c]) => !c.correct);
+  // no two alike: as many different predictions as prompts (two prompts at least)
+  return cells.length > 1 && new Set(cells.map(([, c]) => c.prediction)).size === cells.length;
+}
+
+/** Whether a search matches a row: its input, its gold label, or a prompt's generated text (case ignored). */
+export function matchesSearch(row: ExampleRow, search: string): boolean {
+  const needle = search.trim().toLowerCase();
+  if (!needle) return true;
+  if (row.input.toLowerCase().includes(needle) || row.gold.toLowerCase().includes(needle)) return true;
+  for (const c of Object.values(row.cells)) if (c.generated?.toLowerCase().includes(needle)) return true;
+  return false;
+}
 
 export function filterExamples(data: ComparisonData, filter: ExampleFilter, search: string): ExampleRow[] {
   const kinds = new Map(data.prompts.map((p) => [p.key, p.kind]));
+  return data.examples.filter((row) => keepsRow(row, filter, kinds) && matchesSearch(row, search));
+}
+
+/**
+ * How surely a prompt chose the gold label: its log-probability less the best other label's.
+ * Negative where another label scored higher (the prediction is wrong, more surely the lower);
+ * null where no label was scored (a pipeline's stage one alone) or the gold is no label.
+ */
+export function goldMargin(scores: Record<string, number> | null | undefined, gold: string): number | null {
+  if (!scores || !(gold in scores)) return null;
+  let best = -Infinity;
+  for (const [label, v] of Object.entries(scores)) if (label !== gold && v > best) best = v;
+  return best === -Infinity ? null : scores[gold] - best;
+}
+
+const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+
+/** A cell's place in its column: wrong before right, then by the gold margin (no margin last of its group). */
+function cellOrder(a: ExampleCell | undefined, b: ExampleCell | undefined): number {
+  if (!a || !b) return a ? -1 : b ? 1 : 0;
+  if (a.correct !== b.correct) return a.correct ? 1 : -1;
+  const ma = a.margin ?? null;
+  const mb = b.margin ?? null;
+  if (ma === null || mb === null) return ma === null ? (mb === null ? 0 : 1) : -1;
+  return ma - mb;
+}
+
+/**
+ * The rows in a column's order (a new array; ties keep file and line order). A prompt's column
+ * ascending: the examples it gets most surely wrong first, those it gets most surely right last.
+ */
+export function sortExamples(rows: ExampleRow[], sort: ExampleSort | null | undefined): ExampleRow[] {
+  if (!sort) return rows;
+  const { column } = sort;
+  const byPlace = (a: ExampleRow, b: ExampleRow) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1);
+  const compare = column === 'line' ? byPlace
+    : column === 'input' ? (a: ExampleRow, b: ExampleRow) => collator.compare(a.input, b.input)
+      : column === 'gold' ? (a: ExampleRow, b: ExampleRow) => collator.compare(a.gold, b.gold)
+        : (a: ExampleRow, b: ExampleRow) => cellOrder(a.cells[column.prompt], b.cells[column.prompt]);
+  const sign = sort.descending ? -1 : 1;
+  return rows.slice().sort((a, b) => sign * compare(a, b) || byPlace(a, b));
+}
+
+/** The next sort when a column's heading is clicked: ascending, then descending, then none. */
+export function nextSort(current: ExampleSort | null | undefined, column: SortColumn): ExampleSort | null {
+  const same = current && JSON.stringify(current.column) === JSON.stringify(column);
+  if (!same) return { column, descending: false };
+  return current.descending ? null : { column, descending: true };
+}
+
+/** Where a search matches in a text: [start, end) ranges, case ignored, not overlapping. */
+export function searchHits(text: string, search: string): [number, number][] {
   const needle = search.trim().toLowerCase();
-  return data.examples.filter((row) => {
-    const cells = Object.entries(row.cells);
-    if (filter === 'disagreements' && new Set(cells.map(([, c]) => c.prediction)).size < 2) return false;
-    if (filter === 'soft-wrong' && !cells.some(([k, c]) => kinds.get(k) !== 'discrete' && !c.correct)) return false;
-    if (filter === 'discrete-wrong' && !cells.some(([k, c]) => kinds.get(k) === 'discrete' && !c.correct)) return false;
-    if (needle && !row.input.toLowerCase().includes(needle) && !row.gold.toLowerCase().includes(needle)) return false;
-    return true;
-  });
+  if (!needle) return [];
+  const hay = text.toLowerCase();
+  const out: [number, number][] = [];
+  // lower-casing keeps the length of nearly every text; where it does not, offsets would drift
+  if (hay.length !== text.length) return out;
+  for (let at = hay.indexOf(needle); at >= 0; at = hay.indexOf(needle, at + needle.length)) out.push([at, at + needle.length]);
+  return out;
+}
+
+/** A text cut at a search's hits: the pieces in order, each marked whether it is a hit. */
+export function splitHits(text: string, search: string): { text: string; hit: boolean }[] {
+  const out: { text: string; hit: boolean }[] = [];
+  let at = 0;
+  for (const [s, e] of searchHits(text, search)) {
+    if (s > at) out.push({ text: text.slice(at, s), hit: false });
+    out.push({ text: text.slice(s, e), hit: true });
+    at = e;
+  }
+  if (at < text.length || out.length === 0) out.push({ text: text.slice(at), hit: false });
+  return out;
 }

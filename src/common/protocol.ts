@@ -1,6 +1,7 @@
 // Messages between the extension host (or any parent), the trainer process and the webviews.
 // One discriminated union per direction, so every handler is checked by the compiler.
 import type { InputLocation } from './errors.js';
+import type { RenderedPrompt } from './prompt-render.js';
 import type { ClassMetrics, InspectReport, PromptKind } from './run-files.js';
 
 export type DeviceName = 'auto' | 'cpu' | 'webgpu' | 'cuda';
@@ -80,9 +81,16 @@ export interface PromptSummary {
   confusion: number[][]; predictedRate: Record<string, number>; count: number; taskParameters: number;
   /** Chat prompts: the first example's conversation as the model's chat template rendered it. */
   rendered?: string;
+  /** The prompt's template in one line (soft prompt and shots named), from the run's spec; absent where the spec has none. */
+  template?: string;
+  /** The whole prompt for the table's first example, demonstrations included. */
+  preview?: { line: number; text: string };
 }
-/** score: the predicted label's log-likelihood; null where no label was scored (a pipeline's stage one alone). */
-export interface ExampleCell { prediction: string; correct: boolean; score: number | null; generated?: string; stage1?: string }
+/**
+ * score: the predicted label's log-likelihood; null where no label was scored (a pipeline's stage
+ * one alone). margin: the gold label's log-likelihood less the best other label's (negative: wrong).
+ */
+export interface ExampleCell { prediction: string; correct: boolean; score: number | null; margin?: number | null; generated?: string; stage1?: string }
 export interface ExampleRow { line: number; file: string; input: string; gold: string; cells: Record<string, ExampleCell> }
 export interface ScalePointData { model: string; params: number; promptDesign: number | null; promptTuning: number | null; modelTuning: number | null }
 export interface ComparisonData {
@@ -97,13 +105,46 @@ export interface ComparisonData {
   inspections?: { run: string; prompt: string; report: InspectReport }[];
 }
 
-/** Host -> comparison panel. */
-export type ComparisonToWebview = { type: 'data'; data: ComparisonData; runDirs: string[] };
+/**
+ * A filter of the examples table. The named ones look at every prompt; the objects at the prompts
+ * they name (by key): `wrong` keeps the examples a prompt gets wrong, `rightWrong` those one
+ * prompt gets right and another wrong, `allWrong` those every prompt gets wrong, `allDisagree`
+ * those on which no two prompts predict the same label.
+ */
+export type ExampleFilter =
+  | 'all' | 'disagreements' | 'soft-wrong' | 'discrete-wrong'
+  | { kind: 'wrong'; prompt: string }
+  | { kind: 'rightWrong'; right: string; wrong: string }
+  | { kind: 'allWrong' }
+  | { kind: 'allDisagree' };
+
+/** A column the table sorts by; a prompt's column sorts by the gold label's margin (see `goldMargin`). */
+export type SortColumn = 'line' | 'input' | 'gold' | { prompt: string };
+export interface ExampleSort { column: SortColumn; descending: boolean }
+
+/** One prompt on one example, as the detail pane shows it. */
+export interface ExampleDetailPrompt {
+  key: string; kind: PromptKind;
+  prediction: string; correct: boolean;
+  /** Every label's log-likelihood; null where no label was scored. */
+  scores: Record<string, number> | null;
+  generated?: string; stage1?: string;
+  /** What the model read before the label; null where the run's spec does not describe the prompt. */
+  prompt: RenderedPrompt | null;
+}
+/** One example with every prompt's scores and rendered prompt: asked for when the panel selects it. */
+export interface ExampleDetail { file: string; line: number; input: string; gold: string; prompts: ExampleDetailPrompt[] }
+
+/** Host -> comparison panel. `detail` answers a `detail` request (null: no such example). */
+export type ComparisonToWebview =
+  | { type: 'data'; data: ComparisonData; runDirs: string[] }
+  | { type: 'detail'; file: string; line: number; detail: ExampleDetail | null };
 /** Comparison panel -> host. */
 export type ComparisonFromWebview =
   | { type: 'ready' }
-  | { type: 'export'; format: 'csv' | 'md'; filter: string; search: string }
-  | { type: 'openLine'; file: string; line: number };
+  | { type: 'export'; format: 'csv' | 'md'; filter: ExampleFilter; search: string; sort?: ExampleSort | null }
+  | { type: 'openLine'; file: string; line: number }
+  | { type: 'detail'; file: string; line: number };
 
 /** Host -> run view. */
 export type RunViewToWebview =

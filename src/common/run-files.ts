@@ -185,6 +185,8 @@ export interface Prediction {
   exactMatch?: boolean;
   /** Two-stage pipelines: the first stage's text. */
   stage1?: string;
+  /** k-shot prompts: the train-file lines of the demonstrations shown before this example, in order. */
+  shots?: number[];
 }
 /** A prediction whose labels were scored: every kind but a pipeline's stage one alone. */
 export type ScoredPrediction = Prediction & { scores: Record<string, number> };

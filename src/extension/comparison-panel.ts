@@ -2,14 +2,15 @@
 // after a reload (the serializer reopens it with the run folders it showed).
 import { writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import type { ComparisonData, ComparisonFromWebview, ComparisonToWebview } from '../common/protocol.js';
-import { buildComparison, exportExamples, filterExamples, type ExampleFilter } from './logic/comparison-data.js';
+import type { ComparisonFromWebview, ComparisonToWebview } from '../common/protocol.js';
+import { validFilter } from '../common/example-filter.js';
+import { exportExamples, filterExamples, loadComparison, sortExamples, type ComparisonSource } from './logic/comparison-data.js';
 import { webviewHtml } from './webview-html.js';
 
 export class ComparisonPanel {
   static readonly viewType = 'promptTuning.comparison';
   private static panels = new Map<string, ComparisonPanel>();
-  private data: ComparisonData | undefined;
+  private source: ComparisonSource | undefined;
 
   static async show(extensionUri: vscode.Uri, runDirs: string[]): Promise<ComparisonPanel> {
     const key = runDirs.join('|');
@@ -49,16 +50,24 @@ export class ComparisonPanel {
 
   private async load(): Promise<void> {
     try {
-      this.data = await buildComparison(this.runDirs);
-      const message: ComparisonToWebview = { type: 'data', data: this.data, runDirs: this.runDirs };
-      await this.panel.webview.postMessage(message);
+      this.source = await loadComparison(this.runDirs);
+      await this.post({ type: 'data', data: this.source.data, runDirs: this.runDirs });
     } catch (e) {
       void vscode.window.showErrorMessage(`Prompt Tuning: cannot show the comparison: ${(e as Error).message}`);
     }
   }
 
+  private async post(message: ComparisonToWebview): Promise<void> {
+    await this.panel.webview.postMessage(message);
+  }
+
   private async handle(m: ComparisonFromWebview): Promise<void> {
     if (m.type === 'ready') return this.load();
+    if (m.type === 'detail') {
+      const detail = this.source ? await this.source.detail(m.file, m.line) : null;
+      await this.post({ type: 'detail', file: m.file, line: m.line, detail });
+      return;
+    }
     if (m.type === 'openLine') {
       const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(m.file));
       const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.Beside);
@@ -67,11 +76,12 @@ export class ComparisonPanel {
       editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenter);
       return;
     }
-    if (m.type === 'export' && this.data) {
-      const rows = filterExamples(this.data, m.filter as ExampleFilter, m.search);
+    if (m.type === 'export' && this.source) {
+      const data = this.source.data;
+      const rows = sortExamples(filterExamples(data, validFilter(m.filter, data.prompts.map((p) => p.key)), m.search), m.sort);
       const target = await vscode.window.showSaveDialog({ filters: m.format === 'csv' ? { CSV: ['csv'] } : { Markdown: ['md'] }, saveLabel: 'Export' });
       if (!target) return;
-      writeFileSync(target.fsPath, exportExamples(this.data, rows, m.format));
+      writeFileSync(target.fsPath, exportExamples(data, rows, m.format));
       void vscode.window.showInformationMessage(`Exported ${rows.length} rows to ${target.fsPath}`);
     }
   }

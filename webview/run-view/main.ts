@@ -21,9 +21,10 @@ let loss: [number, number][] = [];
 let dev: [number, number][] = [];
 let steps = 0;
 
+// the charts draw themselves again on a resize of the view and on a theme change (chart.ts)
 function draw() {
-  if (loss.length) lossChart.render([{ label: 'loss', points: loss }]);
-  if (dev.length) accChart.render([{ label: 'dev accuracy', points: dev, percent: true }]);
+  lossChart.render(loss.length ? [{ label: 'loss', points: loss }] : []);
+  accChart.render(dev.length ? [{ label: 'dev accuracy', points: dev, percent: true }] : []);
 }
 
 window.addEventListener('message', (event: MessageEvent<RunViewToWebview>) => {

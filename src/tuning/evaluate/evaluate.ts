@@ -172,6 +172,7 @@ export class Evaluator {
       correct: predicted[i] === gold[i],
       scores: Object.fromEntries(this.labels.map((l, c) => [l, merged[i][c]])),
       ...(generated ? { generated: generated[i].text, generatedLabel: generatedLabels![i], exactMatch: generatedLabels![i] === e.label } : {}),
+      ...(prompt.demonstrations ? { shots: prompt.demonstrations(e).map((d) => d.line) } : {}),
     }));
     const taskParameters = prompt.taskParameters ?? prompt.soft.reduce((p, s) => p + s.length * s.dim, 0);
     return { result: { id: prompt.id, kind: prompt.kind, taskParameters, ...metrics }, predictions };

@@ -18,7 +18,8 @@ import { isSpanCorruptionT5, T5_CHECKPOINT_ADVICE } from '../../common/t5-checkp
 import { configParameters, CPU_ROWS_PER_PASS, nvidiaGpuMemory, planMemory, type MemoryPlan } from '../train/memory-plan.js';
 import { SequenceEncoder } from '../prompts/encoding.js';
 import { fillTemplate } from '../../common/template.js';
-import { chatConversation, checkChatTemplates, renderChatPrompt } from '../prompts/chat.js';
+import { checkChatTemplates, renderChatPrompt } from '../prompts/chat.js';
+import { chatConversation } from '../../common/prompt-render.js';
 import type { ModelConfig } from '../../models/config.js';
 import type { TrainedRunRecord, Unversioned } from '../../common/run-files.js';
 

@@ -3,23 +3,8 @@
 // never by a renderer of our own.
 import { InputError } from '../../common/errors.js';
 import type { ChatMessage, LoadedSpec } from '../../common/spec.js';
-import { fillTemplate } from '../../common/template.js';
 import type { Tokenizer } from '../../models/tokenizer.js';
 
-/** A demonstration of a k-shot chat prompt: a train record and its label's text. */
-export interface Demonstration { fields: Record<string, unknown>; labelText: string }
-
-/**
- * The conversation for one record: each message filled from it, and each demonstration as a user
- * turn (the last user message filled from the demonstration) answered by an assistant turn (its
- * label text), placed before the last user message, after the system message and any fixed turns.
- */
-export function chatConversation(messages: ChatMessage[], fields: Record<string, unknown>, demos: Demonstration[] = [], what = 'a chat prompt'): ChatMessage[] {
-  const query = messages.map((m) => m.role).lastIndexOf('user');
-  const fill = (m: ChatMessage, f: Record<string, unknown>): ChatMessage => ({ role: m.role, content: fillTemplate(m.content, f, { file: 'record', what }) });
-  const turns = demos.flatMap((d): ChatMessage[] => [fill(messages[query], d.fields), { role: 'assistant', content: d.labelText }]);
-  return [...messages.slice(0, query).map((m) => fill(m, fields)), ...turns, ...messages.slice(query).map((m) => fill(m, fields))];
-}
 
 /** The conversation rendered by the model's chat template, ending with the generation prompt: the label follows as the assistant's reply. */
 export function renderChatPrompt(tok: Tokenizer, conversation: ChatMessage[], promptId: string): string {

@@ -9,7 +9,8 @@ import type { DiscretePromptSpec, Spec } from '../../common/spec.js';
 import { fillTemplate } from '../../common/template.js';
 import type { PromptKind } from '../../common/run-files.js';
 import { SequenceEncoder } from './encoding.js';
-import { chatConversation, chatTextForEncoding, renderChatPrompt } from './chat.js';
+import { chatTextForEncoding, renderChatPrompt } from './chat.js';
+import { chatConversation, kShotText } from '../../common/prompt-render.js';
 
 export interface PromptUnderTest {
   id: string;
@@ -24,6 +25,8 @@ export interface PromptUnderTest {
   labelSeparator?: string;
   /** Chat prompts: the conversation for one example as the model's chat template renders it. */
   rendered?(example: Example): string;
+  /** k-shot prompts: the train examples shown before this one (recorded in predictions.jsonl by line). */
+  demonstrations?(example: Example): Example[];
 }
 
 export class PromptBuilder {
@@ -39,28 +42,25 @@ export class PromptBuilder {
     if (p.shots && this.train && p.shots > this.train.examples.length) {
       throw new InputError(`discrete prompt "${p.id}": shots is ${p.shots}, but the train split (${this.train.file}) has only ${this.train.examples.length} examples; lower shots or add train examples`, { file: this.train.file, field: 'shots' });
     }
+    const train = this.train;
+    const draw = (example: Example): Example[] => {
+      if (!p.shots) return [];
+      if (!train) throw new Error('k-shot prompts need the train split');
+      return drawShots(train.examples, p.shots, seed, p.id, example);
+    };
+    const demosOf = (example: Example) => draw(example).map((d) => ({ fields: d.fields, labelText: this.spec.data.verbalizer[d.label] }));
+    const demonstrations = p.shots ? { demonstrations: draw } : {};
     if (p.messages) {
       const messages = p.messages;
-      const demosOf = (example: Example) => {
-        if (!p.shots) return [];
-        if (!this.train) throw new Error('k-shot prompts need the train split');
-        return drawShots(this.train.examples, p.shots, seed, p.id, example).map((d) => ({ fields: d.fields, labelText: this.spec.data.verbalizer[d.label] }));
-      };
-      return this.chatPrompt(p.id, 'discrete', [], (example) => chatConversation(messages, example.fields, demosOf(example), `discrete prompt ${p.id}`));
+      return { ...this.chatPrompt(p.id, 'discrete', [], (example) => chatConversation(messages, example.fields, demosOf(example), `discrete prompt ${p.id}`)), ...demonstrations };
     }
     const template = p.template!;
     return {
       id: p.id,
       kind: 'discrete',
       soft: [],
-      text: (example) => {
-        const query = fillTemplate(template, example.fields, { file: 'record', what: `discrete prompt ${p.id}` });
-        if (!p.shots) return query;
-        if (!this.train) throw new Error('k-shot prompts need the train split');
-        const demos = drawShots(this.train.examples, p.shots, seed, p.id, example);
-        const shown = demos.map((d) => fillTemplate(template, d.fields) + sep + this.spec.data.verbalizer[d.label]);
-        return [...shown, query].join(p.shotSeparator);
-      },
+      text: (example) => kShotText(template, example.fields, demosOf(example), sep, p.shotSeparator, `discrete prompt ${p.id}`),
+      ...demonstrations,
     };
   }
 
