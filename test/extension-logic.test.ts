@@ -8,7 +8,7 @@ import { buildComparison, exportExamples, filterExamples } from '../src/extensio
 import { runLabel, runNode, specNode } from '../src/extension/logic/experiments.js';
 import { RunDir } from '../src/common/run-folder.js';
 import { hoverMarkdown, inlinePrompts, markText, resultsForDataset } from '../src/extension/logic/inline-results.js';
-import { JobManager } from '../src/extension/logic/jobs.js';
+import { JobManager, outcomeLine } from '../src/extension/logic/jobs.js';
 import { buildSpec, experimentName, labelLengthAdvice, modelAdvice, profileDataset } from '../src/extension/logic/new-experiment.js';
 import type { JobSummary, TrainerEvent } from '../src/common/protocol.js';
 import { loadSpec } from '../src/common/spec.js';
@@ -216,6 +216,10 @@ describe('job manager', () => {
     const outcome = await pending;
     assert.equal(outcome.summary?.status, 'cancelled');
     assert.equal(jobs.busy, false);
+    // the Run view keeps the ended job's curves and says how it ended
+    assert.equal(jobs.lastFinished?.outcome, outcome);
+    assert.ok((jobs.lastFinished?.live.loss.length ?? 0) >= 4, 'the curve up to the cancellation');
+    assert.equal(outcomeLine(outcome), 'cancelled');
     for (const t of ['ready', 'run', 'progress', 'eval', 'checkpoint', 'done'] as const) assert.ok(seen.includes(t), t);
   });
 
@@ -226,6 +230,13 @@ describe('job manager', () => {
     const outcome = await new JobManager().run({ kind: 'train', specFile, device: 'cpu' });
     assert.match(outcome.error!.message, /bad\.ptune\.json:5: training\.steps must be integer/);
     assert.equal(outcome.error!.location?.line, 5);
+    assert.match(outcomeLine(outcome), /^failed: .*bad\.ptune\.json:5: training\.steps must be integer/);
+  });
+
+  it('says how a completed job ended: each prompt\'s accuracy on its split', () => {
+    const job = { kind: 'train', specFile: 'm.ptune.json', device: 'cpu' } as const;
+    const summary = { runDir: '/runs/r', split: 'test', status: 'completed', results: [{ id: 'zero-shot', kind: 'discrete', accuracy: 0.6667, macroF1: 0.6, nll: 1 }, { id: 'soft', kind: 'soft', accuracy: 0.9333, macroF1: 0.9, nll: 0.2 }] } as const;
+    assert.equal(outcomeLine({ job, summary: { ...summary, results: [...summary.results] } }), 'test: zero-shot 66.7%, soft 93.3%');
   });
 });
 

@@ -148,7 +148,8 @@ export type ComparisonFromWebview =
 
 /** Host -> run view. */
 export type RunViewToWebview =
-  | { type: 'reset'; runId: string | null; steps: number; loss: [number, number][]; devAccuracy: [number, number][]; status: string }
+  /** `ended`: no job is running and these are the last job's curves; how it ended, in one line. */
+  | { type: 'reset'; runId: string | null; steps: number; loss: [number, number][]; devAccuracy: [number, number][]; status: string; ended?: string }
   | { type: 'progress'; step: number; steps: number; loss: number; etaSeconds: number }
   | { type: 'eval'; step: number; accuracy: number }
   | { type: 'status'; status: string };

@@ -12,7 +12,7 @@ import { readInspection } from './logic/comparison-data.js';
 import { diffOfPickedRuns } from './logic/run-diff-view.js';
 import type { ExperimentsTree } from './experiments-tree.js';
 import type { InlineResults } from './inline.js';
-import type { JobManager, JobOutcome } from './logic/jobs.js';
+import { outcomeLine, type JobManager, type JobOutcome } from './logic/jobs.js';
 import { resumableRuns } from './logic/experiments.js';
 import { buildSpec, experimentName, labelLengthAdvice, modelAdvice, profileDataset } from './logic/new-experiment.js';
 
@@ -127,9 +127,9 @@ async function runJob(ctx: Context, job: Job, title: string): Promise<JobOutcome
     if (s.status === 'completed' && !comparable) ctx.output.appendLine(`${job.kind} ${s.status}: ${s.runDir}`);
     else if (s.status === 'completed') {
       const soft = s.results.filter((r) => r.kind !== 'discrete');
-      const line = s.results.map((r) => `${r.id} ${(100 * r.accuracy).toFixed(1)}%`).join(', ');
-      ctx.output.appendLine(`${s.split}: ${line}`);
-      void vscode.window.showInformationMessage(`Prompt Tuning: ${soft.length ? 'training' : 'evaluation'} finished (${s.split}: ${line}).`, 'Open Comparison').then((c) => {
+      const line = outcomeLine(outcome);
+      ctx.output.appendLine(line);
+      void vscode.window.showInformationMessage(`Prompt Tuning: ${soft.length ? 'training' : 'evaluation'} finished (${line}).`, 'Open Comparison').then((c) => {
         if (c) void vscode.commands.executeCommand('promptTuning.openComparison', { kind: 'run', runDir: s.runDir });
       });
     } else void vscode.window.showInformationMessage(`Prompt Tuning: run ${s.status}. Resume it from the Experiments view.`);

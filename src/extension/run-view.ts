@@ -1,7 +1,7 @@
 // The "Run" webview view: the running job's loss and dev-accuracy curves, live.
 import * as vscode from 'vscode';
-import { setupMessage, type RunViewFromWebview, type RunViewToWebview } from '../common/protocol.js';
-import type { JobManager } from './logic/jobs.js';
+import { jobSubject, setupMessage, type RunViewFromWebview, type RunViewToWebview } from '../common/protocol.js';
+import { outcomeLine, type JobManager } from './logic/jobs.js';
 import { webviewHtml } from './webview-html.js';
 
 export class RunViewProvider implements vscode.WebviewViewProvider {
@@ -30,7 +30,11 @@ export class RunViewProvider implements vscode.WebviewViewProvider {
 
   private reset(): void {
     const live = this.jobs.live;
-    this.post({ type: 'reset', runId: live?.runId ?? null, steps: live?.steps ?? 0, loss: live?.loss ?? [], devAccuracy: live?.devAccuracy ?? [], status: live ? live.status : 'idle' });
+    if (live) return this.post({ type: 'reset', runId: live.runId, steps: live.steps, loss: live.loss, devAccuracy: live.devAccuracy, status: live.status });
+    // between jobs the view keeps the last job's curves, headed by how it ended
+    const last = this.jobs.lastFinished;
+    if (last) return this.post({ type: 'reset', runId: last.live.runId ?? `${last.outcome.job.kind} ${jobSubject(last.outcome.job)}`, steps: last.live.steps, loss: last.live.loss, devAccuracy: last.live.devAccuracy, status: 'idle', ended: outcomeLine(last.outcome) });
+    this.post({ type: 'reset', runId: null, steps: 0, loss: [], devAccuracy: [], status: 'idle' });
   }
 
   private post(message: RunViewToWebview): void { void this.view?.webview.postMessage(message); }

@@ -31,8 +31,8 @@ window.addEventListener('message', (event: MessageEvent<RunViewToWebview>) => {
   const m = event.data;
   if (m.type === 'reset') {
     loss = m.loss; dev = m.devAccuracy; steps = m.steps;
-    const active = m.runId !== null;
-    heading.textContent = active ? `${m.runId}: ${m.status}` : 'No job running. Train a soft prompt from the Experiments view.';
+    const active = m.runId !== null && m.ended === undefined;
+    heading.textContent = m.ended !== undefined ? `Last job, ${m.runId}: ${m.ended}` : active ? `${m.runId}: ${m.status}` : 'No job running. Train a soft prompt from the Experiments view.';
     progress.classList.toggle('hidden', !active);
     cancel.classList.toggle('hidden', !active);
     draw();

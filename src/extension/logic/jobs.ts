@@ -23,6 +23,19 @@ export interface JobOutcome { job: Job; summary?: JobSummary; error?: { message:
 
 export interface QueuedJob { id: number; job: Job }
 
+/** The job that ended last, as the Run view shows it until the next one starts: its curves and how it ended. */
+export interface FinishedJob { live: LiveJob; outcome: JobOutcome }
+
+/** One line for how a job ended: each prompt's accuracy, the run's status, or the error's first line. */
+export function outcomeLine(outcome: JobOutcome): string {
+  if (outcome.error) return `failed: ${outcome.error.message.split('\n')[0]}`;
+  const s = outcome.summary;
+  if (!s) return 'removed from the queue';
+  if (s.status !== 'completed') return s.status;
+  if (s.results.length === 0) return 'completed';
+  return `${s.split}: ${s.results.map((r) => `${r.id} ${(100 * r.accuracy).toFixed(1)}%`).join(', ')}`;
+}
+
 /** A submitted job: whether it had to wait, when it starts (false: removed first), how it ends. */
 export interface JobTicket { id: number; queued: boolean; started: Promise<boolean>; outcome: Promise<JobOutcome> }
 
@@ -34,6 +47,7 @@ export class JobManager {
   private waiting: Waiting[] = [];
   private lastId = 0;
   live: LiveJob | null = null;
+  lastFinished: FinishedJob | null = null;
 
   constructor(private options: Omit<TrainerOptions, 'onEvent'> = {}) {}
 
@@ -105,20 +119,24 @@ export class JobManager {
   }
 
   private async execute(job: Job, env?: NodeJS.ProcessEnv): Promise<JobOutcome> {
-    this.live = { job, runDir: null, runId: null, step: 0, steps: 0, loss: [], devAccuracy: [], etaSeconds: 0, status: 'starting' };
+    const live: LiveJob = { job, runDir: null, runId: null, step: 0, steps: 0, loss: [], devAccuracy: [], etaSeconds: 0, status: 'starting' };
+    this.live = live;
     this.emitter.emit('log', `${job.kind} ${jobSubject(job)}`);
+    let outcome: JobOutcome = { job };
     try {
       const trainer = new TrainerProcess(job, { ...this.options, ...(env ? { env } : {}), onEvent: (e) => this.handle(e) });
       this.process = trainer;
-      const summary = await trainer.done;
-      return { job, summary };
+      outcome = { job, summary: await trainer.done };
+      return outcome;
     } catch (e) {
       const err = e as TrainerError;
       this.emitter.emit('log', `error: ${err.message}`);
-      return { job, error: { message: err.message, location: err.location, stderrTail: err.stderrTail } };
+      outcome = { job, error: { message: err.message, location: err.location, stderrTail: err.stderrTail } };
+      return outcome;
     } finally {
       this.process = null;
       this.live = null;
+      this.lastFinished = { live, outcome };
       this.emitter.emit('event', { type: 'log', message: 'job ended' } satisfies TrainerEvent, null);
     }
   }
