@@ -125,9 +125,18 @@ function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Sp
     const fill = (fields: Record<string, unknown>) => {
       try { return messages ? renderChatPrompt(lm.tokenizer!, chatConversation(messages, fields), 'memory plan') : fillTemplate(template, fields); } catch { return template; }
     };
-    const texts = [splits.train, splits.dev, splits.test].flatMap((s) => s?.examples ?? []).map((e) => fill(e.fields));
-    texts.sort((a, b) => b.length - a.length);
-    return Math.max(1, ...texts.slice(0, 32).map((t) => encoder.withTarget(t, spec.data.labelSeparator + longestLabel, 0).ids.length));
+    // the 32 longest texts, kept as they come: a large split's texts are never all in memory at once
+    const longest: string[] = [];
+    for (const s of [splits.train, splits.dev, splits.test]) {
+      for (const e of s?.examples ?? []) {
+        const text = fill(e.fields);
+        if (longest.length === 32 && text.length <= longest[31].length) continue;
+        const at = longest.findIndex((t) => t.length < text.length);
+        longest.splice(at < 0 ? longest.length : at, 0, text);
+        if (longest.length > 32) longest.pop();
+      }
+    }
+    return Math.max(1, ...longest.map((t) => encoder.withTarget(t, spec.data.labelSeparator + longestLabel, 0).ids.length));
   };
   const n = spec.softPrompt.length;
   const trainTokens = Math.min(lm.contextLength, n + longestTokens(spec.softPrompt.template, spec.softPrompt.messages));
@@ -157,18 +166,42 @@ export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnder
   if (!split) throw new InputError(`${p.loaded.file}: data.test or data.dev is needed for the comparison`, { file: p.loaded.file, field: 'data.test' });
   const evaluator = new Evaluator(p.lm, spec, p.splits.train);
   const results: PromptResult[] = [];
-  const predictions: Prediction[] = [];
-  for (const prompt of prompts) {
+  // each prompt's rows go to the file when known: every prompt's rows of a large split at once did not fit in memory
+  const predictions = run.predictionsWriter();
+  try {
+    await evaluatePrompts(p, evaluator, split, prompts, results, predictions, emit, signal, options);
+    predictions.commit();
+  } catch (e) {
+    predictions.abort();
+    throw e;
+  }
+  if (evaluator.encoder.truncatedCount > 0) {
+    emit({ type: 'log', message: `warning: ${evaluator.encoder.truncatedCount} sequences were longer than the model's context (${p.lm.contextLength} tokens) and were truncated from the left` });
+  }
+  const evalSplit = split.name as 'test' | 'dev';
+  // after predictions.jsonl: a run with eval.json has its predictions
+  run.writeEval({ split: evalSplit, file: split.file, labels: Object.keys(spec.data.verbalizer), verbalizer: spec.data.verbalizer, results, truncated: evaluator.encoder.truncatedCount });
+  return { split: evalSplit, results };
+}
+
+async function evaluatePrompts(p: Prepared, evaluator: Evaluator, split: Split, prompts: PromptUnderTest[], results: PromptResult[], predictions: { add(rows: Prediction[]): void }, emit: Emit, signal: AbortSignal | undefined, options: { pipelines?: boolean; stageOne?: { pipelineId: string; id: string; soft: SoftPrompt } }): Promise<void> {
+  const { spec } = p.loaded;
+  // passes sized by their longest input: one very long record does not shrink, or pad, them all
+  const batches = { batchSize: spec.training.evalBatchSize, batchFor: p.memory.evalBatchFor };
+  // one prompt per call: a loop's locals in an async function would hold the last prompt's rows
+  // through the next prompt's evaluation
+  const evaluateOne = async (prompt: PromptUnderTest) => {
     const { result, predictions: rows } = await evaluator.evaluate(prompt, split, {
-      batchSize: p.memory.evalBatch,
+      ...batches,
       generation: spec.evaluation.generation,
       signal,
       onProgress: (done, total, promptId) => emit({ type: 'evalProgress', promptId, done, total }),
     });
     results.push(result);
-    predictions.push(...rows);
+    predictions.add(rows);
     emit({ type: 'log', message: `${split.name} ${prompt.id} (${prompt.kind}): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}, NLL ${result.nll.toFixed(3)}` });
-  }
+  };
+  for (const prompt of prompts) await evaluateOne(prompt);
   const variants = (options.pipelines === false ? [] : spec.pipelines).flatMap((pipeline) => [
     { pipeline, id: pipeline.id, soft: undefined as SoftPrompt | undefined },
     ...(options.stageOne?.pipelineId === pipeline.id ? [{ pipeline, id: options.stageOne.id, soft: options.stageOne.soft }] : []),
@@ -180,23 +213,16 @@ export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnder
     const texts = generated.map((g) => firstLine(g.text));
     const byExample = new Map(split.examples.map((e, k) => [e, texts[k]]));
     const prompt = { ...stage2Prompt(p.loaded, evaluator, pipeline, byExample), id, ...(soft ? { taskParameters: soft.length * soft.dim } : {}) };
-    const { result, predictions: rows } = await evaluator.evaluate(prompt, split, { batchSize: p.memory.evalBatch, generation: false, signal });
+    const { result, predictions: rows } = await evaluator.evaluate(prompt, split, { ...batches, generation: false, signal });
     results.push(result);
-    predictions.push(...rows.map((r, k) => ({ ...r, stage1: texts[k] })));
+    predictions.add(rows.map((r, k) => ({ ...r, stage1: texts[k] })));
     emit({ type: 'log', message: `${split.name} ${id} (pipeline): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}` });
     // stage one alone, beside its pipeline: how much the second stage refines the first
     const alone = evaluator.generatedOnly(first, split.examples, generated, texts);
     results.push(alone.result);
-    predictions.push(...alone.predictions);
+    predictions.add(alone.predictions);
     emit({ type: 'log', message: `${split.name} ${first.id} (${first.kind}): accuracy ${(100 * alone.result.accuracy).toFixed(1)}%, macro-F1 ${alone.result.macroF1.toFixed(3)} (its generated text mapped to a label)` });
   }
-  if (evaluator.encoder.truncatedCount > 0) {
-    emit({ type: 'log', message: `warning: ${evaluator.encoder.truncatedCount} sequences were longer than the model's context (${p.lm.contextLength} tokens) and were truncated from the left` });
-  }
-  const evalSplit = split.name as 'test' | 'dev';
-  run.writeEval({ split: evalSplit, file: split.file, labels: Object.keys(spec.data.verbalizer), verbalizer: spec.data.verbalizer, results, truncated: evaluator.encoder.truncatedCount });
-  run.writePredictions(predictions);
-  return { split: evalSplit, results };
 }
 
 function discretePrompts(p: Prepared, evaluator: Evaluator): PromptUnderTest[] {
@@ -298,7 +324,7 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
           },
         });
       } catch (e) {
-        run.updateRecord({ status: 'failed', error: (e as Error).message });
+        markFailed(run, e, emit);
         throw e;
       }
       // PEFT's seq2seq layout: two transformer submodules (encoder, decoder); the second n rows are unused
@@ -306,8 +332,9 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
       const modelInfo = { numAttentionHeads: p.lm.cfg.numHeads, numLayers: p.lm.cfg.numLayers, taskType: seq2seq ? 'SEQ_2_SEQ_LM' as const : 'CAUSAL_LM' as const, submodules: seq2seq ? 2 : 1 };
       const record = run.updateRecord({ step: result.step, bestStep: result.bestStep, bestDevAccuracy: result.bestDevAccuracy });
       if (result.status === 'failed') {
-        run.updateRecord({ status: 'failed', error: result.error });
-        throw new Error(result.error);
+        const error = new Error(result.error);
+        markFailed(run, error, emit);
+        throw error;
       }
       run.writeAdapter({ ...result.prompt, data: Float32Array.from(result.prompt.data) }, trainedRecord(record, run.path('run.json')), modelInfo);
       if (result.status === 'cancelled') {
@@ -331,12 +358,30 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
       run.updateRecord({ status: 'completed' });
       return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
     } catch (e) {
-      if (!(e instanceof CancelledError) && run.record.status === 'running') run.updateRecord({ status: 'failed', error: (e as Error).message });
+      if (!(e instanceof CancelledError)) markFailed(run, e, emit);
       throw e;
     }
   } finally {
     await p.lm.dispose();
   }
+}
+
+/** Runs whose failure run.json could not record (a full disk): told once. */
+const failureUnrecorded = new WeakSet<RunDir>();
+
+/**
+ * Marks a running run failed with the error's message. Where run.json cannot be written (a full
+ * disk), the error stands as it is and a warning says the run will show as interrupted (its
+ * process gone) rather than failed.
+ */
+function markFailed(run: RunDir, error: unknown, emit: Emit): void {
+  if (failureUnrecorded.has(run)) return;
+  let status;
+  try { status = run.record.status; } catch { return; }
+  if (status !== 'running') return;
+  if (run.recordFailure((error as Error).message)) return;
+  failureUnrecorded.add(run);
+  emit({ type: 'log', message: `warning: ${run.path('run.json')} could not be updated to record the failure; the run will show as interrupted` });
 }
 
 /** Evaluates the spec's discrete prompts and the soft prompts of the given runs (or adapters). */
@@ -361,7 +406,7 @@ export async function runEvalJob(job: Extract<Job, { kind: 'eval' }>, emit: Emit
       return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
     } catch (e) {
       if (e instanceof CancelledError) run.updateRecord({ status: 'cancelled' });
-      else run.updateRecord({ status: 'failed', error: (e as Error).message });
+      else markFailed(run, e, emit);
       throw e;
     }
   } finally {
