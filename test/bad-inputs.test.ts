@@ -2,12 +2,16 @@
 // naming the file, line or field (table-driven where the cases share a shape).
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { writeFileAtomic } from '../src/common/atomic-file.js';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { openModel } from '../src/models/load.js';
+import { LanguageModel } from '../src/models/language-model.js';
+import type { Sequence } from '../src/models/tunable.js';
 import { loadTokenizer } from '../src/models/tokenizer.js';
 import { readCheckpoint, readSafetensorsHeader } from '../src/common/safetensors.js';
 import { LARGE_DATA_FILE, readRecords, readSplit, type ReadProgress } from '../src/common/data.js';
@@ -20,6 +24,8 @@ import { RunDir } from '../src/common/run-folder.js';
 import { loadSpec } from '../src/common/spec.js';
 import { baseSpec, root, storiesDir, tempDir, workspace } from './helpers.js';
 import { runJob } from '../src/tuning/jobs/index.js';
+import { accumulatedLossAndGradient, configParameters, planMemory } from '../src/tuning/train/memory-plan.js';
+import { parseModelConfig } from '../src/models/config.js';
 
 /** A copy of the bundled model to damage (the bundled files stay as they are). */
 function storiesCopy(): string {
@@ -424,6 +430,162 @@ describe('large data files', () => {
     await readSplit(spec(join(root, 'data', 'mood', 'train.jsonl')), 'train', { onProgress: (p) => quiet.push(p) });
     assert.deepEqual(quiet, []);
     assert.equal(setupMessage({ type: 'setup', phase: 'data', detail: 'big.jsonl: 12 of 20 MB, 3 records' }), 'reading big.jsonl: 12 of 20 MB, 3 records');
+  });
+});
+
+describe('large data files: memory', () => {
+  /** A JSONL file of `count` distinct stories made of the mood task's sentences. */
+  function storyFile(count: number): string {
+    const sentences = readFileSync(join(root, 'data', 'mood', 'test.jsonl'), 'utf8').trim().split('\n').flatMap((l) => JSON.parse(l).story.split(/(?<=\.) /));
+    const lines = Array.from({ length: count }, (_, i) => JSON.stringify({ story: [0, 1, 2].map((k) => sentences[(i * 7 + k * 131 + Math.floor(i / 97)) % sentences.length]).join(' '), mood: i % 3 ? 'happy' : 'sad' }));
+    const file = join(tempDir('ptune-large-'), 'big.jsonl');
+    writeFileSync(file, lines.join('\n') + '\n');
+    return file;
+  }
+
+  it('records come as the file is read: a reader that stops early never reads a bad byte at the end, a full read names its line', async () => {
+    const file = storyFile(20_000);
+    const lines = readFileSync(file, 'utf8').split('\n').length;
+    // a Windows-1252 "é" on the last line, after some 3 MB of good records
+    appendFileSync(file, Buffer.concat([Buffer.from('{"story": "caf'), Buffer.from([0xe9]), Buffer.from('", "mood": "happy"}\n')]));
+    const first: number[] = [];
+    const bytes: number[] = [];
+    for await (const r of readRecords(file, { format: 'jsonl', header: false, onBytesRead: (b) => bytes.push(b) })) {
+      first.push(r.line);
+      if (first.length === 5) break;
+    }
+    assert.deepEqual(first, [1, 2, 3, 4, 5]);
+    assert.ok(bytes[bytes.length - 1] < statSync(file).size / 4, `read ${bytes[bytes.length - 1]} of ${statSync(file).size} bytes for five records`);
+    const loaded = loadSpec(workspace({ name: 'big', model: storiesDir, data: { train: file, text: '{story} It was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' } } }));
+    await assert.rejects(() => readSplit(loaded, 'train'), new RegExp(`big\\.jsonl:${lines}: not UTF-8 \\(bytes e9 22 2c 20\\); re-save the file as UTF-8`));
+  });
+
+  it('evaluating a large test split holds neither its token ids nor every row of predictions.jsonl at once', { timeout: 300_000 }, async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const count = 150_000;
+    const test = storyFile(count);
+    const size = statSync(test).size;
+    const spec = workspace({
+      name: 'big', model: storiesDir,
+      data: { train: join(root, 'data', 'mood', 'train.jsonl'), test, text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' } },
+      discretePrompts: [{ id: 'zero-shot', template: '{story} In the end, everyone was' }],
+      evaluation: { generation: false },
+    });
+    // the model's scoring is replaced (this is about what the evaluation holds, and the real one
+    // would take minutes): each call records the heap that is still in use
+    const scoreChoices = LanguageModel.prototype.scoreChoices;
+    let before = 0;
+    let most = 0;
+    let calls = 0;
+    LanguageModel.prototype.scoreChoices = async (items) => {
+      if (calls++ % 250 === 0) {
+        gc();
+        most = Math.max(most, process.memoryUsage().heapUsed - before);
+      }
+      return { scores: items.map((item, i) => item.choices.map((_, c) => -1 - ((i + c) % 3))) };
+    };
+    try {
+      // 'run' comes after the data are read and the memory planned, before the evaluation
+      const summary = await runJob({ kind: 'eval', specFile: spec, device: 'cpu', runs: [] }, (e) => {
+        if (e.type === 'run') { gc(); before = process.memoryUsage().heapUsed; }
+      });
+      const rows = readFileSync(join(summary.runDir, 'predictions.jsonl'), 'utf8').trim().split('\n');
+      assert.equal(rows.length, count);
+      assert.deepEqual(JSON.parse(rows[count - 1]).line, count);
+      // what grows with the split is its label scores (about 120 bytes a record); the old
+      // evaluation encoded the whole split first, eight times the file's size here
+      assert.ok(calls > count / 32 && most < 2 * size, `the heap grew by ${(most / 2 ** 20).toFixed(0)} MiB while scoring a ${(size / 2 ** 20).toFixed(0)} MiB file`);
+    } finally {
+      LanguageModel.prototype.scoreChoices = scoreChoices;
+    }
+  });
+});
+
+describe('one very long record', () => {
+  const longStory = Array.from({ length: 2000 }, (_, i) => `Tom had ${i} red balls.`).join(' ').slice(0, 100_000);
+  const model = () => parseModelConfig(JSON.parse(readFileSync(join(storiesDir, 'config.json'), 'utf8')));
+
+  it('evaluates in a pass of its own size: the other passes stay full and short, their predictions as without it', async () => {
+    const rows = readFileSync(join(root, 'data', 'mood', 'test.jsonl'), 'utf8').trim().split('\n').slice(0, 80);
+    const dir = tempDir('ptune-long-');
+    writeFileSync(join(dir, 'plain.jsonl'), rows.join('\n') + '\n');
+    writeFileSync(join(dir, 'long.jsonl'), [...rows.slice(0, 40), JSON.stringify({ story: longStory, mood: 'happy' }), ...rows.slice(40)].join('\n') + '\n');
+    const loaded = (test: string) => loadSpec(workspace({
+      name: 'long', model: storiesDir,
+      data: { train: join(root, 'data', 'mood', 'train.jsonl'), test: join(dir, test), text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' } },
+      discretePrompts: [{ id: 'zero-shot', template: '{story} In the end, everyone was' }],
+    }));
+    const lm = await openModel(storiesDir, { kind: 'causal' });
+    try {
+      const cfg = model();
+      // a budget that holds 32 passes of the usual stories but 3 of a whole context
+      const plan = planMemory(cfg, configParameters(cfg), { batchSize: 8, evalBatchSize: 32, tokens: 100, evalTokens: 512, budgetBytes: configParameters(cfg) * 4 + 3.5 * 100e6 });
+      assert.ok(plan.evalBatchFor(512) <= 3 && plan.evalBatchFor(100) === 32, `${plan.evalBatchFor(512)}, ${plan.evalBatchFor(100)}`);
+      const evaluate = async (test: string) => {
+        const spec = loaded(test);
+        const split = await readSplit(spec, 'test');
+        const ev = new Evaluator(lm, spec.spec);
+        const passes: { rows: number; tokens: number }[] = [];
+        const { result, predictions } = await ev.evaluate(ev.prompts.discrete(spec.spec.discretePrompts[0], 0), split, { batchSize: 32, batchFor: plan.evalBatchFor, generation: true, onBatch: (b) => passes.push(b) });
+        return { predictions, passes, truncated: result.truncated ?? 0 };
+      };
+      const plain = await evaluate('plain.jsonl');
+      const long = await evaluate('long.jsonl');
+      const longest = Math.max(...plain.passes.map((p) => p.tokens));
+      assert.ok(longest < 150, `the usual stories are short: ${longest} positions`);
+      // the long record: cut to the context and counted; every pass within what the plan allows at its length
+      assert.ok(long.truncated > 0);
+      for (const p of long.passes) assert.ok(p.rows <= plan.evalBatchFor(p.tokens), `a pass of ${p.rows} x ${p.tokens}: ${JSON.stringify(long.passes)}`);
+      // the record's passes (scoring, and generating apart: cut to the context, its generation
+      // prompt is not its scoring prefix) are the only long ones; the others stay as short and full
+      const [longPasses, others] = [long.passes.filter((p) => p.tokens > longest), long.passes.filter((p) => p.tokens <= longest)];
+      assert.ok(longPasses.length <= 2 && longPasses[0].tokens === lm.contextLength, JSON.stringify(long.passes));
+      assert.ok(others.filter((p) => p.rows === 32).length >= others.length - 2, JSON.stringify(long.passes));
+      const rest = long.predictions.filter((p) => p.line !== 41);
+      assert.equal(rest.length, plain.predictions.length);
+      rest.forEach((p, i) => {
+        const q = plain.predictions[i];
+        assert.equal(p.prediction, q.prediction, `line ${q.line}`);
+        for (const label of ['happy', 'sad']) assert.ok(Math.abs(p.scores[label] - q.scores[label]) < 1e-4, `line ${q.line}: ${p.scores[label]} vs ${q.scores[label]}`);
+        assert.equal(p.generated, q.generated, `line ${q.line}`);
+      });
+    } finally {
+      await lm.dispose();
+    }
+  });
+
+  it('in training, makes only its own micro-batch small, with the loss and gradient of the whole batch', async () => {
+    const lm = await openModel(storiesDir, { kind: 'causal' });
+    try {
+      const cfg = model();
+      // a budget that holds the whole batch of short stories but 2 sequences of a whole context
+      const plan = planMemory(cfg, configParameters(cfg), { batchSize: 8, evalBatchSize: 32, tokens: 512, budgetBytes: configParameters(cfg) * 4 + 2.5 * 200e6 });
+      assert.ok(plan.microBatch <= 2 && plan.microBatchFor(60) === 8, `${plan.microBatch}, ${plan.microBatchFor(60)}`);
+      const tok = lm.tokenizer!;
+      const seq = (text: string): Sequence => {
+        const ids = tok.encode(text).slice(-500);
+        return { ids, targetStart: ids.length - 2 };
+      };
+      const batch = [seq('Lily had a red ball. She was happy'), seq('Tom lost his cat. He was sad'), seq(longStory), ...Array.from({ length: 5 }, (_, i) => seq(`Sue saw ${i} birds in a tree. She was happy`))];
+      const prompt = { length: 4, dim: 64, data: Float32Array.from({ length: 256 }, (_, i) => 0.1 * Math.sin(i)) };
+      const whole = await lm.lossAndGradient(batch, prompt);
+      const passes: number[][] = [];
+      const lossAndGradient = lm.lossAndGradient.bind(lm);
+      lm.lossAndGradient = (part, ...rest) => {
+        passes.push(part.map((q) => q.ids.length));
+        return lossAndGradient(part, ...rest);
+      };
+      const acc = await accumulatedLossAndGradient(lm, batch, prompt, plan.microBatchFor, 4);
+      assert.deepEqual(passes.map((p) => p.length), [plan.microBatchFor(504), 8 - plan.microBatchFor(504)], JSON.stringify(passes));
+      assert.ok(passes[0][0] === 500 && passes[1].every((n) => n < 30), JSON.stringify(passes));
+      assert.ok(Math.abs(acc.loss - whole.loss) < 1e-5 * Math.abs(whole.loss), `${acc.loss} vs ${whole.loss}`);
+      let max = 0;
+      for (let i = 0; i < whole.grad.length; i++) max = Math.max(max, Math.abs(acc.grad[i] - whole.grad[i]));
+      assert.ok(max < 1e-5, `gradient differs by ${max}`);
+    } finally {
+      await lm.dispose();
+    }
   });
 });
 

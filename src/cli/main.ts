@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { parseDevice, parsePrecision } from './options.js';
 import { InputError } from '../common/errors.js';
+import { FileWriteError } from '../common/atomic-file.js';
 import { gradcheckAll } from '../tuning/train/gradcheck.js';
 import { openModel } from '../models/load.js';
 import { bundledModelDir } from '../common/paths.js';
@@ -151,7 +152,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error;
     const known = err instanceof InputError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`ptune ${command}: ${known ? err.message : (err.stack ?? String(err))}\n`);
+    // a file that could not be written (a full disk) is said as it is: no stack trace helps there
+    const said = known || err instanceof FileWriteError;
+    process.stderr.write(`ptune ${command}: ${said ? err.message : (err.stack ?? String(err))}\n`);
     return known ? 2 : 1;
   }
 }

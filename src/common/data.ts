@@ -3,7 +3,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import { InputError } from './errors.js';
 import type { LoadedSpec } from './spec.js';
@@ -43,27 +43,56 @@ export function formatOf(file: string, declared?: 'jsonl' | 'csv' | 'tsv'): 'jso
 }
 
 /**
- * Refuses a file that is not UTF-8 (Latin-1 or Windows-1252 bytes, say), naming the line: decoding
- * it anyway would put replacement characters into the prompts without a word.
+ * A file's text in pieces as it is read (a BOM dropped), refused at the first bytes that are not
+ * UTF-8 (Latin-1 or Windows-1252, say), naming the line: decoding them anyway would put
+ * replacement characters into the prompts without a word. One pass, so records come while the
+ * rest of a large file is still unread. `onBytes` hears the bytes read so far.
  */
-export async function assertUtf8(file: string): Promise<void> {
+async function* utf8Text(file: string, onBytes: (bytes: number) => void): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let linesBefore = 0;
+  let bytes = 0;
   let carry = Buffer.alloc(0);
   for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    let text: string;
     try {
-      decoder.decode(chunk, { stream: true });
+      text = decoder.decode(chunk, { stream: true });
     } catch {
       throw notUtf8(file, linesBefore, Buffer.concat([carry, chunk]));
     }
     carry = Buffer.from(incompleteTail(chunk));
     linesBefore += countNewlines(chunk);
+    bytes += chunk.length;
+    onBytes(bytes);
+    if (text) yield text;
   }
+  let rest: string;
   try {
-    decoder.decode();
+    rest = decoder.decode();
   } catch {
     throw notUtf8(file, linesBefore, carry);
   }
+  if (rest) yield rest;
+}
+
+/** Lines as node's readline splits them (at LF, CR LF or a lone CR), from text arriving in pieces. */
+async function* textLines(pieces: AsyncIterable<string>): AsyncGenerator<string> {
+  // `rest` holds no line break, but for a CR at its end that may be the first half of a CR LF
+  let rest = '';
+  for await (const piece of pieces) {
+    const text = rest + piece;
+    let start = 0;
+    for (let i = Math.max(0, rest.length - 1); i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      if (c === 13 && i === text.length - 1) break;
+      yield text.slice(start, i);
+      if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
+      start = i + 1;
+    }
+    rest = text.slice(start);
+  }
+  if (rest) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
 }
 
 /** The start of a character cut off at the chunk's end (completed by the next chunk), or nothing. */
@@ -114,22 +143,21 @@ export interface ReadOptions {
   onBytesRead?: (bytes: number) => void;
 }
 
-/** Reads records one at a time. */
+/** Reads records one at a time, in one pass over the file (its UTF-8 checked as it is read). */
 export async function* readRecords(file: string, options: ReadOptions): AsyncGenerator<RawRecord> {
   if (!existsSync(file) || !statSync(file).isFile()) throw new InputError(`${file}: data file not found`, { file });
-  await assertUtf8(file);
   const malformed = (line: number, reason: string) => {
     if (!options.onMalformed) throw new InputError(`${file}:${line}: ${reason}`, { file, line });
     options.onMalformed(line, reason);
   };
+  let bytesRead = 0;
+  const text = utf8Text(file, (bytes) => { bytesRead = bytes; });
   if (options.format === 'jsonl') {
-    const input = createReadStream(file, 'utf8');
-    const lines = createInterface({ input, crlfDelay: Infinity });
     let line = 0;
-    for await (const text of lines) {
+    for await (const content of textLines(text)) {
       line++;
-      options.onBytesRead?.(input.bytesRead);
-      const trimmed = text.replace(/^\uFEFF/, '').trim();
+      options.onBytesRead?.(bytesRead);
+      const trimmed = content.replace(/^\uFEFF/, '').trim();
       if (!trimmed) continue;
       let value: unknown;
       try {
@@ -146,8 +174,8 @@ export async function* readRecords(file: string, options: ReadOptions): AsyncGen
     }
     return;
   }
-  const source = createReadStream(file);
-  const parser = source.pipe(parseCsv({
+  const source = Readable.from(text);
+  const parser = parseCsv({
     delimiter: options.format === 'tsv' ? '\t' : ',',
     quote: options.format === 'tsv' ? false : '"',
     bom: true,
@@ -155,7 +183,10 @@ export async function* readRecords(file: string, options: ReadOptions): AsyncGen
     skip_empty_lines: true,
     relax_quotes: options.format === 'tsv',
     relax_column_count: true, // checked below, with a message that names the columns
-  }));
+  });
+  // a not-UTF-8 error in the text stops the parser with it
+  source.on('error', (e) => parser.destroy(e));
+  source.pipe(parser);
   let columns = options.header ? undefined : options.columns;
   // csv-parse counts a CR LF inside a quoted field as two lines (and reports a record at its last
   // line): `overcount` is its running excess, so records are reported at their first line
@@ -164,7 +195,7 @@ export async function* readRecords(file: string, options: ReadOptions): AsyncGen
   let lastEnd = 0;
   try {
     for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      options.onBytesRead?.(source.bytesRead);
+      options.onBytesRead?.(bytesRead);
       const { record, info } = row;
       let breaks = 0;
       for (const field of record) {
@@ -195,6 +226,9 @@ export async function* readRecords(file: string, options: ReadOptions): AsyncGen
     }
     const line = err.lines === undefined ? undefined : err.lines - overcount;
     throw new InputError(`${file}:${line ?? '?'}: cannot parse ${options.format.toUpperCase()} (${err.message})`, { file, line });
+  } finally {
+    // a reader that stops early (maxExamples) closes the file
+    source.destroy();
   }
 }
 

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { InputError } from './errors.js';
 import { encodeSafetensors, readSafetensorsHeader, readTensorF32 } from './safetensors.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { AtomicFileWriter, writeFileAtomic } from './atomic-file.js';
 import { readPeftAdapter, writePeftAdapter, type SoftPromptTensor } from './peft-adapter.js';
 import { SCHEMA_VERSIONS, type EvalFile, type InspectReport, type MetricRow, type Prediction, type RunJsonFiles, type RunRecord, type RunStatus, type ScaleFile, type SweepFile, type TrainedRunRecord, type Unversioned } from './run-files.js';
 
@@ -152,6 +152,18 @@ export class RunDir {
   /** predictions.jsonl; none yet (a run not evaluated) is no rows. */
   readPredictions(): Prediction[] { return this.readJsonLines('predictions.jsonl'); }
   writePredictions(rows: Prediction[]): void { this.writeJsonLines('predictions.jsonl', rows); }
+  /**
+   * predictions.jsonl written as evaluation goes, a prompt's rows at a time (a large split's rows
+   * for every prompt never sit in memory together); it appears whole at `commit`.
+   */
+  predictionsWriter(): { add(rows: Prediction[]): void; commit(): void; abort(): void } {
+    const file = new AtomicFileWriter(this.path('predictions.jsonl'));
+    return {
+      add: (rows) => { for (const r of rows) file.write(`${JSON.stringify(r)}\n`); },
+      commit: () => file.commit(),
+      abort: () => file.abort(),
+    };
+  }
 
   /** run.json. */
   get record(): RunRecord { return this.readJson('run.json'); }
@@ -166,11 +178,12 @@ export class RunDir {
    * is: its process, if any, is not this one.
    */
   writeRecord(record: Unversioned<RunRecord>, { claim = true } = {}): RunRecord {
-    if (!claim) return this.writeJson('run.json', record);
+    if (!claim) return this.writeRunJson(record);
     const running = record.status === 'running';
-    const next = this.writeJson('run.json', running ? { ...record, pid: process.pid, host: hostname(), heartbeat: new Date().toISOString() } : record);
-    clearInterval(heartbeats.get(this.dir));
-    heartbeats.delete(this.dir);
+    // stopped before the write: a final status that cannot be written (a full disk) must not leave
+    // a heartbeat saying the run is alive; without one it reads as interrupted
+    this.stopHeartbeat();
+    const next = this.writeRunJson(running ? { ...record, pid: process.pid, host: hostname(), heartbeat: new Date().toISOString() } : record);
     if (running) {
       const timer = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
       // the timer never keeps a finished CLI or test process alive
@@ -181,20 +194,69 @@ export class RunDir {
   }
 
   /**
+   * Marks the run failed with the message. False where run.json cannot be written (a full disk):
+   * the run then reads as interrupted once this process ends, and the caller's error stands.
+   */
+  recordFailure(message: string): boolean {
+    try {
+      this.updateRecord({ status: 'failed', error: message });
+      return true;
+    } catch {
+      this.stopHeartbeat();
+      return false;
+    }
+  }
+
+  /**
+   * run.json. A folder whose first run.json cannot be written (a full disk) is removed if it holds
+   * nothing else: a run folder without its record is no run, and only litters the runs folder.
+   */
+  private writeRunJson(record: Unversioned<RunRecord>): RunRecord {
+    const first = !this.has('run.json');
+    try {
+      return this.writeJson('run.json', record);
+    } catch (e) {
+      if (first) this.removeIfEmpty();
+      throw e;
+    }
+  }
+
+  private removeIfEmpty(): void {
+    try {
+      const entries = readdirSync(this.dir);
+      const empty = entries.every((name) => name === 'checkpoints') && (!entries.length || readdirSync(this.path('checkpoints')).length === 0);
+      if (empty) rmSync(this.dir, { recursive: true, force: true });
+    } catch { /* left as it is: the write's error is the one to report */ }
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(heartbeats.get(this.dir));
+    heartbeats.delete(this.dir);
+  }
+
+  /**
    * Refreshes the heartbeat of a run this process is running. A run another process has taken over
    * (a resume elsewhere) or that was deleted stops the timer; one marked interrupted by a reader
    * that found the heartbeat stale (this process's event loop was blocked) is running again.
    */
   private beat(): void {
+    let record: RunRecord;
     try {
-      const record = this.record;
-      if (record.pid !== process.pid || (record.status !== 'running' && record.status !== 'interrupted')) throw new Error('not this process\'s running run');
-      const next: RunRecord = { ...record, status: 'running', heartbeat: new Date().toISOString() };
-      if (record.status === 'interrupted') delete next.error;
+      record = this.record;
+    } catch {
+      this.stopHeartbeat();
+      return;
+    }
+    if (record.pid !== process.pid || (record.status !== 'running' && record.status !== 'interrupted')) {
+      this.stopHeartbeat();
+      return;
+    }
+    const next: RunRecord = { ...record, status: 'running', heartbeat: new Date().toISOString() };
+    if (record.status === 'interrupted') delete next.error;
+    try {
       this.writeJson('run.json', next);
     } catch {
-      clearInterval(heartbeats.get(this.dir));
-      heartbeats.delete(this.dir);
+      // a disk full now may have room at the next beat; stopping would show a live run interrupted
     }
   }
 

@@ -11,10 +11,37 @@ import { PromptBuilder, type PromptUnderTest } from '../prompts/prompt-builder.j
 import type { Prediction, PromptResult, ScoredPrediction, ScoredPromptResult } from '../../common/run-files.js';
 
 export interface EvaluationOptions {
+  /** The most examples (prefixes) in one pass. */
   batchSize: number;
+  /**
+   * The most examples in a pass whose longest input has `tokens` positions (the memory plan's
+   * evalBatchFor): one very long record then shares its pass with few others, and passes of short
+   * records stay full.
+   */
+  batchFor?: (tokens: number) => number;
   generation: boolean;
+  /** `done` of `total` examples scored. */
   onProgress?: (done: number, total: number, promptId: string) => void;
+  /** Each pass through the model: its rows and the positions each row is padded to. */
+  onBatch?: (batch: { rows: number; tokens: number }) => void;
   signal?: AbortSignal;
+}
+
+/**
+ * Examples encoded at a time: within a window, inputs are sorted by length into passes; a large
+ * split's token ids are never all in memory.
+ */
+export const EVALUATION_WINDOW = 1024;
+
+/** The passes over `order` (longest first): each as large as its first (longest) entry allows. */
+function* lengthBatches(order: number[], tokensOf: (i: number) => number, options: Pick<EvaluationOptions, 'batchSize' | 'batchFor'>): Generator<number[]> {
+  for (let start = 0; start < order.length;) {
+    // at least one a pass, whatever the sizes say: a pass of none would never end
+    const size = Math.max(1, Math.floor(Math.min(options.batchSize, options.batchFor?.(tokensOf(order[start])) ?? Infinity)) || 1);
+    const batch = order.slice(start, start + size);
+    yield batch;
+    start += batch.length;
+  }
 }
 
 export class Evaluator {
@@ -35,45 +62,72 @@ export class Evaluator {
   }
 
   /**
-   * Label scores and, with maxNewTokens, each example's greedy continuation from the same prefix
-   * pass (when every example's generation prompt is its scoring prefix; otherwise `generated` is
-   * undefined and the caller generates on its own).
+   * Label scores and, with maxNewTokens, each example's greedy continuation: from its scoring pass
+   * where its generation prompt is its scoring prefix, else generated apart. Examples go through in
+   * windows (EVALUATION_WINDOW), each sorted by length into passes.
    */
   private async scoreAndGenerate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number): Promise<{ scores: number[][][]; generated?: Generation[] }> {
+    const scores: number[][][] = [];
+    const generated: Generation[] = [];
+    for (let start = 0; start < examples.length; start += EVALUATION_WINDOW) {
+      const window = examples.slice(start, start + EVALUATION_WINDOW);
+      const part = await this.scoreWindow(prompt, window, options, maxNewTokens, (done) => options.onProgress?.(start + done, examples.length, prompt.id));
+      for (const row of part.scores) scores.push(row);
+      for (const g of part.generated ?? []) generated.push(g);
+    }
+    return { scores, generated: maxNewTokens > 0 ? generated : undefined };
+  }
+
+  private async scoreWindow(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number, progress: (done: number) => void): Promise<{ scores: number[][][]; generated?: Generation[] }> {
     const promptCount = Math.max(1, prompt.soft.length);
     const { items, slots } = this.labelChoices(prompt, examples);
     const C = this.labels.length;
     const n = prompt.soft[0]?.length ?? 0;
     const itemOf = (e: number) => slots[e * promptCount * C][0];
-    const shared = maxNewTokens > 0 && promptCount === 1 && examples.every((e, i) => {
-      const ids = this.prompts.encoder.promptOnly(prompt.text(e), n, maxNewTokens).ids;
-      const item = items[itemOf(i)];
-      return slots.slice(i * C, (i + 1) * C).every(([it]) => it === itemOf(i)) && item.prefix.length === ids.length && item.prefix.every((id, j) => id === ids[j]);
-    });
+    // an item generates in its scoring pass where its example's generation prompt is its prefix
+    // (not where truncation cut the two differently, as for a record longer than the context)
+    const sharing = new Array<boolean>(items.length).fill(false);
+    if (maxNewTokens > 0 && promptCount === 1) {
+      examples.forEach((e, i) => {
+        const ids = this.prompts.encoder.promptOnly(prompt.text(e), n, maxNewTokens).ids;
+        const item = items[itemOf(i)];
+        sharing[itemOf(i)] = slots.slice(i * C, (i + 1) * C).every(([it]) => it === itemOf(i)) && item.prefix.length === ids.length && item.prefix.every((id, j) => id === ids[j]);
+      });
+    }
     const soft = prompt.soft.length ? prompt.soft : [this.lm.emptyPrompt()];
     // longest prefixes first: batches of similar lengths pad little
     const order = items.map((_, i) => i).sort((a, b) => items[b].prefix.length - items[a].prefix.length);
     const itemScores = new Array<number[]>(items.length);
     const perToken = this.spec.evaluation.rankScoring === 'mean';
-    const itemGenerations = new Array<Generation>(items.length);
-    let generatedAll = shared;
-    for (let start = 0; start < order.length; start += options.batchSize) {
+    const itemGenerations = new Array<Generation | undefined>(items.length);
+    // a pass is padded to its longest prefix and its longest choice (or the generated tokens)
+    const tokensOf = (i: number, generating = sharing[i]) => n + items[i].prefix.length + Math.max(generating ? maxNewTokens : 0, ...items[i].choices.map((ch) => ch.ids.length));
+    let done = 0;
+    for (const idx of lengthBatches(order, (i) => tokensOf(i), options)) {
       if (options.signal?.aborted) throw new CancelledError();
-      const idx = order.slice(start, start + options.batchSize);
-      const out = await this.lm.scoreChoices(idx.map((i) => items[i]), soft, shared ? { maxNewTokens } : {});
+      const generating = idx.every((i) => sharing[i]);
+      options.onBatch?.({ rows: idx.length, tokens: Math.max(...idx.map((i) => tokensOf(i, generating))) });
+      const out = await this.lm.scoreChoices(idx.map((i) => items[i]), soft, generating ? { maxNewTokens } : {});
       out.scores.forEach((row, j) => {
         const choices = items[idx[j]].choices;
         itemScores[idx[j]] = perToken ? row.map((v, c) => v / Math.max(1, choices[c].ids.length - choices[c].scoreFrom)) : row;
       });
-      if (out.generated) out.generated.forEach((ids, j) => (itemGenerations[idx[j]] = { ids, text: this.lm.tokenizer!.decode(ids) }));
-      else generatedAll = false;
-      options.onProgress?.(Math.min(start + options.batchSize, order.length), order.length, prompt.id);
+      if (generating) out.generated?.forEach((ids, j) => (itemGenerations[idx[j]] = { ids, text: this.lm.tokenizer!.decode(ids) }));
+      done += idx.length;
+      progress(Math.floor((examples.length * done) / items.length));
     }
     const scores = examples.map((_, e) => Array.from({ length: promptCount }, (_, k) => Array.from({ length: C }, (_, c) => {
       const [item, choice] = slots[(e * promptCount + k) * C + c];
       return itemScores[item][choice];
     })));
-    return { scores, generated: generatedAll ? examples.map((_, e) => itemGenerations[itemOf(e)]) : undefined };
+    if (maxNewTokens === 0) return { scores };
+    const generated = examples.map((_, e) => itemGenerations[itemOf(e)]);
+    const apart = examples.flatMap((example, e) => (generated[e] ? [] : [{ example, e }]));
+    if (apart.length) {
+      const more = await this.generations(prompt, apart.map((a) => a.example), { ...options, maxNewTokens });
+      apart.forEach((a, k) => (generated[a.e] = more[k]));
+    }
+    return { scores, generated: generated as Generation[] };
   }
 
   /**
@@ -108,20 +162,29 @@ export class Evaluator {
     return (await this.generations(prompt, examples, options)).map((g) => g.text);
   }
 
+  /** Each example's greedy continuation, in example order; passes are sorted by prompt length within windows. */
   async generations(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions & { maxNewTokens?: number }): Promise<Generation[]> {
     const tok = this.lm.tokenizer!;
     const n = prompt.soft[0]?.length ?? 0;
     const maxNew = options.maxNewTokens ?? this.generationLength(prompt);
     const soft = prompt.soft.length ? prompt.soft[0] : this.lm.emptyPrompt();
     const out: Generation[] = [];
-    for (let start = 0; start < examples.length; start += options.batchSize) {
-      if (options.signal?.aborted) throw new CancelledError();
-      const batch = examples.slice(start, start + options.batchSize).map((e) => this.prompts.encoder.promptOnly(prompt.text(e), n, maxNew).ids);
-      const { ids } = await this.lm.generate(batch, soft, maxNew);
-      ids.forEach((row, i) => {
-        const generated = row.slice(batch[i].length);
-        out.push({ ids: generated, text: tok.decode(generated) });
-      });
+    for (let start = 0; start < examples.length; start += EVALUATION_WINDOW) {
+      const window = examples.slice(start, start + EVALUATION_WINDOW).map((e) => this.prompts.encoder.promptOnly(prompt.text(e), n, maxNew).ids);
+      const order = window.map((_, i) => i).sort((a, b) => window[b].length - window[a].length);
+      const tokensOf = (i: number) => n + window[i].length + maxNew;
+      const generated = new Array<Generation>(window.length);
+      for (const idx of lengthBatches(order, tokensOf, options)) {
+        if (options.signal?.aborted) throw new CancelledError();
+        options.onBatch?.({ rows: idx.length, tokens: tokensOf(idx[0]) });
+        const batch = idx.map((i) => window[i]);
+        const { ids } = await this.lm.generate(batch, soft, maxNew);
+        ids.forEach((row, j) => {
+          const continuation = row.slice(batch[j].length);
+          generated[idx[j]] = { ids: continuation, text: tok.decode(continuation) };
+        });
+      }
+      for (const g of generated) out.push(g);
     }
     return out;
   }
@@ -135,8 +198,7 @@ export class Evaluator {
   async evaluate(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: ScoredPromptResult; predictions: ScoredPrediction[] }> {
     const generating = (options.generation || this.spec.evaluation.metric === 'generate') && prompt.kind !== 'ensemble';
     const { scores, generated } = await this.scoreAndGenerate(prompt, split.examples, options, generating ? this.generationLength(prompt) : 0);
-    const texts = generating ? (generated ?? await this.generations(prompt, split.examples, options)) : undefined;
-    const summary = this.summarize(prompt, split.examples, scores, texts);
+    const summary = this.summarize(prompt, split.examples, scores, generated);
     const truncated = this.truncatedExamples(prompt, split.examples, generating ? this.generationLength(prompt) : 0);
     if (truncated > 0) summary.result.truncated = truncated;
     // what the model saw for the first example: the comparison shows a chat prompt's conversation

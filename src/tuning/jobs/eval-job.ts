@@ -7,6 +7,7 @@ import type { SoftPrompt } from '../../models/tunable.js';
 import type { Job, JobSummary, ResultRow } from '../../common/protocol.js';
 import { readSoftPromptSource, RunDir, runsRootFor } from '../../common/run-folder.js';
 import { Evaluator } from '../evaluate/evaluate.js';
+import type { Split } from '../../common/data.js';
 import type { PromptUnderTest } from '../prompts/prompt-builder.js';
 import { firstLine, stage1Generations, stage1Prompt, stage2Prompt } from '../evaluate/pipeline.js';
 import type { Prediction, PromptResult } from '../../common/run-files.js';
@@ -24,18 +25,42 @@ export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnder
   if (!split) throw new InputError(`${p.loaded.file}: data.test or data.dev is needed for the comparison`, { file: p.loaded.file, field: 'data.test' });
   const evaluator = new Evaluator(p.lm, spec, p.splits.train);
   const results: PromptResult[] = [];
-  const predictions: Prediction[] = [];
-  for (const prompt of prompts) {
+  // each prompt's rows go to the file when known: every prompt's rows of a large split at once did not fit in memory
+  const predictions = run.predictionsWriter();
+  try {
+    await evaluatePrompts(p, evaluator, split, prompts, results, predictions, emit, signal, options);
+    predictions.commit();
+  } catch (e) {
+    predictions.abort();
+    throw e;
+  }
+  for (const r of results) {
+    if (r.truncated) emit({ type: 'log', message: `warning: ${r.truncated} of ${split.examples.length} ${split.name} examples of prompt "${r.id}" are longer than the model's context (${p.lm.contextLength} tokens) and were cut from the left, keeping the end; shorten those texts if their start matters` });
+  }
+  const evalSplit = split.name as 'test' | 'dev';
+  // after predictions.jsonl: a run with eval.json has its predictions
+  run.writeEval({ split: evalSplit, file: split.file, labels: Object.keys(spec.data.verbalizer), verbalizer: spec.data.verbalizer, results, truncated: results.reduce((sum, r) => sum + (r.truncated ?? 0), 0) });
+  return { split: evalSplit, results };
+}
+
+async function evaluatePrompts(p: Prepared, evaluator: Evaluator, split: Split, prompts: PromptUnderTest[], results: PromptResult[], predictions: { add(rows: Prediction[]): void }, emit: Emit, signal: AbortSignal | undefined, options: { pipelines?: boolean; stageOne?: { pipelineId: string; id: string; soft: SoftPrompt } }): Promise<void> {
+  const { spec } = p.loaded;
+  // passes sized by their longest input: one very long record does not shrink, or pad, them all
+  const batches = { batchSize: spec.training.evalBatchSize, batchFor: p.memory.evalBatchFor };
+  // one prompt per call: a loop's locals in an async function would hold the last prompt's rows
+  // through the next prompt's evaluation
+  const evaluateOne = async (prompt: PromptUnderTest) => {
     const { result, predictions: rows } = await evaluator.evaluate(prompt, split, {
-      batchSize: p.memory.evalBatch,
+      ...batches,
       generation: spec.evaluation.generation,
       signal,
       onProgress: (done, total, promptId) => emit({ type: 'evalProgress', promptId, done, total }),
     });
     results.push(result);
-    predictions.push(...rows);
+    predictions.add(rows);
     emit({ type: 'log', message: `${split.name} ${prompt.id} (${prompt.kind}): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}, NLL ${result.nll.toFixed(3)}` });
-  }
+  };
+  for (const prompt of prompts) await evaluateOne(prompt);
   const variants = (options.pipelines === false ? [] : spec.pipelines).flatMap((pipeline) => [
     { pipeline, id: pipeline.id, soft: undefined as SoftPrompt | undefined },
     ...(options.stageOne?.pipelineId === pipeline.id ? [{ pipeline, id: options.stageOne.id, soft: options.stageOne.soft }] : []),
@@ -47,23 +72,16 @@ export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnder
     const texts = generated.map((g) => firstLine(g.text));
     const byExample = new Map(split.examples.map((e, k) => [e, texts[k]]));
     const prompt = { ...stage2Prompt(p.loaded, evaluator, pipeline, byExample), id, ...(soft ? { taskParameters: soft.length * soft.dim } : {}) };
-    const { result, predictions: rows } = await evaluator.evaluate(prompt, split, { batchSize: p.memory.evalBatch, generation: false, signal });
+    const { result, predictions: rows } = await evaluator.evaluate(prompt, split, { ...batches, generation: false, signal });
     results.push(result);
-    predictions.push(...rows.map((r, k) => ({ ...r, stage1: texts[k] })));
+    predictions.add(rows.map((r, k) => ({ ...r, stage1: texts[k] })));
     emit({ type: 'log', message: `${split.name} ${id} (pipeline): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}` });
     // stage one alone, beside its pipeline: how much the second stage refines the first
     const alone = evaluator.generatedOnly(first, split.examples, generated, texts);
     results.push(alone.result);
-    predictions.push(...alone.predictions);
+    predictions.add(alone.predictions);
     emit({ type: 'log', message: `${split.name} ${first.id} (${first.kind}): accuracy ${(100 * alone.result.accuracy).toFixed(1)}%, macro-F1 ${alone.result.macroF1.toFixed(3)} (its generated text mapped to a label)` });
   }
-  for (const r of results) {
-    if (r.truncated) emit({ type: 'log', message: `warning: ${r.truncated} of ${split.examples.length} ${split.name} examples of prompt "${r.id}" are longer than the model's context (${p.lm.contextLength} tokens) and were cut from the left, keeping the end; shorten those texts if their start matters` });
-  }
-  const evalSplit = split.name as 'test' | 'dev';
-  run.writeEval({ split: evalSplit, file: split.file, labels: Object.keys(spec.data.verbalizer), verbalizer: spec.data.verbalizer, results, truncated: results.reduce((sum, r) => sum + (r.truncated ?? 0), 0) });
-  run.writePredictions(predictions);
-  return { split: evalSplit, results };
 }
 
 export function discretePrompts(p: Prepared, evaluator: Evaluator): PromptUnderTest[] {
@@ -100,7 +118,7 @@ export async function runEvalJob(job: Extract<Job, { kind: 'eval' }>, emit: Emit
     const run = RunDir.create(job.runsDir ?? runsRootFor(p.loaded.dir), `${spec.name}-eval`);
     run.writeRecord({ ...baseRecord(p, run, await p.lm.device()), steps: 0, kind: 'eval', evaluatedRuns: job.runs });
     emit({ type: 'run', runDir: run.dir, runId: run.id, steps: 0 });
-    return await endRun(run, p.splits.test ? 'test' : 'dev', async () => {
+    return await endRun(run, p.splits.test ? 'test' : 'dev', emit, async () => {
       const prompts = [...discretePrompts(p, evaluator), ...soft, ...ensemblePrompts(p, evaluator)];
       const evaluation = await evaluateAll(p, run, prompts, emit, signal);
       run.updateRecord({ status: 'completed' });

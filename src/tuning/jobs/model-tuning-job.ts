@@ -40,7 +40,7 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
     run.writeRecord({ ...baseRecord(p, run, await p.lm.device()), kind: 'model-tuning', steps: mt.steps, parameters: params });
     emit({ type: 'run', runDir: run.dir, runId: run.id, steps: mt.steps });
     // a cancellation or failure from here on ends the run with that status, never 'running'
-    return await endRun(run, p.splits.test ? 'test' : 'dev', async () => {
+    return await endRun(run, p.splits.test ? 'test' : 'dev', emit, async () => {
       tuner = new ModelTuner(cfg, base, p.lm.tokenizer, { device: job.device, optimizer: mt.optimizer, weightDecay: spec.training.weightDecay });
       const sampler = new BatchSampler(p.splits.train.examples, mt.batchSize, spec.training.seed, spec.training.sampling);
       const metrics: MetricRow[] = [];

@@ -164,9 +164,18 @@ function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Sp
     const fill = (fields: Record<string, unknown>) => {
       try { return messages ? renderChatPrompt(lm.tokenizer!, chatConversation(messages, fields), 'memory plan') : fillTemplate(template, fields); } catch { return template; }
     };
-    const texts = [splits.train, splits.dev, splits.test].flatMap((s) => s?.examples ?? []).map((e) => fill(e.fields));
-    texts.sort((a, b) => b.length - a.length);
-    return Math.max(1, ...texts.slice(0, 32).map((t) => encoder.withTarget(t, spec.data.labelSeparator + longestLabel, 0).ids.length));
+    // the 32 longest texts, kept as they come: a large split's texts are never all in memory at once
+    const longest: string[] = [];
+    for (const s of [splits.train, splits.dev, splits.test]) {
+      for (const e of s?.examples ?? []) {
+        const text = fill(e.fields);
+        if (longest.length === 32 && text.length <= longest[31].length) continue;
+        const at = longest.findIndex((t) => t.length < text.length);
+        longest.splice(at < 0 ? longest.length : at, 0, text);
+        if (longest.length > 32) longest.pop();
+      }
+    }
+    return Math.max(1, ...longest.map((t) => encoder.withTarget(t, spec.data.labelSeparator + longestLabel, 0).ids.length));
   };
   const n = spec.softPrompt.length;
   const trainTokens = Math.min(lm.contextLength, n + longestTokens(spec.softPrompt.template, spec.softPrompt.messages));

@@ -24,7 +24,7 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
     emit({ type: 'run', runDir: run.dir, runId: run.id, steps: spec.training.steps });
     // whatever stops the job from here on (a cancellation, stage one, evaluation, a full disk), the
     // run ends 'cancelled' or 'failed' with the message, never 'running'
-    return await endRun(run, p.splits.test ? 'test' : 'dev', async () => {
+    return await endRun(run, p.splits.test ? 'test' : 'dev', emit, async () => {
       const evaluator = new Evaluator(p.lm, spec, p.splits.train);
       await fillStageOneFields(p, evaluator, emit);
       const result = await trainPrompt(p, run, evaluator, resume, emit, signal);

@@ -25,7 +25,7 @@ export class SequenceEncoder {
     let ids = this.cache.get(text);
     if (!ids) {
       ids = this.tokenizer.encode(text);
-      if (this.cache.size > 50_000) this.cache.clear();
+      if (this.cache.size > 8192) this.cache.clear();
       this.cache.set(text, ids);
     }
     return ids;

@@ -16,10 +16,17 @@ export const CPU_ROWS_PER_PASS = 512;
 const SMALL_ACTIVATIONS = 2 ** 30;
 
 export interface MemoryPlan {
-  /** Examples per forward and backward pass in training. */
+  /** Examples per forward and backward pass in training, at the longest training sequence. */
   microBatch: number;
-  /** Examples (prefixes) per evaluation pass. */
+  /** Examples (prefixes) per evaluation pass, at the longest evaluated input. */
   evalBatch: number;
+  /**
+   * Examples per training pass whose longest sequence has `tokens` positions: as many as fit for
+   * that length, so one long example makes only its own pass small (never above the batch).
+   */
+  microBatchFor(tokens: number): number;
+  /** Examples per evaluation pass whose longest input has `tokens` positions (never above evaluation.batchSize). */
+  evalBatchFor(tokens: number): number;
   weightBytes: number;
   bytesPerExample: number;
   budgetBytes: number;
@@ -102,29 +109,36 @@ export function planMemory(cfg: ModelConfig, parameters: number, options: { batc
   const enough = (tokens: number, forwardOnly = false) => options.rowsPerPass
     ? Math.max(1, Math.ceil(options.rowsPerPass / tokens), Math.floor(SMALL_ACTIVATIONS / activationBytesPerExample(cfg, tokens, forwardOnly)))
     : Infinity;
-  const microBatch = Math.min(options.batchSize, options.microBatchSize ?? Math.min(fitting, enough(options.tokens)));
-  const evalTokens = Math.max(options.tokens, options.evalTokens ?? 0);
-  const evalFitting = Math.floor(room / activationBytesPerExample(cfg, evalTokens, true));
-  const evalBatch = Math.max(1, Math.min(options.evalBatchSize, options.microBatchSize ?? Math.min(evalFitting, enough(evalTokens, true))));
+  const microBatchFor = (tokens: number) => Math.max(1, Math.min(options.batchSize, options.microBatchSize ?? Math.min(Math.floor(room / activationBytesPerExample(cfg, tokens)), enough(tokens))));
+  const evalBatchFor = (tokens: number) => Math.max(1, Math.min(options.evalBatchSize, options.microBatchSize ?? Math.min(Math.floor(room / activationBytesPerExample(cfg, tokens, true)), enough(tokens, true))));
+  const microBatch = microBatchFor(options.tokens);
+  const evalBatch = evalBatchFor(Math.max(options.tokens, options.evalTokens ?? 0));
   const steps = Math.ceil(options.batchSize / microBatch);
   const detail = `memory: ${figures}; micro-batch ${microBatch}${steps > 1 ? ` (${steps} passes per step of ${options.batchSize})` : ''}, evaluation batch ${evalBatch}`;
-  return { microBatch, evalBatch, weightBytes, bytesPerExample, budgetBytes, detail };
+  return { microBatch, evalBatch, microBatchFor, evalBatchFor, weightBytes, bytesPerExample, budgetBytes, detail };
 }
 
 /**
  * The loss and gradient of a whole batch from micro-batches: every target token keeps the
  * weight it has in the full batch (1 / all target tokens), so the sums equal the full batch's.
+ * `microBatch` as a function of the longest sequence (MemoryPlan.microBatchFor, with the soft
+ * prompt's `softLength`): the batch is sorted by length and each pass sized by its own longest
+ * sequence, so one long example does not pad, or shrink, every pass.
  */
-export async function accumulatedLossAndGradient(lm: TunableModel, batch: Sequence[], prompts: Prompts, microBatch: number): Promise<{ loss: number; grad: Float32Array }> {
-  if (microBatch >= batch.length) {
+export async function accumulatedLossAndGradient(lm: TunableModel, batch: Sequence[], prompts: Prompts, microBatch: number | ((tokens: number) => number), softLength = 0): Promise<{ loss: number; grad: Float32Array }> {
+  const sizeFor = typeof microBatch === 'number' ? () => microBatch : (tokens: number) => microBatch(softLength + tokens);
+  const longest = Math.max(...batch.map((q) => q.ids.length));
+  if (sizeFor(longest) >= batch.length) {
     const { loss, grad } = await lm.lossAndGradient(batch, prompts);
     return { loss, grad: Float32Array.from(grad) };
   }
+  const ordered = typeof microBatch === 'number' ? batch : [...batch].sort((a, b) => b.ids.length - a.ids.length);
   const total = batch.reduce((s, q) => s + q.ids.length - q.targetStart, 0);
   let loss = 0;
   let grad: Float64Array | undefined;
-  for (let start = 0; start < batch.length; start += microBatch) {
-    const part = batch.slice(start, start + microBatch);
+  for (let start = 0; start < ordered.length;) {
+    const part = ordered.slice(start, start + Math.max(1, sizeFor(ordered[start].ids.length)));
+    start += part.length;
     const out = await lm.lossAndGradient(part, prompts, { perSequence: part.map(() => 1 / total) });
     loss += out.loss;
     grad ??= new Float64Array(out.grad.length);

@@ -51,8 +51,8 @@ export async function trainSoftPrompt(args: {
   resume?: CheckpointState | null;
   signal?: AbortSignal;
   hooks?: TrainHooks;
-  /** Micro-batch and evaluation batch (default: the whole batch, evalBatchSize). */
-  memory?: Pick<MemoryPlan, 'microBatch' | 'evalBatch'>;
+  /** Micro-batch and evaluation batch (default: the whole batch, evalBatchSize), and their sizes by length where planned. */
+  memory?: Pick<MemoryPlan, 'microBatch' | 'evalBatch'> & Partial<Pick<MemoryPlan, 'microBatchFor' | 'evalBatchFor'>>;
 }): Promise<TrainResult> {
   const { lm, spec, train, dev, evaluator, run, signal, hooks = {} } = args;
   const t = spec.training;
@@ -105,7 +105,7 @@ export async function trainSoftPrompt(args: {
 
   const evaluate = async (step: number) => {
     if (!dev) return false;
-    const { result } = await evaluator.evaluate(evaluator.prompts.soft(spec.softPrompt.id, { length: n, dim: d, data: prompt }), dev, { batchSize: args.memory?.evalBatch ?? t.evalBatchSize, generation: false, signal });
+    const { result } = await evaluator.evaluate(evaluator.prompts.soft(spec.softPrompt.id, { length: n, dim: d, data: prompt }), dev, { batchSize: args.memory?.evalBatchFor ? t.evalBatchSize : args.memory?.evalBatch ?? t.evalBatchSize, batchFor: args.memory?.evalBatchFor, generation: false, signal });
     const better = bestAccuracy === null || result.accuracy > bestAccuracy;
     if (better) {
       bestAccuracy = result.accuracy;
@@ -139,7 +139,7 @@ export async function trainSoftPrompt(args: {
     }
     const batch = sampler.batch(step).map((e) => encoded[e.index]);
     const stepStart = performance.now();
-    const { loss, grad: g } = await accumulatedLossAndGradient(args.lm, batch, { length: n, dim: d, data: prompt }, args.memory?.microBatch ?? batch.length);
+    const { loss, grad: g } = await accumulatedLossAndGradient(args.lm, batch, { length: n, dim: d, data: prompt }, args.memory?.microBatchFor ?? args.memory?.microBatch ?? batch.length, n);
     if (!Number.isFinite(loss)) {
       const message = step === start && start === 0
         ? `the loss is ${loss} at step 1, from the initial soft prompt: check softPrompt.init (an initFile with NaN or infinite values) and the model's weights`
