@@ -21,6 +21,7 @@ import { loadSpec } from '../src/common/spec.js';
 import { root, storiesDir, tempDir, workspace } from './helpers.js';
 import { runJob } from '../src/tuning/jobs/index.js';
 import { runScale } from '../src/tuning/jobs/scale.js';
+import { terminalReporter } from '../src/cli/jobs.js';
 import { t5CheckpointWarning } from '../src/tuning/jobs/prepare.js';
 
 const mood = (name: string) => join(root, 'data', 'mood', name);
@@ -419,5 +420,23 @@ describe('cancellation', () => {
     const summary = await runJob({ kind: 'eval', specFile: spec, device: 'cpu', runs: [] }, () => undefined, controller.signal);
     assert.equal(summary.status, 'cancelled');
     assert.equal(JSON.parse(readFileSync(join(summary.runDir, 'run.json'), 'utf8')).status, 'cancelled');
+  });
+});
+
+describe('the CLI reporter in a log', () => {
+  it('prints a long evaluation\'s progress every interval when stderr is not a terminal', () => {
+    let clock = 0;
+    const lines: string[] = [];
+    const report = terminalReporter(false, { tty: false, everyMs: 30_000, now: () => clock, write: (t) => lines.push(t) });
+    for (let done = 1; done <= 100; done++) {
+      clock += 1_000;
+      report({ type: 'evalProgress', promptId: 'soft', done, total: 100 });
+    }
+    assert.deepEqual(lines, ['evaluating soft: 30/100\n', 'evaluating soft: 60/100\n', 'evaluating soft: 90/100\n']);
+    // --json keeps stderr for logs only
+    const quiet: string[] = [];
+    const json = terminalReporter(true, { tty: false, everyMs: 0, now: () => clock, write: (t) => quiet.push(t) });
+    json({ type: 'evalProgress', promptId: 'soft', done: 1, total: 100 });
+    assert.deepEqual(quiet, []);
   });
 });

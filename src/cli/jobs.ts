@@ -20,34 +20,46 @@ import { loadSpec } from '../common/spec.js';
 import { parseDevice, parsePrecision } from './options.js';
 
 /** Terminal output for job events: a progress bar on a TTY, plain lines otherwise. */
-export function terminalReporter(json: boolean): (e: TrainerEvent) => void {
-  const tty = process.stderr.isTTY && !json;
+/**
+ * Events as the terminal shows them: a bar on a terminal; in a log (stderr piped), one line per 25
+ * steps and, while a long evaluation runs, one line every `everyMs` so it never looks hung.
+ */
+export function terminalReporter(json: boolean, options: { tty?: boolean; everyMs?: number; write?: (text: string) => void; now?: () => number } = {}): (e: TrainerEvent) => void {
+  const tty = (options.tty ?? process.stderr.isTTY) && !json;
+  const everyMs = options.everyMs ?? 30_000;
+  const now = options.now ?? (() => Date.now());
+  const write = options.write ?? ((text: string) => { process.stderr.write(text); });
+  let lastEvalLine = now();
   let barShown = false;
   const clearBar = () => {
-    if (barShown) process.stderr.write('\r\x1b[K');
+    if (barShown) write('\r\x1b[K');
     barShown = false;
   };
   return (e) => {
     switch (e.type) {
-      case 'log': clearBar(); process.stderr.write(`${e.message}\n`); break;
-      case 'run': clearBar(); process.stderr.write(`run folder: ${e.runDir}\n`); break;
+      case 'log': clearBar(); write(`${e.message}\n`); break;
+      case 'run': clearBar(); write(`run folder: ${e.runDir}\n`); break;
       case 'progress': {
         const line = `step ${e.step}/${e.steps}  loss ${e.loss.toFixed(4)}  lr ${e.learningRate.toPrecision(3)}  ${e.examplesPerSecond >= 10 ? e.examplesPerSecond.toFixed(0) : e.examplesPerSecond.toPrecision(2)} ex/s  ETA ${Math.round(e.etaSeconds)}s`;
         if (tty) {
           const width = 24;
           const filled = Math.round((width * e.step) / e.steps);
-          process.stderr.write(`\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${line}`);
+          write(`\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${line}`);
           barShown = true;
-        } else if (!json && (e.step % 25 === 0 || e.step === e.steps)) process.stderr.write(`${line}\n`);
+        } else if (!json && (e.step % 25 === 0 || e.step === e.steps)) write(`${line}\n`);
         break;
       }
-      case 'eval': clearBar(); process.stderr.write(`step ${e.step}: dev accuracy ${(100 * e.accuracy).toFixed(1)}%  dev NLL ${e.nll.toFixed(3)}${e.best ? '  (best so far)' : ''}\n`); break;
+      case 'eval': clearBar(); write(`step ${e.step}: dev accuracy ${(100 * e.accuracy).toFixed(1)}%  dev NLL ${e.nll.toFixed(3)}${e.best ? '  (best so far)' : ''}\n`); break;
       case 'setup':
-        if (tty) { process.stderr.write(`\r\x1b[K${setupMessage(e)}`); barShown = true; }
-        else if (!json && (e.detail !== undefined || (e.seconds ?? 0) % 10 === 0)) process.stderr.write(`${setupMessage(e)}\n`);
+        if (tty) { write(`\r\x1b[K${setupMessage(e)}`); barShown = true; }
+        else if (!json && (e.detail !== undefined || (e.seconds ?? 0) % 10 === 0)) write(`${setupMessage(e)}\n`);
         break;
       case 'evalProgress':
-        if (tty) { process.stderr.write(`\r\x1b[Kevaluating ${e.promptId}: ${e.done}/${e.total}`); barShown = true; }
+        if (tty) { write(`\r\x1b[Kevaluating ${e.promptId}: ${e.done}/${e.total}`); barShown = true; }
+        else if (!json && now() - lastEvalLine >= everyMs) {
+          lastEvalLine = now();
+          write(`evaluating ${e.promptId}: ${e.done}/${e.total}\n`);
+        }
         break;
       default: break;
     }

@@ -98,7 +98,8 @@ export async function runSweep(job: Extract<Job, { kind: 'sweep' }>, emit: Emit,
       }
     }
   } catch (e) {
-    sweep.updateRecord({ status: 'failed', error: (e as Error).message });
+    // a full disk must not hide the error that stopped the sweep
+    sweep.recordFailure((e as Error).message);
     throw e;
   } finally {
     await models.closeAll();
