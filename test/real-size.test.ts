@@ -132,6 +132,9 @@ describe('micro-batches', () => {
     const plan = planMemory(cfg, params, { batchSize: 32, evalBatchSize: 32, tokens: 150, budgetBytes: params * 4 + 3.5 * perExample });
     assert.equal(plan.microBatch, 3);
     assert.match(plan.detail, /micro-batch 3 \(11 passes per step of 32\)/);
+    // passes are sized by their own longest input: the log says these are the sizes at the longest
+    assert.match(plan.detail, /evaluation batch \d+ at the longest input \(passes of shorter inputs take more\)$/);
+    assert.ok(plan.microBatchFor(15) > plan.microBatch);
     assert.equal(planMemory(cfg, params, { batchSize: 32, evalBatchSize: 32, tokens: 150, budgetBytes: 1, microBatchSize: 4 }).microBatch, 4);
     assert.throws(() => planMemory(cfg, params, { batchSize: 8, evalBatchSize: 8, tokens: 150, budgetBytes: 6e9, file: 'big.ptune.json' }),
       /big\.ptune\.json: one example does not fit in memory: 4\.60 GiB of float32 weights \(1,235,814,400 parameters\), [\d.]+ GiB of activations per example of 150 positions, budget 5\.59 GiB/);

@@ -181,9 +181,18 @@ export function registerCommands(ctx: Context): void {
     if (effectiveStatus(record) === 'running' || ctx.jobs.live?.runDir === run.dir) {
       return void vscode.window.showWarningMessage(`Prompt Tuning: ${run.id} is running (process ${record.pid ?? 'unknown'}). Cancel it before deleting it.`);
     }
+    const uri = vscode.Uri.file(run.dir);
+    // a browser or remote window deletes on a host with no trash of the user's: say so once,
+    // rather than offer the trash and then ask again when it fails
+    const hasTrash = vscode.env.uiKind === vscode.UIKind.Desktop && !vscode.env.remoteName;
+    if (!hasTrash) {
+      const choice = await vscode.window.showWarningMessage(`Delete run ${run.id}?`, { modal: true, detail: `Its folder ${run.dir} (checkpoints, soft prompt, results) is deleted for good: this window's host has no trash.` }, 'Delete Permanently');
+      if (choice !== 'Delete Permanently') return;
+      await vscode.workspace.fs.delete(uri, { recursive: true, useTrash: false });
+      return void (await ctx.refreshAll());
+    }
     const choice = await vscode.window.showWarningMessage(`Delete run ${run.id}?`, { modal: true, detail: `Its folder ${run.dir} (checkpoints, soft prompt, results) moves to the trash.` }, 'Move to Trash');
     if (choice !== 'Move to Trash') return;
-    const uri = vscode.Uri.file(run.dir);
     try {
       await vscode.workspace.fs.delete(uri, { recursive: true, useTrash: true });
     } catch (e) {

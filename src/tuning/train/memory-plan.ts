@@ -114,7 +114,9 @@ export function planMemory(cfg: ModelConfig, parameters: number, options: { batc
   const microBatch = microBatchFor(options.tokens);
   const evalBatch = evalBatchFor(Math.max(options.tokens, options.evalTokens ?? 0));
   const steps = Math.ceil(options.batchSize / microBatch);
-  const detail = `memory: ${figures}; micro-batch ${microBatch}${steps > 1 ? ` (${steps} passes per step of ${options.batchSize})` : ''}, evaluation batch ${evalBatch}`;
+  // passes are sized by their own longest input: these are the sizes at the longest
+  const shorterTakeMore = microBatchFor(1) > microBatch || evalBatchFor(1) > evalBatch ? ' at the longest input (passes of shorter inputs take more)' : '';
+  const detail = `memory: ${figures}; micro-batch ${microBatch}${steps > 1 ? ` (${steps} passes per step of ${options.batchSize})` : ''}, evaluation batch ${evalBatch}${shorterTakeMore}`;
   return { microBatch, evalBatch, microBatchFor, evalBatchFor, weightBytes, bytesPerExample, budgetBytes, detail };
 }
 
