@@ -32,6 +32,7 @@ export function activate(extension: vscode.ExtensionContext): void {
     tree.queue = queued;
     tree.refresh();
   });
+  let lastLiveRefresh = 0;
   jobs.onEvent((e, live) => {
     if (live?.runDir) tree.live = { runDir: live.runDir, step: live.step, steps: live.steps, loss: live.loss.at(-1)?.[1] };
     if (!live) {
@@ -45,7 +46,13 @@ export function activate(extension: vscode.ExtensionContext): void {
     status.text = live.status === 'evaluating' ? '$(sync~spin) Prompt Tuning: evaluating' : `$(sync~spin) Prompt Tuning: step ${live.step}/${live.steps || '?'}`;
     status.tooltip = 'Show the run';
     status.show();
-    if (e.type === 'eval' || e.type === 'checkpoint' || e.type === 'run') tree.refresh();
+    // the running row's step and loss follow the Run view, a few seconds behind at most (each
+    // refresh reads every run folder once, so not at every step)
+    const now = Date.now();
+    if (e.type === 'eval' || e.type === 'checkpoint' || e.type === 'run' || (e.type === 'progress' && now - lastLiveRefresh >= 3000)) {
+      lastLiveRefresh = now;
+      tree.refresh();
+    }
   });
 
   registerCommands(ctx);
