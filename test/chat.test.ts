@@ -14,7 +14,7 @@ import { chatTextForEncoding } from '../src/tuning/prompts/chat.js';
 import { chatConversation } from '../src/common/prompt-render.js';
 import { Evaluator } from '../src/tuning/evaluate/evaluate.js';
 import { runJob } from '../src/tuning/jobs/index.js';
-import { buildComparison } from '../src/extension/logic/comparison-data.js';
+import { loadComparison } from '../src/extension/logic/comparison-data.js';
 import { buildSpec, hasChatTemplate } from '../src/extension/logic/new-experiment.js';
 import { root, storiesDir, tempDir, workspace } from './helpers.js';
 
@@ -147,7 +147,7 @@ describe('a job with chat prompts', () => {
     const predictions = readFileSync(join(summary.runDir, 'predictions.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { promptId: string });
     for (const id of ['chat-zero-shot', 'chat-2-shot', 'soft']) assert.equal(predictions.filter((p) => p.promptId === id).length, 12);
     // the comparison panel gets the same text for its prompt tooltip
-    const comparison = await buildComparison([summary.runDir]);
+    const comparison = (await loadComparison([summary.runDir])).data;
     assert.deepEqual(Object.fromEntries(comparison.prompts.map((p) => [p.id, p.rendered])), rendered);
   });
 

@@ -18,7 +18,7 @@ import { BatchSampler } from '../src/tuning/train/sampler.js';
 import { SequenceEncoder } from '../src/tuning/prompts/encoding.js';
 import { learningRateAt } from '../src/tuning/train/optimizers.js';
 import { ACCELERATE_TEMPLATE_FILES, exportAccelerateJob, type JobFile } from '../src/tuning/jobs/export-job.js';
-import { buildComparison } from '../src/extension/logic/comparison-data.js';
+import { loadComparison } from '../src/extension/logic/comparison-data.js';
 import { main } from '../src/cli/main.js';
 import { root, tempDir } from './helpers.js';
 
@@ -177,7 +177,7 @@ describe('import-job', () => {
     assert.equal(listed.length, 1);
     assert.equal(listed[0].record.status, 'completed');
     assert.equal((listed[0].record as unknown as { importedFrom: string }).importedFrom, source);
-    const data = await buildComparison([listed[0].dir]);
+    const data = (await loadComparison([listed[0].dir])).data;
     assert.deepEqual(data.prompts.map((p) => [p.id, p.kind, p.accuracy]), [['zero-shot', 'discrete', 0.5], ['soft', 'soft', 1]]);
     assert.equal(data.examples.length, 2);
     assert.equal(data.examples[0].cells.soft.prediction, 'sad');

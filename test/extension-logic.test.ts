@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { buildComparison, exportExamples, filterExamples } from '../src/extension/logic/comparison-data.js';
+import { exportExamples, loadComparison } from '../src/extension/logic/comparison-data.js';
+import { filterExamples } from '../src/common/example-filter.js';
 import { runLabel, runNode, specNode } from '../src/extension/logic/experiments.js';
 import { RunDir } from '../src/common/run-folder.js';
 import { hoverMarkdown, inlinePrompts, markText, resultsForDataset } from '../src/extension/logic/inline-results.js';
@@ -139,7 +140,7 @@ describe('views of a finished run', () => {
   });
 
   it('comparison data matches eval.json; filters, search and exports', async () => {
-    const data = await buildComparison([summary.runDir]);
+    const data = (await loadComparison([summary.runDir])).data;
     const ev = JSON.parse(readFileSync(join(summary.runDir, 'eval.json'), 'utf8'));
     assert.deepEqual(data.prompts.map((p) => [p.id, p.accuracy]), ev.results.map((r: { id: string; accuracy: number }) => [r.id, r.accuracy]));
     assert.equal(data.examples.length, 20);
@@ -159,7 +160,7 @@ describe('views of a finished run', () => {
 
   it('the panel gets each prompt\'s per-class figures and accuracy interval; an eval.json written before them still reads', async () => {
     const ev = JSON.parse(readFileSync(join(summary.runDir, 'eval.json'), 'utf8'));
-    const data = await buildComparison([summary.runDir]);
+    const data = (await loadComparison([summary.runDir])).data;
     data.prompts.forEach((p, k) => {
       assert.deepEqual(p.perClass, ev.results[k].perClass);
       assert.deepEqual(p.accuracyInterval, ev.results[k].accuracyInterval);
@@ -171,7 +172,7 @@ describe('views of a finished run', () => {
     copyFileSync(join(summary.runDir, 'run.json'), join(old, 'run.json'));
     copyFileSync(join(summary.runDir, 'predictions.jsonl'), join(old, 'predictions.jsonl'));
     writeFileSync(join(old, 'eval.json'), JSON.stringify({ ...ev, results: ev.results.map(({ perClass: _p, accuracyInterval: _i, ...rest }: Record<string, unknown>) => rest) }));
-    const before = await buildComparison([old]);
+    const before = (await loadComparison([old])).data;
     assert.deepEqual(before.prompts.map((p) => [p.id, p.accuracy, p.perClass, p.accuracyInterval]), ev.results.map((r: { id: string; accuracy: number }) => [r.id, r.accuracy, null, null]));
     assert.doesNotMatch(runNode(old, RunDir.open(old).record, RunDir.open(old).readEval().results).tooltip, /\(\d+\.\d-/);
   });
@@ -184,7 +185,7 @@ describe('views of a finished run', () => {
     const rows = [];
     for (let i = 0; i < 12000; i++) for (const id of ['zero-shot', 'soft']) rows.push(JSON.stringify({ index: i, line: i + 1, promptId: id, kind: id === 'soft' ? 'soft' : 'discrete', gold: 'happy', prediction: i % 3 ? 'happy' : 'sad', correct: i % 3 !== 0, scores: { happy: -1, sad: -2 } }));
     writeFileSync(join(big, 'predictions.jsonl'), rows.join('\n') + '\n');
-    const data = await buildComparison([big]);
+    const data = (await loadComparison([big])).data;
     assert.equal(data.examples.length, 12000);
     assert.deepEqual(Object.keys(data.examples[11999].cells), ['zero-shot', 'soft']);
     assert.equal(filterExamples(data, 'soft-wrong', '').length, 4000);

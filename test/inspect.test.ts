@@ -14,7 +14,7 @@ import { loadSpec } from '../src/common/spec.js';
 import { RunDir } from '../src/common/run-folder.js';
 import type { InspectReport } from '../src/common/run-files.js';
 import { main } from '../src/cli/main.js';
-import { buildComparison } from '../src/extension/logic/comparison-data.js';
+import { loadComparison } from '../src/extension/logic/comparison-data.js';
 import { root, storiesDir, workspace } from './helpers.js';
 
 const mood = (name: string) => join(root, 'data', 'mood', name);
@@ -129,7 +129,7 @@ describe('ptune inspect and the comparison panel', () => {
     assert.match(table.out, /^0 {2}".*"\*? -?\d\.\d{3} {2}".*"\*? -?\d\.\d{3} {2}\| nearest label (happy|sad) -?\d\.\d{3}$/m);
     assert.match(table.out, /prompt tokens have a class label among their top 2 neighbours/);
 
-    const data = await buildComparison([train.runDir]);
+    const data = (await loadComparison([train.runDir])).data;
     assert.equal(data.inspections?.length, 1);
     assert.equal(data.inspections![0].prompt, 'soft');
     assert.ok(data.prompts.some((p) => p.key === data.inspections![0].prompt && p.kind === 'soft'));

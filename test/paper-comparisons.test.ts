@@ -78,8 +78,8 @@ describe('model-scaling ablation', () => {
     assert.equal((svg.match(/<polyline /g) ?? []).length, 3);
     assert.ok(existsSync(join(result.runDir, 'scale.json')));
     // the comparison panel shows it
-    const { buildComparison } = await import('../src/extension/logic/comparison-data.js');
-    const data = await buildComparison([result.runDir]);
+    const { loadComparison } = await import('../src/extension/logic/comparison-data.js');
+    const data = (await loadComparison([result.runDir])).data;
     assert.equal(data.scale![0].points.length, 3);
     assert.match(data.scale![0].svg, /^<svg /);
   });

@@ -123,7 +123,9 @@ function writeRun(runs: string, name: string, spec: Spec, softId: string, correc
   run.writeRecord(record);
   run.writeEval({ split: 'test', file: options.file ?? dataFile, labels: ['happy', 'sad'], verbalizer: { happy: 'happy', sad: 'sad' }, truncated: 0, results: [result(softId, 'soft', accuracy, macroF1), result('zero-shot', 'discrete', 0.5, 0.5)] });
   // the discrete prompt answers the same in both runs: right on even examples
-  run.writePredictions([...predictionsOf(softId, 'soft', correct, options.lines), ...predictionsOf('zero-shot', 'discrete', (i) => i % 2 === 0, options.lines)]);
+  const predictions = run.predictionsWriter();
+  predictions.add([...predictionsOf(softId, 'soft', correct, options.lines), ...predictionsOf('zero-shot', 'discrete', (i) => i % 2 === 0, options.lines)]);
+  predictions.commit();
   return run.dir;
 }
 

@@ -111,7 +111,9 @@ describe('run files', () => {
     assert.deepEqual(run.readMetrics(), []);
     assert.deepEqual(run.readPredictions(), []);
     run.writeMetrics(metrics);
-    run.writePredictions(predictions);
+    const writer = run.predictionsWriter();
+    writer.add(predictions);
+    writer.commit();
     assert.deepEqual(run.readMetrics(), metrics);
     assert.deepEqual(run.readPredictions(), predictions);
     assert.equal(readFileSync(run.path('metrics.jsonl'), 'utf8').split('\n').length, metrics.length + 1, 'one line per row');

@@ -151,7 +151,6 @@ export class RunDir {
   writeMetrics(rows: MetricRow[]): void { this.writeJsonLines('metrics.jsonl', rows); }
   /** predictions.jsonl; none yet (a run not evaluated) is no rows. */
   readPredictions(): Prediction[] { return this.readJsonLines('predictions.jsonl'); }
-  writePredictions(rows: Prediction[]): void { this.writeJsonLines('predictions.jsonl', rows); }
   /**
    * predictions.jsonl written as evaluation goes, a prompt's rows at a time (a large split's rows
    * for every prompt never sit in memory together); it appears whole at `commit`.

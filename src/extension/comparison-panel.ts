@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { ComparisonFromWebview, ComparisonToWebview } from '../common/protocol.js';
 import { validFilter } from '../common/example-filter.js';
-import { exportExamples, filterExamples, loadComparison, sortExamples, type ComparisonSource } from './logic/comparison-data.js';
+import { exportExamples, loadComparison, type ComparisonSource } from './logic/comparison-data.js';
+import { filterExamples, sortExamples } from '../common/example-filter.js';
 import { webviewHtml } from './webview-html.js';
 
 export class ComparisonPanel {

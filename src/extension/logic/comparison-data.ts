@@ -11,7 +11,6 @@ import { promptSource, renderPrompt, renderedText, sourceText, type PromptSource
 import type { ComparisonData, ExampleDetail, ExampleDetailPrompt, ExampleRow } from '../../common/protocol.js';
 import type { InspectReport, Prediction } from '../../common/run-files.js';
 import type { Spec } from '../../common/spec.js';
-export { filterExamples, sortExamples, type ExampleFilter } from '../../common/example-filter.js';
 
 /** The comparison and a way to ask for one example's detail (kept in memory: the panel asks on every selection). */
 export interface ComparisonSource {
@@ -28,10 +27,6 @@ interface RunPart {
   sources: Map<string, PromptSource | null>;
   /** The train records by line, read on the first k-shot example asked for. */
   train?: Promise<Map<number, Record<string, unknown>>>;
-}
-
-export async function buildComparison(runDirs: string[]): Promise<ComparisonData> {
-  return (await loadComparison(runDirs)).data;
 }
 
 export async function loadComparison(runDirs: string[]): Promise<ComparisonSource> {

@@ -8,6 +8,7 @@ import type { Example, Split } from '../../common/data.js';
 import { classificationMetrics, majorityVote } from './metrics.js';
 import type { Spec } from '../../common/spec.js';
 import { PromptBuilder, type PromptUnderTest } from '../prompts/prompt-builder.js';
+import type { Encoded } from '../prompts/encoding.js';
 import type { Prediction, PromptResult, ScoredPrediction, ScoredPromptResult } from '../../common/run-files.js';
 
 export interface EvaluationOptions {
@@ -66,21 +67,24 @@ export class Evaluator {
    * where its generation prompt is its scoring prefix, else generated apart. Examples go through in
    * windows (EVALUATION_WINDOW), each sorted by length into passes.
    */
-  private async scoreAndGenerate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number): Promise<{ scores: number[][][]; generated?: Generation[] }> {
+  private async scoreAndGenerate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number): Promise<{ scores: number[][][]; generated?: Generation[]; truncated: number }> {
     const scores: number[][][] = [];
     const generated: Generation[] = [];
+    let truncated = 0;
     for (let start = 0; start < examples.length; start += EVALUATION_WINDOW) {
       const window = examples.slice(start, start + EVALUATION_WINDOW);
       const part = await this.scoreWindow(prompt, window, options, maxNewTokens, (done) => options.onProgress?.(start + done, examples.length, prompt.id));
       for (const row of part.scores) scores.push(row);
       for (const g of part.generated ?? []) generated.push(g);
+      truncated += part.truncated;
     }
-    return { scores, generated: maxNewTokens > 0 ? generated : undefined };
+    return { scores, generated: maxNewTokens > 0 ? generated : undefined, truncated };
   }
 
-  private async scoreWindow(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number, progress: (done: number) => void): Promise<{ scores: number[][][]; generated?: Generation[] }> {
+  /** `truncated`: the examples whose input, for scoring or for generating, was cut to the context. */
+  private async scoreWindow(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number, progress: (done: number) => void): Promise<{ scores: number[][][]; generated?: Generation[]; truncated: number }> {
     const promptCount = Math.max(1, prompt.soft.length);
-    const { items, slots } = this.labelChoices(prompt, examples);
+    const { items, slots, truncated } = this.labelChoices(prompt, examples);
     const C = this.labels.length;
     const n = prompt.soft[0]?.length ?? 0;
     const itemOf = (e: number) => slots[e * promptCount * C][0];
@@ -89,7 +93,8 @@ export class Evaluator {
     const sharing = new Array<boolean>(items.length).fill(false);
     if (maxNewTokens > 0 && promptCount === 1) {
       examples.forEach((e, i) => {
-        const ids = this.prompts.encoder.promptOnly(prompt.text(e), n, maxNewTokens).ids;
+        const { ids, truncated: cut } = this.prompts.encoder.promptOnly(prompt.text(e), n, maxNewTokens);
+        if (cut) truncated[i] = true;
         const item = items[itemOf(i)];
         sharing[itemOf(i)] = slots.slice(i * C, (i + 1) * C).every(([it]) => it === itemOf(i)) && item.prefix.length === ids.length && item.prefix.every((id, j) => id === ids[j]);
       });
@@ -120,14 +125,15 @@ export class Evaluator {
       const [item, choice] = slots[(e * promptCount + k) * C + c];
       return itemScores[item][choice];
     })));
-    if (maxNewTokens === 0) return { scores };
+    const truncatedCount = truncated.filter(Boolean).length;
+    if (maxNewTokens === 0) return { scores, truncated: truncatedCount };
     const generated = examples.map((_, e) => itemGenerations[itemOf(e)]);
     const apart = examples.flatMap((example, e) => (generated[e] ? [] : [{ example, e }]));
     if (apart.length) {
       const more = await this.generations(prompt, apart.map((a) => a.example), { ...options, maxNewTokens });
       apart.forEach((a, k) => (generated[a.e] = more[k]));
     }
-    return { scores, generated: generated as Generation[] };
+    return { scores, generated: generated as Generation[], truncated: truncatedCount };
   }
 
   /**
@@ -135,13 +141,17 @@ export class Evaluator {
    * tokens up to the earliest target start; where truncation made them differ, each label is its
    * own item. `slots[(e * prompts + k) * labels + c]` is [item, choice] of label c.
    */
-  labelChoices(prompt: PromptUnderTest, examples: Example[], promptOffset = 0): { items: ChoiceItem[]; slots: [number, number][] } {
+  labelChoices(prompt: PromptUnderTest, examples: Example[], promptOffset = 0): { items: ChoiceItem[]; slots: [number, number][]; truncated: boolean[] } {
     const sequences = this.labelSequences(prompt, examples, promptOffset);
     const C = this.labels.length;
+    const perExample = C * Math.max(1, prompt.soft.length);
     const items: ChoiceItem[] = [];
     const slots: [number, number][] = [];
+    // an example whose sequence for any label was cut to the context
+    const truncated = examples.map(() => false);
     for (let start = 0; start < sequences.length; start += C) {
       const group = sequences.slice(start, start + C);
+      if (group.some((q) => q.truncated)) truncated[Math.floor(start / perExample)] = true;
       const m = Math.min(...group.map((q) => q.targetStart));
       const head = group[0].ids.slice(0, m);
       const shared = group.every((q) => q.ids.length > m && head.every((id, j) => q.ids[j] === id));
@@ -155,7 +165,7 @@ export class Evaluator {
         }
       }
     }
-    return { items, slots };
+    return { items, slots, truncated };
   }
 
   async generate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions & { maxNewTokens?: number }): Promise<string[]> {
@@ -197,9 +207,8 @@ export class Evaluator {
 
   async evaluate(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: ScoredPromptResult; predictions: ScoredPrediction[] }> {
     const generating = (options.generation || this.spec.evaluation.metric === 'generate') && prompt.kind !== 'ensemble';
-    const { scores, generated } = await this.scoreAndGenerate(prompt, split.examples, options, generating ? this.generationLength(prompt) : 0);
+    const { scores, generated, truncated } = await this.scoreAndGenerate(prompt, split.examples, options, generating ? this.generationLength(prompt) : 0);
     const summary = this.summarize(prompt, split.examples, scores, generated);
-    const truncated = this.truncatedExamples(prompt, split.examples, generating ? this.generationLength(prompt) : 0);
     if (truncated > 0) summary.result.truncated = truncated;
     // what the model saw for the first example: the comparison shows a chat prompt's conversation
     if (prompt.rendered && split.examples.length > 0) summary.result.rendered = prompt.rendered(split.examples[0]);
@@ -268,22 +277,11 @@ export class Evaluator {
     return { result: { id: prompt.id, kind: prompt.kind, taskParameters, ...metrics, nll: null, auc: null, exactMatch: metrics.accuracy }, predictions };
   }
 
-  /** How many examples' inputs this prompt cut to the context: for scoring, or for generating `maxNewTokens`. */
-  private truncatedExamples(prompt: PromptUnderTest, examples: Example[], maxNewTokens: number): number {
-    const sep = prompt.labelSeparator ?? this.spec.data.labelSeparator;
-    const n = prompt.soft[0]?.length ?? 0;
-    const encoder = this.prompts.encoder;
-    return examples.filter((e) => {
-      const text = prompt.text(e);
-      return this.labelTexts.some((t) => encoder.withTarget(text, sep + t, n).truncated) || (maxNewTokens > 0 && encoder.promptOnly(text, n, maxNewTokens).truncated);
-    }).length;
-  }
-
   /** Every (example, label) sequence of a prompt, in example-major order, tagged with soft prompt `k`. */
-  labelSequences(prompt: PromptUnderTest, examples: Example[], promptOffset = 0): Sequence[] {
+  labelSequences(prompt: PromptUnderTest, examples: Example[], promptOffset = 0): (Encoded & { prompt: number })[] {
     const sep = prompt.labelSeparator ?? this.spec.data.labelSeparator;
     const n = prompt.soft[0]?.length ?? 0;
-    const out: Sequence[] = [];
+    const out: (Encoded & { prompt: number })[] = [];
     for (const example of examples) {
       const text = prompt.text(example);
       for (let k = 0; k < Math.max(1, prompt.soft.length); k++) {
