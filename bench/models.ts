@@ -1,7 +1,9 @@
-// `npm run bench -- models [--device D] [--json] [--only a,b] [--eval N] [--micro M]`: the sizes
+// `npm run bench -- models [--device D] [--json] [--only a,b] [--eval N] [--micro M] [--defaults]`: the sizes
 // users tune, as random-weight checkpoints with the exact configs of real models (BF16 on disk, as
 // they ship), each through a small real job (train steps, then the three discrete prompts and the
 // soft prompt on the test split) in a child process of its own, so each peak RSS is that job's.
+// --defaults: the job as a spec that leaves the soft prompt's length, the batch and generation at
+// their defaults (100 tokens, 32, on) instead of the fixed 20 tokens, batch 8, rank only.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,7 +41,7 @@ function checkpointFor(name: string): string {
 }
 
 /** One job on one model, in this process: what the parent reads from the child's stdout. */
-async function child(name: string, device: DeviceChoice, evalCount: number, micro: number | undefined): Promise<ModelBenchRow> {
+async function child(name: string, device: DeviceChoice, evalCount: number, micro: number | undefined, defaults: boolean): Promise<ModelBenchRow> {
   const folder = checkpointFor(name);
   const data = join(packageRoot(), 'data', 'mood');
   const dir = join(cacheRoot(), 'bench-jobs', name);
@@ -51,10 +53,13 @@ async function child(name: string, device: DeviceChoice, evalCount: number, micr
       { id: 'zero-shot', template: '{story} In the end, everyone was' },
       { id: 'question', template: '{story} Was the story happy or sad? It was' },
     ],
-    softPrompt: { length: 20, init: 'sampled-vocab' },
-    training: { steps: 3, batchSize: 8, evalEvery: 1000, checkpointEvery: 1000, ...(micro ? { microBatchSize: micro } : {}) },
-    evaluation: { generation: false },
+    // the fixed job (a 20-token prompt, batch 8, rank classification only), or a spec's defaults
+    // (the paper's 100-token prompt, batch 32, exact match by generation too)
+    softPrompt: defaults ? { init: 'sampled-vocab' } : { length: 20, init: 'sampled-vocab' },
+    training: { steps: 3, ...(defaults ? {} : { batchSize: 8 }), evalEvery: 1000, checkpointEvery: 1000, ...(micro ? { microBatchSize: micro } : {}) },
+    evaluation: defaults ? {} : { generation: false },
   };
+  const batchSize = defaults ? 32 : 8;
   const specFile = join(dir, 'bench.ptune.json');
   writeFileSync(specFile, JSON.stringify(spec));
   let setupStart = 0;
@@ -79,7 +84,7 @@ async function child(name: string, device: DeviceChoice, evalCount: number, micr
   const evalSeconds = (performance.now() - (evalStart || lastProgress)) / 1000;
   const tests = evalCount * 3; // two discrete prompts and the soft prompt, each on every test example
   const stepTime = stepSeconds.length ? stepSeconds.reduce((a, b) => a + b, 0) / stepSeconds.length : NaN;
-  const train = 8 / stepTime;
+  const train = batchSize / stepTime;
   const evaluation = tests / evalSeconds;
   const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
   return {
@@ -96,9 +101,9 @@ async function child(name: string, device: DeviceChoice, evalCount: number, micr
   };
 }
 
-function runChild(name: string, device: DeviceChoice, evalCount: number, micro: number | undefined): Promise<ModelBenchRow> {
+function runChild(name: string, device: DeviceChoice, evalCount: number, micro: number | undefined, defaults: boolean): Promise<ModelBenchRow> {
   return new Promise((resolve, reject) => {
-    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', name, '--device', device, '--eval', String(evalCount), ...(micro ? ['--micro', String(micro)] : [])];
+    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', name, '--device', device, '--eval', String(evalCount), ...(micro ? ['--micro', String(micro)] : []), ...(defaults ? ['--defaults'] : [])];
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
@@ -110,13 +115,13 @@ function runChild(name: string, device: DeviceChoice, evalCount: number, micro: 
   });
 }
 
-export async function benchModels(options: { device: DeviceChoice; only?: string[]; evalCount?: number; micro?: number }): Promise<Record<string, unknown>> {
+export async function benchModels(options: { device: DeviceChoice; only?: string[]; evalCount?: number; micro?: number; defaults?: boolean }): Promise<Record<string, unknown>> {
   const names = options.only ?? (options.device === 'cpu' || options.device === 'auto' ? CPU_MODELS : GPU_MODELS);
   const rows: ModelBenchRow[] = [];
   for (const name of names) {
     if (!REAL_CONFIGS[name]) throw new Error(`unknown model "${name}" (${Object.keys(REAL_CONFIGS).join(', ')})`);
     try {
-      rows.push(await runChild(name, options.device, options.evalCount ?? 24, options.micro));
+      rows.push(await runChild(name, options.device, options.evalCount ?? 24, options.micro, options.defaults ?? false));
     } catch (e) {
       process.stderr.write(`${(e as Error).message}\n`);
     }
@@ -131,6 +136,6 @@ export async function benchModels(options: { device: DeviceChoice; only?: string
 const argv = process.argv;
 if (argv.includes('--child')) {
   const get = (flag: string) => argv[argv.indexOf(flag) + 1];
-  const row = await child(get('--child'), get('--device') as DeviceChoice, Number(get('--eval')), argv.includes('--micro') ? Number(get('--micro')) : undefined);
+  const row = await child(get('--child'), get('--device') as DeviceChoice, Number(get('--eval')), argv.includes('--micro') ? Number(get('--micro')) : undefined, argv.includes('--defaults'));
   process.stdout.write(`${JSON.stringify(row)}\n`);
 }

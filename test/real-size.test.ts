@@ -40,6 +40,70 @@ describe('rank classification from one pass over the prefix', () => {
     }
   });
 
+  it('the shared head (soft prompt and common first tokens) is computed once and changes no score or generation (float64; Llama and GPT-2)', async () => {
+    const { modelFromWeights } = await import('../src/models/load.js');
+    for (const variant of [GRADCHECK_VARIANTS[0], GRADCHECK_VARIANTS[6]]) {
+      const cfg = randomModelConfig(variant.config);
+      const lm = modelFromWeights(cfg, randomWeights(cfg, 5), null, { floatType: 'float64' }) as LanguageModel;
+      const n = 30;
+      const soft = [0, 1].map((s) => ({ length: n, dim: cfg.hiddenSize, data: Float64Array.from({ length: n * cfg.hiddenSize }, (_, i) => Math.cos(i * (s + 1))) }));
+      // what each pass computes: its input ids' width, and the cache it starts from
+      const passes: { width: number; cached: number }[] = [];
+      const run = (lm as unknown as { run: (f: Record<string, { dims: readonly number[] }>, n: string[]) => Promise<unknown> }).run.bind(lm);
+      (lm as unknown as { run: typeof run }).run = (feeds, names) => {
+        passes.push({ width: feeds.input_ids.dims[1], cached: feeds.past_key_0?.dims[2] ?? 0 });
+        return run(feeds, names);
+      };
+      const choices = [{ ids: [12], scoreFrom: 0 }, { ids: [13, 14], scoreFrom: 0 }];
+      const rows = (shared: number[], prompt: (b: number) => number): ChoiceItem[] => Array.from({ length: 8 }, (_, b) => ({ prefix: [...shared, ...Array.from({ length: 1 + (b % 3) }, (_, j) => 3 + ((b + j) % 30))], prompt: prompt(b), choices }));
+      const cases = [
+        // every row starts with tokens 1, 7, 5: with the soft prompt they are the head; prompts 0 and 1
+        { tokens: 3, items: rows([1, 7, 5], (b) => b % 2) },
+        // no token in common: the soft prompt alone (one row keeps a single token)
+        { tokens: 0, items: rows([], () => 0) },
+      ];
+      for (const { items, tokens } of cases) {
+        for (const maxNewTokens of [0, 3]) {
+          const list = maxNewTokens ? items.map((item) => ({ ...item, prompt: 0 })) : items;
+          const prompts = maxNewTokens ? soft[0] : soft;
+          passes.length = 0;
+          const shared = await lm.scoreChoices(list, prompts, { maxNewTokens });
+          const longest = Math.max(...list.map((item) => item.prefix.length));
+          const main = passes.find((p) => p.width === longest - tokens && p.cached === n + tokens);
+          assert.ok(main, `${variant.name}: a pass starts after the head (${JSON.stringify(passes)})`);
+          assert.ok(passes.every((p) => p.cached > 0 || p.width === tokens), `${variant.name}: every other pass reads the head's cache (${JSON.stringify(passes)})`);
+          const alone = await lm.scoreChoices(list, prompts, { maxNewTokens, shareHead: false });
+          shared.scores.flat().forEach((v, i) => assert.ok(Math.abs(v - alone.scores.flat()[i]) < 1e-10, `${variant.name}: ${v} vs ${alone.scores.flat()[i]}`));
+          assert.deepEqual(shared.generated, alone.generated);
+        }
+      }
+      // the head is kept while the prompt is the same, and computed again when training changes it in place
+      const items = rows([1, 7, 5], () => 0);
+      await lm.scoreChoices(items, soft[0]);
+      passes.length = 0;
+      await lm.scoreChoices(items, soft[0]);
+      assert.ok(passes.every((p) => p.cached > 0), `kept: ${JSON.stringify(passes)}`);
+      soft[0].data[5] += 0.5;
+      passes.length = 0;
+      const changed = await lm.scoreChoices(items, soft[0]);
+      assert.ok(passes.some((p) => p.cached === 0 && p.width === 3), `computed again: ${JSON.stringify(passes)}`);
+      const reference = await lm.scoreChoices(items, soft[0], { shareHead: false });
+      changed.scores.flat().forEach((v, i) => assert.ok(Math.abs(v - reference.scores.flat()[i]) < 1e-10));
+      // a batch too small to pay for the head's pass runs whole
+      passes.length = 0;
+      await lm.scoreChoices(items.slice(0, 1), soft[1]);
+      assert.deepEqual(passes[0], { width: items[0].prefix.length, cached: 0 });
+      // generation alone shares the head too
+      passes.length = 0;
+      const prefixes = items.map((item) => item.prefix);
+      const generated = await lm.generate(prefixes, soft[1], 4);
+      assert.ok(passes.some((p) => p.cached === n + 3), `generation: ${JSON.stringify(passes)}`);
+      const single = await Promise.all(prefixes.map(async (p) => (await lm.generate([p], soft[1], 4)).ids[0]));
+      assert.deepEqual(generated.ids.map((row, b) => row.slice(0, single[b].length)), single);
+      await lm.dispose();
+    }
+  });
+
   it('the evaluator gives the same label scores and predictions as scoring whole label sequences (stories260K, multi-token labels, ensemble)', async () => {
     const loaded = loadSpec(workspace({
       name: 'mood', model: storiesDir,

@@ -12,7 +12,8 @@ import { openModel } from '../src/models/load.js';
 import { continuationIds } from '../src/models/tokenizer.js';
 import { frequencyRankedTokens } from '../src/models/token-ranking.js';
 import { SequenceEncoder } from '../src/tuning/prompts/encoding.js';
-import { labelOfGenerated } from '../src/tuning/evaluate/evaluate.js';
+import { labelOfGenerated, lengthBatches } from '../src/tuning/evaluate/evaluate.js';
+import { PASS_OVERHEAD_POSITIONS } from '../src/models/one-graph-model.js';
 import { formatComparison } from '../src/tuning/reports/compare.js';
 import { auc, classificationMetrics, majorityVote, oneVsRestAuc, wilsonInterval } from '../src/tuning/evaluate/metrics.js';
 import { Adafactor, Adam, clipGradient, learningRateAt } from '../src/tuning/train/optimizers.js';
@@ -358,6 +359,23 @@ describe('trainer process', () => {
     const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
     for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(alive(), false, 'the trainer outlived its parent');
+  });
+});
+
+describe('evaluation passes', () => {
+  it('are cut where padding costs more than another pass, within the batch size and the memory plan', () => {
+    const lengths = [100, 98, 97, 50, 49, 10];
+    const order = lengths.map((_, i) => i);
+    // one pass padded to 100 costs 64 + 600; cut after the 97 and the rest pads to 50: 364 + 214
+    assert.equal(PASS_OVERHEAD_POSITIONS, 64);
+    assert.deepEqual(lengthBatches(order, (i) => lengths[i], { batchSize: 8 }), [[0, 1, 2], [3, 4, 5]]);
+    // equal lengths: full passes
+    assert.deepEqual(lengthBatches([0, 1, 2, 3, 4], () => 30, { batchSize: 2 }), [[0, 1], [2, 3], [4]]);
+    // the plan allows one row at 100 positions, four below
+    assert.deepEqual(lengthBatches(order, (i) => lengths[i], { batchSize: 8, batchFor: (t) => (t >= 100 ? 1 : 4) }), [[0], [1, 2], [3, 4, 5]]);
+    // a plan that allows nothing still makes progress, a row at a time
+    assert.deepEqual(lengthBatches([0, 1], () => 10, { batchSize: 8, batchFor: () => 0 }), [[0], [1]]);
+    assert.deepEqual(lengthBatches([], () => 10, { batchSize: 8 }), []);
   });
 });
 

@@ -7,7 +7,7 @@ import type { ModelConfig } from './config.js';
 import { MAX_ROPE_TABLE } from './llama.js';
 import { InputError } from '../common/errors.js';
 import type { Tokenizer } from './tokenizer.js';
-import { checkIndex, OneGraphModel, promptFeed, type LanguageModelOptions, type PreparedBatch } from './one-graph-model.js';
+import { checkIndex, OneGraphModel, PASS_OVERHEAD_POSITIONS, promptFeed, type LanguageModelOptions, type PreparedBatch } from './one-graph-model.js';
 import { tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type Weighting } from './tunable.js';
 
 export type { Padding, Prompts, Sequence, SoftPrompt, Weighting } from './tunable.js';
@@ -19,7 +19,15 @@ export class LanguageModel extends OneGraphModel {
     super(model.weights, tokenizer, options);
   }
 
+  /** The last shared head's cache, with what it was computed from (see sharedHead). */
+  private keptHead?: { soft: Float32Array | Float64Array; distinct: number[]; tokens: number[]; cache: ort.InferenceSession.ReturnType };
+
   get cfg(): ModelConfig { return this.model.cfg; }
+
+  override async dispose(): Promise<void> {
+    this.keptHead = undefined;
+    await super.dispose();
+  }
 
   /** The longest sequence (soft prompt + tokens) the model takes. */
   get contextLength(): number {
@@ -112,40 +120,101 @@ export class LanguageModel extends OneGraphModel {
   }
 
   /**
-   * Feeds for a batch of token prefixes, left-padded so every row ends at the same index: the
-   * soft prompt first, then padding, then the text. `reserve` positions must stay free after them.
+   * The key/value cache of what every row of a batch starts with: its soft prompt and the tokens
+   * all its prefixes share (each keeps at least its last token, whose logits score the choices).
+   * One pass per distinct soft prompt computes it, and each row gets a copy of its prompt's cache,
+   * so a 100-token soft prompt costs one pass per evaluation instead of one per example (a
+   * prefix's keys and values depend on nothing after it). The last head is kept for the next
+   * batch while the soft prompts and tokens are the same (compared by value: training changes a
+   * prompt in place). Null where it would cost more than it saves.
    */
-  private leftPadded(prompts: number[][], softPrompts: Prompts, promptIndex: number[] | undefined, reserve: number) {
+  private async sharedHead(prompts: number[][], softPrompts: Prompts, promptOf: number[]): Promise<SharedHead | null> {
     const c = this.cfg;
     const f = this.floatType;
     const soft = promptFeed(f, softPrompts, c.hiddenSize);
-    const n = soft.n;
+    const B = prompts.length;
+    let tokens = Math.min(...prompts.map((p) => p.length)) - 1;
+    for (let j = 0; j < tokens; j++) {
+      if (prompts.some((p) => p[j] !== prompts[0][j])) tokens = j;
+    }
+    tokens = Math.max(0, tokens);
+    const length = soft.n + tokens;
+    const distinct = [...new Set(promptOf.map((i) => checkIndex(i, soft.count)))];
+    const U = distinct.length;
+    const head = prompts[0].slice(0, tokens);
+    const softData = soft.tensor.data as Float32Array | Float64Array;
+    const kept = this.keptHead;
+    const same = kept !== undefined && kept.distinct.join() === distinct.join() && kept.tokens.join() === head.join()
+      && kept.soft.length === softData.length && kept.soft.every((v, i) => v === softData[i]);
+    // positions the rows skip, against the head's own pass where it is not kept
+    if (length === 0 || (B - U) * length <= (same ? 0 : PASS_OVERHEAD_POSITIONS + U * length)) return null;
+    let cache = same ? kept.cache : undefined;
+    if (!cache) {
+      cache = await this.run({
+        soft_prompt: soft.tensor,
+        prompt_index: int64Tensor(distinct, [U]),
+        input_ids: int64Tensor(distinct.flatMap(() => head), [U, tokens]),
+        attention_mask: floatTensor(f, new Array<number>(U * length).fill(1), [U, length]),
+        position_ids: int64Tensor(distinct.flatMap(() => Array.from({ length }, (_, j) => j)), [U, length]),
+      }, this.cacheNames());
+      this.keptHead = { soft: softData.slice(), distinct, tokens: head, cache };
+    }
+    const rowOf = promptOf.map((i) => distinct.indexOf(i));
+    const past: Feeds = {};
+    for (const name of this.cacheNames()) {
+      const rows = cache[name];
+      const src = rows.data as Float32Array | Float64Array;
+      const rowSize = src.length / U;
+      const data = new (src.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(B * rowSize);
+      rowOf.forEach((u, b) => data.set(src.subarray(u * rowSize, (u + 1) * rowSize), b * rowSize));
+      past[name.replace('present_', 'past_')] = new ort.Tensor(rows.type as 'float32', data, [B, ...rows.dims.slice(1)]);
+    }
+    return { length, tokens, past };
+  }
+
+  /**
+   * Feeds for a batch of token prefixes, left-padded so every row ends at the same index: the
+   * soft prompt first (or the shared head's cache, which holds it), then padding, then the text.
+   * `width` counts the keys (cache included), `queries` the positions this pass computes;
+   * `reserve` positions must stay free after them.
+   */
+  private async leftPadded(prompts: number[][], softPrompts: Prompts, promptIndex: number[] | undefined, reserve: number, options: { shareHead?: boolean } = {}) {
+    const c = this.cfg;
+    const f = this.floatType;
     const B = prompts.length;
     const promptOf = promptIndex ?? new Array<number>(B).fill(0);
-    const T = Math.max(...prompts.map((p) => p.length));
+    const head = options.shareHead === false ? null : await this.sharedHead(prompts, softPrompts, promptOf);
+    const soft = promptFeed(f, head ? [] : softPrompts, c.hiddenSize);
+    // positions before the text: the soft prompt's, or the whole shared head's
+    const n = head ? head.length : soft.n;
+    const rest = head ? prompts.map((p) => p.slice(head.tokens)) : prompts;
+    const T = Math.max(...rest.map((p) => p.length));
     this.checkLength(n + T + reserve);
     const pad = this.tokenizer?.padTokenId ?? c.eosTokenId ?? 0;
     const ids: number[] = [];
     const mask: number[] = [];
     const positions: number[] = [];
     const nextPosition: number[] = [];
-    for (const p of prompts) {
+    for (const p of rest) {
       const padCount = T - p.length;
       for (let j = 0; j < padCount; j++) ids.push(pad);
       for (const id of p) ids.push(id);
-      for (let j = 0; j < n; j++) { mask.push(1); positions.push(j); }
+      for (let j = 0; j < n; j++) mask.push(1);
+      if (!head) for (let j = 0; j < n; j++) positions.push(j);
       for (let j = 0; j < padCount; j++) { mask.push(0); positions.push(0); }
       for (let j = 0; j < p.length; j++) { mask.push(1); positions.push(n + j); }
       nextPosition.push(n + p.length);
     }
+    const queries = head ? T : n + T;
     const feeds: Feeds = {
-      soft_prompt: soft.tensor,
-      prompt_index: int64Tensor(promptOf.map((i) => checkIndex(i, soft.count)), [B]),
+      soft_prompt: head ? floatTensor(f, [], [1, 0, c.hiddenSize]) : soft.tensor,
+      prompt_index: int64Tensor(head ? new Array<number>(B).fill(0) : promptOf.map((i) => checkIndex(i, soft.count)), [B]),
       input_ids: int64Tensor(ids, [B, T]),
       attention_mask: floatTensor(f, mask, [B, n + T]),
-      position_ids: int64Tensor(positions, [B, n + T]),
+      position_ids: int64Tensor(positions, [B, queries]),
+      ...head?.past,
     };
-    return { feeds, n, width: n + T, mask, nextPosition, pad };
+    return { feeds, width: n + T, queries, mask, nextPosition, pad };
   }
 
   /**
@@ -153,30 +222,32 @@ export class LanguageModel extends OneGraphModel {
    * token is read at the prefix's last position (the same row gathered once per choice), and
    * longer choices continue from the prefix's key/value cache, one short pass per choice index.
    */
-  async scoreChoices(items: ChoiceItem[], prompts: Prompts, options: { maxNewTokens?: number } = {}): Promise<{ scores: number[][]; generated?: number[][] }> {
+  async scoreChoices(items: ChoiceItem[], prompts: Prompts, options: { maxNewTokens?: number; shareHead?: boolean } = {}): Promise<{ scores: number[][]; generated?: number[][] }> {
     const f = this.floatType;
     const B = items.length;
     const maxNew = options.maxNewTokens ?? 0;
     // a choice's last token is only predicted, never input
     const longest = Math.max(...items.flatMap((item) => item.choices.map((ch) => ch.ids.length)));
-    const prefix = this.leftPadded(items.map((item) => item.prefix), prompts, items.map((item) => item.prompt ?? 0), Math.max(longest - 1, maxNew));
+    const prefix = await this.leftPadded(items.map((item) => item.prefix), prompts, items.map((item) => item.prompt ?? 0), Math.max(longest - 1, maxNew), options);
     const S = prefix.width;
+    const Q = prefix.queries;
     const rows: number[] = [];
     const targets: number[] = [];
     const slots: [number, number][] = [];
     items.forEach((item, b) => item.choices.forEach((ch, k) => {
       if (ch.scoreFrom > 0) return;
-      rows.push(b * S + S - 1);
+      rows.push(b * Q + Q - 1);
       targets.push(ch.ids[0]);
       slots.push([b, k]);
     }));
-    const needCache = maxNew > 0 || items.some((item) => item.choices.some((ch) => ch.ids.length > 1));
+    // continuing a choice, or generating past the first token, starts from this pass's cache
+    const needCache = maxNew > 1 || items.some((item) => item.choices.some((ch) => ch.ids.length > 1));
     const first = await this.run({
       ...prefix.feeds,
       target_rows: int64Tensor(rows, [rows.length]),
       target_ids: int64Tensor(targets, [targets.length]),
       // generation's first token comes from the same pass
-      logit_rows: maxNew > 0 ? lastRowsOf(B, S) : int64Tensor([], [0]),
+      logit_rows: maxNew > 0 ? lastRowsOf(B, Q) : int64Tensor([], [0]),
     }, [...(maxNew > 0 ? ['logits'] : []), 'token_logprobs', ...(needCache ? this.cacheNames() : [])]);
     const scores = items.map((item) => item.choices.map(() => 0));
     const firstLogProbs = first.token_logprobs.data as Float32Array | Float64Array;
@@ -236,7 +307,7 @@ export class LanguageModel extends OneGraphModel {
    * at the end; decoding stops at maxNewTokens or when every row has produced EOS.
    */
   async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; promptIndex?: number[]; sample?: { temperature: number; random: () => number } } = {}): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
-    const prefix = this.leftPadded(prompts, softPrompts, options.promptIndex, maxNewTokens);
+    const prefix = await this.leftPadded(prompts, softPrompts, options.promptIndex, maxNewTokens);
     return this.decode(prompts, prefix, maxNewTokens, options);
   }
 
@@ -244,26 +315,27 @@ export class LanguageModel extends OneGraphModel {
    * Greedy (or sampled) decoding after a left-padded prefix; `first` is the prefix pass's result
    * when the caller already ran it (rank classification shares it with generation).
    */
-  private async decode(prompts: number[][], prefix: ReturnType<LanguageModel['leftPadded']>, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; sample?: { temperature: number; random: () => number } }, first?: ort.InferenceSession.ReturnType): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
+  private async decode(prompts: number[][], prefix: Awaited<ReturnType<LanguageModel['leftPadded']>>, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; sample?: { temperature: number; random: () => number } }, first?: ort.InferenceSession.ReturnType): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
     const c = this.cfg;
     const f = this.floatType;
     const B = prompts.length;
     const nextPosition = [...prefix.nextPosition];
-    const mask = prefix.mask;
     const lastRows = (S: number) => lastRowsOf(B, S);
     const cacheNames = this.cacheNames();
-    let feeds: Feeds = { ...prefix.feeds, logit_rows: lastRows(prefix.width) };
+    let feeds: Feeds = { ...prefix.feeds, logit_rows: lastRows(prefix.queries) };
     const out = prompts.map((p) => [...p]);
     const done = new Array<boolean>(B).fill(false);
-    const keyMask = [...mask];
+    let keyMask = prefix.mask;
     let keyLength = prefix.width;
     let firstLogits: (Float32Array | Float64Array)[] | undefined;
-    for (let step = 0; step <= maxNewTokens; step++) {
-      const result = step === 0 && first ? first : await this.run(feeds, step === maxNewTokens ? ['logits'] : ['logits', ...cacheNames]);
+    for (let step = 0; ; step++) {
+      // the pass at step s gives token s + 1; only a pass that another follows needs the cache
+      const last = step >= maxNewTokens - 1;
+      const result = step === 0 && first ? first : await this.run(feeds, last ? ['logits'] : ['logits', ...cacheNames]);
       const logits = result.logits.data as Float32Array | Float64Array;
       const V = c.vocabSize;
       if (step === 0 && options.returnFirstLogits) firstLogits = Array.from({ length: B }, (_, b) => logits.slice(b * V, (b + 1) * V));
-      if (step === maxNewTokens) break;
+      if (maxNewTokens === 0) break;
       const next: number[] = [];
       for (let b = 0; b < B; b++) {
         const best = options.sample ? sampleToken(logits, b * V, V, options.sample) : argmaxAt(logits, b * V, V);
@@ -271,13 +343,15 @@ export class LanguageModel extends OneGraphModel {
         if (!done[b]) out[b].push(best);
         if (best === c.eosTokenId && options.stopAtEos !== false) done[b] = true;
       }
-      if (done.every(Boolean)) break;
-      const newMask: number[] = [];
+      if (last || done.every(Boolean)) break;
+      // every row's keys so far, then the token it takes now
+      const grown = new Array<number>(B * (keyLength + 1));
       for (let b = 0; b < B; b++) {
-        newMask.push(...keyMask.slice(b * keyLength, (b + 1) * keyLength), 1);
+        for (let j = 0; j < keyLength; j++) grown[b * (keyLength + 1) + j] = keyMask[b * keyLength + j];
+        grown[b * (keyLength + 1) + keyLength] = 1;
       }
+      keyMask = grown;
       keyLength += 1;
-      keyMask.splice(0, keyMask.length, ...newMask);
       const nextFeeds: Feeds = {
         soft_prompt: floatTensor(f, [], [1, 0, c.hiddenSize]),
         prompt_index: int64Tensor(new Array<number>(B).fill(0), [B]),
@@ -296,6 +370,9 @@ export class LanguageModel extends OneGraphModel {
     return { ids: out, firstLogits };
   }
 }
+
+/** A batch's shared head: its positions (soft prompt + shared tokens), its tokens, and each row's copy of its cache. */
+interface SharedHead { length: number; tokens: number; past: Feeds }
 
 /** Flat indices of each row's last position in a [B, S] batch. */
 function lastRowsOf(B: number, S: number): ort.Tensor {

@@ -15,6 +15,13 @@ export const PRECISIONS: Precision[] = ['auto', 'fp32', 'fp16'];
 
 export interface LanguageModelOptions { device?: DeviceChoice; threads?: number; floatType?: FloatType; precision?: Precision; log?: (m: string) => void; progress?: (p: SetupProgress) => void }
 
+/**
+ * What a pass through the model costs beyond its positions, in positions: reading every weight
+ * once, which a pass of few positions spends most of its time on (SmolLM2-135M on 2 cores: a pass
+ * of 24 single positions took as long as about 40 positions of a long pass).
+ */
+export const PASS_OVERHEAD_POSITIONS = 64;
+
 /** A batch's feeds and the number of targets of each sequence (to sum log-probabilities per sequence). */
 export interface PreparedBatch { feeds: Feeds; targetCounts: number[] }
 

@@ -4,6 +4,7 @@
 // scored in one batch and combined by majority vote.
 import { InputError } from '../../common/errors.js';
 import type { ChoiceItem, Sequence, SoftPrompt, TunableModel } from '../../models/tunable.js';
+import { PASS_OVERHEAD_POSITIONS } from '../../models/one-graph-model.js';
 import type { Example, Split } from '../../common/data.js';
 import { classificationMetrics, majorityVote } from './metrics.js';
 import type { Spec } from '../../common/spec.js';
@@ -34,15 +35,32 @@ export interface EvaluationOptions {
  */
 export const EVALUATION_WINDOW = 1024;
 
-/** The passes over `order` (longest first): each as large as its first (longest) entry allows. */
-function* lengthBatches(order: number[], tokensOf: (i: number) => number, options: Pick<EvaluationOptions, 'batchSize' | 'batchFor'>): Generator<number[]> {
-  for (let start = 0; start < order.length;) {
-    // at least one a pass, whatever the sizes say: a pass of none would never end
-    const size = Math.max(1, Math.floor(Math.min(options.batchSize, options.batchFor?.(tokensOf(order[start])) ?? Infinity)) || 1);
-    const batch = order.slice(start, start + size);
-    yield batch;
-    start += batch.length;
+/**
+ * The passes over `order` (longest first), cut where padding would cost more than another pass:
+ * a pass is padded to its first (longest) entry, holds at most what the sizes allow for it, and
+ * costs its rows x that length plus `overhead` positions (PASS_OVERHEAD_POSITIONS for it and for
+ * each short pass that follows it: choices' continuations, generated tokens); the cuts minimise
+ * the sum.
+ */
+export function lengthBatches(order: number[], tokensOf: (i: number) => number, options: Pick<EvaluationOptions, 'batchSize' | 'batchFor'>, overhead = PASS_OVERHEAD_POSITIONS): number[][] {
+  const count = order.length;
+  // at least one a pass, whatever the sizes say: a pass of none would never end
+  const sizeAt = (start: number) => Math.max(1, Math.floor(Math.min(options.batchSize, options.batchFor?.(tokensOf(order[start])) ?? Infinity)) || 1);
+  const cost = new Float64Array(count + 1);
+  const end = new Int32Array(count + 1);
+  for (let start = count - 1; start >= 0; start--) {
+    const width = tokensOf(order[start]);
+    const limit = Math.min(count, start + sizeAt(start));
+    cost[start] = Infinity;
+    for (let stop = start + 1; stop <= limit; stop++) {
+      const total = overhead + (stop - start) * width + cost[stop];
+      // on a tie the longer pass: fuller passes first
+      if (total <= cost[start]) { cost[start] = total; end[start] = stop; }
+    }
   }
+  const passes: number[][] = [];
+  for (let start = 0; start < count; start = end[start]) passes.push(order.slice(start, end[start]));
+  return passes;
 }
 
 export class Evaluator {
@@ -107,8 +125,12 @@ export class Evaluator {
     const itemGenerations = new Array<Generation | undefined>(items.length);
     // a pass is padded to its longest prefix and its longest choice (or the generated tokens)
     const tokensOf = (i: number, generating = sharing[i]) => n + items[i].prefix.length + Math.max(generating ? maxNewTokens : 0, ...items[i].choices.map((ch) => ch.ids.length));
+    // the short passes after each: one per choice index where a choice has more than one token,
+    // and one per generated token after the first
+    const continuations = items.some((item) => item.choices.some((ch) => ch.ids.length > 1)) ? Math.max(...items.map((item) => item.choices.length)) : 0;
+    const followUps = continuations + (sharing.some(Boolean) ? maxNewTokens - 1 : 0);
     let done = 0;
-    for (const idx of lengthBatches(order, (i) => tokensOf(i), options)) {
+    for (const idx of lengthBatches(order, (i) => tokensOf(i), options, PASS_OVERHEAD_POSITIONS * (1 + followUps))) {
       if (options.signal?.aborted) throw new CancelledError();
       const generating = idx.every((i) => sharing[i]);
       options.onBatch?.({ rows: idx.length, tokens: Math.max(...idx.map((i) => tokensOf(i, generating))) });
@@ -184,7 +206,7 @@ export class Evaluator {
       const order = window.map((_, i) => i).sort((a, b) => window[b].length - window[a].length);
       const tokensOf = (i: number) => n + window[i].length + maxNew;
       const generated = new Array<Generation>(window.length);
-      for (const idx of lengthBatches(order, tokensOf, options)) {
+      for (const idx of lengthBatches(order, tokensOf, options, PASS_OVERHEAD_POSITIONS * maxNew)) {
         if (options.signal?.aborted) throw new CancelledError();
         options.onBatch?.({ rows: idx.length, tokens: tokensOf(idx[0]) });
         const batch = idx.map((i) => window[i]);
