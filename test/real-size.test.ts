@@ -10,6 +10,7 @@ import { LanguageModel } from '../src/models/language-model.js';
 import { openModel } from '../src/models/load.js';
 import { GRADCHECK_VARIANTS, randomModelConfig, randomWeights } from '../src/models/random-model.js';
 import { REAL_CONFIGS, writeRandomCheckpoint } from '../src/models/random-checkpoint.js';
+import { parseModelConfig } from '../src/models/config.js';
 import { choiceSequences, type ChoiceItem } from '../src/models/tunable.js';
 import { Evaluator, scoreInBatches } from '../src/tuning/evaluate/evaluate.js';
 import { accumulatedLossAndGradient, activationBytesPerExample, configParameters, parseNvidiaSmi, planMemory } from '../src/tuning/train/memory-plan.js';
@@ -272,6 +273,35 @@ describe('one session per model', () => {
     } finally {
       (ort.InferenceSession as { create: unknown }).create = create;
     }
+  });
+});
+
+describe('scoring memory', () => {
+  it('a forward pass in the one graph frees its layers\' values as it goes: scoring holds far less than training would', async () => {
+    const dir = join(tempDir('ptune-fwd-'), 'model');
+    const config = { ...REAL_CONFIGS['Llama-3.2-1B'], hidden_size: 512, intermediate_size: 1408, num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 8, head_dim: 64, vocab_size: 512, tie_word_embeddings: true };
+    writeRandomCheckpoint(dir, config, storiesDir, 3, 0.05);
+    // a process of its own, so its peak is this pass's alone
+    const script = `
+      const { readFileSync } = await import('node:fs');
+      const { openModel } = await import(${JSON.stringify(join(root, 'src', 'models', 'load.ts'))});
+      const peak = () => Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+      const lm = await openModel(${JSON.stringify(dir)}, { kind: 'causal' });
+      const prompt = { length: 4, dim: 512, data: new Float32Array(4 * 512).fill(0.01) };
+      await lm.score([{ ids: [3, 4, 5], targetStart: 1 }], prompt);
+      const before = peak();
+      const rows = Array.from({ length: 16 }, (_, b) => ({ ids: Array.from({ length: 252 }, (_, j) => 3 + ((b * 31 + j * 7) % 500)), targetStart: 250 }));
+      await lm.score(rows, prompt);
+      console.log(JSON.stringify({ grown: peak() - before }));`;
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    const { grown } = JSON.parse(out.trim().split('\n').pop()!);
+    const cfg = parseModelConfig(config);
+    const training = 16 * activationBytesPerExample(cfg, 256);
+    const forward = 16 * activationBytesPerExample(cfg, 256, true);
+    // kept for a backward, the forward's values alone are about half of training's
+    assert.ok(grown < training / 4, `scoring 16 x 256 positions grew the peak by ${(grown / 2 ** 20).toFixed(0)} MiB; training's activations would be ${(training / 2 ** 20).toFixed(0)} MiB`);
+    assert.ok(grown < forward * 1.5, `grew ${(grown / 2 ** 20).toFixed(0)} MiB; the plan counts ${(forward / 2 ** 20).toFixed(0)} MiB for a forward pass`);
   });
 });
 

@@ -43,6 +43,8 @@ export class Graph {
   readonly tape: TapeEntry[] = [];
   private counter = 0;
   private constants = new Map<string, Tensor>();
+  /** The node lists of the graphs around the branch being built, outermost first. */
+  private enclosing: OnnxNode[][] = [];
   private usesMicrosoftDomain = false;
 
   /**
@@ -134,11 +136,13 @@ export class Graph {
   branch(cond: Tensor, thenBranch: () => Tensor[], elseBranch: () => Tensor[]): Tensor[] {
     const build = (name: string, body: () => Tensor[]): { graph: OnnxSubgraph; outputs: Tensor[] } => {
       const outer = this.nodes.splice(0, this.nodes.length);
+      this.enclosing.push(outer);
       let results: Tensor[] = [];
       let inner: OnnxNode[];
       try {
         results = body().map((t) => this.node('Identity', [t], {}, [{ dtype: t.dtype, shape: t.shape }])[0]);
       } finally {
+        this.enclosing.pop();
         inner = this.nodes.splice(0, this.nodes.length);
         for (const n of outer) this.nodes.push(n);
       }
@@ -148,6 +152,21 @@ export class Graph {
     const other = build('else', elseBranch);
     if (then.outputs.length !== other.outputs.length) throw new Error('If: both branches must have the same number of outputs');
     return this.node('If', [cond], { then_branch: { graph: then.graph }, else_branch: { graph: other.graph } }, then.outputs.map((t) => ({ dtype: t.dtype, shape: t.shape })));
+  }
+
+  /**
+   * Builds `make`'s nodes in the outermost graph, whatever branch is being built: values every
+   * branch reads (a weight widened once) must not belong to the branch that first asked.
+   */
+  atRoot<T>(make: () => T): T {
+    if (this.enclosing.length === 0) return make();
+    const current = this.nodes.splice(0, this.nodes.length);
+    try {
+      return make();
+    } finally {
+      for (const n of this.nodes.splice(0, this.nodes.length)) this.enclosing[0].push(n);
+      for (const n of current) this.nodes.push(n);
+    }
   }
 
   output(tensor: Tensor, name: string): void {

@@ -12,7 +12,7 @@ import { gather } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
 import { concat, reshape } from '../engine/ops/shape.js';
 import type { ModelConfig } from './config.js';
-import { targetOutputs } from './target-loss.js';
+import { oneGraphOutputs, targetOutputs } from './target-loss.js';
 import { causalBias, paddingBias } from './attention.js';
 import type { WeightSource } from './weights.js';
 
@@ -75,14 +75,20 @@ export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: Fl
     }
   }
   if (kind === 'all') {
-    const { hidden, present } = model.forward(g, x, positionIds, bias, past);
     // logits of the rows asked for (flat indices into [B * (n+T)]): generation's last positions
     const logitRows = g.input('logit_rows', 'int64', ['R']);
-    const rows = gather(reshape(hidden, [`B*${S}`, d]), logitRows);
-    g.output(linear(rows, model.headWeight(g)), 'logits');
-    present.keys.forEach((k, i) => g.output(k, `present_key_${i}`));
-    present.values.forEach((v, i) => g.output(v, `present_value_${i}`));
-    targetOutputs(g, hidden, model.headWeight(g), g.input('compute_gradient', 'bool', []), soft);
+    oneGraphOutputs(g, soft, () => {
+      const { hidden, present } = model.forward(g, x, positionIds, bias, past);
+      const head = model.headWeight(g);
+      return {
+        hidden, head,
+        outputs: [
+          ['logits', linear(gather(reshape(hidden, [`B*${S}`, d]), logitRows), head)],
+          ...present.keys.map((k, i): [string, Tensor] => [`present_key_${i}`, k]),
+          ...present.values.map((v, i): [string, Tensor] => [`present_value_${i}`, v]),
+        ],
+      };
+    });
     return g;
   }
   if (kind === 'generate') {

@@ -12,7 +12,7 @@ import { InputError } from '../common/errors.js';
 import { checkIndex, OneGraphModel, promptFeed, type LanguageModelOptions, type PreparedBatch } from './one-graph-model.js';
 import { bucketMatrix, T5Model } from './t5.js';
 import { causalBias, paddingBias } from './attention.js';
-import { targetOutputs } from './target-loss.js';
+import { oneGraphOutputs, targetOutputs } from './target-loss.js';
 import type { Tokenizer } from './tokenizer.js';
 import { tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type Weighting } from './tunable.js';
 import type { WeightSource } from './weights.js';
@@ -35,21 +35,27 @@ export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatT
   const decoderRows = g.input('decoder_rows', 'int64', ['D']);
   const decoderBuckets = g.input('decoder_buckets', 'int64', ['L', 'L']);
 
-  const x = concat([gather(soft, promptIndex), model.embed(g, inputIds)], 1);
-  const padding = paddingBias(g, encoderMask);
-  // differentiable adds: under model tuning the position-bias tables get gradients through them
-  const encoderBias = add(model.positionBias(g, 'encoder', encoderBuckets), padding);
-  const encoded = model.encode(g, x, encoderBias);
-  const selfBias = add(model.positionBias(g, 'decoder', decoderBuckets), causalBias(g, decoderIds, decoderIds));
-  const hidden = model.decode(g, model.embed(g, decoderIds), gather(encoded, decoderRows), selfBias, gather(padding, decoderRows));
+  const forward = () => {
+    const x = concat([gather(soft, promptIndex), model.embed(g, inputIds)], 1);
+    const padding = paddingBias(g, encoderMask);
+    // differentiable adds: under model tuning the position-bias tables get gradients through them
+    const encoderBias = add(model.positionBias(g, 'encoder', encoderBuckets), padding);
+    const encoded = model.encode(g, x, encoderBias);
+    const selfBias = add(model.positionBias(g, 'decoder', decoderBuckets), causalBias(g, decoderIds, decoderIds));
+    return model.decode(g, model.embed(g, decoderIds), gather(encoded, decoderRows), selfBias, gather(padding, decoderRows));
+  };
 
   if (kind === 'all') {
     // logits of the decoder rows asked for (flat indices into [B * L]): generation's last positions
-    const rows = gather(reshape(hidden, ['D*L', d]), g.input('logit_rows', 'int64', ['R']));
-    g.output(linear(rows, model.headWeight(g)), 'logits');
-    targetOutputs(g, hidden, model.headWeight(g), g.input('compute_gradient', 'bool', []), soft);
+    const logitRows = g.input('logit_rows', 'int64', ['R']);
+    oneGraphOutputs(g, soft, () => {
+      const hidden = forward();
+      const head = model.headWeight(g);
+      return { hidden, head, outputs: [['logits', linear(gather(reshape(hidden, ['D*L', d]), logitRows), head)]] };
+    });
     return g;
   }
+  const hidden = forward();
   if (kind === 'generate') {
     const last = g.node('Slice', [hidden, g.ints([-1]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])], {}, [{ dtype: floatType, shape: ['B', 1, d] }])[0];
     const row = g.node('Reshape', [last, g.ints([0, d])], {}, [{ dtype: floatType, shape: ['B', d] }])[0];

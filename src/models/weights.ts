@@ -25,11 +25,12 @@ export interface WeightSource {
 }
 
 const perGraph = new WeakMap<Graph, Map<string, Tensor>>();
+/** A weight's tensor, made once per graph and in its outermost graph (every branch reads it). */
 function cached(g: Graph, name: string, make: () => Tensor): Tensor {
   let m = perGraph.get(g);
   if (!m) perGraph.set(g, (m = new Map()));
   let t = m.get(name);
-  if (!t) m.set(name, (t = make()));
+  if (!t) m.set(name, (t = g.atRoot(make)));
   return t;
 }
 
