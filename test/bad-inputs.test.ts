@@ -24,7 +24,7 @@ import { RunDir } from '../src/common/run-folder.js';
 import { loadSpec } from '../src/common/spec.js';
 import { baseSpec, root, storiesDir, tempDir, workspace } from './helpers.js';
 import { runJob } from '../src/tuning/jobs/index.js';
-import { accumulatedLossAndGradient, configParameters, planMemory } from '../src/tuning/train/memory-plan.js';
+import { accumulatedLossAndGradient, activationBytesPerExample, configParameters, planMemory } from '../src/tuning/train/memory-plan.js';
 import { parseModelConfig } from '../src/models/config.js';
 
 /** A copy of the bundled model to damage (the bundled files stay as they are). */
@@ -520,7 +520,7 @@ describe('one very long record', () => {
     try {
       const cfg = model();
       // a budget that holds 32 passes of the usual stories but 3 of a whole context
-      const plan = planMemory(cfg, configParameters(cfg), { batchSize: 8, evalBatchSize: 32, tokens: 100, evalTokens: 512, budgetBytes: configParameters(cfg) * 4 + 3.5 * 100e6 });
+      const plan = planMemory(cfg, configParameters(cfg), { batchSize: 8, evalBatchSize: 32, tokens: 100, evalTokens: 512, budgetBytes: configParameters(cfg) * 4 + 3.5 * activationBytesPerExample(cfg, 512, true) });
       assert.ok(plan.evalBatchFor(512) <= 3 && plan.evalBatchFor(100) === 32, `${plan.evalBatchFor(512)}, ${plan.evalBatchFor(100)}`);
       const evaluate = async (test: string) => {
         const spec = loaded(test);

@@ -286,6 +286,32 @@ describe('prompt initialisation and truncation (stories260K)', () => {
     assert.equal(s.ids[0], 1);
     assert.deepEqual(s.ids.slice(s.targetStart), continuationIds(lm.tokenizer!, ' happy'));
   });
+  it('training sequences are encoded as batches ask; the truncated count and the longest agree with encoding every example', async () => {
+    const { Evaluator } = await import('../src/tuning/evaluate/evaluate.js');
+    const { readSplit } = await import('../src/common/data.js');
+    const { loadTokenizer } = await import('../src/models/tokenizer.js');
+    const dir = tempDir();
+    const longStory = Array.from({ length: 60 }, () => 'She ran to the park and played with a big red ball.').join(' ');
+    const rows = [longStory, 'Tom cried.', `${longStory.slice(0, 1500)} ünïcødé 東京 🙂`, 'Lily smiled. 東京の公園で遊んだ。🙂🙂', longStory.slice(0, 1900)];
+    writeFileSync(join(dir, 'train.jsonl'), rows.map((story, i) => JSON.stringify({ story, mood: i % 2 ? 'sad' : 'happy' })).join('\n') + '\n');
+    const loaded = loadSpec(workspace(moodSpec({ data: { ...moodSpec().data, train: join(dir, 'train.jsonl') } })));
+    const train = await readSplit(loaded, 'train');
+    const ev = new Evaluator(lm, loaded.spec, train);
+    for (const soft of [0, 20, 300]) {
+      const sequences = ev.prompts.trainingSequences(soft);
+      const all = train.examples.map((e) => sequences.of(e));
+      assert.equal(sequences.truncatedCount(train.examples), all.filter((q) => q.truncated).length, `soft ${soft}`);
+      assert.equal(sequences.longest(train.examples), Math.max(...all.map((q) => q.ids.length)), `soft ${soft}`);
+    }
+    assert.ok(ev.prompts.trainingSequences(300).truncatedCount(train.examples) >= 2);
+    // the bound that lets them skip short texts: never more tokens than UTF-8 bytes + 4
+    const gpt2 = await loadTokenizer(join(root, 'tokenizers', 'gpt2'));
+    for (const tok of [lm.tokenizer!, gpt2]) {
+      for (const text of [...rows, ' ', '', '\n\n\t', '🙂🙂🙂', 'a b c d e f', '東 京 公 園']) {
+        assert.ok(tok.encode(text).length <= Buffer.byteLength(text, 'utf8') + 4, JSON.stringify(text));
+      }
+    }
+  });
   it('a job warns how many examples were truncated', async () => {
     const dir = tempDir();
     const longStory = Array.from({ length: 60 }, () => 'She ran to the park and played with a big red ball.').join(' ');

@@ -126,7 +126,7 @@ export class LanguageModel extends OneGraphModel {
    * so a 100-token soft prompt costs one pass per evaluation instead of one per example (a
    * prefix's keys and values depend on nothing after it). The last head is kept for the next
    * batch while the soft prompts and tokens are the same (compared by value: training changes a
-   * prompt in place). Null where it would cost more than it saves.
+   * prompt in place). Null where its pass would cost more than it saves.
    */
   private async sharedHead(prompts: number[][], softPrompts: Prompts, promptOf: number[]): Promise<SharedHead | null> {
     const c = this.cfg;
@@ -146,8 +146,9 @@ export class LanguageModel extends OneGraphModel {
     const kept = this.keptHead;
     const same = kept !== undefined && kept.distinct.join() === distinct.join() && kept.tokens.join() === head.join()
       && kept.soft.length === softData.length && kept.soft.every((v, i) => v === softData[i]);
-    // positions the rows skip, against the head's own pass where it is not kept
-    if (length === 0 || (B - U) * length <= (same ? 0 : PASS_OVERHEAD_POSITIONS + U * length)) return null;
+    // positions the rows skip, against the head's own pass (counted even when it is kept: which
+    // path a batch takes depends on the batch alone, so a resumed run scores bit for bit the same)
+    if (length === 0 || (B - U) * length <= PASS_OVERHEAD_POSITIONS + U * length) return null;
     let cache = same ? kept.cache : undefined;
     if (!cache) {
       cache = await this.run({

@@ -28,10 +28,8 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
     const params = names.reduce((s, n) => s + base.shape(n).reduce((a, b) => a * b, 1), 0);
     const mt = spec.modelTuning;
     const evaluator = new Evaluator(p.lm, spec, p.splits.train);
-    const input = evaluator.prompts.softInput();
-    const sep = input.labelSeparator ?? spec.data.labelSeparator;
-    const encoded = p.splits.train.examples.map((e) => evaluator.prompts.encoder.withTarget(input.text(e), sep + spec.data.verbalizer[e.label], 0));
-    const memory = estimateModelTuningMemory(params, cfg, mt.batchSize, Math.max(...encoded.map((s) => s.ids.length)));
+    const sequences = evaluator.prompts.trainingSequences(0);
+    const memory = estimateModelTuningMemory(params, cfg, mt.batchSize, sequences.longest(p.splits.train.examples));
     emit({ type: 'log', message: `model tuning: ${memory.detail}` });
     if (!memory.fits) {
       throw new InputError(`${p.loaded.file}: model tuning of ${cfg.modelType} would need about ${(memory.bytes / 2 ** 30).toFixed(1)} GiB (${memory.detail}); use a smaller model or modelTuning.batchSize, or compare with prompt tuning only`, { file: p.loaded.file, field: 'modelTuning' });
@@ -62,7 +60,7 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
         if (signal?.aborted) throw new CancelledError();
         const lr = learningRateAt(step, mt.steps, mt.learningRate, spec.training.schedule, spec.training.warmupSteps);
         const t0 = performance.now();
-        const loss = await tuner.step(sampler.batch(step).map((e) => encoded[e.index]), lr);
+        const loss = await tuner.step(sampler.batch(step).map((e) => sequences.of(e)), lr);
         if (!Number.isFinite(loss)) throw new Error(`model tuning: the loss became ${loss} at step ${step + 1}; lower modelTuning.learningRate`);
         const done = step + 1;
         metrics.push({ step: done, loss, learningRate: lr, examplesPerSecond: mt.batchSize / ((performance.now() - t0) / 1000) });

@@ -8,7 +8,7 @@ import type { Example, Split } from '../../common/data.js';
 import type { DiscretePromptSpec, Spec } from '../../common/spec.js';
 import { fillTemplate } from '../../common/template.js';
 import type { PromptKind } from '../../common/run-files.js';
-import { SequenceEncoder } from './encoding.js';
+import { SequenceEncoder, type Encoded } from './encoding.js';
 import { chatTextForEncoding, renderChatPrompt } from './chat.js';
 import { chatConversation, kShotText } from '../../common/prompt-render.js';
 
@@ -28,6 +28,24 @@ export interface PromptUnderTest {
   /** k-shot prompts: the train examples shown before this one (recorded in predictions.jsonl by line). */
   demonstrations?(example: Example): Example[];
 }
+
+/**
+ * The soft prompt's training sequences (its input text, then the label's text as the target),
+ * encoded when a batch asks for them: a large train split is never held tokenised.
+ */
+export interface TrainingSequences {
+  of(example: Example): Encoded;
+  /** How many of `examples` are cut to the context (encoding only those long enough to be). */
+  truncatedCount(examples: Example[]): number;
+  /** The most tokens any of `examples` has (encoding only those long enough to have it). */
+  longest(examples: Example[]): number;
+}
+
+/**
+ * Tokens a text may encode to at most: byte-level BPE and SentencePiece with byte fallback give
+ * every token at least one byte, besides a few special and word-start tokens.
+ */
+const mostTokens = (text: string) => Buffer.byteLength(text, 'utf8') + 4;
 
 export class PromptBuilder {
   readonly encoder: SequenceEncoder;
@@ -74,6 +92,30 @@ export class PromptBuilder {
   /** The soft prompt's training input: its text for a record and what goes before the label. */
   softInput(): Pick<PromptUnderTest, 'text' | 'labelSeparator'> {
     return this.soft(this.spec.softPrompt.id, this.lm.emptyPrompt());
+  }
+
+  /** The soft prompt's training sequences behind a soft prompt of `softLength` tokens (0 for model tuning). */
+  trainingSequences(softLength: number): TrainingSequences {
+    const input = this.softInput();
+    const sep = input.labelSeparator ?? this.spec.data.labelSeparator;
+    const { verbalizer } = this.spec.data;
+    const full = (e: Example) => input.text(e) + sep + verbalizer[e.label];
+    const of = (e: Example) => this.encoder.withTarget(input.text(e), sep + verbalizer[e.label], softLength);
+    const room = this.encoder.contextLength - softLength;
+    return {
+      of,
+      truncatedCount: (examples) => examples.reduce((count, e) => count + (mostTokens(full(e)) > room && of(e).truncated ? 1 : 0), 0),
+      longest: (examples) => {
+        // longest texts first, until no text left could hold more tokens than found
+        const bound = examples.map((e) => ({ e, most: mostTokens(full(e)) })).sort((a, b) => b.most - a.most);
+        let longest = 0;
+        for (const { e, most } of bound) {
+          if (most <= longest) break;
+          longest = Math.max(longest, of(e).ids.length);
+        }
+        return longest;
+      },
+    };
   }
 
   private chatPrompt(id: string, kind: PromptKind, soft: SoftPrompt[], conversation: (example: Example) => ReturnType<typeof chatConversation>): PromptUnderTest {

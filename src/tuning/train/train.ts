@@ -61,12 +61,10 @@ export async function trainSoftPrompt(args: {
   const prompt = Float32Array.from(args.initial.data);
   const optimizer = makeOptimizer(spec, n, d);
   const sampler = new BatchSampler(train.examples, t.batchSize, t.seed, t.sampling);
-  const input = evaluator.prompts.softInput();
-  const sep = input.labelSeparator ?? spec.data.labelSeparator;
-  const encoded = train.examples.map((e) => evaluator.prompts.encoder.withTarget(input.text(e), sep + spec.data.verbalizer[e.label], n));
-  const truncated = encoded.filter((e) => e.truncated).length;
+  const sequences = evaluator.prompts.trainingSequences(n);
+  const truncated = sequences.truncatedCount(train.examples);
   // said before training, not after: the soft prompt learns from what is left of these examples
-  if (truncated > 0) hooks.onLog?.(`warning: ${truncated} of ${encoded.length} training examples are longer than the model's context (${lm.contextLength} tokens with the ${n}-token soft prompt) and were cut from the left, keeping the label; shorten those texts if the start matters`);
+  if (truncated > 0) hooks.onLog?.(`warning: ${truncated} of ${train.examples.length} training examples are longer than the model's context (${lm.contextLength} tokens with the ${n}-token soft prompt) and were cut from the left, keeping the label; shorten those texts if the start matters`);
 
   let start = 0;
   let bestAccuracy: number | null = null;
@@ -137,7 +135,7 @@ export async function trainSoftPrompt(args: {
       checkpoint(step);
       return finish('cancelled');
     }
-    const batch = sampler.batch(step).map((e) => encoded[e.index]);
+    const batch = sampler.batch(step).map((e) => sequences.of(e));
     const stepStart = performance.now();
     const { loss, grad: g } = await accumulatedLossAndGradient(args.lm, batch, { length: n, dim: d, data: prompt }, args.memory?.microBatchFor ?? args.memory?.microBatch ?? batch.length, n);
     if (!Number.isFinite(loss)) {
