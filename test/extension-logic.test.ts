@@ -109,12 +109,15 @@ describe('views of a finished run', () => {
     assert.equal(runNode(summary.runDir, { ...record, createdAt: 'unknown' }, null).label, record.id);
   });
 
-  it('a running job shows its step and loss; a finished run its results, whatever the live state', () => {
-    const record = RunDir.open(summary.runDir).record;
+  it('a running job leads its row with its step and loss (a narrow side bar cuts the end); a finished run with its results, whatever the live state', () => {
+    const record = { ...RunDir.open(summary.runDir).record, createdAt: new Date(2025, 2, 7, 9, 5, 30).toISOString() };
     const live = { runDir: summary.runDir, step: 3, steps: 6, loss: 0.5 };
     const running = runNode(summary.runDir, { ...record, status: 'running' }, null, live);
-    assert.equal(running.description, 'step 3/6, loss 0.500');
+    assert.equal(running.label, 'step 3/6, loss 0.500 · mood 03-07 09:05');
+    assert.equal(running.description, '');
     assert.equal(running.icon, 'sync~spin');
+    // before the first progress event, and a run another process trains: its last checkpoint's step
+    assert.equal(runNode(summary.runDir, { ...record, status: 'running', pid: process.pid, step: 2 }, null, { ...live, runDir: '/elsewhere' }).label, 'step 2/6 · mood 03-07 09:05');
     assert.equal(running.contextValue, 'run.running');
     assert.match(specNode(specFile, live).runs[0].label, /^soft \d/);
   });
