@@ -29,7 +29,8 @@ type Arg = { kind?: string; file?: string; runDir?: string; queueId?: number } |
 
 const config = () => vscode.workspace.getConfiguration('promptTuning');
 
-async function specFiles(): Promise<string[]> {
+/** The workspace's spec files, sorted. */
+export async function specFiles(): Promise<string[]> {
   return (await vscode.workspace.findFiles('**/*.ptune.json', '**/{node_modules,.ptune}/**')).map((u) => u.fsPath).sort();
 }
 

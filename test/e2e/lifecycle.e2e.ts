@@ -1,8 +1,8 @@
 // A run's lifecycle in real VS Code (code-server) driven through Chromium: the running run's step
-// and loss stay in view at the side bar's default width; the window reloads mid-training and Resume
-// Run finishes the run; the finished run's accuracy stays in view in a narrow side bar; a spec with
-// three problems shows all three in the Problems view; Delete Run from the run's context menu
-// removes its folder and its row.
+// and loss stay in view at the side bar's default width; the window reloads mid-training, the Run
+// view shows the interrupted run, and Resume Run finishes it; the finished run's accuracy stays in
+// view in a narrow side bar; a spec with three problems shows all three in the Problems view;
+// Delete Run from the run's context menu removes its folder and its row.
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -181,6 +181,7 @@ describe('a run\'s lifecycle in VS Code', { timeout: 20 * 60_000 }, () => {
     // Developer: Reload Window ends the extension host, and with it the trainer
     await page.evaluate(() => { (window as unknown as { beforeReload: boolean }).beforeReload = true; });
     await command('Developer: Reload Window');
+    const reloaded = Date.now();
     await waitFor('the window to reload', async () => {
       try {
         return await page.evaluate(() => !(window as unknown as { beforeReload?: boolean }).beforeReload && !!document.querySelector('.monaco-workbench'));
@@ -193,6 +194,13 @@ describe('a run\'s lifecycle in VS Code', { timeout: 20 * 60_000 }, () => {
     assert.equal(effectiveStatus(stopped), 'interrupted');
     assert.ok(stopped.step >= checkpointed.step && stopped.step < STEPS, `stopped at step ${stopped.step}`);
     console.log(`# reloaded with the run at step ${stopped.step} after ${elapsed()}`);
+
+    // the Run view, restored by the reload, shows the run the reload interrupted, how it ended and
+    // its curves up to the checkpoint, not an empty view: the new extension host has run no job yet
+    const runView = await waitFor('the Run view', () => vscode.frameWith('#app .heading'), 90_000, 250);
+    await runView.locator('.heading', { hasText: `Last job, ${new RunDir(runDir).id}: interrupted at step ${stopped.step}/${STEPS}` }).waitFor({ timeout: 30_000 });
+    console.log(`# the Run view showed the interrupted run ${((Date.now() - reloaded) / 1000).toFixed(1)} s after the reload`);
+    for (const chart of ['training loss', 'dev accuracy']) assert.equal(await runView.locator('.u-title', { hasText: chart }).count(), 1, `the ${chart} chart`);
 
     // the Experiments view, restored by the reload, shows the run interrupted at its checkpoint
     const interrupted = runRow().filter({ hasText: `interrupted at step ${stopped.step}/${STEPS}` });
