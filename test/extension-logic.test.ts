@@ -1,15 +1,17 @@
 // The extension's logic, without VS Code: new-experiment profiling, the tree model, inline
-// results and diagnostics on dataset files, the comparison data and its exports, the job manager.
+// results and diagnostics on dataset files, the comparison data and its exports, the job manager,
+// what the Run view shows.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { exportExamples, loadComparison } from '../src/extension/logic/comparison-data.js';
 import { filterExamples } from '../src/common/example-filter.js';
 import { runLabel, runNode, specNode } from '../src/extension/logic/experiments.js';
-import { RunDir } from '../src/common/run-folder.js';
+import { RunDir, runsRootFor } from '../src/common/run-folder.js';
 import { hoverMarkdown, inlinePrompts, markText, resultsForDataset } from '../src/extension/logic/inline-results.js';
 import { JobManager, outcomeLine } from '../src/extension/logic/jobs.js';
+import { newestRun, runViewReset } from '../src/extension/logic/run-view.js';
 import { buildSpec, experimentName, labelLengthAdvice, modelAdvice, profileDataset } from '../src/extension/logic/new-experiment.js';
 import type { JobSummary, TrainerEvent } from '../src/common/protocol.js';
 import { loadSpec } from '../src/common/spec.js';
@@ -109,14 +111,34 @@ describe('views of a finished run', () => {
     assert.equal(runNode(summary.runDir, { ...record, createdAt: 'unknown' }, null).label, record.id);
   });
 
-  it('a running job shows its step and loss; a finished run its results, whatever the live state', () => {
-    const record = RunDir.open(summary.runDir).record;
+  it('a running job leads its row with its step and loss (a narrow side bar cuts the end); a finished run with its results, whatever the live state', () => {
+    const record = { ...RunDir.open(summary.runDir).record, createdAt: new Date(2025, 2, 7, 9, 5, 30).toISOString() };
     const live = { runDir: summary.runDir, step: 3, steps: 6, loss: 0.5 };
     const running = runNode(summary.runDir, { ...record, status: 'running' }, null, live);
-    assert.equal(running.description, 'step 3/6, loss 0.500');
+    assert.equal(running.label, 'step 3/6, loss 0.500 · mood 03-07 09:05');
+    assert.equal(running.description, '');
     assert.equal(running.icon, 'sync~spin');
+    // before the first progress event, and a run another process trains: its last checkpoint's step
+    assert.equal(runNode(summary.runDir, { ...record, status: 'running', pid: process.pid, step: 2 }, null, { ...live, runDir: '/elsewhere' }).label, 'step 2/6 · mood 03-07 09:05');
     assert.equal(running.contextValue, 'run.running');
     assert.match(specNode(specFile, live).runs[0].label, /^soft \d/);
+  });
+
+  it('the Run view of a window that has run no job (as after a reload) shows the run written to last: its curves, how it ended', () => {
+    const run = RunDir.open(summary.runDir);
+    const view = runViewReset(null, null, newestRun([specFile]));
+    assert.equal(view.runId, run.id);
+    assert.match(view.ended ?? '', /^test: (\S+ \d+\.\d%, )+soft \d+\.\d%$/);
+    assert.deepEqual(view.loss.map(([step]) => step), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(view.devAccuracy.map(([step]) => step), [0, 3, 6]);
+    // the last written, whatever the folders' names
+    const elsewhere = tempDir('ptune-runs-');
+    const runs = runsRootFor(elsewhere);
+    for (const id of ['a-written-last', 'z-written-first']) cpSync(run.dir, join(runs, id), { recursive: true });
+    writeFileSync(join(runs, 'z-written-first', 'run.json'), JSON.stringify({ ...run.record, updatedAt: '2000-01-01T00:00:00.000Z' }));
+    assert.equal(newestRun([join(elsewhere, 'x.ptune.json')])?.id, 'a-written-last');
+    // no run at all: the view says no job runs
+    assert.deepEqual(runViewReset(null, null, newestRun([join(tempDir(), 'x.ptune.json')])), { type: 'reset', runId: null, steps: 0, loss: [], devAccuracy: [], status: 'idle' });
   });
 
   it('inline results: each test line marks the soft prompt and the best discrete prompt; the hover lists every prompt', () => {

@@ -12,6 +12,7 @@ import { effectiveStatus, HEARTBEAT_INTERVAL_MS, HEARTBEAT_STALE_MS, RunDir } fr
 import type { RunRecord } from '../src/common/run-files.js';
 import { resumableRuns, specNode } from '../src/extension/logic/experiments.js';
 import { JobManager } from '../src/extension/logic/jobs.js';
+import { newestRun, runViewReset } from '../src/extension/logic/run-view.js';
 import { TrainerProcess } from '../src/trainer/client.js';
 import { comparisonRows } from '../src/tuning/reports/compare.js';
 import { runJob } from '../src/tuning/jobs/index.js';
@@ -140,6 +141,12 @@ describe('a trainer killed mid-run', () => {
     assert.match(node.tooltip, new RegExp(`\nstatus: interrupted\nlast checkpoint: step ${saved} of 12\n`));
     // Resume Run from the palette offers it
     assert.deepEqual(resumableRuns([spec]).map((r) => [r.runDir, r.description]), [[run.dir, `interrupted at step ${saved}/12`]]);
+    // the Run view of a reloaded window, which remembers no job, shows the run as it stood at its checkpoint
+    const view = runViewReset(null, null, newestRun([spec]));
+    assert.equal(view.runId, run.id);
+    assert.equal(view.ended, `interrupted at step ${saved}/12`);
+    assert.deepEqual(view.loss.map(([step]) => step), Array.from({ length: saved }, (_, k) => k + 1));
+    assert.deepEqual(view.devAccuracy.map(([step]) => step), Array.from({ length: saved / 4 + 1 }, (_, k) => 4 * k));
   });
 
   it('resume refuses a run whose process is alive', async () => {

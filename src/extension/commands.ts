@@ -11,7 +11,7 @@ import { ComparisonPanel } from './comparison-panel.js';
 import { readInspection } from './logic/comparison-data.js';
 import { diffOfPickedRuns } from './logic/run-diff-view.js';
 import type { ExperimentsTree } from './experiments-tree.js';
-import type { InlineResults } from './inline.js';
+import { showLine, type InlineResults } from './inline.js';
 import { outcomeLine, type JobManager, type JobOutcome } from './logic/jobs.js';
 import { resumableRuns } from './logic/experiments.js';
 import { buildSpec, experimentName, labelLengthAdvice, modelAdvice, profileDataset } from './logic/new-experiment.js';
@@ -29,7 +29,8 @@ type Arg = { kind?: string; file?: string; runDir?: string; queueId?: number } |
 
 const config = () => vscode.workspace.getConfiguration('promptTuning');
 
-async function specFiles(): Promise<string[]> {
+/** The workspace's spec files, sorted. */
+export async function specFiles(): Promise<string[]> {
   return (await vscode.workspace.findFiles('**/*.ptune.json', '**/{node_modules,.ptune}/**')).map((u) => u.fsPath).sort();
 }
 
@@ -115,11 +116,7 @@ async function runJob(ctx: Context, job: Job, title: string): Promise<JobOutcome
     const actions = ['Show Log', ...(outcome.error.location?.file ? ['Open File'] : [])];
     const choice = await vscode.window.showErrorMessage(`Prompt Tuning: ${outcome.error.message.split('\n')[0]}`, ...actions);
     if (choice === 'Show Log') ctx.output.show();
-    if (choice === 'Open File' && outcome.error.location) {
-      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(outcome.error.location.file));
-      const line = Math.max(0, (outcome.error.location.line ?? 1) - 1);
-      await vscode.window.showTextDocument(doc, { selection: new vscode.Range(line, 0, line, 0) });
-    }
+    if (choice === 'Open File' && outcome.error.location) await showLine(outcome.error.location.file, outcome.error.location.line ?? 1);
   } else if (outcome.summary && job.kind !== 'inspect') {
     const s = outcome.summary;
     // sweeps, scale ablations and imports have no comparison of their own: their commands say what they made

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { ComparisonFromWebview, ComparisonToWebview } from '../common/protocol.js';
 import { validFilter } from '../common/example-filter.js';
 import { exportExamples, loadComparison, type ComparisonSource } from './logic/comparison-data.js';
+import { showLine } from './inline.js';
 import { filterExamples, sortExamples } from '../common/example-filter.js';
 import { webviewHtml } from './webview-html.js';
 
@@ -70,11 +71,7 @@ export class ComparisonPanel {
       return;
     }
     if (m.type === 'openLine') {
-      const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(m.file));
-      const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.Beside);
-      const pos = new vscode.Position(Math.max(0, m.line - 1), 0);
-      editor.selection = new vscode.Selection(pos, pos);
-      editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenter);
+      await showLine(m.file, m.line, vscode.ViewColumn.Beside);
       return;
     }
     if (m.type === 'export' && this.source) {

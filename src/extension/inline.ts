@@ -5,6 +5,24 @@ import { hoverMarkdown, INLINE_PROMPT_CHOICES, inlinePrompts, lineMarks, results
 
 const DATA_FILE = /\.(jsonl|ndjson|csv|tsv)$/i;
 
+/**
+ * Opens `file` with the cursor at the start of line `line` (1-based), the line in view. Monaco
+ * reveals a range on one line horizontally too, and the start of a line lies after its mark: in a
+ * narrow editor that scrolls right, cutting off the marks. A range over two lines is revealed
+ * from the left edge.
+ */
+export async function showLine(file: string, line: number, viewColumn?: vscode.ViewColumn): Promise<vscode.TextEditor> {
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+  const editor = await vscode.window.showTextDocument(doc, viewColumn);
+  const at = Math.min(Math.max(0, line - 1), doc.lineCount - 1);
+  const start = new vscode.Position(at, 0);
+  editor.selection = new vscode.Selection(start, start);
+  // the line and the next, or the one before where it is the last
+  const first = at + 1 < doc.lineCount ? at : Math.max(0, at - 1);
+  editor.revealRange(new vscode.Range(first, 0, first + 1, 0), vscode.TextEditorRevealType.InCenter);
+  return editor;
+}
+
 export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvider {
   // the mark goes at the start of the line, where long JSONL records cannot push it out of view;
   // its colour says whether the shown prompts were all right, all wrong or split

@@ -235,5 +235,14 @@ describe('the examples view in VS Code', { timeout: 15 * 60_000 }, () => {
     assert.ok(record.startsWith('{"story"'));
     await page.waitForTimeout(500);
     await shot('examples-6-enter-opens-line');
+    // the marks before the lines stay whole: the narrow editor beside the panel is not scrolled right
+    const view = await page.locator('.editor-group-container.active .monaco-editor .editor-scrollable').first().evaluate((scrollable) => {
+      const content = scrollable.querySelector('.lines-content') as HTMLElement;
+      const left = scrollable.getBoundingClientRect().left;
+      const marks = Array.from(scrollable.querySelectorAll('.view-line span')).filter((s) => !['none', 'normal'].includes(getComputedStyle(s, '::before').content));
+      return { scrollLeft: -parseFloat(content.style.left || '0') || 0, marks: marks.length, cut: marks.filter((m) => m.getBoundingClientRect().left < left - 0.5).length };
+    });
+    assert.ok(view.marks >= 10, `the lines have their marks: ${JSON.stringify(view)}`);
+    assert.deepEqual({ scrollLeft: view.scrollLeft, cut: view.cut }, { scrollLeft: 0, cut: 0 }, `the marks are cut off at the left: ${JSON.stringify(view)}`);
   });
 });

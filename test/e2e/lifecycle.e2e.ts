@@ -1,7 +1,8 @@
-// A run's lifecycle in real VS Code (code-server) driven through Chromium: the window reloads
-// mid-training and Resume Run finishes the run; the finished run's accuracy stays in view in a
-// narrow side bar; a spec with three problems shows all three in the Problems view; Delete Run
-// from the run's context menu removes its folder and its row.
+// A run's lifecycle in real VS Code (code-server) driven through Chromium: the running run's step
+// and loss stay in view at the side bar's default width; the window reloads mid-training, the Run
+// view shows the interrupted run, and Resume Run finishes it; the finished run's accuracy stays in
+// view in a narrow side bar; a spec with three problems shows all three in the Problems view;
+// Delete Run from the run's context menu removes its folder and its row.
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -110,6 +111,29 @@ describe('a run\'s lifecycle in VS Code', { timeout: 20 * 60_000 }, () => {
     return false;
   }
 
+  /** Where the row's label box clips (ending it with an ellipsis), and the right edge of each of `texts` in the row (NaN: not in it). */
+  async function rightEdges(row: Locator, texts: string[]): Promise<{ clip: number; rights: number[] }> {
+    // (no named functions in here: the test's compiler would wrap them in a helper the page lacks)
+    const [clip, ...rights] = await row.evaluate((el, wanted) => {
+      const edges = [Math.min((el.querySelector('.monaco-icon-label-container') ?? el).getBoundingClientRect().right, el.getBoundingClientRect().right)];
+      for (const text of wanted) {
+        let right: number | null = null;
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n && right === null; n = walker.nextNode()) {
+          const at = (n.textContent ?? '').indexOf(text);
+          if (at < 0) continue;
+          const range = document.createRange();
+          range.setStart(n, at);
+          range.setEnd(n, at + text.length);
+          right = range.getBoundingClientRect().right;
+        }
+        edges.push(right ?? Number.NaN);
+      }
+      return edges;
+    }, texts);
+    return { clip, rights };
+  }
+
   async function openFile(name: string): Promise<void> {
     await page.keyboard.press('Control+P');
     await page.locator('.quick-input-widget input').fill(name);
@@ -137,16 +161,27 @@ describe('a run\'s lifecycle in VS Code', { timeout: 20 * 60_000 }, () => {
     assert.ok(new RunDir(runDir).readCheckpoint()!.step >= checkpointed.step);
     assert.ok(existsSync(join(runDir, 'metrics.jsonl')));
     // the row follows the live step (redrawn at each checkpoint and evaluation)
+    const progress = /step (\d+)\/160, loss \d+\.\d{3}/;
     await waitFor('the row to show the checkpoint\'s step', async () => {
-      const text = (await runRow().allInnerTexts()).join(' ');
-      const shown = /step (\d+)\/160, loss \d/.exec(text);
+      const shown = progress.exec((await runRow().allInnerTexts()).join(' '));
       return shown !== null && Number(shown[1]) >= checkpointed.step;
     }, 30_000);
+    // the step and loss lead the row, whole at the side bar's default width, which cuts the row's end
+    // (measured again where the row changed between reading and measuring it)
+    const running = await waitFor('the running row measured', async () => {
+      const shown = progress.exec((await runRow().allInnerTexts()).join(' '))?.[0];
+      const edges = shown ? await rightEdges(runRow(), [shown]) : null;
+      if (!edges || Number.isNaN(edges.rights[0])) return false;
+      return { shown, clip: edges.clip, right: edges.rights[0] };
+    }, 30_000, 100);
+    console.log(`# running row: ${JSON.stringify(running)}`);
+    assert.ok(running.right <= running.clip, `the running row's progress is cut off: ${JSON.stringify(running)}`);
     await shot('lifecycle-1-training-before-reload');
 
     // Developer: Reload Window ends the extension host, and with it the trainer
     await page.evaluate(() => { (window as unknown as { beforeReload: boolean }).beforeReload = true; });
     await command('Developer: Reload Window');
+    const reloaded = Date.now();
     await waitFor('the window to reload', async () => {
       try {
         return await page.evaluate(() => !(window as unknown as { beforeReload?: boolean }).beforeReload && !!document.querySelector('.monaco-workbench'));
@@ -159,6 +194,13 @@ describe('a run\'s lifecycle in VS Code', { timeout: 20 * 60_000 }, () => {
     assert.equal(effectiveStatus(stopped), 'interrupted');
     assert.ok(stopped.step >= checkpointed.step && stopped.step < STEPS, `stopped at step ${stopped.step}`);
     console.log(`# reloaded with the run at step ${stopped.step} after ${elapsed()}`);
+
+    // the Run view, restored by the reload, shows the run the reload interrupted, how it ended and
+    // its curves up to the checkpoint, not an empty view: the new extension host has run no job yet
+    const runView = await waitFor('the Run view', () => vscode.frameWith('#app .heading'), 90_000, 250);
+    await runView.locator('.heading', { hasText: `Last job, ${new RunDir(runDir).id}: interrupted at step ${stopped.step}/${STEPS}` }).waitFor({ timeout: 30_000 });
+    console.log(`# the Run view showed the interrupted run ${((Date.now() - reloaded) / 1000).toFixed(1)} s after the reload`);
+    for (const chart of ['training loss', 'dev accuracy']) assert.equal(await runView.locator('.u-title', { hasText: chart }).count(), 1, `the ${chart} chart`);
 
     // the Experiments view, restored by the reload, shows the run interrupted at its checkpoint
     const interrupted = runRow().filter({ hasText: `interrupted at step ${stopped.step}/${STEPS}` });
@@ -217,25 +259,7 @@ describe('a run\'s lifecycle in VS Code', { timeout: 20 * 60_000 }, () => {
     assert.ok(Math.abs(width - 250) <= 6, `side bar ${width} px wide`);
 
     const row = runRow();
-    // (no named functions in here: the test's compiler would wrap them in a helper the page lacks)
-    const [clip, accuracyRight, discreteRight] = await row.evaluate((el, texts) => {
-      // the label's box clips what does not fit (ending it with an ellipsis)
-      const rights = [Math.min((el.querySelector('.monaco-icon-label-container') ?? el).getBoundingClientRect().right, el.getBoundingClientRect().right)];
-      for (const text of texts) {
-        let right: number | null = null;
-        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-        for (let n = walker.nextNode(); n && right === null; n = walker.nextNode()) {
-          const at = (n.textContent ?? '').indexOf(text);
-          if (at < 0) continue;
-          const range = document.createRange();
-          range.setStart(n, at);
-          range.setEnd(n, at + text.length);
-          right = range.getBoundingClientRect().right;
-        }
-        rights.push(right ?? Number.NaN);
-      }
-      return rights;
-    }, [accuracy, 'best discrete']);
+    const { clip, rights: [accuracyRight, discreteRight] } = await rightEdges(row, [accuracy, 'best discrete']);
     const shown = { clip, accuracy: accuracyRight, discrete: discreteRight };
     console.log(`# narrow row: ${JSON.stringify(shown)}`);
     assert.ok(shown.accuracy <= shown.clip, `${accuracy} is cut off: ${JSON.stringify(shown)}`);

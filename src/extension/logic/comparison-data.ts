@@ -29,6 +29,15 @@ interface RunPart {
   train?: Promise<Map<number, Record<string, unknown>>>;
 }
 
+/** A run's training loss and dev accuracy by step, from metrics.jsonl. */
+export function trainingCurves(run: RunDir): { loss: [number, number][]; devAccuracy: [number, number][] } {
+  const metrics = run.readMetrics();
+  return {
+    loss: metrics.filter((m) => typeof m.loss === 'number').map((m) => [m.step, m.loss as number]),
+    devAccuracy: metrics.filter((m) => typeof m.devAccuracy === 'number').map((m) => [m.step, m.devAccuracy as number]),
+  };
+}
+
 export async function loadComparison(runDirs: string[]): Promise<ComparisonSource> {
   const data: ComparisonData = { runs: [], labels: [], prompts: [], examples: [], curves: [] };
   const byExample = new Map<string, ExampleRow>();
@@ -60,12 +69,7 @@ export async function loadComparison(runDirs: string[]): Promise<ComparisonSourc
       const source = part.sources.get(r.id);
       data.prompts.push({ key: promptKey(r.id), id: r.id, run: run.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll, auc: r.auc, exactMatch: r.exactMatch ?? null, accuracyInterval: r.accuracyInterval ?? null, perClass: r.perClass ?? null, confusion: r.confusion, predictedRate: r.predictedRate, count: r.count, taskParameters: r.taskParameters ?? 0, ...(r.rendered !== undefined ? { rendered: r.rendered } : {}), ...(source ? { template: sourceText(source) } : {}) });
     }
-    const metrics = run.readMetrics();
-    data.curves.push({
-      run: run.id,
-      loss: metrics.filter((m) => typeof m.loss === 'number').map((m) => [m.step, m.loss as number]),
-      devAccuracy: metrics.filter((m) => typeof m.devAccuracy === 'number').map((m) => [m.step, m.devAccuracy as number]),
-    });
+    data.curves.push({ run: run.id, ...trainingCurves(run) });
     const textKey = `${ev.file}\n${spec?.data.text ?? ''}`;
     if (!recordsByFile.has(textKey)) recordsByFile.set(textKey, exampleRecords(ev.file, spec));
     const texts = await recordsByFile.get(textKey)!;

@@ -28,6 +28,11 @@ export interface QueuedNode { kind: 'queued'; queueId: number; label: string; de
 export interface SpecNode { kind: 'spec'; file: string; label: string; description: string; queued: QueuedNode[]; runs: RunNode[] }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+
+/** A running run's progress, short enough to lead its row: `step 11/160, loss 0.856`. */
+function progressText(step: number, steps: number, loss?: number): string {
+  return `step ${step}/${steps}${loss !== undefined ? `, loss ${loss.toFixed(3)}` : ''}`;
+}
 const twoDigits = (n: number) => String(n).padStart(2, '0');
 
 /**
@@ -44,18 +49,21 @@ export function runNode(runDir: string, record: RunRecord, results: PromptResult
   // a run whose process is gone is never shown as running
   const status = effectiveStatus(record);
   let label = runLabel(record);
-  let description: string;
+  let description = '';
+  // what matters most leads the label, as the side bar cuts a row's end, and the description first:
+  // a running run's progress, a finished run's accuracy
   if (live && live.runDir === runDir && status === 'running') {
-    description = `step ${live.step}/${live.steps}${live.loss !== undefined ? `, loss ${live.loss.toFixed(3)}` : ''}`;
+    label = `${progressText(live.step, live.steps, live.loss)} · ${label}`;
   } else if (results && results.length) {
-    // the accuracy leads the label: a narrow side bar cuts a row's end, and the description first
     const soft = results.filter((r) => r.kind !== 'discrete');
     const best = [...(soft.length ? soft : results)].sort((a, b) => b.accuracy - a.accuracy)[0];
     label = `${best.id} ${pct(best.accuracy)} · ${label}`;
     const discrete = results.filter((r) => r.kind === 'discrete');
     description = discrete.length && soft.length ? `best discrete ${pct(Math.max(...discrete.map((r) => r.accuracy)))}` : '';
-  } else if (status === 'running') description = `running, step ${record.step}/${record.steps}`;
-  else if (status === 'cancelled') description = `cancelled at step ${record.step}`;
+  } else if (status === 'running') {
+    // no live progress (a run this window did not start): the step of its last checkpoint
+    label = `${progressText(record.step, record.steps)} · ${label}`;
+  } else if (status === 'cancelled') description = `cancelled at step ${record.step}`;
   else if (status === 'failed') description = 'failed';
   else if (status === 'interrupted') description = `interrupted at step ${record.step}/${record.steps}`;
   else description = record.kind === 'import' ? 'imported soft prompt' : record.kind === 'scale' ? `scaling ablation over ${record.models?.length ?? 0} models` : record.kind === 'sweep' ? `sweep (${status})` : status;

@@ -32,8 +32,13 @@ export function outcomeLine(outcome: JobOutcome): string {
   const s = outcome.summary;
   if (!s) return 'removed from the queue';
   if (s.status !== 'completed') return s.status;
-  if (s.results.length === 0) return 'completed';
-  return `${s.split}: ${s.results.map((r) => `${r.id} ${(100 * r.accuracy).toFixed(1)}%`).join(', ')}`;
+  return resultsLine(s.split, s.results);
+}
+
+/** A completed job's accuracy per prompt on its split; just `completed` where it evaluated none. */
+export function resultsLine(split: string, results: { id: string; accuracy: number }[]): string {
+  if (results.length === 0) return 'completed';
+  return `${split}: ${results.map((r) => `${r.id} ${(100 * r.accuracy).toFixed(1)}%`).join(', ')}`;
 }
 
 /** A submitted job: whether it had to wait, when it starts (false: removed first), how it ends. */
