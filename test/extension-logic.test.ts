@@ -103,10 +103,11 @@ describe('views of a finished run', () => {
     assert.equal(node.label, `soft ${(100 * soft.accuracy).toFixed(1)}% · mood 03-07 09:05`);
     assert.equal(node.description, `best discrete ${(100 * discrete).toFixed(1)}%`);
     for (const r of results) assert.match(node.tooltip, new RegExp(`\\n${r.id}: \\d+\\.\\d% \\(\\d+\\.\\d-\\d+\\.\\d\\)`));
-    // a run not evaluated yet: name and time only, its status beside them
+    // a run not evaluated yet: how it ended leads, then name and time
     const unevaluated = runNode(summary.runDir, { ...record, status: 'cancelled', step: 2, createdAt: new Date(2025, 2, 7, 9, 5, 30).toISOString() }, null);
-    assert.equal(unevaluated.label, 'mood 03-07 09:05');
-    assert.equal(unevaluated.description, 'cancelled at step 2');
+    assert.equal(unevaluated.label, 'cancelled at step 2 · mood 03-07 09:05');
+    assert.equal(unevaluated.description, '');
+    assert.equal(runNode(summary.runDir, { ...record, status: 'failed', createdAt: new Date(2025, 2, 7, 9, 5, 30).toISOString() }, null).label, 'failed · mood 03-07 09:05');
     // a record whose start time does not parse keeps its id
     assert.equal(runNode(summary.runDir, { ...record, createdAt: 'unknown' }, null).label, record.id);
   });

@@ -111,7 +111,7 @@ describe('a trainer killed mid-run', () => {
     const node = specNode(spec).runs.find((r) => r.runDir === run.dir)!;
     assert.equal(node.status, 'interrupted');
     assert.equal(node.contextValue, 'run.interrupted');
-    assert.equal(node.description, 'interrupted at step 0/12');
+    assert.match(node.label, /^interrupted at step 0\/12 · /);
     assert.equal(run.record.status, 'interrupted');
     assert.match(run.record.error!, new RegExp(`pid ${pid}`));
     // a checkpoint was written before the first step, so resume always has one
@@ -137,7 +137,7 @@ describe('a trainer killed mid-run', () => {
     assert.ok(saved >= 4, `checkpoint at step ${saved}`);
     assert.equal(run.record.step, saved);
     const node = specNode(spec).runs.find((r) => r.runDir === run.dir)!;
-    assert.equal(node.description, `interrupted at step ${saved}/12`);
+    assert.ok(node.label.startsWith(`interrupted at step ${saved}/12 · `), node.label);
     assert.match(node.tooltip, new RegExp(`\nstatus: interrupted\nlast checkpoint: step ${saved} of 12\n`));
     // Resume Run from the palette offers it
     assert.deepEqual(resumableRuns([spec]).map((r) => [r.runDir, r.description]), [[run.dir, `interrupted at step ${saved}/12`]]);

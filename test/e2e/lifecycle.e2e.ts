@@ -301,8 +301,14 @@ describe('a run\'s lifecycle in VS Code', { timeout: 20 * 60_000 }, () => {
     await command('Focus on Experiments View');
     const row = runRow();
     await row.click({ button: 'right' });
-    await page.locator('.monaco-menu .action-label', { hasText: /^Delete Run$/ }).click();
+    const item = page.locator('.monaco-menu .action-label', { hasText: /^Delete Run$/ });
     const dialog = page.locator('.monaco-dialog-box');
+    // a click that lands while the menu is still opening can be dropped (the menu stays, item
+    // highlighted): click again while the menu is there and no dialog is
+    for (let attempt = 0; attempt < 3 && !(await dialog.isVisible()); attempt++) {
+      if (await item.isVisible()) await item.click();
+      await dialog.waitFor({ timeout: 5_000 }).catch(() => undefined);
+    }
     await dialog.waitFor({ timeout: 30_000 });
     assert.match(await dialog.innerText(), new RegExp(`Delete run ${new RunDir(runDir).id}\\?`));
     // code-server is a browser window on a host with no trash: one question, to delete for good

@@ -51,7 +51,7 @@ export function runNode(runDir: string, record: RunRecord, results: PromptResult
   let label = runLabel(record);
   let description = '';
   // what matters most leads the label, as the side bar cuts a row's end, and the description first:
-  // a running run's progress, a finished run's accuracy
+  // a running run's progress, a finished run's accuracy, how a run without results ended
   if (live && live.runDir === runDir && status === 'running') {
     label = `${progressText(live.step, live.steps, live.loss)} · ${label}`;
   } else if (results && results.length) {
@@ -63,9 +63,9 @@ export function runNode(runDir: string, record: RunRecord, results: PromptResult
   } else if (status === 'running') {
     // no live progress (a run this window did not start): the step of its last checkpoint
     label = `${progressText(record.step, record.steps)} · ${label}`;
-  } else if (status === 'cancelled') description = `cancelled at step ${record.step}`;
-  else if (status === 'failed') description = 'failed';
-  else if (status === 'interrupted') description = `interrupted at step ${record.step}/${record.steps}`;
+  } else if (status === 'cancelled') label = `cancelled at step ${record.step} · ${label}`;
+  else if (status === 'failed') label = `failed · ${label}`;
+  else if (status === 'interrupted') label = `interrupted at step ${record.step}/${record.steps} · ${label}`;
   else description = record.kind === 'import' ? 'imported soft prompt' : record.kind === 'scale' ? `scaling ablation over ${record.models?.length ?? 0} models` : record.kind === 'sweep' ? `sweep (${status})` : status;
   const icon = status === 'completed' ? 'pass' : status === 'failed' ? 'error' : status === 'cancelled' ? 'circle-slash' : status === 'interrupted' ? 'debug-pause' : live?.runDir === runDir ? 'sync~spin' : 'history';
   const accuracies = (results ?? []).map((r) => `${r.id}: ${accuracyText(r.accuracy, r.accuracyInterval)}`);
