@@ -128,10 +128,8 @@ export class LanguageModel extends OneGraphModel {
    * batch while the soft prompts and tokens are the same (compared by value: training changes a
    * prompt in place). Null where its pass would cost more than it saves.
    */
-  private async sharedHead(prompts: number[][], softPrompts: Prompts, promptOf: number[]): Promise<SharedHead | null> {
-    const c = this.cfg;
+  private async sharedHead(prompts: number[][], soft: ReturnType<typeof promptFeed>, promptOf: number[]): Promise<SharedHead | null> {
     const f = this.floatType;
-    const soft = promptFeed(f, softPrompts, c.hiddenSize);
     const B = prompts.length;
     let tokens = Math.min(...prompts.map((p) => p.length)) - 1;
     for (let j = 0; j < tokens; j++) {
@@ -141,15 +139,14 @@ export class LanguageModel extends OneGraphModel {
     const length = soft.n + tokens;
     const distinct = [...new Set(promptOf.map((i) => checkIndex(i, soft.count)))];
     const U = distinct.length;
-    const head = prompts[0].slice(0, tokens);
-    const softData = soft.tensor.data as Float32Array | Float64Array;
-    const kept = this.keptHead;
-    const same = kept !== undefined && kept.distinct.join() === distinct.join() && kept.tokens.join() === head.join()
-      && kept.soft.length === softData.length && kept.soft.every((v, i) => v === softData[i]);
     // positions the rows skip, against the head's own pass (counted even when it is kept: which
     // path a batch takes depends on the batch alone, so a resumed run scores bit for bit the same)
     if (length === 0 || (B - U) * length <= PASS_OVERHEAD_POSITIONS + U * length) return null;
-    let cache = same ? kept.cache : undefined;
+    const head = prompts[0].slice(0, tokens);
+    const softData = soft.tensor.data as Float32Array | Float64Array;
+    const kept = this.keptHead;
+    let cache = kept && kept.distinct.join() === distinct.join() && kept.tokens.join() === head.join()
+      && kept.soft.length === softData.length && kept.soft.every((v, i) => v === softData[i]) ? kept.cache : undefined;
     if (!cache) {
       cache = await this.run({
         soft_prompt: soft.tensor,
@@ -184,9 +181,9 @@ export class LanguageModel extends OneGraphModel {
     const f = this.floatType;
     const B = prompts.length;
     const promptOf = promptIndex ?? new Array<number>(B).fill(0);
-    const head = options.shareHead === false ? null : await this.sharedHead(prompts, softPrompts, promptOf);
-    const soft = promptFeed(f, head ? [] : softPrompts, c.hiddenSize);
-    // positions before the text: the soft prompt's, or the whole shared head's
+    const soft = promptFeed(f, softPrompts, c.hiddenSize);
+    const head = options.shareHead === false ? null : await this.sharedHead(prompts, soft, promptOf);
+    // positions before the text: the soft prompt's, or the whole shared head's (which holds it)
     const n = head ? head.length : soft.n;
     const rest = head ? prompts.map((p) => p.slice(head.tokens)) : prompts;
     const T = Math.max(...rest.map((p) => p.length));

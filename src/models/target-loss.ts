@@ -14,8 +14,7 @@ import { logSoftmax } from '../engine/ops/softmax.js';
 /**
  * `hidden` [B, S, d] (S as named in the graph), `head` [V, d]. Training graphs differentiate the
  * loss with respect to the soft prompts, or (model tuning) to every weight `wrt` lists: each
- * gradient is the output "grad.<name>". `train` may be a bool scalar input: the gradient is then
- * computed only when it is true (zeros otherwise), so one graph serves training and scoring.
+ * gradient is the output "grad.<name>". (The one graph a job uses is `oneGraphOutputs`.)
  */
 export function targetOutputs(g: Graph, hidden: Tensor, head: Tensor, train: boolean, softPrompts: Tensor, wrt?: () => Map<string, Tensor>): void {
   const targets = targetInputs(g);

@@ -45,6 +45,11 @@ export function runLabel(record: Pick<RunRecord, 'id' | 'name' | 'createdAt'>): 
   return `${record.name || record.id} ${when}`;
 }
 
+/** Where a run that did not finish stopped: `interrupted at step 10/160`. */
+export function stoppedAt(status: string, record: Pick<RunRecord, 'step' | 'steps'>): string {
+  return `${status} at step ${record.step}/${record.steps}`;
+}
+
 export function runNode(runDir: string, record: RunRecord, results: PromptResult[] | null, live?: LiveProgress): RunNode {
   // a run whose process is gone is never shown as running
   const status = effectiveStatus(record);
@@ -65,7 +70,7 @@ export function runNode(runDir: string, record: RunRecord, results: PromptResult
     label = `${progressText(record.step, record.steps)} · ${label}`;
   } else if (status === 'cancelled') label = `cancelled at step ${record.step} · ${label}`;
   else if (status === 'failed') label = `failed · ${label}`;
-  else if (status === 'interrupted') label = `interrupted at step ${record.step}/${record.steps} · ${label}`;
+  else if (status === 'interrupted') label = `${stoppedAt(status, record)} · ${label}`;
   else description = record.kind === 'import' ? 'imported soft prompt' : record.kind === 'scale' ? `scaling ablation over ${record.models?.length ?? 0} models` : record.kind === 'sweep' ? `sweep (${status})` : status;
   const icon = status === 'completed' ? 'pass' : status === 'failed' ? 'error' : status === 'cancelled' ? 'circle-slash' : status === 'interrupted' ? 'debug-pause' : live?.runDir === runDir ? 'sync~spin' : 'history';
   const accuracies = (results ?? []).map((r) => `${r.id}: ${accuracyText(r.accuracy, r.accuracyInterval)}`);
@@ -94,7 +99,7 @@ export function resumableRuns(specFiles: string[]): ResumableRun[] {
     }
   }));
   return found.sort((a, b) => b.record.createdAt.localeCompare(a.record.createdAt))
-    .map(({ run, record, status }) => ({ label: runLabel(record), description: `${status} at step ${record.step}/${record.steps}`, detail: run.dir, runDir: run.dir }));
+    .map(({ run, record, status }) => ({ label: runLabel(record), description: stoppedAt(status, record), detail: run.dir, runDir: run.dir }));
 }
 
 /** The spec file a job belongs to: its own, or, for a job on a run folder, the run's. */

@@ -7,6 +7,7 @@ import { effectiveStatus, listRuns, runsRootFor, type RunDir } from '../../commo
 import type { RunRecord } from '../../common/run-files.js';
 import { trainingCurves } from './comparison-data.js';
 import { outcomeLine, resultsLine, type FinishedJob, type LiveJob } from './jobs.js';
+import { stoppedAt } from './experiments.js';
 
 export type RunViewReset = Extract<RunViewToWebview, { type: 'reset' }>;
 
@@ -52,5 +53,5 @@ function runStateLine(run: RunDir, record: RunRecord): string {
   }
   if (status === 'failed') return record.error ? `failed: ${record.error.split('\n')[0]}` : 'failed';
   if (status === 'running') return `running in another process, step ${record.step}/${record.steps} at its last checkpoint`;
-  return `${status} at step ${record.step}/${record.steps}`;
+  return stoppedAt(status, record);
 }
