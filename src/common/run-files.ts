@@ -93,6 +93,11 @@ export interface EvalFile {
   split: 'test' | 'dev';
   /** The evaluated data file. */
   file: string;
+  /** What the task's answers are (absent in files written before text targets: 'label'). */
+  task?: TaskKind;
+  /** The headline metric (evaluation.metric) the results lead with; absent: accuracy. */
+  metric?: HeadlineMetric;
+  /** The label set, in verbalizer order; empty for a text-target task. */
   labels: string[];
   verbalizer: Record<string, string>;
   results: PromptResult[];
@@ -135,6 +140,32 @@ export interface ScaleFile {
  */
 export type PromptKind = 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline' | 'pipeline-stage1';
 
+/** A task's answers: a label from a fixed set (label + verbalizer), or a free text (data.target). */
+export type TaskKind = 'label' | 'target';
+
+/** The per-example text metrics of a text-target task (src/common/text-metrics.ts computes them). */
+export type TextMetricName = 'exactMatch' | 'tokenF1' | 'chrF' | 'rougeL';
+
+/**
+ * evaluation.metric, the figure early stopping, the best checkpoint and the comparison lead with:
+ * label tasks rank (rank classification) or generate (generation mapped to a label); text-target
+ * tasks a text metric, the target's teacher-forced NLL (lower is better) or the assertions' pass rate.
+ */
+export type HeadlineMetric = 'rank' | 'generate' | TextMetricName | 'nll' | 'passRate';
+
+/** The checks promptfoo users know, on a text output (evaluation.assert, or one prompt's assert). */
+export type AssertionType = 'equals' | 'contains' | 'icontains' | 'contains-any' | 'regex' | 'starts-with' | 'is-json' | 'levenshtein';
+
+/**
+ * One assertion as written in the spec: `value` is a template ({field} filled from the record; a
+ * list for contains-any; a JSON Schema object for is-json, optional); `threshold` the most edits
+ * levenshtein allows (default 5).
+ */
+export interface AssertionSpec { type: AssertionType; value?: string | string[] | Record<string, unknown>; threshold?: number }
+
+/** One assertion's verdict on one output: the value as filled for the record, and why it failed. */
+export interface AssertionResult { type: AssertionType; value?: string | string[] | Record<string, unknown>; pass: boolean; reason?: string }
+
 /** One class's figures, the class taken as the positive one. */
 export interface ClassMetrics {
   label: string;
@@ -147,8 +178,12 @@ export interface ClassMetrics {
   support: number;
 }
 
+/** The figures only a label task has: a text-target result leaves them out. */
+export type LabelOnlyMetric = 'macroF1' | 'confusion' | 'predictedRate' | 'auc' | 'perClass';
+
 export interface Metrics {
   count: number;
+  /** Share of examples right: the label (rank or generation), or for a text target its exact match. */
   accuracy: number;
   /** 95% Wilson score interval of the accuracy. Absent from eval.json files written before it existed. */
   accuracyInterval?: [number, number];
@@ -187,6 +222,16 @@ export interface Prediction {
   stage1?: string;
   /** k-shot prompts: the train-file lines of the demonstrations shown before this example, in order. */
   shots?: number[];
+  /**
+   * Text-target tasks (then gold is the target, prediction the output, correct its exact match,
+   * scores null): the generated output, the expected target, the tokens generated, each text
+   * metric's value and the target's NLL per token, and each assertion's verdict.
+   */
+  output?: string;
+  target?: string;
+  outputTokens?: number;
+  metrics?: Partial<Record<TextMetricName | 'nll', number>>;
+  assertions?: AssertionResult[];
 }
 /** A prediction whose labels were scored: every kind but a pipeline's stage one alone. */
 export type ScoredPrediction = Prediction & { scores: Record<string, number> };
@@ -195,8 +240,24 @@ export type ScoredPrediction = Prediction & { scores: Record<string, number> };
  * One prompt's metrics in eval.json. A generation-only row (kind 'pipeline-stage1') scores no
  * label, so it has no likelihood to report: nll and auc are null there, never a made-up number.
  */
-export interface PromptResult extends Omit<Metrics, 'nll'> {
-  id: string; kind: PromptKind; taskParameters: number; nll: number | null;
+export interface PromptResult extends Omit<Metrics, 'nll' | LabelOnlyMetric>, Partial<Pick<Metrics, LabelOnlyMetric>> {
+  id: string; kind: PromptKind; taskParameters: number;
+  /** Label tasks: the gold label's summed NLL per example; text targets: the target's NLL per token (teacher-forced). */
+  nll: number | null;
+  /** Text targets: the mean of each text metric (0 to 1), as exactMatch is. */
+  tokenF1?: number;
+  chrF?: number;
+  rougeL?: number;
+  /** Text targets with assertions: the share of (example, assertion) checks that pass. */
+  passRate?: number;
+  /** Text targets: 95% intervals of the per-example means (exactMatch's is accuracyInterval, the same figure). */
+  intervals?: Partial<Record<TextMetricName | 'nll' | 'passRate', [number, number]>>;
+  /** Mean input tokens per request, soft prompt tokens and k-shot demonstrations counted. Absent from older files. */
+  promptTokens?: number;
+  /** Mean tokens generated per example (where the prompt generated). */
+  outputTokens?: number;
+  /** Measured milliseconds per example of this prompt's evaluation (scoring and generation). */
+  msPerExample?: number;
   /** Chat prompts: the first evaluated example's conversation as the model's chat template rendered it. */
   rendered?: string;
   /** Examples whose input (for scoring or generation) was longer than the model's context and was cut from the left. */

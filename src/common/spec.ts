@@ -7,11 +7,17 @@ import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type Par
 import { InputError, problemError, type InputProblem } from './errors.js';
 import { packageRoot } from './paths.js';
 import { templateFields } from './template.js';
+import type { AssertionSpec, HeadlineMetric, TaskKind } from './run-files.js';
 
 export interface DataSpec {
   train: string; dev?: string; test?: string;
   format?: 'jsonl' | 'csv' | 'tsv'; header: boolean; columns?: string[];
-  text: string; label: string; verbalizer: Record<string, string>; labelSeparator: string; maxExamples?: number;
+  text: string;
+  /** A label task: the field holding the gold label, and each label's text. Absent in a text-target task. */
+  label?: string; verbalizer?: Record<string, string>;
+  /** A text-target task: the template of the expected output ({answer}, {city}, {country}); excludes label. */
+  target?: string;
+  labelSeparator: string; maxExamples?: number;
   /** A malformed record, or one without its label or a template's field: stop (error) or leave it out and list it (skip). */
   onBadRecord: 'error' | 'skip';
 }
@@ -21,7 +27,11 @@ export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: s
  * A text prompt: a `template`, or chat `messages` rendered with the model's chat template (its
  * k-shot demonstrations become user/assistant turns before the last user message).
  */
-export interface DiscretePromptSpec { id: string; template?: string; messages?: ChatMessage[]; shots: number; shotSeparator: string }
+export interface DiscretePromptSpec {
+  id: string; template?: string; messages?: ChatMessage[]; shots: number; shotSeparator: string;
+  /** Text-target tasks: assertions for this prompt's outputs, beside evaluation.assert. */
+  assert?: AssertionSpec[];
+}
 export interface SoftPromptSpec {
   id: string; length: number; init: 'random-uniform' | 'sampled-vocab' | 'class-labels' | 'text' | 'file';
   initText?: string; initFile?: string; template: string;
@@ -31,6 +41,8 @@ export interface SoftPromptSpec {
   stage1?: string;
   /** Stage one of this pipeline, its second stage fixed. */
   stageOneOf?: string;
+  /** Text-target tasks: assertions for this prompt's outputs, beside evaluation.assert. */
+  assert?: AssertionSpec[];
 }
 export interface PipelineSpec {
   id: string;
@@ -45,10 +57,29 @@ export interface TrainingSpec {
   microBatchSize?: number;
 }
 export interface EnsembleSpec { id: string; prompts: string[] }
+export interface EvaluationSpec {
+  generation: boolean;
+  /** Default: rank for a label task, exactMatch for a text target. */
+  metric: HeadlineMetric;
+  ensembles: EnsembleSpec[]; rankScoring: 'sum' | 'mean';
+  /** Text targets: the most tokens generated (default: the longest train target's tokens, with a margin). */
+  maxNewTokens?: number;
+  /** Text targets: generation stops before the first of these strings (which is left out of the output). */
+  stop: string[];
+  /** Text targets: assertions on every prompt's output. */
+  assert: AssertionSpec[];
+  /** Text targets: 0 is greedy decoding; above 0, sampling at this temperature (with topP and seed). */
+  temperature: number; topP: number; seed: number;
+}
+
+/** Whether a spec's task answers with a label from a fixed set or with a free text. */
+export function taskKind(spec: Pick<Spec, 'data'>): TaskKind {
+  return spec.data.target !== undefined ? 'target' : 'label';
+}
 export interface ModelTuningSpec { optimizer: 'adafactor' | 'adam'; learningRate: number; steps: number; batchSize: number }
 export interface Spec {
   name: string; model: string; revision?: string; data: DataSpec; discretePrompts: DiscretePromptSpec[];
-  softPrompt: SoftPromptSpec; training: TrainingSpec; evaluation: { generation: boolean; metric: 'rank' | 'generate'; ensembles: EnsembleSpec[]; rankScoring: 'sum' | 'mean' };
+  softPrompt: SoftPromptSpec; training: TrainingSpec; evaluation: EvaluationSpec;
   modelTuning: ModelTuningSpec;
   pipelines: PipelineSpec[];
 }
