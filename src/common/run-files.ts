@@ -263,8 +263,10 @@ export interface PromptResult extends Omit<Metrics, 'nll' | LabelOnlyMetric>, Pa
   /** Examples whose input (for scoring or generation) was longer than the model's context and was cut from the left. */
   truncated?: number;
 }
-/** A prompt whose labels were scored: every kind but a pipeline's stage one alone. */
+/** A prompt whose labels (or text target) were scored: every kind but a pipeline's stage one alone. */
 export type ScoredPromptResult = PromptResult & { nll: number };
+/** A label task's scored result, with the figures only labels have. */
+export type LabelPromptResult = ScoredPromptResult & Pick<Metrics, 'macroF1' | 'confusion' | 'predictedRate' | 'auc'>;
 
 
 /** A vocabulary token near a soft-prompt token. */

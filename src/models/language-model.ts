@@ -8,6 +8,7 @@ import { MAX_ROPE_TABLE } from './llama.js';
 import { InputError } from '../common/errors.js';
 import type { Tokenizer } from './tokenizer.js';
 import { checkIndex, OneGraphModel, PASS_OVERHEAD_POSITIONS, promptFeed, type LanguageModelOptions, type PreparedBatch } from './one-graph-model.js';
+import { nextToken, type TokenSampling } from './decoding.js';
 import { tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type Weighting } from './tunable.js';
 
 export type { Padding, Prompts, Sequence, SoftPrompt, Weighting } from './tunable.js';
@@ -220,7 +221,7 @@ export class LanguageModel extends OneGraphModel {
    * token is read at the prefix's last position (the same row gathered once per choice), and
    * longer choices continue from the prefix's key/value cache, one short pass per choice index.
    */
-  async scoreChoices(items: ChoiceItem[], prompts: Prompts, options: { maxNewTokens?: number; shareHead?: boolean } = {}): Promise<{ scores: number[][]; generated?: number[][] }> {
+  async scoreChoices(items: ChoiceItem[], prompts: Prompts, options: { maxNewTokens?: number; shareHead?: boolean; sample?: TokenSampling } = {}): Promise<{ scores: number[][]; generated?: number[][] }> {
     const f = this.floatType;
     const B = items.length;
     const maxNew = options.maxNewTokens ?? 0;
@@ -296,7 +297,7 @@ export class LanguageModel extends OneGraphModel {
     }
     if (maxNew === 0) return { scores };
     const prompts2 = items.map((item) => item.prefix);
-    const { ids } = await this.decode(prompts2, prefix, maxNew, {}, first);
+    const { ids } = await this.decode(prompts2, prefix, maxNew, { sample: options.sample }, first);
     return { scores, generated: ids.map((row, b) => row.slice(prompts2[b].length)) };
   }
 
@@ -304,7 +305,7 @@ export class LanguageModel extends OneGraphModel {
    * Greedy decoding with a key/value cache. Prompts are left-padded so every row's last token is
    * at the end; decoding stops at maxNewTokens or when every row has produced EOS.
    */
-  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; promptIndex?: number[]; sample?: { temperature: number; random: () => number } } = {}): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
+  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; promptIndex?: number[]; sample?: TokenSampling } = {}): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
     const prefix = await this.leftPadded(prompts, softPrompts, options.promptIndex, maxNewTokens);
     return this.decode(prompts, prefix, maxNewTokens, options);
   }
@@ -313,7 +314,7 @@ export class LanguageModel extends OneGraphModel {
    * Greedy (or sampled) decoding after a left-padded prefix; `first` is the prefix pass's result
    * when the caller already ran it (rank classification shares it with generation).
    */
-  private async decode(prompts: number[][], prefix: Awaited<ReturnType<LanguageModel['leftPadded']>>, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; sample?: { temperature: number; random: () => number } }, first?: ort.InferenceSession.ReturnType): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
+  private async decode(prompts: number[][], prefix: Awaited<ReturnType<LanguageModel['leftPadded']>>, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; sample?: TokenSampling }, first?: ort.InferenceSession.ReturnType): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
     const c = this.cfg;
     const f = this.floatType;
     const B = prompts.length;
@@ -336,7 +337,7 @@ export class LanguageModel extends OneGraphModel {
       if (maxNewTokens === 0) break;
       const next: number[] = [];
       for (let b = 0; b < B; b++) {
-        const best = options.sample ? sampleToken(logits, b * V, V, options.sample) : argmaxAt(logits, b * V, V);
+        const best = nextToken(logits, b * V, V, b, options.sample);
         next.push(best);
         if (!done[b]) out[b].push(best);
         if (best === c.eosTokenId && options.stopAtEos !== false) done[b] = true;
@@ -375,21 +376,4 @@ interface SharedHead { length: number; tokens: number; past: Feeds }
 /** Flat indices of each row's last position in a [B, S] batch. */
 function lastRowsOf(B: number, S: number): ort.Tensor {
   return int64Tensor(Array.from({ length: B }, (_, b) => b * S + S - 1), [B]);
-}
-
-function argmaxAt(logits: ArrayLike<number>, offset: number, V: number): number {
-  let best = 0;
-  for (let v = 1; v < V; v++) if (logits[offset + v] > logits[offset + best]) best = v;
-  return best;
-}
-
-/** A token drawn from softmax(logits / temperature). */
-function sampleToken(logits: ArrayLike<number>, offset: number, V: number, sample: { temperature: number; random: () => number }): number {
-  const max = logits[offset + argmaxAt(logits, offset, V)];
-  const weights = new Float64Array(V);
-  let total = 0;
-  for (let v = 0; v < V; v++) total += weights[v] = Math.exp((logits[offset + v] - max) / sample.temperature);
-  let r = sample.random() * total;
-  for (let v = 0; v < V; v++) if ((r -= weights[v]) <= 0) return v;
-  return V - 1;
 }
