@@ -4,6 +4,7 @@
 // It only reads run folders, so the CLI and the extension host share it.
 import { resolve } from 'node:path';
 import { InputError } from './errors.js';
+import { quantile, seededUniform } from './intervals.js';
 import { jsonDifferences, type JsonDifference } from './json-diff.js';
 import { RunDir } from './run-folder.js';
 import type { EvalFile, Prediction, PromptKind, RunRecord } from './run-files.js';
@@ -93,25 +94,6 @@ function bigRatioToNumber(numerator: bigint, exponent: number): number {
   // two factors, so neither 2^(e/2) underflows before the product does
   const half = Math.trunc(e / 2);
   return mantissa * 2 ** half * 2 ** (e - half);
-}
-
-/** mulberry32: a small seeded generator, so the bootstrap gives the same interval on every platform. */
-function seededUniform(seed: number): () => number {
-  let state = (seed >>> 0) ^ 0x9e3779b9;
-  return () => {
-    let t = (state = (state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Linear interpolation between order statistics (R's type 7) of sorted values. */
-function quantile(sorted: Float64Array, q: number): number {
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(sorted.length - 1, lo + 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
 /**
