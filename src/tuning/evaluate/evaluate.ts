@@ -13,7 +13,8 @@ import type { TaskKind } from '../../common/run-files.js';
 import { PromptBuilder, type PromptUnderTest } from '../prompts/prompt-builder.js';
 import type { Encoded } from '../prompts/encoding.js';
 import type { LabelPromptResult, Prediction, PromptResult, ScoredPrediction, ScoredPromptResult, TextMetricName } from '../../common/run-files.js';
-import { meanWithInterval, TEXT_METRICS } from '../../common/text-metrics.js';
+import { TEXT_METRICS } from '../../common/text-metrics.js';
+import { bootstrapMean } from '../../common/intervals.js';
 import { checkAssertions } from '../../common/assertions.js';
 
 export interface EvaluationOptions {
@@ -259,15 +260,24 @@ export class Evaluator {
     const end = this.prompts.encoder.endCausalTargets ?? this.prompts.encoder.eosForTargets ?? this.lm.cfg.eosTokenId;
     const stopAt = end === null ? -1 : ids.indexOf(end);
     const kept = stopAt >= 0 ? ids.slice(0, stopAt) : ids;
-    let text = tok.decode(kept, { skipSpecialTokens: true });
+    const whole = tok.decode(kept, { skipSpecialTokens: true });
+    const text = beforeStop(whole, this.spec.evaluation.stop);
     let tokens = kept.length;
-    const cut = Math.min(...this.spec.evaluation.stop.map((st) => text.indexOf(st)).filter((i) => i >= 0));
-    if (Number.isFinite(cut)) {
-      text = text.slice(0, cut);
+    if (text.length < whole.length) {
+      const cut = text.length;
       // the tokens whose text precedes the stop string
       while (tokens > 0 && tok.decode(kept.slice(0, tokens), { skipSpecialTokens: true }).length > cut) tokens--;
     }
     return { ids: kept.slice(0, tokens), text };
+  }
+
+  /**
+   * The text an output is compared with: the target up to its first stop string. An output ends
+   * before a stop string, so a target that spells one out ("{answer}." with stop ".", teaching
+   * the model to end there) would otherwise count against every output.
+   */
+  private expected(example: Example): string {
+    return beforeStop(example.target!, this.spec.evaluation.stop);
   }
 
   /**
@@ -351,13 +361,14 @@ export class Evaluator {
     const nll = examples.map((_, e) => -scored.scores[e][0][0] / Math.max(1, scored.tokens[e][0][0]));
     const assertions = [...this.spec.evaluation.assert, ...(prompt.assert ?? [])];
     const outputs = scored.generated?.map((g) => g.text);
-    const perExample = outputs ? TEXT_METRICS.map((m) => ({ metric: m, values: examples.map((e, i) => m.perExample(outputs[i], e.target!)) })) : [];
+    const expected = examples.map((e) => this.expected(e));
+    const perExample = outputs ? TEXT_METRICS.map((m) => ({ metric: m, values: examples.map((_, i) => m.perExample(outputs[i], expected[i])) })) : [];
     const verdicts = outputs && assertions.length ? examples.map((e, i) => checkAssertions(assertions, outputs[i], e.fields)) : undefined;
     const exact = perExample.find((p) => p.metric.name === 'exactMatch')?.values;
     const predictions = examples.map((e, i): Prediction => ({
       index: e.index, line: e.line, promptId: prompt.id, kind: prompt.kind,
-      gold: e.target!, prediction: outputs?.[i] ?? '', correct: exact ? exact[i] === 1 : false, scores: null,
-      target: e.target!,
+      gold: expected[i], prediction: outputs?.[i] ?? '', correct: exact ? exact[i] === 1 : false, scores: null,
+      target: expected[i],
       ...(outputs ? { output: outputs[i], outputTokens: scored.generated![i].ids.length } : {}),
       metrics: { ...Object.fromEntries(perExample.map((p) => [p.metric.name, p.values[i]])), nll: nll[i] },
       ...(verdicts ? { assertions: verdicts[i] } : {}),
@@ -370,13 +381,13 @@ export class Evaluator {
       means[metric.name] = value;
       intervals[metric.name] = interval;
     }
-    const nllSummary = meanWithInterval(nll);
+    const nllSummary = bootstrapMean(nll);
     intervals.nll = nllSummary.interval;
     let passRate: number | undefined;
     if (verdicts) {
       // each example's share of passing assertions, so the interval resamples examples
       const shares = verdicts.map((v) => v.filter((a) => a.pass).length / v.length);
-      const summary = meanWithInterval(shares);
+      const summary = bootstrapMean(shares);
       passRate = summary.value;
       intervals.passRate = summary.interval;
     }
@@ -506,6 +517,12 @@ export class CancelledError extends Error {
     super('cancelled');
     this.name = 'CancelledError';
   }
+}
+
+/** A text up to the first of the stop strings (the whole text where none occurs). */
+export function beforeStop(text: string, stops: readonly string[]): string {
+  const at = Math.min(...stops.map((st) => text.indexOf(st)).filter((i) => i >= 0));
+  return Number.isFinite(at) ? text.slice(0, at) : text;
 }
 
 /** Generated text compared with a label: trimmed, lower case, without trailing punctuation. */

@@ -142,7 +142,7 @@ export async function exportAccelerateJob(specFile: string, outDir: string, opti
   };
   // dev is the held-out split when there is no test: its records then carry the discrete texts too
 
-  const initial = initSoftPrompt(lm, loaded, t.seed);
+  const initial = initSoftPrompt(lm, loaded, t.seed, train.examples);
   mkdirSync(outDir, { recursive: true });
   const templates = join(packageRoot(), 'templates', 'accelerate');
   for (const name of ACCELERATE_TEMPLATE_FILES) copyFileSync(join(templates, name), join(outDir, name));
