@@ -7,7 +7,7 @@ import { distance } from 'fastest-levenshtein';
 import { bootstrapPercentile } from './intervals.js';
 import type { InputLocation } from './errors.js';
 import { fillTemplate, templateFields } from './template.js';
-import type { AssertionResult, AssertionSpec, AssertionType } from './run-files.js';
+import type { AssertionResult, AssertionSpec, AssertionType } from './task-types.js';
 import type { MetricAggregate } from './text-metrics.js';
 
 /** levenshtein's most edits when the assertion gives no threshold (promptfoo's default). */

@@ -7,7 +7,8 @@ import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type Par
 import { InputError, problemError, type InputProblem } from './errors.js';
 import { packageRoot } from './paths.js';
 import { templateFields } from './template.js';
-import type { AssertionSpec, HeadlineMetric, TaskKind } from './run-files.js';
+import type { AssertionSpec, HeadlineMetric, TaskKind } from './task-types.js';
+import { validateAssertion } from './assertions.js';
 
 export interface DataSpec {
   train: string; dev?: string; test?: string;
@@ -294,6 +295,15 @@ function withDerivedDefaults(raw: Record<string, any>): Spec {
   return spec;
 }
 
+/** Every list of assertions in a spec, with its place. */
+function assertionLists(spec: Spec): [(string | number)[], AssertionSpec[] | undefined][] {
+  return [
+    [['evaluation', 'assert'], spec.evaluation.assert],
+    [['softPrompt', 'assert'], spec.softPrompt.assert],
+    ...spec.discretePrompts.map((p, i): [(string | number)[], AssertionSpec[] | undefined] => [['discretePrompts', i, 'assert'], p.assert]),
+  ];
+}
+
 /** The metrics each kind of task can lead with. */
 const LABEL_METRICS: readonly HeadlineMetric[] = ['rank', 'generate'];
 
@@ -311,6 +321,12 @@ function checkTask(spec: Spec, fail: Report): void {
     if (evaluation.metric === 'passRate' && evaluation.assert.length === 0 && ![...spec.discretePrompts, spec.softPrompt].some((p) => p.assert?.length)) fail(['evaluation', 'metric'], 'is "passRate", but no assertion is given: add evaluation.assert (or a prompt\'s assert), or pick another metric');
     if (spec.training.sampling === 'balanced') fail(['training', 'sampling'], 'is "balanced", which draws each class equally often; a text-target task has no classes: use "random"');
     if (spec.pipelines.length > 0) fail(['pipelines'], 'score a label from their second stage; a text-target task cannot use them yet: remove pipelines, or make it a label task');
+    for (const [path, list] of assertionLists(spec)) {
+      list?.forEach((a, i) => {
+        const problem = validateAssertion(a);
+        if (problem) fail([...path, i], problem);
+      });
+    }
     return;
   }
   if (data.label === undefined) {
@@ -319,8 +335,7 @@ function checkTask(spec: Spec, fail: Report): void {
   }
   if (Object.keys(data.verbalizer).length === 0) fail(['data', 'verbalizer'], 'is required with data.label: map each label value to the text the model should produce');
   if (!LABEL_METRICS.includes(evaluation.metric)) fail(['evaluation', 'metric'], `"${evaluation.metric}" scores text outputs; a label task leads with "rank" or "generate" (or give data.target instead of label to make it a text-target task)`);
-  const asserted: [(string | number)[], unknown[] | undefined][] = [[['evaluation', 'assert'], evaluation.assert], [['softPrompt', 'assert'], spec.softPrompt.assert], ...spec.discretePrompts.map((p, i): [(string | number)[], unknown[] | undefined] => [['discretePrompts', i, 'assert'], p.assert])];
-  for (const [path, list] of asserted) if (list?.length) fail(path, 'checks text outputs; a label task is scored by its labels: remove it, or give data.target to make this a text-target task');
+  for (const [path, list] of assertionLists(spec)) if (list?.length) fail(path, 'checks text outputs; a label task is scored by its labels: remove it, or give data.target to make this a text-target task');
 }
 
 function checkConsistency(loaded: LoadedSpec, fail: Report): void {

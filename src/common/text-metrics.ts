@@ -7,7 +7,7 @@
 // against its outputs). None is taken from npm: the packages there that compute them are
 // unmaintained or differ from the references in tokenisation or smoothing.
 import { bootstrapMean, wilsonInterval } from './intervals.js';
-import type { TextMetricName } from './run-files.js';
+import type { TextMetricName } from './task-types.js';
 
 /** Python's str.split() whitespace (wider than JS \s in \x1c-\x1f and \x85, narrower in \ufeff). */
 const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';

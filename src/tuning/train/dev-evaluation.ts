@@ -2,9 +2,10 @@
 // that decides the best checkpoint, the metrics.jsonl row and the event for the views. One place,
 // for prompt tuning and model tuning alike.
 import { headlineValue, improves } from '../../common/headline.js';
-import type { MetricRow, PromptResult } from '../../common/run-files.js';
+import type { HeadlineMetric, MetricRow, PromptResult } from '../../common/run-files.js';
 import { taskKind, type Spec } from '../../common/spec.js';
-import type { EvalEvent } from './train.js';
+
+export interface EvalEvent { step: number; split: 'dev'; accuracy: number; nll: number; macroF1?: number; best: boolean; metric?: { name: HeadlineMetric; value: number | null } }
 
 export interface DevEvaluation {
   /** The headline figure: accuracy for labels, evaluation.metric's value for a text target. */

@@ -11,11 +11,10 @@ import { Adafactor, Adam, clipGradient, learningRateAt, type Optimizer } from '.
 import { accumulatedLossAndGradient, type MemoryPlan } from './memory-plan.js';
 import { BatchSampler } from './sampler.js';
 import type { Spec } from '../../common/spec.js';
-import type { HeadlineMetric } from '../../common/run-files.js';
-import { devEvaluation } from './dev-evaluation.js';
+import { devEvaluation, type EvalEvent } from './dev-evaluation.js';
 
 export interface ProgressEvent { step: number; steps: number; loss: number; learningRate: number; examplesPerSecond: number; etaSeconds: number; gradNorm: number }
-export interface EvalEvent { step: number; split: 'dev'; accuracy: number; nll: number; macroF1?: number; best: boolean; metric?: { name: HeadlineMetric; value: number | null } }
+export type { EvalEvent } from './dev-evaluation.js';
 
 export interface TrainHooks {
   onProgress?(e: ProgressEvent): void;
