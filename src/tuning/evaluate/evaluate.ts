@@ -105,16 +105,16 @@ export class Evaluator {
    * through in windows (EVALUATION_WINDOW), each sorted by length into passes.
    */
   private async scoreAndGenerate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number, sample?: SampleOptions): Promise<Scored> {
-    const all: Scored = { scores: [], tokens: [], promptTokens: [], generated: maxNewTokens > 0 ? [] : undefined, truncated: 0 };
+    const all: Scored = { scores: [], tokens: this.task === 'target' ? [] : undefined, promptTokens: 0, generated: maxNewTokens > 0 ? [] : undefined, truncated: 0 };
     for (let start = 0; start < examples.length; start += EVALUATION_WINDOW) {
       const window = examples.slice(start, start + EVALUATION_WINDOW);
       const part = await this.scoreWindow(prompt, window, options, maxNewTokens, (done) => options.onProgress?.(start + done, examples.length, prompt.id), sample);
       for (let e = 0; e < window.length; e++) {
         all.scores.push(part.scores[e]);
-        all.tokens.push(part.tokens[e]);
-        all.promptTokens.push(part.promptTokens[e]);
+        all.tokens?.push(part.tokens![e]);
         all.generated?.push(part.generated![e]);
       }
+      all.promptTokens += part.promptTokens;
       all.truncated += part.truncated;
     }
     return all;
@@ -172,12 +172,13 @@ export class Evaluator {
       const [item, choice] = slots[(e * promptCount + k) * C + c];
       return itemScores[item][choice];
     })));
-    const tokens = examples.map((_, e) => Array.from({ length: promptCount }, (_, k) => Array.from({ length: C }, (_, c) => {
+    // a text target's token counts give its NLL per token (a label task's would only cost memory)
+    const tokens = this.task !== 'target' ? undefined : examples.map((_, e) => Array.from({ length: promptCount }, (_, k) => Array.from({ length: C }, (_, c) => {
       const [item, choice] = slots[(e * promptCount + k) * C + c];
       const ch = items[item].choices[choice];
       return ch.ids.length - ch.scoreFrom;
     })));
-    const promptTokens = examples.map((_, e) => n + items[itemOf(e)].prefix.length);
+    const promptTokens = examples.reduce((sum, _, e) => sum + n + items[itemOf(e)].prefix.length, 0);
     const truncatedCount = truncated.filter(Boolean).length;
     if (maxNewTokens === 0) return { scores, tokens, promptTokens, truncated: truncatedCount };
     const generated = examples.map((_, e) => itemGenerations[itemOf(e)]);
@@ -308,14 +309,17 @@ export class Evaluator {
     const generating = target ? options.generation || evaluation.metric !== 'nll' : (options.generation || evaluation.metric === 'generate') && prompt.kind !== 'ensemble';
     const maxNewTokens = !generating ? 0 : target ? this.targetGenerationLength() : this.generationLength(prompt);
     const sample = target && evaluation.temperature > 0 ? { temperature: evaluation.temperature, topP: evaluation.topP, seed: evaluation.seed } : undefined;
-    const scored = await this.scoreAndGenerate(prompt, examples, options, maxNewTokens, sample);
+    // an ensemble of soft prompts answers with the output its members find most likely
+    const ensembleOfTargets = target && prompt.soft.length > 1;
+    const scored = await this.scoreAndGenerate(prompt, examples, options, ensembleOfTargets ? 0 : maxNewTokens, sample);
+    if (ensembleOfTargets && maxNewTokens > 0) scored.generated = await this.ensembleOutputs(prompt, examples, options, maxNewTokens, sample);
     const summary = target ? this.summarizeTargets(prompt, examples, scored) : this.summarize(prompt, examples, scored.scores, scored.generated);
     const { result } = summary;
     if (scored.truncated > 0) result.truncated = scored.truncated;
     // what the model saw for the first example: the comparison shows a chat prompt's conversation
     if (prompt.rendered && examples.length > 0) result.rendered = prompt.rendered(examples[0]);
     const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-    result.promptTokens = mean(scored.promptTokens);
+    result.promptTokens = scored.promptTokens / Math.max(1, examples.length);
     if (scored.generated) result.outputTokens = mean(scored.generated.map((g) => g.ids.length));
     result.msPerExample = (performance.now() - started) / Math.max(1, examples.length);
     return summary;
@@ -325,6 +329,32 @@ export class Evaluator {
   async evaluate(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: LabelPromptResult; predictions: ScoredPrediction[] }> {
     if (this.task !== 'label') throw new Error('evaluate scores labels; a text-target task is evaluated by evaluatePrompt');
     return this.evaluatePrompt(prompt, split, options) as Promise<{ result: LabelPromptResult; predictions: ScoredPrediction[] }>;
+  }
+
+  /**
+   * An ensemble's outputs for a text target: each soft prompt generates its own, and each example
+   * keeps the one with the highest summed log-likelihood under the prompt that wrote it (majority
+   * vote has nothing to count when every output differs). An empty output (the end at once) ranks
+   * last unless every member's is empty, since its likelihood sums no token.
+   */
+  private async ensembleOutputs(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number, sample?: SampleOptions): Promise<Generation[]> {
+    const n = prompt.soft[0].length;
+    const best = examples.map(() => ({ score: -Infinity, generation: undefined as Generation | undefined }));
+    for (const member of prompt.soft) {
+      const generated = await this.generations({ ...prompt, soft: [member] }, examples, { ...options, maxNewTokens, sample });
+      const spoken = examples.flatMap((e, i) => (generated[i].ids.length ? [i] : []));
+      const sequences = spoken.map((i) => {
+        const { ids } = this.prompts.encoder.promptOnly(prompt.text(examples[i]), n, maxNewTokens);
+        return { ids: [...ids, ...generated[i].ids], targetStart: ids.length };
+      });
+      const scored = await scoreInBatches(this.lm, sequences, [member], options.batchSize, { signal: options.signal });
+      const scores = new Map(spoken.map((i, k) => [i, scored[k]]));
+      generated.forEach((g, i) => {
+        const score = scores.get(i) ?? -Infinity;
+        if (!best[i].generation || score > best[i].score) best[i] = { score, generation: g };
+      });
+    }
+    return best.map((b) => b.generation!);
   }
 
   /**
@@ -353,12 +383,13 @@ export class Evaluator {
    * mean with a 95% interval. Accuracy is exact match, the share of outputs right.
    */
   summarizeTargets(prompt: PromptUnderTest, examples: Example[], scored: Scored): { result: ScoredPromptResult; predictions: Prediction[] } {
-    const bad = scored.scores.findIndex((perPrompt) => !Number.isFinite(perPrompt[0][0]));
+    const bad = scored.scores.findIndex((perPrompt) => perPrompt.some((row) => !Number.isFinite(row[0])));
     if (bad >= 0) {
       const what = prompt.soft.some((p) => Array.from(p.data).some((v) => !Number.isFinite(v))) ? 'its soft prompt holds NaN or infinite values' : 'the model gives NaN or infinite log-probabilities (check its weights)';
       throw new InputError(`prompt "${prompt.id}": the target's log-likelihood for the record on line ${examples[bad].line} is not finite (${scored.scores[bad][0][0]}); ${what}`);
     }
-    const nll = examples.map((_, e) => -scored.scores[e][0][0] / Math.max(1, scored.tokens[e][0][0]));
+    // per token; an ensemble's is the mean over its soft prompts
+    const nll = examples.map((_, e) => scored.scores[e].reduce((sum, row, k) => sum - row[0] / Math.max(1, scored.tokens![e][k][0]), 0) / scored.scores[e].length);
     const assertions = [...this.spec.evaluation.assert, ...(prompt.assert ?? [])];
     const outputs = scored.generated?.map((g) => g.text);
     const expected = examples.map((e) => this.expected(e));
@@ -502,9 +533,10 @@ export async function scoreInBatches(lm: TunableModel, sequences: Sequence[], pr
 /** What scoring (and generating) a prompt gives: [example][soft prompt][answer] log-likelihoods and their target tokens. */
 interface Scored {
   scores: number[][][];
-  tokens: number[][][];
-  /** Each example's input tokens (soft prompt included). */
-  promptTokens: number[];
+  /** Text targets only. */
+  tokens?: number[][][];
+  /** The examples' input tokens (soft prompt included), summed. */
+  promptTokens: number;
   generated?: Generation[];
   truncated: number;
 }
