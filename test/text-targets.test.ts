@@ -96,6 +96,8 @@ describe('text targets: data and encoding', () => {
       const label = new Evaluator(lm, loadSpec(workspace({ ...base, data: { ...base.data, target: undefined, label: 'subject', verbalizer: { kite: 'kite', bird: 'bird' } }, evaluation: {}, discretePrompts: [] })).spec);
       const labelled = label.prompts.encoder.withTarget('Tom had a kite. The story is about the', ' kite', 0);
       assert.notEqual(labelled.ids[labelled.ids.length - 1], lm.cfg.eosTokenId);
+      // an output that ends at once (end-of-sequence first) is the empty text
+      assert.equal(lm.tokenizer!.decode([]), '');
     } finally {
       await lm.dispose();
     }
@@ -151,6 +153,45 @@ describe('text targets: evaluation', () => {
       const greedy = new Evaluator(lm, loadSpec(workspace(subjectSpec({ evaluation: { stop: [] } }))).spec);
       const greedyOutputs = (await greedy.evaluatePrompt(prompt, test, { batchSize: 24, generation: true })).predictions.map((p) => p.output);
       assert.notDeepEqual(whole, greedyOutputs);
+    } finally {
+      await lm.dispose();
+    }
+  });
+});
+
+describe('decoding', () => {
+  it('fetches the whole key/value cache once, for the prefix; each later step only its own keys and values', async () => {
+    const lm = await openModel(storiesDir, { device: 'cpu' });
+    try {
+      const fetched: string[][] = [];
+      const model = lm as unknown as { run(feeds: object, fetches: string[]): Promise<unknown> };
+      const run = model.run.bind(lm);
+      model.run = (feeds, fetches) => {
+        fetched.push(fetches);
+        return run(feeds, fetches);
+      };
+      const prompts = [lm.tokenizer!.encode('Tom had a kite. The story is about the'), lm.tokenizer!.encode('Sue had a red ball. It was')];
+      const { ids } = await lm.generate(prompts, lm.emptyPrompt(), 6, { stopAtEos: false });
+      assert.equal(ids[0].length, prompts[0].length + 6);
+      const layers = lm.cfg.numLayers;
+      assert.equal(fetched.length, 6);
+      assert.equal(fetched[0].filter((n) => n.startsWith('present_')).length, 2 * layers, 'the prefix pass fetches its cache');
+      for (const step of fetched.slice(1, -1)) {
+        assert.deepEqual(step.filter((n) => n.startsWith('present_')), [], 'no later step fetches the whole cache');
+        assert.equal(step.filter((n) => n.startsWith('new_')).length, 2 * layers);
+      }
+      assert.deepEqual(fetched[fetched.length - 1], ['logits'], 'the last step fetches its logits alone');
+      // the same tokens as decoding without any cache: each step's whole sequence run again
+      const again = prompts.map((p) => [...p]);
+      for (let t = 0; t < 6; t++) {
+        for (const row of again) {
+          const logits = await lm.logitsAt(row, row.length - 1);
+          let best = 0;
+          for (let v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
+          row.push(best);
+        }
+      }
+      assert.deepEqual(ids, again);
     } finally {
       await lm.dispose();
     }
