@@ -10,6 +10,7 @@ import { analyseSpec, loadSpec } from '../src/common/spec.js';
 import { readSplit } from '../src/common/data.js';
 import { RunDir } from '../src/common/run-folder.js';
 import { openModel } from '../src/models/load.js';
+import type { LanguageModel } from '../src/models/language-model.js';
 import { Evaluator } from '../src/tuning/evaluate/evaluate.js';
 import { runJob } from '../src/tuning/jobs/index.js';
 import { randomCheckpoint, root, storiesDir, tempDir, workspace } from './helpers.js';
@@ -185,7 +186,7 @@ describe('decoding', () => {
       const again = prompts.map((p) => [...p]);
       for (let t = 0; t < 6; t++) {
         for (const row of again) {
-          const logits = await lm.logitsAt(row, row.length - 1);
+          const logits = await (lm as LanguageModel).logitsAt(row, row.length - 1);
           let best = 0;
           for (let v = 1; v < logits.length; v++) if (logits[v] > logits[best]) best = v;
           row.push(best);
