@@ -244,6 +244,13 @@ describe('text targets: jobs and the CLI', () => {
     assert.equal(lacking.status, 2);
     assert.match(lacking.stderr, /no prompt reports macroF1 \(label tasks only\)/);
   });
+  it('export-job refuses a text target with the reason', () => {
+    const spec = workspace(subjectSpec());
+    const out = tempDir();
+    const job = spawnSync(process.execPath, [cli, 'export-job', spec, '--to', 'accelerate', join(out, 'job')], { encoding: 'utf8' });
+    assert.equal(job.status, 2, job.stderr);
+    assert.match(job.stderr, /data\.target: text-target tasks are not exported yet: .*train and evaluate this task locally/);
+  });
   it('an ensemble of soft prompts answers with the output its members find most likely', async () => {
     const first = await runJob({ kind: 'train', specFile: workspace(subjectSpec({ discretePrompts: [] })), device: 'cpu' }, () => undefined);
     const second = await runJob({ kind: 'train', specFile: workspace(subjectSpec({ discretePrompts: [], training: { seed: 1 } })), device: 'cpu' }, () => undefined);
