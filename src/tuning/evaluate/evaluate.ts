@@ -11,7 +11,7 @@ import { taskKind, type Spec } from '../../common/spec.js';
 import { Rng } from '../../engine/random.js';
 import type { TaskKind } from '../../common/run-files.js';
 import { PromptBuilder, type PromptUnderTest } from '../prompts/prompt-builder.js';
-import type { Encoded } from '../prompts/encoding.js';
+import type { Encoded, SequenceEncoder } from '../prompts/encoding.js';
 import type { LabelPromptResult, Prediction, PromptResult, ScoredPrediction, ScoredPromptResult, TextMetricName } from '../../common/run-files.js';
 import { TEXT_METRICS } from '../../common/text-metrics.js';
 import { bootstrapMean } from '../../common/intervals.js';
@@ -357,24 +357,9 @@ export class Evaluator {
     return best.map((b) => b.generation!);
   }
 
-  /**
-   * Tokens generated for a text target: evaluation.maxNewTokens, else the longest train target's
-   * tokens (its end-of-sequence included) and a quarter more, at least 4 more: room to say a
-   * little more than any train answer did, and a bound on a prompt that never stops.
-   */
+  /** Tokens generated for a text target (see targetGenerationLength). */
   targetGenerationLength(): number {
-    const asked = this.spec.evaluation.maxNewTokens;
-    if (asked !== undefined) return asked;
-    const sep = this.spec.data.labelSeparator;
-    const targets = (this.train?.examples ?? []).map((e) => sep + e.target!);
-    // longest texts first, until no text left could hold more tokens than found
-    const bound = targets.map((t) => ({ t, most: Buffer.byteLength(t, 'utf8') + 4 })).sort((a, b) => b.most - a.most);
-    let longest = 1;
-    for (const { t, most } of bound) {
-      if (most <= longest) break;
-      longest = Math.max(longest, this.prompts.encoder.targetIds(t).length);
-    }
-    return Math.min(this.lm.contextLength, longest + Math.max(4, Math.ceil(longest / 4)));
+    return targetGenerationLength(this.spec, this.prompts.encoder, this.train?.examples ?? [], this.lm.contextLength);
   }
 
   /**
@@ -549,6 +534,25 @@ export class CancelledError extends Error {
     super('cancelled');
     this.name = 'CancelledError';
   }
+}
+
+/**
+ * Tokens generated for a text target: evaluation.maxNewTokens, else the longest train target's
+ * tokens (its end-of-sequence included) and a quarter more, at least 4 more: room to say a little
+ * more than any train answer did, and a bound on a prompt that never stops.
+ */
+export function targetGenerationLength(spec: Spec, encoder: SequenceEncoder, train: Example[], contextLength: number): number {
+  const asked = spec.evaluation.maxNewTokens;
+  if (asked !== undefined) return asked;
+  const sep = spec.data.labelSeparator;
+  // longest texts first, until no text left could hold more tokens than found
+  const bound = train.map((e) => ({ t: sep + e.target!, most: Buffer.byteLength(sep + e.target!, 'utf8') + 4 })).sort((a, b) => b.most - a.most);
+  let longest = 1;
+  for (const { t, most } of bound) {
+    if (most <= longest) break;
+    longest = Math.max(longest, encoder.targetIds(t).length);
+  }
+  return Math.min(contextLength, longest + Math.max(4, Math.ceil(longest / 4)));
 }
 
 /** A text up to the first of the stop strings (the whole text where none occurs). */

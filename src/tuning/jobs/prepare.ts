@@ -17,6 +17,7 @@ import { loadSpecWithOverrides } from '../../common/spec-overrides.js';
 import { isSpanCorruptionT5, T5_CHECKPOINT_ADVICE } from '../../common/t5-checkpoints.js';
 import { configParameters, CPU_ROWS_PER_PASS, nvidiaGpuMemory, planMemory, type MemoryPlan } from '../train/memory-plan.js';
 import { encoderFor } from '../prompts/encoding.js';
+import { targetGenerationLength } from '../evaluate/evaluate.js';
 import { fillTemplate } from '../../common/template.js';
 import { checkChatTemplates, renderChatPrompt } from '../prompts/chat.js';
 import { chatConversation } from '../../common/prompt-render.js';
@@ -181,8 +182,8 @@ function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Sp
   };
   const n = spec.softPrompt.length;
   const trainTokens = Math.min(lm.contextLength, n + longestTokens(spec.softPrompt.template, spec.softPrompt.messages));
-  // a text target's outputs are generated up to maxNewTokens (the default, the train targets' tokens with a margin, is below twice the longest)
-  const generated = spec.data.target !== undefined ? spec.evaluation.maxNewTokens ?? 2 * Math.max(1, ...splits.train.examples.slice(0, 256).map((e) => encoder.targetIds(e.target!).length)) : 0;
+  // a text target's outputs are generated after the prompt, as many tokens as evaluation will
+  const generated = spec.data.target !== undefined ? targetGenerationLength(spec, encoder, splits.train.examples, lm.contextLength) : 0;
   const evalTokens = Math.min(lm.contextLength, generated + Math.max(trainTokens, ...spec.discretePrompts.map((d) => longestTokens(d.template ?? '', d.messages) * (1 + (d.shots ?? 0)))));
   const common = {
     batchSize: spec.training.batchSize, evalBatchSize: spec.training.evalBatchSize, tokens: trainTokens, evalTokens,
