@@ -53,8 +53,10 @@ export function terminalReporter(json: boolean, options: { tty?: boolean; everyM
       case 'eval': {
         clearBar();
         // a text target leads with its headline metric (exact match is its accuracy)
-        const headline = e.metric && e.metric.name !== 'exactMatch' ? `  dev ${e.metric.name} ${e.metric.value === null ? '-' : e.metric.name === 'nll' ? e.metric.value.toFixed(3) : `${(100 * e.metric.value).toFixed(1)}%`}` : '';
-        write(`step ${e.step}: dev ${e.metric ? 'exact match' : 'accuracy'} ${(100 * e.accuracy).toFixed(1)}%${headline}  dev NLL${e.metric ? '/token' : ''} ${e.nll.toFixed(3)}${e.best ? '  (best so far)' : ''}\n`);
+        // led by the NLL, a text target generates nothing during training: no exact match to show
+        const headline = e.metric && !['exactMatch', 'nll'].includes(e.metric.name) ? `  dev ${e.metric.name} ${e.metric.value === null ? '-' : `${(100 * e.metric.value).toFixed(1)}%`}` : '';
+        const accuracy = e.metric?.name === 'nll' ? '' : `dev ${e.metric ? 'exact match' : 'accuracy'} ${(100 * e.accuracy).toFixed(1)}%${headline}  `;
+        write(`step ${e.step}: ${accuracy}dev NLL${e.metric ? '/token' : ''} ${e.nll.toFixed(3)}${e.best ? '  (best so far)' : ''}\n`);
         break;
       }
       case 'setup':

@@ -64,7 +64,8 @@ async function evaluatePrompts(p: Prepared, evaluator: Evaluator, split: Split, 
   const evaluateOne = async (prompt: PromptUnderTest) => {
     const { result, predictions: rows } = await evaluator.evaluatePrompt(prompt, split, {
       ...batches,
-      generation: spec.evaluation.generation,
+      // a text target is judged by its outputs: evaluation.generation is a label task's choice
+      generation: spec.evaluation.generation || spec.data.target !== undefined,
       signal,
       onProgress: (done, total, promptId) => emit({ type: 'evalProgress', promptId, done, total }),
     });

@@ -23,7 +23,8 @@ export function devEvaluation(spec: Spec, step: number, result: PromptResult & {
   const target = taskKind(spec) === 'target';
   return {
     value, better,
-    row: { step, split: 'dev', devAccuracy: result.accuracy, devNll: result.nll, ...(target ? { devMetric: value, metric } : { devMacroF1: result.macroF1 ?? null }) },
+    // a dev evaluation led by a text target's NLL generates nothing: it has no exact match to record
+    row: { step, split: 'dev', devAccuracy: target && result.exactMatch === undefined ? null : result.accuracy, devNll: result.nll, ...(target ? { devMetric: value, metric } : { devMacroF1: result.macroF1 ?? null }) },
     event: { step, split: 'dev', accuracy: result.accuracy, nll: result.nll, ...(result.macroF1 !== undefined ? { macroF1: result.macroF1 } : {}), best: better, ...(target ? { metric: { name: metric, value } } : {}) },
   };
 }
