@@ -223,6 +223,9 @@ describe('text targets: jobs and the CLI', () => {
     assert.deepEqual(Object.keys(prediction.metrics!).sort(), ['chrF', 'exactMatch', 'nll', 'rougeL', 'tokenF1']);
     assert.deepEqual(prediction.assertions!.map((a) => a.type), ['icontains', 'levenshtein']);
     assert.ok(run.readMetrics().some((m) => m.split === 'dev' && m.metric === 'exactMatch' && typeof m.devMetric === 'number'));
+    // a text-target run folder made elsewhere comes back among the runs
+    const imported = spawnSync(process.execPath, [cli, 'import-job', summary.runDir, '--spec', join(root, 'examples', 'subject', 'subject.ptune.json'), '--runs-dir', tempDir()], { encoding: 'utf8' });
+    assert.equal(imported.status, 0, imported.stderr);
     // the table
     const table = spawnSync(process.execPath, [cli, 'compare', summary.runDir], { encoding: 'utf8' });
     assert.match(table.stdout, /\| exact match \(95% CI\) \| token F1 \| chrF +\| ROUGE-L \| pass rate \| NLL\/token \|/);
