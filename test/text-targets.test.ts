@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { analyseSpec, loadSpec } from '../src/common/spec.js';
 import { readSplit } from '../src/common/data.js';
-import { RunDir } from '../src/common/run-folder.js';
+import { readSoftPromptSource, RunDir } from '../src/common/run-folder.js';
 import { openModel } from '../src/models/load.js';
 import type { LanguageModel } from '../src/models/language-model.js';
 import { Evaluator } from '../src/tuning/evaluate/evaluate.js';
@@ -256,14 +256,42 @@ describe('text targets: jobs and the CLI', () => {
   });
   it('an ensemble of soft prompts answers with the output its members find most likely', async () => {
     const first = await runJob({ kind: 'train', specFile: workspace(subjectSpec({ discretePrompts: [] })), device: 'cpu' }, () => undefined);
-    const second = await runJob({ kind: 'train', specFile: workspace(subjectSpec({ discretePrompts: [], training: { seed: 1 } })), device: 'cpu' }, () => undefined);
+    const second = await runJob({ kind: 'train', specFile: workspace(subjectSpec({ discretePrompts: [], softPrompt: { init: 'random-uniform' }, training: { seed: 1 } })), device: 'cpu' }, () => undefined);
+    // the job: an ensemble of two runs' soft prompts is evaluated like any prompt
     const spec = workspace(subjectSpec({ discretePrompts: [], evaluation: { ensembles: [{ id: 'both', prompts: [first.runDir, second.runDir] }], stop: ['.'] } }));
-    const summary = await runJob({ kind: 'eval', specFile: spec, device: 'cpu', runs: [first.runDir, second.runDir] }, () => undefined);
-    const predictions = RunDir.open(summary.runDir).readPredictions();
-    const outputs = (id: string) => predictions.filter((p) => p.promptId === id).map((p) => p.output);
-    const [a, b] = [RunDir.open(first.runDir).id, RunDir.open(second.runDir).id].map(outputs);
-    outputs('both').forEach((o, i) => assert.ok(o === a[i] || o === b[i], `example ${i}: ${o} is one member's output (${a[i]} / ${b[i]})`));
+    const summary = await runJob({ kind: 'eval', specFile: spec, device: 'cpu', runs: [] }, () => undefined);
     assert.equal(typeof summary.results.find((r) => r.id === 'both')!.exactMatch, 'number');
+    // its outputs: per example, the member output with the higher summed log-likelihood under its member
+    const loaded = loadSpec(spec);
+    const lm = await openModel(storiesDir, { device: 'cpu' });
+    try {
+      const test = await readSplit(loaded, 'test');
+      const ev = new Evaluator(lm, loaded.spec, await readSplit(loaded, 'train'));
+      const members = [first.runDir, second.runDir].map((dir) => readSoftPromptSource(dir, lm.cfg.hiddenSize));
+      const ensemble = ev.prompts.soft('both', members[0], 'ensemble', members.slice(1));
+      const options = { batchSize: 32, generation: true };
+      const outputs = (await ev.evaluatePrompt(ensemble, test, options)).predictions.map((p) => p.output);
+      const maxNewTokens = ev.targetGenerationLength();
+      const own = await Promise.all(members.map((m) => ev.generations(ev.prompts.soft('member', m), test.examples, { ...options, maxNewTokens })));
+      const logLikelihood = async (k: number, i: number) => {
+        const { ids } = ev.prompts.encoder.promptOnly(ensemble.text(test.examples[i]), members[k].length, maxNewTokens);
+        return (await lm.score([{ ids: [...ids, ...own[k][i].ids], targetStart: ids.length }], members[k]))[0].logProb;
+      };
+      let differing = 0;
+      for (let i = 0; i < outputs.length; i++) {
+        const [a, b] = [own[0][i], own[1][i]];
+        if (a.text === b.text) {
+          assert.equal(outputs[i], a.text);
+          continue;
+        }
+        differing++;
+        const best = a.ids.length === 0 ? b : b.ids.length === 0 ? a : (await logLikelihood(0, i)) >= (await logLikelihood(1, i)) ? a : b;
+        assert.equal(outputs[i], best.text, `example ${i}: ${JSON.stringify(a.text)} or ${JSON.stringify(b.text)}`);
+      }
+      assert.ok(differing > 0, 'the members disagree somewhere, so the choice is tested');
+    } finally {
+      await lm.dispose();
+    }
   });
   it('model tuning, chat prompts and T5 train and evaluate a text target', async () => {
     const tuned = await runJob({ kind: 'model-tune', specFile: workspace(subjectSpec({ modelTuning: { steps: 4, batchSize: 4 } })), device: 'cpu' }, () => undefined);
