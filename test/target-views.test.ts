@@ -178,7 +178,7 @@ const OUTPUTS: Record<string, string[]> = { 'zero-shot': ['Lily', 'The dog went 
 function targetSpec(dir: string): Spec {
   return {
     name: 'subject', model: '/models/stories260K',
-    data: { train: join(dir, 'data', 'train.jsonl'), test: join(dir, 'data', 'test.jsonl'), header: true, text: '{story} Who is it about?', target: '{subject}', labelSeparator: ' ', onBadRecord: 'error' },
+    data: { train: join(dir, 'data', 'train.jsonl'), test: join(dir, 'data', 'test.jsonl'), header: true, text: '{story} Who is it about?', target: '{subject}', verbalizer: {}, labelSeparator: ' ', onBadRecord: 'error' },
     discretePrompts: [{ id: 'zero-shot', template: '{story} Who is it about?', shots: 0, shotSeparator: '\n\n', assert: [{ type: 'icontains', value: '{subject}' }] }],
     softPrompt: { id: 'soft', length: 4, init: 'sampled-vocab', template: '{story} Who is it about?' },
     training: { optimizer: 'adafactor', learningRate: 0.3, schedule: 'constant', warmupSteps: 0, steps: 4, batchSize: 2, evalEvery: 2, checkpointEvery: 2, sampling: 'random', weightDecay: 0, seed: 0, evalBatchSize: 8 },

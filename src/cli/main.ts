@@ -29,6 +29,9 @@ commands:
              per value of the others, error bars: standard deviation over seeds)
   eval       SPEC [--run RUN_DIR|ADAPTER_DIR ...] [--device D] [--json]
              evaluates the discrete prompts and the given soft prompts on test (else dev)
+  train and eval also take --fail-under [PROMPT:]METRIC=VALUE (repeatable; VALUE 0.8 or 80%):
+             exit 3, naming the prompt and its figure, when a prompt (every prompt, or PROMPT) falls
+             below it; METRIC: accuracy, macroF1, exactMatch, tokenF1, chrF, rougeL, passRate
   tune-model SPEC [--device D] [--runs-dir DIR] [--json]
              the model-tuning baseline: every weight trained on the same data (spec.modelTuning)
   scale      SPEC --models M1,M2,... [--no-model-tuning] [--device D] [--json]

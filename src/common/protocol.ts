@@ -31,8 +31,17 @@ export function jobSubject(job: Job): string {
 /** A spec field (dotted path) and the values a sweep gives it, as they would be written after `=`. */
 export interface SweepAxis { path: string; values: string[] }
 
-/** nll: null for a row that scored no label (a pipeline's stage one alone). */
-export interface ResultRow { id: string; kind: PromptKind; accuracy: number; macroF1: number; nll: number | null }
+/**
+ * One prompt's result in a job's summary (the `--json` line's results[]). nll: null for a row that
+ * scored no label (a pipeline's stage one alone); per token for a text target. macroF1: label tasks
+ * only; exactMatch (= accuracy), tokenF1, chrF, rougeL and passRate (with assertions): text targets.
+ * promptTokens, outputTokens and msPerExample: what the prompt costs, for every task.
+ */
+export interface ResultRow {
+  id: string; kind: PromptKind; accuracy: number; macroF1?: number; nll: number | null;
+  exactMatch?: number; tokenF1?: number; chrF?: number; rougeL?: number; passRate?: number;
+  promptTokens?: number; outputTokens?: number; msPerExample?: number;
+}
 
 export interface JobSummary {
   runDir: string;
@@ -52,7 +61,8 @@ export type TrainerEvent =
   | { type: 'log'; message: string }
   | { type: 'run'; runDir: string; runId: string; steps: number }
   | { type: 'progress'; step: number; steps: number; loss: number; learningRate: number; examplesPerSecond: number; etaSeconds: number }
-  | { type: 'eval'; step: number; split: 'dev'; accuracy: number; nll: number; macroF1: number; best: boolean }
+  /** A dev evaluation: accuracy (exact match for a text target), and a text target's headline metric. */
+  | { type: 'eval'; step: number; split: 'dev'; accuracy: number; nll: number; macroF1?: number; best: boolean; metric?: { name: HeadlineMetric; value: number | null } }
   | { type: 'evalProgress'; promptId: string; done: number; total: number }
   /** Setup before the first step: reading a large data file, tracing the graph, then the runtime loading the weights. */
   | { type: 'setup'; phase: 'data' | 'graph' | 'load' | 'ready'; detail?: string; seconds?: number }

@@ -3,6 +3,9 @@
 // that writes them and the views that read them; RunDir (run-folder.ts) reads and writes them.
 import type { SkippedRecord } from './data.js';
 import type { Spec } from './spec.js';
+import type { AssertionResult, HeadlineMetric, TaskKind, TextMetricName } from './task-types.js';
+
+export type { AssertionResult, AssertionSpec, AssertionType, HeadlineMetric, TaskKind, TextMetricName } from './task-types.js';
 
 /**
  * The layout version of each JSON-object file, written into it as `schemaVersion`. A file written
@@ -140,32 +143,6 @@ export interface ScaleFile {
  */
 export type PromptKind = 'discrete' | 'soft' | 'ensemble' | 'model' | 'pipeline' | 'pipeline-stage1';
 
-/** A task's answers: a label from a fixed set (label + verbalizer), or a free text (data.target). */
-export type TaskKind = 'label' | 'target';
-
-/** The per-example text metrics of a text-target task (src/common/text-metrics.ts computes them). */
-export type TextMetricName = 'exactMatch' | 'tokenF1' | 'chrF' | 'rougeL';
-
-/**
- * evaluation.metric, the figure early stopping, the best checkpoint and the comparison lead with:
- * label tasks rank (rank classification) or generate (generation mapped to a label); text-target
- * tasks a text metric, the target's teacher-forced NLL (lower is better) or the assertions' pass rate.
- */
-export type HeadlineMetric = 'rank' | 'generate' | TextMetricName | 'nll' | 'passRate';
-
-/** The checks promptfoo users know, on a text output (evaluation.assert, or one prompt's assert). */
-export type AssertionType = 'equals' | 'contains' | 'icontains' | 'contains-any' | 'regex' | 'starts-with' | 'is-json' | 'levenshtein';
-
-/**
- * One assertion as written in the spec: `value` is a template ({field} filled from the record; a
- * list for contains-any; a JSON Schema object for is-json, optional); `threshold` the most edits
- * levenshtein allows (default 5).
- */
-export interface AssertionSpec { type: AssertionType; value?: string | string[] | Record<string, unknown>; threshold?: number }
-
-/** One assertion's verdict on one output: the value as filled for the record, and why it failed. */
-export interface AssertionResult { type: AssertionType; value?: string | string[] | Record<string, unknown>; pass: boolean; reason?: string }
-
 /** One class's figures, the class taken as the positive one. */
 export interface ClassMetrics {
   label: string;
@@ -263,8 +240,10 @@ export interface PromptResult extends Omit<Metrics, 'nll' | LabelOnlyMetric>, Pa
   /** Examples whose input (for scoring or generation) was longer than the model's context and was cut from the left. */
   truncated?: number;
 }
-/** A prompt whose labels were scored: every kind but a pipeline's stage one alone. */
+/** A prompt whose labels (or text target) were scored: every kind but a pipeline's stage one alone. */
 export type ScoredPromptResult = PromptResult & { nll: number };
+/** A label task's scored result, with the figures only labels have. */
+export type LabelPromptResult = ScoredPromptResult & Pick<Metrics, 'macroF1' | 'confusion' | 'predictedRate' | 'auc'>;
 
 
 /** A vocabulary token near a soft-prompt token. */

@@ -98,7 +98,7 @@ function trainPrompt(p: Prepared, run: RunDir, evaluator: Evaluator, resume: Che
     ? (a: Parameters<typeof trainSoftPrompt>[0]) => trainStageOne({ ...a, loaded: p.loaded })
     : trainSoftPrompt;
   return train({
-    lm: p.lm, spec, train: p.splits.train, dev: p.splits.dev, evaluator, initial: initSoftPrompt(p.lm, p.loaded, spec.training.seed), run, resume, signal, memory: p.memory,
+    lm: p.lm, spec, train: p.splits.train, dev: p.splits.dev, evaluator, initial: initSoftPrompt(p.lm, p.loaded, spec.training.seed, p.splits.train.examples), run, resume, signal, memory: p.memory,
     hooks: {
       onProgress: (e) => emit({ type: 'progress', step: e.step, steps: e.steps, loss: e.loss, learningRate: e.learningRate, examplesPerSecond: e.examplesPerSecond, etaSeconds: e.etaSeconds }),
       onEval: (e) => emit({ type: 'eval', ...e }),
