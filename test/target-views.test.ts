@@ -12,13 +12,15 @@ import type { ComparisonData, ExampleCell, ExampleRow, PromptSummary } from '../
 import { RunDir, runsRootFor } from '../src/common/run-folder.js';
 import type { AssertionResult, EvalFile, MetricRow, Prediction, PromptResult, RunRecord, Unversioned } from '../src/common/run-files.js';
 import type { Spec } from '../src/common/spec.js';
-import { differs, normalisedAnswer, wordDiff, type DiffPiece } from '../src/common/word-diff.js';
+import { normalizeAnswer } from '../src/common/text-metrics.js';
+import { differs, wordDiff, type DiffPiece } from '../src/common/word-diff.js';
 import { exportExamples, loadComparison } from '../src/extension/logic/comparison-data.js';
 import { runLabel, runNode, specNode } from '../src/extension/logic/experiments.js';
 import { hoverMarkdown, inlinePrompts, lineMarks, markText, promptFigure, resultsForDataset } from '../src/extension/logic/inline-results.js';
 import { outcomeLine, resultsLine } from '../src/extension/logic/jobs.js';
 import { targetCandidates, type FieldStats } from '../src/extension/logic/new-experiment.js';
 import { runViewReset } from '../src/extension/logic/run-view.js';
+import { diffOfPickedRuns } from '../src/extension/logic/run-diff-view.js';
 import { tempDir } from './helpers.js';
 
 const show = (pieces: DiffPiece[]) => pieces.map((p) => (p.kind === 'extra' ? `[-${p.text}]` : p.kind === 'missing' ? `[+${p.text}]` : p.text)).join('');
@@ -37,8 +39,6 @@ describe('word diff of an output against its target', () => {
     const pieces = wordDiff('the big dog', 'Big dog.');
     assert.equal(differs(pieces), false);
     assert.equal(show(pieces), 'Big dog.');
-    assert.equal(normalisedAnswer('The  Big, dog!'), 'big dog');
-    assert.equal(normalisedAnswer('an apple'), 'apple');
   });
 
   it('keeps the output\'s own spaces and line breaks; an inserted word gets one space of its own', () => {
@@ -142,7 +142,7 @@ describe('examples view of a text target: filters and sort', () => {
   });
 
   it('the filters in words, a text target\'s prompts passing or failing', () => {
-    assert.equal(filterLabel('fails', 'target'), 'A prompt fails (not exact, or an assertion fails)');
+    assert.equal(filterLabel('fails', 'target'), 'Fails: not exact, or an assertion fails');
     assert.equal(filterLabel({ kind: 'rightWrong', right: 's', wrong: 'b' }, 'target'), 's passes, b fails');
     assert.equal(filterLabel({ kind: 'rightWrong', right: 's', wrong: 'b' }), 's right, b wrong');
     assert.equal(filterLabel('disagreements', 'target'), 'Outputs differ');
@@ -200,28 +200,37 @@ function targetWorkspace(metric: EvalFile['metric'] = 'exactMatch', evaluated = 
   writeFileSync(testFile, STORIES.map((story, i) => JSON.stringify({ story, subject: SUBJECTS[i] })).join('\n') + '\n');
   writeFileSync(join(dir, 'data', 'train.jsonl'), STORIES.map((story, i) => JSON.stringify({ story, subject: SUBJECTS[i] })).join('\n') + '\n');
   const specFile = join(dir, 'subject.ptune.json');
+  writeFileSync(specFile, JSON.stringify(targetSpec(dir)));
+  const runDir = writeTargetRun(dir, specFile, testFile, 'subject', OUTPUTS, metric, evaluated);
+  return { dir, specFile, runDir, testFile };
+}
+
+/** A finished text-target run of the workspace's spec: each prompt's outputs per example, scored against SUBJECTS. */
+function writeTargetRun(dir: string, specFile: string, testFile: string, name: string, outputsOf: Record<string, string[]>, metric: EvalFile['metric'] = 'exactMatch', evaluated = true): string {
   const spec = targetSpec(dir);
-  writeFileSync(specFile, JSON.stringify(spec));
-  const run = RunDir.create(runsRootFor(dir), 'subject');
+  const run = RunDir.create(runsRootFor(dir), name);
   const now = '2025-03-07T09:05:30.000Z';
-  const record: Unversioned<RunRecord> = { id: run.id, name: 'subject', specFile, spec, seed: 0, model: { id: 'stories260K', folder: '/models/stories260K', revision: null, files: {} }, device: 'cpu', status: 'completed', createdAt: now, updatedAt: now, step: 4, steps: 4, bestStep: 4, bestDevAccuracy: 0.75 };
+  const record: Unversioned<RunRecord> = { id: run.id, name, specFile, spec, seed: 0, model: { id: 'stories260K', folder: '/models/stories260K', revision: null, files: {} }, device: 'cpu', status: 'completed', createdAt: now, updatedAt: now, step: 4, steps: 4, bestStep: 4, bestDevAccuracy: 0.75 };
   run.writeRecord(record);
   const rows: MetricRow[] = [{ step: 1, loss: 3 }, { step: 2, loss: 2.5 }, { step: 2, split: 'dev', devAccuracy: 0.25, devNll: 2, devMetric: metric === 'exactMatch' ? 0.25 : 0.4, metric: metric! }, { step: 3, loss: 2 }, { step: 4, loss: 1.5 }, { step: 4, split: 'dev', devAccuracy: 0.75, devNll: 1.2, devMetric: metric === 'exactMatch' ? 0.75 : 0.8, metric: metric! }];
   run.writeMetrics(rows);
-  if (!evaluated) return { dir, specFile, runDir: run.dir, testFile };
-  run.writeEval({ split: 'test', file: testFile, task: 'target', metric, labels: [], verbalizer: {}, truncated: 0, results: [targetResult('zero-shot', 'discrete', 0.5, { passRate: 0.5, intervals: { tokenF1: [0.2, 0.9], passRate: [0.2, 0.8] } }), targetResult('soft', 'soft', 1)] });
+  if (!evaluated) return run.dir;
   const predictions: Prediction[] = [];
-  for (const [promptId, outputs] of Object.entries(OUTPUTS)) {
+  const exactShare: Record<string, number> = {};
+  for (const [promptId, outputs] of Object.entries(outputsOf)) {
     outputs.forEach((output, i) => {
-      const exact = normalisedAnswer(output) === normalisedAnswer(SUBJECTS[i]);
-      const assertions: AssertionResult[] | undefined = promptId === 'zero-shot' ? [{ type: 'icontains', value: SUBJECTS[i], pass: output.toLowerCase().includes(SUBJECTS[i].toLowerCase()), ...(output.toLowerCase().includes(SUBJECTS[i].toLowerCase()) ? {} : { reason: `expected the output to contain "${SUBJECTS[i]}"` }) }] : undefined;
+      const exact = normalizeAnswer(output) === normalizeAnswer(SUBJECTS[i]);
+      exactShare[promptId] = (exactShare[promptId] ?? 0) + (exact ? 1 / outputs.length : 0);
+      const contains = output.toLowerCase().includes(SUBJECTS[i].toLowerCase());
+      const assertions: AssertionResult[] | undefined = promptId === 'zero-shot' ? [{ type: 'icontains', value: SUBJECTS[i], pass: contains, ...(contains ? {} : { reason: `expected the output to contain "${SUBJECTS[i]}"` }) }] : undefined;
       predictions.push({ index: i, line: i + 1, promptId, kind: promptId === 'soft' ? 'soft' : 'discrete', gold: SUBJECTS[i], prediction: output, correct: exact, scores: null, output, target: SUBJECTS[i], outputTokens: output.split(' ').length, metrics: { exactMatch: exact ? 1 : 0, tokenF1: exact ? 1 : 0.2, chrF: exact ? 1 : 0.1, rougeL: exact ? 1 : 0.2, nll: 1 + i }, ...(assertions ? { assertions } : {}) });
     });
   }
+  run.writeEval({ split: 'test', file: testFile, task: 'target', metric, labels: [], verbalizer: {}, truncated: 0, results: [targetResult('zero-shot', 'discrete', exactShare['zero-shot'], { passRate: 0.5, intervals: { tokenF1: [0.2, 0.9], passRate: [0.2, 0.8] } }), targetResult('soft', 'soft', exactShare.soft)] });
   const writer = run.predictionsWriter();
   writer.add(predictions);
   writer.commit();
-  return { dir, specFile, runDir: run.dir, testFile };
+  return run.dir;
 }
 
 describe('the comparison panel\'s data of a text-target run', () => {
@@ -282,6 +291,26 @@ describe('the comparison panel\'s data of a text-target run', () => {
     label.writeRecord({ id: label.id, name: 'mood', specFile: null, spec: null, device: 'cpu', status: 'completed', createdAt: now, updatedAt: now, step: 1, steps: 1, bestStep: null, bestDevAccuracy: null });
     label.writeEval({ split: 'test', file: target.testFile, labels: ['happy', 'sad'], verbalizer: { happy: 'happy', sad: 'sad' }, truncated: 0, results: [{ id: 'zero-shot', kind: 'discrete', taskParameters: 0, count: 1, accuracy: 1, macroF1: 1, confusion: [[1, 0], [0, 0]], nll: 1, predictedRate: { happy: 1 }, auc: null }] });
     await assert.rejects(loadComparison([target.runDir, label.dir]), /mood.* answers with a label and .*subject.* with a text output: .*cannot be compared side by side/);
+    // Compare Runs refuses their diff too, in words
+    const refused = diffOfPickedRuns([target.runDir, label.dir]);
+    assert.equal(refused?.kind, 'refused');
+  });
+
+  it('Compare Runs of two text-target runs: the newer against the older on exact match, with no macro-F1', async () => {
+    const { dir, specFile, runDir, testFile } = targetWorkspace();
+    // the second run's soft prompt gets line 4 wrong
+    const later = writeTargetRun(dir, specFile, testFile, 'subject-b', { ...OUTPUTS, soft: ['Lily', 'Tom', 'Ben', 'Sam'] });
+    const diff = diffOfPickedRuns([later, runDir])!;
+    assert.equal(diff.kind, 'diff');
+    if (diff.kind !== 'diff') return;
+    assert.match(diff.title, /subject-b vs .*subject$/);
+    assert.match(diff.markdown, /\| exact match \| 100\.0% \| 75\.0% \| -25\.0 pts \|/);
+    assert.doesNotMatch(diff.markdown, /macro-F1|undefined|NaN/);
+    // both runs side by side in one panel: each prompt keyed by its run
+    const { data } = await loadComparison([runDir, later]);
+    assert.equal(data.task, 'target');
+    assert.equal(data.prompts.length, 4);
+    assert.equal(data.examples[3].cells[`${RunDir.open(later).id}/soft`].prediction, 'Sam');
   });
 });
 

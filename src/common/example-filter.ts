@@ -2,7 +2,7 @@
 // in a text. Pure: the webview bundles it too, and the host exports what the panel shows.
 import type { ComparisonData, ExampleCell, ExampleFilter, ExampleRow, ExampleSort, PromptSummary, SortColumn, SortMetric } from './protocol.js';
 import type { TaskKind } from './run-files.js';
-import { normalisedAnswer } from './word-diff.js';
+import { normalizeAnswer } from './text-metrics.js';
 
 export type { ExampleFilter, ExampleSort, SortColumn, SortMetric } from './protocol.js';
 
@@ -24,7 +24,7 @@ export function filterLabel(filter: ExampleFilter, task: TaskKind = 'label'): st
   const target = task === 'target';
   if (filter === 'all') return 'All examples';
   if (filter === 'disagreements') return target ? 'Outputs differ' : 'Prompts disagree';
-  if (filter === 'fails') return 'A prompt fails (not exact, or an assertion fails)';
+  if (filter === 'fails') return 'Fails: not exact, or an assertion fails';
   if (filter === 'soft-wrong') return target ? 'A soft prompt fails' : 'A soft prompt is wrong';
   if (filter === 'discrete-wrong') return target ? 'A discrete prompt fails' : 'A discrete prompt is wrong';
   if (filter.kind === 'wrong') return target ? `${filter.prompt} fails` : `${filter.prompt} is wrong`;
@@ -50,7 +50,7 @@ export function validFilter(filter: unknown, keys: string[]): ExampleFilter {
 export function keepsRow(row: ExampleRow, filter: ExampleFilter, kinds: Map<string, PromptSummary['kind']>, task: TaskKind = 'label'): boolean {
   if (filter === 'all') return true;
   const cells = Object.entries(row.cells);
-  const answer = task === 'target' ? (c: ExampleCell) => normalisedAnswer(c.prediction) : (c: ExampleCell) => c.prediction;
+  const answer = task === 'target' ? (c: ExampleCell) => normalizeAnswer(c.prediction) : (c: ExampleCell) => c.prediction;
   if (filter === 'disagreements') return new Set(cells.map(([, c]) => answer(c))).size > 1;
   if (filter === 'fails') return cells.some(([, c]) => fallsShort(c));
   if (filter === 'soft-wrong') return cells.some(([k, c]) => kinds.get(k) !== 'discrete' && !passes(c));

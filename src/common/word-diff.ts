@@ -3,18 +3,16 @@
 // where they belong. Words compare as exact match compares them (SQuAD normalisation: case,
 // punctuation and the articles a, an, the left out), so an output that matches exactly shows no
 // difference. Pure: the comparison panel draws it, and tests check it.
+import { normalizeAnswer } from './text-metrics.js';
 
 /** A piece of the diff, in reading order; whitespace pieces are 'same'. */
 export interface DiffPiece { kind: 'same' | 'extra' | 'missing'; text: string }
 
 interface Word { text: string; key: string; space: string }
 
-const ARTICLES = new Set(['a', 'an', 'the']);
-
 /** A word's key as exact match sees it; '' where normalisation drops it (punctuation, an article). */
 export function wordKey(word: string): string {
-  const key = word.toLowerCase().replace(/[\p{P}\p{S}]/gu, '');
-  return ARTICLES.has(key) ? '' : key;
+  return normalizeAnswer(word);
 }
 
 function words(text: string): { words: Word[]; tail: string } {
@@ -123,7 +121,3 @@ export function differs(pieces: DiffPiece[]): boolean {
   return pieces.some((p) => p.kind !== 'same');
 }
 
-/** A text as exact match compares it: its words' keys, in order, one space apart. */
-export function normalisedAnswer(text: string): string {
-  return words(text).words.map((w) => w.key).filter(Boolean).join(' ');
-}

@@ -167,7 +167,7 @@ describe('a text-target task in VS Code', { timeout: 20 * 60_000 }, () => {
     if (reason) assert.ok(detail.assertions.some((a) => a.startsWith('✗ fail') && a.includes(reason)), `the reason "${reason}" in ${detail.assertions}`);
     // the table's clamped outputs are there whole in the detail pane
     for (const c of layout.clamped.slice(0, 3)) assert.match(c.text, /\noutput: /);
-    await frame.locator('#example-detail').evaluate((d) => d.scrollIntoView());
+    await frame.evaluate(() => document.getElementById('examples-heading')!.scrollIntoView());
     await page.waitForTimeout(400);
     await shot('targets-4-1400px-detail');
 
@@ -231,10 +231,19 @@ describe('a text-target task in VS Code', { timeout: 20 * 60_000 }, () => {
       return texts.length ? texts : undefined;
     }), 30_000);
     for (const m of marks) assert.match(m, /^"soft (✓|✗ [^·]*) · best (✓|✗ .*)"$/);
-    await page.locator('.view-lines .view-line').nth(1).hover({ position: { x: 420, y: 8 } });
+    // the hover of a line the soft prompt fails: its output against the target, the failed assertions' reasons
+    const failing = predictions.find((p) => p.promptId === 'soft' && p.assertions?.some((a) => !a.pass && a.reason))!;
+    const top = await page.locator('.view-lines').boundingBox();
+    const lineHeight = await page.locator('.view-lines .view-line').first().evaluate((l) => l.getBoundingClientRect().height);
+    await page.locator('.view-lines').evaluate((v) => v.closest('.monaco-scrollable-element')!.scrollTop = 0);
+    const lineTop = await page.evaluate((n) => Array.from(document.querySelectorAll('.view-lines .view-line')).map((l) => l.getBoundingClientRect().top).sort((a, b) => a - b)[n - 1], failing.line);
+    await page.mouse.move(top!.x + 600, lineTop + lineHeight / 2);
     const hover = page.locator('.monaco-hover', { hasText: 'Target:' });
     await hover.waitFor({ timeout: 30_000 });
-    assert.match(await hover.innerText(), /mark\s+prompt\s+output\s+exact\s+token F1\s+assertions/);
+    const text = await hover.innerText();
+    assert.match(text, /mark\s+prompt\s+output\s+exact\s+token F1\s+assertions/);
+    assert.match(text, new RegExp(`Target: ${failing.target}`));
+    assert.ok(text.includes(failing.assertions!.find((a) => !a.pass)!.reason!), `the reason in ${text}`);
     await page.waitForTimeout(300);
     await shot('targets-8-inline-hover');
   });

@@ -42,7 +42,7 @@ const exampleKey = (r: { file: string; line: number }) => `${r.file}#${r.line}`;
 const isTarget = (d: ComparisonData) => d.task === 'target';
 
 function resultsTable(d: ComparisonData): HTMLElement {
-  if (isTarget(d)) return targetResultsTable(d, selectedPrompt(d)?.key, (key) => { state.selected = key; save(); renderPerClass(d); });
+  if (isTarget(d)) return targetResultsTable(d);
   const best = Math.max(...d.prompts.map((p) => p.accuracy));
   // what a request costs, where the runs measured it
   const costs = costColumns(d);
@@ -177,10 +177,9 @@ function filterFrom(value: string, d: ComparisonData): ExampleFilter {
 function filterChoices(d: ComparisonData): [string, string][] {
   const keys = d.prompts.map((p) => p.key);
   if (isTarget(d)) {
+    const named: ExampleFilter[] = ['all', 'fails', 'disagreements', { kind: 'allWrong' }, 'soft-wrong', 'discrete-wrong', ...keys.map((prompt): ExampleFilter => ({ kind: 'wrong', prompt }))];
     return [
-      ['all', 'All examples'], ['fails', 'A prompt fails (not exact, or an assertion fails)'], ['disagreements', 'Outputs differ'], ['allWrong', 'Every prompt fails'],
-      ['soft-wrong', 'A soft prompt fails'], ['discrete-wrong', 'A discrete prompt fails'],
-      ...keys.map((k): [string, string] => [`wrong:${k}`, `${k} fails`]),
+      ...named.map((f): [string, string] => [filterValue(f), filterLabel(f, 'target')]),
       ...(keys.length > 1 ? [['rightWrong', 'One prompt passes, another fails…'] as [string, string]] : []),
     ];
   }
@@ -240,7 +239,7 @@ function filterBar(d: ComparisonData): HTMLElement {
     bar.append(picker('filter-right', rightName, f.right, (k) => { f.right = k; }), picker('filter-wrong', wrongName, f.wrong, (k) => { f.wrong = k; }));
   }
   if (isTarget(d)) bar.append(sortMetricPicker(d));
-  const search = el('vscode-textfield', { id: 'search', placeholder: isTarget(d) ? 'Search inputs, targets and outputs' : 'Search inputs and generated text', 'aria-label': 'Search examples', value: state.search }) as HTMLElement & { value: string };
+  const search = el('vscode-textfield', { id: 'search', placeholder: isTarget(d) ? 'Search inputs and outputs' : 'Search inputs and generated text', 'aria-label': isTarget(d) ? 'Search inputs, targets and outputs' : 'Search examples', value: state.search }) as HTMLElement & { value: string };
   search.addEventListener('input', () => { state.search = search.value; save(); refreshTable(); });
   const exportCsv = el('vscode-button', { secondary: '' }, 'Export CSV');
   exportCsv.addEventListener('click', () => api.post({ type: 'export', format: 'csv', filter: state.filter, search: state.search, sort: state.sort ?? null }));
@@ -259,7 +258,7 @@ function promptHeader(p: PromptSummary): { header: (Node | string)[]; title: str
 function headerTitle(p: PromptSummary, shown: { line: number; text: string } | null): string {
   const metric = state.sortMetric ?? 'exactMatch';
   const sorts = data && isTarget(data)
-    ? `click to sort by ${metric === 'assertions' ? 'assertions passed' : metricTitle(metric)}, its worst outputs first (${lowerIsBetter(metric) ? 'highest' : 'lowest'}${metric === 'exactMatch' ? ', then by token F1' : ''}; "sort prompts by" picks the metric)`
+    ? `click to sort by ${metric === 'assertions' ? 'assertions passed' : metricTitle(metric)}, its worst outputs first (${metric !== 'assertions' && lowerIsBetter(metric) ? 'highest' : 'lowest'}${metric === 'exactMatch' ? ', then by token F1' : ''}; "sort prompts by" picks the metric)`
     : 'click to sort, the examples it gets most surely wrong first (by the gold label\'s log-prob margin)';
   const lines = [`${p.key} (${p.kind}): ${sorts}`];
   if (p.template) lines.push(`template: ${p.template}`);

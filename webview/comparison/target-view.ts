@@ -7,7 +7,7 @@ import type { ComparisonData, ExampleCell, ExampleDetailPrompt, PromptSummary, S
 import type { AssertionResult, HeadlineMetric } from '../../src/common/run-files.js';
 import { accuracyText } from '../../src/common/accuracy-text.js';
 import { cellMetric, passes } from '../../src/common/example-filter.js';
-import { betterThan, EXAMPLE_METRICS, headlineValue, lowerIsBetter, metricTitle, metricValueText, type ExampleMetric } from '../../src/common/metric-titles.js';
+import { EXAMPLE_METRICS, headlineValue, improves, lowerIsBetter, metricTitle, metricValueText, type ExampleMetric } from '../../src/common/metric-titles.js';
 import { differs, wordDiff } from '../../src/common/word-diff.js';
 import { el } from '../common/vscode-api.js';
 import { marked } from './marks.js';
@@ -42,11 +42,12 @@ export const bytes = (b: number) => (b === 0 ? '0' : b < 2 ** 20 ? `${(b / 1024)
 
 /**
  * A text target's results: one row per prompt, the headline metric's best row in bold. Each cell
- * names its column (data-label), so the rows become cards below 760 px as a label task's do.
+ * names its column (data-label), so the rows become cards below 760 px as a label task's do. No
+ * row is selected: a text target has no per-class figures to pick a prompt for.
  */
-export function targetResultsTable(d: ComparisonData, selected: string | undefined, onSelect: (key: string) => void): HTMLElement {
+export function targetResultsTable(d: ComparisonData): HTMLElement {
   const headline = d.metric ?? 'exactMatch';
-  const best = d.prompts.reduce<PromptSummary | undefined>((b, p) => (b === undefined || betterThan(headline, summaryValue(p, headline), summaryValue(b, headline)) ? p : b), undefined);
+  const best = d.prompts.reduce<PromptSummary | undefined>((b, p) => (b === undefined || improves(headline, summaryValue(p, headline), summaryValue(b, headline)) ? p : b), undefined);
   const bestValue = best ? summaryValue(best, headline) : null;
   const withPassRate = d.prompts.some((p) => p.text?.passRate !== undefined);
   const costs = costColumns(d);
@@ -71,8 +72,6 @@ export function targetResultsTable(d: ComparisonData, selected: string | undefin
       ...costs.map((c, k) => td(2 + figures.length + k, { class: 'num cost', title: c.title }, c.value(p)?.toFixed(c.digits) ?? '')),
       td(2 + figures.length + costs.length, { class: 'num', title: 'task-specific parameters: 0 for text, n x d for a soft prompt, every weight for model tuning' }, p.taskParameters.toLocaleString('en-US')),
       td(3 + figures.length + costs.length, { class: 'num' }, bytes(p.taskParameters * 4)));
-    row.addEventListener('click', () => onSelect(p.key));
-    if (p.key === selected) row.classList.add('selected');
     return row;
   });
   return el('table', { class: 'results target', id: 'results' }, el('thead', {}, head), el('tbody', {}, ...rows));

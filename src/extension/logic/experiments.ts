@@ -2,7 +2,7 @@
 // queue, its runs newest first, with a status, progress and best metric.
 import { resolve } from 'node:path';
 import { accuracyText } from '../../common/accuracy-text.js';
-import { betterThan, headlineText, headlineValue, metricValueText } from '../../common/metric-titles.js';
+import { headlineText, headlineValue, improves, metricValueText } from '../../common/metric-titles.js';
 import type { Job } from '../../common/protocol.js';
 import { effectiveStatus, listRuns, RunDir, runsRootFor } from '../../common/run-folder.js';
 import type { EvalFile, HeadlineMetric, PromptResult, RunRecord } from '../../common/run-files.js';
@@ -68,7 +68,7 @@ export function runNode(runDir: string, record: RunRecord, results: PromptResult
     label = `${progressText(live.step, live.steps, live.loss)} · ${label}`;
   } else if (results && results.length && target) {
     const soft = results.filter((r) => r.kind !== 'discrete');
-    const bestOf = (rs: PromptResult[]) => rs.reduce((b, r) => (betterThan(metric, headlineValue(r, metric), headlineValue(b, metric)) ? r : b));
+    const bestOf = (rs: PromptResult[]) => rs.reduce((b, r) => (improves(metric, headlineValue(r, metric), headlineValue(b, metric)) ? r : b));
     const best = bestOf(soft.length ? soft : results);
     label = `${best.id} ${headlineText(metric, headlineValue(best, metric))} · ${label}`;
     const discrete = results.filter((r) => r.kind === 'discrete');

@@ -3,7 +3,7 @@
 // that evaluated this file.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { betterThan, headlineText, headlineValue, metricValueText } from '../../common/metric-titles.js';
+import { headlineText, headlineValue, improves, metricValueText } from '../../common/metric-titles.js';
 import { listRuns, runsRootFor, type RunDir } from '../../common/run-folder.js';
 import { loadSpec, type LoadedSpec } from '../../common/spec.js';
 import type { AssertionResult, EvalFile, HeadlineMetric, PromptKind, TaskKind } from '../../common/run-files.js';
@@ -94,7 +94,7 @@ export function truncate(text: string, max: number): string {
  */
 function mostAccurate(prompts: EvaluatedPrompt[], kind: PromptKind): EvaluatedPrompt | undefined {
   const better = (a: EvaluatedPrompt, b: EvaluatedPrompt) => {
-    if (a.headline && b.headline) return betterThan(a.headline.metric, a.headline.value, b.headline.value) ? -1 : betterThan(a.headline.metric, b.headline.value, a.headline.value) ? 1 : 0;
+    if (a.headline && b.headline) return improves(a.headline.metric, a.headline.value, b.headline.value) ? -1 : improves(a.headline.metric, b.headline.value, a.headline.value) ? 1 : 0;
     return b.accuracy - a.accuracy;
   };
   return prompts.filter((p) => p.kind === kind).sort((a, b) => better(a, b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0];

@@ -3,7 +3,7 @@
 // subscribes to `onEvent` and `onQueueChange`), so it is tested without VS Code.
 import { EventEmitter } from 'node:events';
 import type { InputLocation } from '../../common/errors.js';
-import { headlineValue, metricTitle, metricValueText, type ResultFigures } from '../../common/metric-titles.js';
+import { headlineValue, metricTitle, metricValueText } from '../../common/metric-titles.js';
 import { jobSubject, type Job, type JobSummary, type TrainerEvent } from '../../common/protocol.js';
 import type { HeadlineMetric } from '../../common/run-files.js';
 import { TrainerError, TrainerProcess, type TrainerOptions } from '../../trainer/client.js';
@@ -48,7 +48,7 @@ export function outcomeLine(outcome: JobOutcome): string {
  * text target's headline metric, named once ("test, exact match: zero-shot 30.0%, soft 41.0%");
  * just `completed` where it evaluated none.
  */
-export function resultsLine(split: string, results: (ResultFigures & { id: string })[], metric?: HeadlineMetric): string {
+export function resultsLine(split: string, results: (Parameters<typeof headlineValue>[0] & { id: string })[], metric?: HeadlineMetric): string {
   if (results.length === 0) return 'completed';
   if (metric) return `${split}, ${metricTitle(metric)}: ${results.map((r) => `${r.id} ${metricValueText(metric, headlineValue(r, metric)) || 'n/a'}`).join(', ')}`;
   return `${split}: ${results.map((r) => `${r.id} ${(100 * r.accuracy).toFixed(1)}%`).join(', ')}`;
