@@ -3,7 +3,7 @@
 // panel's data, exports and detail, the inline marks and hover, the Experiments tree's row, the Run
 // view's dev curve, and the New Experiment wizard's guess of the target field.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cellMetric, fallsShort, filterExamples, filterLabel, keepsRow, matchesSearch, nextSort, passes, sortExamples, validFilter } from '../src/common/example-filter.js';
@@ -18,10 +18,12 @@ import { exportExamples, loadComparison } from '../src/extension/logic/compariso
 import { runLabel, runNode, specNode } from '../src/extension/logic/experiments.js';
 import { hoverMarkdown, inlinePrompts, lineMarks, markText, promptFigure, resultsForDataset } from '../src/extension/logic/inline-results.js';
 import { outcomeLine, resultsLine } from '../src/extension/logic/jobs.js';
-import { targetCandidates, type FieldStats } from '../src/extension/logic/new-experiment.js';
+import { buildSpec, profileDataset, targetCandidates, type FieldStats } from '../src/extension/logic/new-experiment.js';
+import { JobManager } from '../src/extension/logic/jobs.js';
+import { loadSpec } from '../src/common/spec.js';
 import { runViewReset } from '../src/extension/logic/run-view.js';
 import { diffOfPickedRuns } from '../src/extension/logic/run-diff-view.js';
-import { tempDir } from './helpers.js';
+import { root, storiesDir, tempDir } from './helpers.js';
 
 const show = (pieces: DiffPiece[]) => pieces.map((p) => (p.kind === 'extra' ? `[-${p.text}]` : p.kind === 'missing' ? `[+${p.text}]` : p.text)).join('');
 
@@ -398,5 +400,59 @@ describe('New Experiment: the field holding a text output', () => {
     const stats = [stat('question', 100, 60, 100), stat('output', 100, 10, 90), stat('answer', 100, 12, 60), stat('title', 100, 20, 95), stat('code', 100, 5, 40)];
     assert.deepEqual(targetCandidates(stats).map((c) => c.field), ['answer', 'output', 'title', 'code']);
     assert.deepEqual(targetCandidates([]), []);
+  });
+});
+
+describe('New Experiment on the bundled subject data', () => {
+  it('proposes subject as the target, and writes a spec with data.target, no verbalizer, the default metric, that loads', async () => {
+    const dir = tempDir('ptune-wizard-');
+    mkdirSync(join(dir, 'data'));
+    for (const split of ['train', 'dev', 'test']) copyFileSync(join(root, 'data', 'subject', `${split}.jsonl`), join(dir, 'data', `${split}.jsonl`));
+    const profile = await profileDataset(join(dir, 'data', 'train.jsonl'));
+    assert.equal(profile.textCandidates[0], 'story');
+    assert.equal(profile.targetCandidates[0].field, 'subject');
+    assert.ok(profile.targetCandidates[0].distinct >= 10, `${profile.targetCandidates[0].distinct} distinct subjects`);
+    const spec = buildSpec({ name: 'subject', specDir: dir, model: storiesDir, train: join(dir, 'data', 'train.jsonl'), dev: profile.dev, test: profile.test, textField: 'story', targetField: 'subject', discreteTemplate: '{story} The story is about the' });
+    const data = spec.data as Record<string, unknown>;
+    assert.equal(data.target, '{subject}');
+    assert.equal('verbalizer' in data || 'label' in data, false);
+    assert.equal('evaluation' in spec, false, 'evaluation.metric stays at its default');
+    writeFileSync(join(dir, 'subject.ptune.json'), JSON.stringify(spec));
+    const loaded = loadSpec(join(dir, 'subject.ptune.json')).spec;
+    assert.equal(loaded.evaluation.metric, 'exactMatch');
+    assert.equal(loaded.training.sampling, 'random');
+    assert.equal(loaded.softPrompt.init, 'sampled-vocab');
+  });
+});
+
+describe('a text-target job through the job manager', { timeout: 5 * 60_000 }, () => {
+  it('the live dev curve is the trainer\'s headline metric, as metrics.jsonl records it; the job ends in its words', async () => {
+    const dir = tempDir('ptune-target-job-');
+    mkdirSync(join(dir, 'data'));
+    for (const [split, count] of [['train', 40], ['dev', 12], ['test', 12]] as const) {
+      writeFileSync(join(dir, 'data', `${split}.jsonl`), readFileSync(join(root, 'data', 'subject', `${split}.jsonl`), 'utf8').split('\n').slice(0, count).join('\n') + '\n');
+    }
+    const example = JSON.parse(readFileSync(join(root, 'examples', 'subject', 'subject.ptune.json'), 'utf8'));
+    delete example.$schema;
+    const specFile = join(dir, 'subject.ptune.json');
+    writeFileSync(specFile, JSON.stringify({
+      ...example, model: storiesDir,
+      data: { ...example.data, train: './data/train.jsonl', dev: './data/dev.jsonl', test: './data/test.jsonl' },
+      evaluation: { ...example.evaluation, metric: 'tokenF1' },
+      softPrompt: { length: 4, init: 'sampled-vocab' }, training: { ...example.training, steps: 4, batchSize: 4, evalEvery: 2 },
+    }));
+    const jobs = new JobManager();
+    const logs: string[] = [];
+    jobs.onLog((l) => logs.push(l));
+    const outcome = await jobs.run({ kind: 'train', specFile, device: 'cpu' });
+    assert.equal(outcome.summary?.status, 'completed', outcome.error?.message);
+    const live = jobs.lastFinished!.live;
+    assert.equal(live.devMetric, 'tokenF1');
+    const dev = RunDir.open(outcome.summary!.runDir).readMetrics().filter((m) => m.split === 'dev');
+    assert.deepEqual(live.devAccuracy, dev.map((m) => [m.step, m.devMetric]));
+    assert.ok(logs.some((l) => /^step 2: dev token F1 \d+\.\d%, dev exact match \d+\.\d%, dev NLL\/token \d+\.\d{3}$/.test(l)), logs.join('\n'));
+    assert.match(outcomeLine(outcome), /^test, exact match: zero-shot \d+\.\d%, question \d+\.\d%, 4-shot \d+\.\d%, soft \d+\.\d%$/);
+    const view = runViewReset(null, jobs.lastFinished, null);
+    assert.equal(view.metric, 'tokenF1');
   });
 });

@@ -246,5 +246,30 @@ describe('a text-target task in VS Code', { timeout: 20 * 60_000 }, () => {
     assert.ok(text.includes(failing.assertions!.find((a) => !a.pass)!.reason!), `the reason in ${text}`);
     await page.waitForTimeout(300);
     await shot('targets-8-inline-hover');
+    await page.keyboard.press('Escape');
+  });
+
+  it('New Experiment for a text output proposes the subject field and writes data.target without a verbalizer', async () => {
+    await command('Prompt Tuning: New Experiment');
+    await vscode.quickInput(/^New Experiment$/, 'A text output');
+    await vscode.quickInput('New Experiment (1/5)', 'stories260K');
+    await vscode.quickInput('New Experiment (2/5)', 'subject/train.jsonl');
+    // the proposed field comes first: accept it as it is
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'New Experiment (3/5)' }).waitFor();
+    const first = page.locator('.quick-input-list .monaco-list-row').first();
+    assert.match(await first.innerText(), /^subject\s*\d+ distinct: "[^"]+"[\s\S]*proposed/);
+    await shot('targets-9-new-experiment-target-field');
+    await vscode.quickInput('New Experiment (3/5)', null);
+    await vscode.quickInput('New Experiment (4/5)', 'story');
+    await vscode.quickInput('New Experiment (5/5)', '{story} The story is about the');
+    await vscode.quickInput('New Experiment: name', 'subject-wizard');
+    const specFile = join(workspace, 'subject-wizard.ptune.json');
+    await waitFor('the spec file', () => existsSync(specFile), 30_000);
+    const spec = JSON.parse(readFileSync(specFile, 'utf8'));
+    assert.equal(spec.data.target, '{subject}');
+    assert.equal(spec.data.verbalizer, undefined);
+    assert.equal(spec.data.label, undefined);
+    assert.equal(spec.evaluation, undefined);
+    assert.equal(spec.data.test, './subject/test.jsonl');
   });
 });

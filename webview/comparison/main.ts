@@ -46,8 +46,10 @@ function resultsTable(d: ComparisonData): HTMLElement {
   const best = Math.max(...d.prompts.map((p) => p.accuracy));
   // what a request costs, where the runs measured it
   const costs = costColumns(d);
-  const names = ['prompt', 'kind', 'accuracy', 'macro-F1', 'NLL', 'AUC', 'exact match', ...d.labels.map((l) => `predicted ${l}`), ...costs.map((c) => c.name), 'task params', 'stored'];
-  const head = el('tr', {}, ...names.map((h) => el('th', { scope: 'col' }, h)));
+  // a non-breaking hyphen: a wrapping heading keeps "macro-F1" whole
+  const names = ['prompt', 'kind', 'accuracy', 'macro\u2011F1', 'NLL', 'AUC', 'exact match', ...d.labels.map((l) => `predicted ${l}`), ...costs.map((c) => c.name), 'task params', 'stored'];
+  const costFrom = 7 + d.labels.length;
+  const head = el('tr', {}, ...names.map((h, k) => el('th', { scope: 'col', ...(k >= costFrom && k < costFrom + costs.length ? { class: 'cost', title: costs[k - costFrom].title } : {}) }, h)));
   // each cell names its column: below 760 px the rows become cards that show the names
   const td = (k: number, attrs: Record<string, string>, ...content: (Node | string)[]) => el('td', { ...attrs, 'data-label': names[k] }, ...content);
   const rows = d.prompts.map((p) => el('tr', { class: p.accuracy === best ? 'best' : '', 'data-prompt': p.key },

@@ -56,7 +56,8 @@ export function targetResultsTable(d: ComparisonData): HTMLElement {
   const head = el('tr', {}, ...names.map((h, k) => {
     const metric = figures[k - 2];
     const isHeadline = metric === headline;
-    return el('th', { scope: 'col', ...(k >= 2 ? { class: `num${isHeadline ? ' headline' : ''}` } : {}), ...(isHeadline ? { title: `the headline metric (evaluation.metric): the bold row is best${lowerIsBetter(headline) ? ' (lowest)' : ''}` } : {}) }, h);
+    const cost = costs[k - 2 - figures.length];
+    return el('th', { scope: 'col', ...(k >= 2 ? { class: `num${isHeadline ? ' headline' : ''}${cost ? ' cost' : ''}` } : {}), ...(isHeadline ? { title: `the headline metric (evaluation.metric): the bold row is best${lowerIsBetter(headline) ? ' (lowest)' : ''}` } : cost ? { title: cost.title } : {}) }, h);
   }));
   const td = (k: number, attrs: Record<string, string>, ...content: (Node | string)[]) => el('td', { ...attrs, 'data-label': names[k] }, ...content);
   const rows = d.prompts.map((p) => {
