@@ -21,6 +21,10 @@ import { outcomeLine, resultsLine } from '../src/extension/logic/jobs.js';
 import { buildSpec, profileDataset, targetCandidates, type FieldStats } from '../src/extension/logic/new-experiment.js';
 import { JobManager } from '../src/extension/logic/jobs.js';
 import { loadSpec } from '../src/common/spec.js';
+import { readSplit } from '../src/common/data.js';
+import { renderedText } from '../src/common/prompt-render.js';
+import { openModel } from '../src/models/load.js';
+import { Evaluator } from '../src/tuning/evaluate/evaluate.js';
 import { runViewReset } from '../src/extension/logic/run-view.js';
 import { diffOfPickedRuns } from '../src/extension/logic/run-diff-view.js';
 import { root, storiesDir, tempDir } from './helpers.js';
@@ -454,5 +458,29 @@ describe('a text-target job through the job manager', { timeout: 5 * 60_000 }, (
     assert.match(outcomeLine(outcome), /^test, exact match: zero-shot \d+\.\d%, question \d+\.\d%, 4-shot \d+\.\d%, soft \d+\.\d%$/);
     const view = runViewReset(null, jobs.lastFinished, null);
     assert.equal(view.metric, 'tokenF1');
+
+    // the detail pane's prompts are what the evaluator read: a 4-shot prompt's demonstrations end with their targets
+    const source = await loadComparison([outcome.summary!.runDir]);
+    const loaded = loadSpec(specFile);
+    const lm = await openModel(storiesDir, { kind: 'causal' });
+    const evaluator = new Evaluator(lm, loaded.spec, await readSplit(loaded, 'train'));
+    const test = await readSplit(loaded, 'test');
+    const written = RunDir.open(outcome.summary!.runDir).readPredictions();
+    for (const example of test.examples.slice(0, 3)) {
+      const detail = (await source.detail(source.data.examples[0].file, example.line))!;
+      // the target as outputs are compared with it: up to its first stop string (the spec stops at ".")
+      assert.equal(detail.gold, example.target!.replace(/\.$/, ''));
+      for (const d of loaded.spec.discretePrompts) {
+        const shown = detail.prompts.find((p) => p.key === d.id)!;
+        assert.equal(renderedText(shown.prompt!), evaluator.prompts.discrete(d, loaded.spec.training.seed).text(example), `${d.id} line ${example.line}`);
+        const row = written.find((r) => r.promptId === d.id && r.line === example.line)!;
+        assert.equal(shown.output, row.output);
+        assert.deepEqual(shown.assertions, row.assertions);
+      }
+      const kshot = detail.prompts.find((p) => p.key === '4-shot')!.prompt!;
+      const shots = kshot.parts.filter((x) => x.kind === 'shot');
+      assert.equal(shots.length, 4);
+      for (const shot of shots) assert.match(shot.text, / The story is about the [a-z ]+\.$/);
+    }
   });
 });

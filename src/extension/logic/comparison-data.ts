@@ -128,7 +128,7 @@ export async function loadComparison(runDirs: string[]): Promise<ComparisonSourc
       const key = `${ev.file}#${p.line}`;
       let row = byExample.get(key);
       if (!row) {
-        row = { line: p.line, file: ev.file, input: texts.get(p.line)?.text ?? '', gold: p.gold, cells: {} };
+        row = { line: p.line, file: ev.file, input: texts.get(p.line)?.text ?? '', gold: p.target ?? p.gold, cells: {} };
         byExample.set(key, row);
       }
       row.cells[promptKey(p.promptId)] = exampleCell(p);
@@ -158,7 +158,7 @@ export async function loadComparison(runDirs: string[]): Promise<ComparisonSourc
           const train = lines ? await trainRecords(part) : null;
           demonstrations = lines && train ? lines.map((l) => {
             const f = train.get(l) ?? {};
-            return { line: l, fields: f, labelText: answerText(spec, f) };
+            return { line: l, fields: f, labelText: demonstrationAnswer(spec, f) };
           }) : null;
         }
         prompt = renderPrompt(source, { fields, demonstrations, stage1: p.stage1, labelSeparator: spec.data.labelSeparator ?? ' ' });
@@ -187,10 +187,11 @@ export async function loadComparison(runDirs: string[]): Promise<ComparisonSourc
 }
 
 /**
- * What a demonstration shows after its text: its label's text (the verbalizer's), or a text
- * target's expected output filled from the record ('' where the record lacks a field).
+ * What a demonstration shows after its text, from its train record's fields (as data.ts's
+ * answerText gives it from an example): its label's text, or a text target's expected output
+ * filled from the record ('' where the record lacks a field).
  */
-export function answerText(spec: Spec, fields: Record<string, unknown>): string {
+export function demonstrationAnswer(spec: Spec, fields: Record<string, unknown>): string {
   if (spec.data.target !== undefined) {
     try {
       return fillTemplate(spec.data.target, fields);
