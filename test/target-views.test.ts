@@ -455,7 +455,7 @@ describe('a text-target job through the job manager', { timeout: 5 * 60_000 }, (
     const dev = RunDir.open(outcome.summary!.runDir).readMetrics().filter((m) => m.split === 'dev');
     assert.deepEqual(live.devAccuracy, dev.map((m) => [m.step, m.devMetric]));
     assert.ok(logs.some((l) => /^step 2: dev token F1 \d+\.\d%, dev exact match \d+\.\d%, dev NLL\/token \d+\.\d{3}$/.test(l)), logs.join('\n'));
-    assert.match(outcomeLine(outcome), /^test, exact match: zero-shot \d+\.\d%, question \d+\.\d%, 4-shot \d+\.\d%, soft \d+\.\d%$/);
+    assert.match(outcomeLine(outcome), /^test, token F1: zero-shot \d+\.\d%, question \d+\.\d%, 4-shot \d+\.\d%, soft \d+\.\d%$/);
     const view = runViewReset(null, jobs.lastFinished, null);
     assert.equal(view.metric, 'tokenF1');
 

@@ -205,6 +205,8 @@ describe('text targets: jobs and the CLI', () => {
     const out = spawnSync(process.execPath, [cli, 'train', join(root, 'examples', 'subject', 'subject.ptune.json'), '--steps', '4', '--set', 'data.maxExamples=20', '--runs-dir', runs, '--json'], { encoding: 'utf8' });
     assert.equal(out.status, 0, out.stderr);
     const summary = JSON.parse(out.stdout.trim().split('\n').pop()!);
+    assert.equal(summary.task, 'target');
+    assert.equal(summary.metric, 'exactMatch');
     assert.deepEqual(summary.results.map((r: { id: string }) => r.id), ['zero-shot', 'question', '4-shot', 'soft']);
     for (const r of summary.results) {
       for (const k of ['exactMatch', 'tokenF1', 'chrF', 'rougeL', 'nll', 'passRate', 'promptTokens', 'outputTokens', 'msPerExample']) assert.equal(typeof r[k], 'number', `${r.id} ${k}`);

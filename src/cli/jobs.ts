@@ -94,7 +94,8 @@ async function runWithSignals(job: Job, json: boolean): Promise<JobSummary> {
 
 function printSummary(summary: JobSummary, json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify({ runDir: summary.runDir, split: summary.split, status: summary.status, results: summary.results })}\n`);
+    const task = summary.task ? { task: summary.task, metric: summary.metric } : {};
+    process.stdout.write(`${JSON.stringify({ runDir: summary.runDir, split: summary.split, status: summary.status, ...task, results: summary.results })}\n`);
     return;
   }
   if (summary.status === 'completed') {

@@ -48,6 +48,9 @@ export interface JobSummary {
   split: 'test' | 'dev';
   status: 'completed' | 'cancelled' | 'failed';
   results: ResultRow[];
+  /** An evaluated job's task and headline metric (absent: a label task led by accuracy). */
+  task?: TaskKind;
+  metric?: HeadlineMetric;
 }
 
 /** Parent -> trainer. */

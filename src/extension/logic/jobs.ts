@@ -39,8 +39,9 @@ export function outcomeLine(outcome: JobOutcome): string {
   const s = outcome.summary;
   if (!s) return 'removed from the queue';
   if (s.status !== 'completed') return s.status;
-  const target = s.results.some((r) => r.tokenF1 !== undefined);
-  return resultsLine(s.split, s.results, target ? 'exactMatch' : undefined);
+  // a text target's rows carry token F1, which a label task's never do (a summary before task was recorded)
+  const target = s.task === 'target' || s.results.some((r) => r.tokenF1 !== undefined);
+  return resultsLine(s.split, s.results, target ? s.metric ?? 'exactMatch' : undefined);
 }
 
 /**

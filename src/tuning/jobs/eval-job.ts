@@ -10,7 +10,7 @@ import { Evaluator } from '../evaluate/evaluate.js';
 import type { Split } from '../../common/data.js';
 import type { PromptUnderTest } from '../prompts/prompt-builder.js';
 import { firstLine, stage1Generations, stage1Prompt, stage2Prompt } from '../evaluate/pipeline.js';
-import type { Prediction, PromptResult } from '../../common/run-files.js';
+import type { HeadlineMetric, Prediction, PromptResult, TaskKind } from '../../common/run-files.js';
 import { taskKind } from '../../common/spec.js';
 import { baseRecord, prepare, type Emit, type Prepared } from './prepare.js';
 import { endRun } from './run-outcome.js';
@@ -31,7 +31,7 @@ export function describeResult(r: PromptResult): string {
 }
 
 /** Evaluates prompts on the held-out split (test, else dev) and writes eval.json and predictions.jsonl. */
-export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnderTest[], emit: Emit, signal?: AbortSignal, options: { pipelines?: boolean; stageOne?: { pipelineId: string; id: string; soft: SoftPrompt } } = {}): Promise<{ split: 'test' | 'dev'; results: PromptResult[] }> {
+export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnderTest[], emit: Emit, signal?: AbortSignal, options: { pipelines?: boolean; stageOne?: { pipelineId: string; id: string; soft: SoftPrompt } } = {}): Promise<{ split: 'test' | 'dev'; results: PromptResult[]; task: TaskKind; metric: HeadlineMetric }> {
   const { spec } = p.loaded;
   const split = p.splits.test ?? p.splits.dev;
   if (!split) throw new InputError(`${p.loaded.file}: data.test or data.dev is needed for the comparison`, { file: p.loaded.file, field: 'data.test' });
@@ -52,7 +52,13 @@ export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnder
   const evalSplit = split.name as 'test' | 'dev';
   // after predictions.jsonl: a run with eval.json has its predictions
   run.writeEval({ split: evalSplit, file: split.file, task: taskKind(spec), metric: spec.evaluation.metric, labels: Object.keys(spec.data.verbalizer), verbalizer: spec.data.verbalizer, results, truncated: results.reduce((sum, r) => sum + (r.truncated ?? 0), 0) });
-  return { split: evalSplit, results };
+  return { split: evalSplit, results, task: taskKind(spec), metric: spec.evaluation.metric };
+}
+
+/** A finished job's summary of its evaluation. */
+export function evaluatedSummary(runDir: string, evaluation: Awaited<ReturnType<typeof evaluateAll>>): JobSummary {
+  const { split, task, metric, results } = evaluation;
+  return { runDir, split, status: 'completed', results: results.map(toRow), ...(task === 'target' ? { task, metric } : {}) };
 }
 
 async function evaluatePrompts(p: Prepared, evaluator: Evaluator, split: Split, prompts: PromptUnderTest[], results: PromptResult[], predictions: { add(rows: Prediction[]): void }, emit: Emit, signal: AbortSignal | undefined, options: { pipelines?: boolean; stageOne?: { pipelineId: string; id: string; soft: SoftPrompt } }): Promise<void> {
@@ -135,7 +141,7 @@ export async function runEvalJob(job: Extract<Job, { kind: 'eval' }>, emit: Emit
       const prompts = [...discretePrompts(p, evaluator), ...soft, ...ensemblePrompts(p, evaluator)];
       const evaluation = await evaluateAll(p, run, prompts, emit, signal);
       run.updateRecord({ status: 'completed' });
-      return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
+      return evaluatedSummary(run.dir, evaluation);
     });
   } finally {
     await p.release();

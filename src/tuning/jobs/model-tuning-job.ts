@@ -11,7 +11,7 @@ import { RunDir, runsRootFor } from '../../common/run-folder.js';
 import type { MetricRow } from '../../common/run-files.js';
 import { CancelledError, Evaluator } from '../evaluate/evaluate.js';
 import type { PromptUnderTest } from '../prompts/prompt-builder.js';
-import { evaluateAll, toRow } from './eval-job.js';
+import { evaluateAll, evaluatedSummary } from './eval-job.js';
 import { baseRecord, prepare, type Emit } from './prepare.js';
 import { endRun } from './run-outcome.js';
 import { estimateModelTuningMemory, ModelTuner } from '../train/model-tuning.js';
@@ -81,7 +81,7 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
         const prompt: PromptUnderTest = { ...new Evaluator(tuned, spec, p.splits.train).prompts.soft('model-tuning', tuned.emptyPrompt(), 'model'), taskParameters: params };
         const evaluation = await evaluateAll({ ...p, lm: tuned }, run, [prompt], emit, signal, { pipelines: false });
         run.updateRecord({ status: 'completed' });
-        return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
+        return evaluatedSummary(run.dir, evaluation);
       } finally {
         await tuned.dispose();
       }
