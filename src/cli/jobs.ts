@@ -18,6 +18,7 @@ import { importAdapter } from '../tuning/jobs/import.js';
 import { runScale } from '../tuning/jobs/scale.js';
 import { loadSpec } from '../common/spec.js';
 import { parseDevice, parsePrecision } from './options.js';
+import { FAIL_UNDER_EXIT, parseThreshold, thresholdFailures } from './fail-under.js';
 
 /** Terminal output for job events: a progress bar on a TTY, plain lines otherwise. */
 /**
@@ -49,7 +50,15 @@ export function terminalReporter(json: boolean, options: { tty?: boolean; everyM
         } else if (!json && (e.step % 25 === 0 || e.step === e.steps)) write(`${line}\n`);
         break;
       }
-      case 'eval': clearBar(); write(`step ${e.step}: dev accuracy ${(100 * e.accuracy).toFixed(1)}%  dev NLL ${e.nll.toFixed(3)}${e.best ? '  (best so far)' : ''}\n`); break;
+      case 'eval': {
+        clearBar();
+        // a text target leads with its headline metric (exact match is its accuracy)
+        // led by the NLL, a text target generates nothing during training: no exact match to show
+        const headline = e.metric && !['exactMatch', 'nll'].includes(e.metric.name) ? `  dev ${e.metric.name} ${e.metric.value === null ? '-' : `${(100 * e.metric.value).toFixed(1)}%`}` : '';
+        const accuracy = e.metric?.name === 'nll' ? '' : `dev ${e.metric ? 'exact match' : 'accuracy'} ${(100 * e.accuracy).toFixed(1)}%${headline}  `;
+        write(`step ${e.step}: ${accuracy}dev NLL${e.metric ? '/token' : ''} ${e.nll.toFixed(3)}${e.best ? '  (best so far)' : ''}\n`);
+        break;
+      }
       case 'setup':
         if (tty) { write(`\r\x1b[K${setupMessage(e)}`); barShown = true; }
         else if (!json && (e.detail !== undefined || (e.seconds ?? 0) % 10 === 0)) write(`${setupMessage(e)}\n`);
@@ -85,7 +94,8 @@ async function runWithSignals(job: Job, json: boolean): Promise<JobSummary> {
 
 function printSummary(summary: JobSummary, json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify({ runDir: summary.runDir, split: summary.split, status: summary.status, results: summary.results })}\n`);
+    const task = summary.task ? { task: summary.task, metric: summary.metric } : {};
+    process.stdout.write(`${JSON.stringify({ runDir: summary.runDir, split: summary.split, status: summary.status, ...task, results: summary.results })}\n`);
     return;
   }
   if (summary.status === 'completed') {
@@ -100,8 +110,12 @@ export async function jobCommand(kind: 'train' | 'eval' | 'model-tune', argv: st
     options: {
       device: { type: 'string' }, precision: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, 'runs-dir': { type: 'string' }, run: { type: 'string', multiple: true }, threads: { type: 'string' },
       seed: { type: 'string' }, steps: { type: 'string' }, length: { type: 'string' }, set: { type: 'string', multiple: true },
+      'fail-under': { type: 'string', multiple: true },
     },
   });
+  // read before the job runs: a typo should not wait for training
+  const thresholds = (values['fail-under'] ?? []).map(parseThreshold);
+  if (thresholds.length && kind === 'model-tune') throw new InputError('tune-model: --fail-under is an option of train and eval');
   if (positionals.length !== 1) throw new InputError(`${kind}: give one spec file (*.ptune.json)`);
   const base = { specFile: resolve(positionals[0]), device: parseDevice(values.device), precision: parsePrecision(values.precision), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, threads: values.threads ? Number(values.threads) : undefined };
   const overrides = [
@@ -117,6 +131,12 @@ export async function jobCommand(kind: 'train' | 'eval' | 'model-tune', argv: st
   const summary = await runWithSignals(job, values.json ?? false);
   printSummary(summary, values.json ?? false);
   if (summary.status === 'cancelled') process.exitCode = 130;
+  if (summary.status !== 'completed') return;
+  const failures = thresholdFailures(summary.results, thresholds);
+  if (failures.length) {
+    process.stderr.write(`${failures.map((f) => `below threshold: ${f}`).join('\n')}\n`);
+    process.exitCode = FAIL_UNDER_EXIT;
+  }
 }
 
 export async function demo(argv: string[]): Promise<void> {
@@ -211,6 +231,8 @@ export async function evalMixed(argv: string[]): Promise<void> {
   });
   if (pairs.length < 2) throw new InputError('eval-mixed: give two or more --task SPEC=RUN_DIR');
   const specs = pairs.map((p) => loadSpec(p.spec));
+  const text = specs.find((s) => s.spec.data.target !== undefined);
+  if (text) throw new InputError(`${text.file}: eval-mixed scores label tasks in shared batches; this spec is a text-target task (data.target): evaluate it with ptune eval`, { file: text.file, field: 'data.target' });
   const folders = await Promise.all(specs.map((s) => resolveModelFolder(s.spec.model, { baseDir: s.dir, revision: s.spec.revision })));
   if (new Set(folders).size > 1) throw new InputError(`eval-mixed: the tasks use different models (${[...new Set(folders)].join(', ')}); mixed batches serve one frozen model`);
   const lm = await openModel(folders[0], { device: parseDevice(values.device) });

@@ -18,17 +18,20 @@ commands:
   demo       [--device D]
              trains a soft prompt on the bundled model and task and prints the comparison
   train      SPEC [--device D] [--resume RUN_DIR] [--runs-dir DIR] [--json]
-             [--seed N] [--steps N] [--length N] [--set PATH=VALUE ...]
+             [--seed N] [--steps N] [--length N] [--set PATH=VALUE ...] [--fail-under [PROMPT:]METRIC=VALUE ...]
              learns the spec's soft prompt, then compares it with the spec's discrete prompts;
              --seed, --steps, --length and --set change the spec's fields for this run (run.json
-             records the changed spec)
+             records the changed spec); --fail-under: see eval
   sweep      SPEC [--length 1,5,20] [--init class-labels,random-uniform] [--steps N,M] [--lr A,B]
              [--axis PATH=V1,V2 ...] [--seeds N] [--set PATH=VALUE ...] [--runs-dir DIR] [--device D] [--json]
              one train run per point of the axes' grid and per seed (from training.seed up), in one
              sweep folder with sweep.json and sweep.svg (accuracy against the first axis, one line
              per value of the others, error bars: standard deviation over seeds)
-  eval       SPEC [--run RUN_DIR|ADAPTER_DIR ...] [--device D] [--json]
-             evaluates the discrete prompts and the given soft prompts on test (else dev)
+  eval       SPEC [--run RUN_DIR|ADAPTER_DIR ...] [--device D] [--json] [--fail-under [PROMPT:]METRIC=VALUE ...]
+             evaluates the discrete prompts and the given soft prompts on test (else dev);
+             --fail-under (repeatable; VALUE 0.8 or 80%): exit 3, naming the prompt and its figure,
+             when a prompt (every prompt, or PROMPT) falls below it; METRIC: accuracy, macroF1,
+             exactMatch, tokenF1, chrF, rougeL, passRate
   tune-model SPEC [--device D] [--runs-dir DIR] [--json]
              the model-tuning baseline: every weight trained on the same data (spec.modelTuning)
   scale      SPEC --models M1,M2,... [--no-model-tuning] [--device D] [--json]

@@ -28,7 +28,7 @@ export function sweepAxes(tokens: { kind: string; name?: string; value?: string 
 export function formatSweepTable(result: SweepResult): string {
   const paths = Object.keys(result.points[0]?.values ?? {});
   const pct = (v: number | null) => (v === null ? 'n/a' : `${(100 * v).toFixed(1)}%`);
-  const head = `| ${[...paths, 'runs', `${result.split} accuracy (mean)`, 'std'].join(' | ')} |\n|${[...paths.map(() => '---'), '---:', '---:', '---:'].join('|')}|\n`;
+  const head = `| ${[...paths, 'runs', `${result.split} ${result.measure} (mean)`, 'std'].join(' | ')} |\n|${[...paths.map(() => '---'), '---:', '---:', '---:'].join('|')}|\n`;
   return head + result.points.map((p) => `| ${[...paths.map((k) => String(p.values[k])), String(p.accuracy.n), pct(p.accuracy.mean), pct(p.accuracy.std)].join(' | ')} |\n`).join('');
 }
 

@@ -6,8 +6,8 @@ import { extname } from 'node:path';
 import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import { InputError } from './errors.js';
-import type { LoadedSpec } from './spec.js';
-import { templateFields } from './template.js';
+import type { LoadedSpec, Spec } from './spec.js';
+import { fillTemplate, templateFields } from './template.js';
 
 export type SplitName = 'train' | 'dev' | 'test';
 
@@ -17,15 +17,22 @@ export interface Example {
   /** 1-based line in the data file where the record starts. */
   line: number;
   fields: Record<string, unknown>;
-  /** The gold label normalised to the verbalizer's key. */
+  /** The gold label normalised to the verbalizer's key; empty in a text-target task. */
   label: string;
+  /** A text-target task: data.target filled from the record, the output expected. */
+  target?: string;
+}
+
+/** The text an example's answer is: its label's verbalizer text, or its target. */
+export function answerText(spec: Spec, example: Example): string {
+  return example.target ?? spec.data.verbalizer[example.label];
 }
 
 export interface Split {
   name: SplitName;
   file: string;
   examples: Example[];
-  /** Examples per label, in verbalizer order. */
+  /** Examples per label, in verbalizer order (none in a text-target task). */
   counts: Record<string, number>;
   /** Records left out under data.onBadRecord "skip", in file order. */
   skipped?: SkippedRecord[];
@@ -243,6 +250,8 @@ export function normaliseLabel(value: unknown): string | undefined {
 /** What makes a record unusable for the spec, or nothing: the first reason found, with the field it is about. */
 export function recordProblem(loaded: LoadedSpec, used: Map<string, string>, fields: Record<string, unknown>): { reason: string; field?: string; label?: string } | undefined {
   const { data } = loaded.spec;
+  // a text-target task's fields are all template fields, checked below (data.target among them)
+  if (data.label === undefined) return fieldProblem(used, fields);
   if (!(data.label in fields)) return { reason: `the label field "${data.label}" is missing (data.label); fields here: ${Object.keys(fields).join(', ')}`, field: data.label };
   const raw = fields[data.label];
   const label = normaliseLabel(raw);
@@ -250,7 +259,11 @@ export function recordProblem(loaded: LoadedSpec, used: Map<string, string>, fie
   if (!(label in data.verbalizer)) {
     return { reason: `label ${JSON.stringify(raw)} is not in data.verbalizer (known: ${Object.keys(data.verbalizer).join(', ')}); add it to the verbalizer or fix the record`, field: data.label, label };
   }
-  // every template against every record: a field missing on line 900 must not surface after training
+  return fieldProblem(used, fields);
+}
+
+/** Every template against a record: a field missing on line 900 must not surface after training. */
+function fieldProblem(used: Map<string, string>, fields: Record<string, unknown>): { reason: string; field?: string } | undefined {
   for (const [f, by] of used) {
     const value = fields[f];
     if (value === undefined) return { reason: `field "${f}" is missing (${by} uses it); fields here: ${Object.keys(fields).join(', ')}`, field: f };
@@ -282,6 +295,7 @@ export async function readSplit(loaded: LoadedSpec, name: SplitName, options: { 
   const format = formatOf(file, spec.data.format);
   const labels = Object.keys(spec.data.verbalizer);
   const counts = Object.fromEntries(labels.map((l) => [l, 0]));
+  const targetTemplate = spec.data.target;
   const examples: Example[] = [];
   const used = templateUses(loaded);
   const skip = spec.data.onBadRecord === 'skip';
@@ -305,8 +319,12 @@ export async function readSplit(loaded: LoadedSpec, name: SplitName, options: { 
       skipped.push({ file, line: record.line, reason: problem.reason });
       continue;
     }
-    if (problem) throw new InputError(`${file}:${record.line}: ${problem.reason}`, { file, line: record.line, field: problem.field === spec.data.label && !problem.label ? undefined : problem.field });
-    const label = normaliseLabel(record.fields[spec.data.label])!;
+    if (problem) throw new InputError(`${file}:${record.line}: ${problem.reason}`, { file, line: record.line, field: problem.field === spec.data.label && !('label' in problem && problem.label) ? undefined : problem.field });
+    if (targetTemplate !== undefined) {
+      examples.push({ index: examples.length, line: record.line, fields: record.fields, label: '', target: fillTemplate(targetTemplate, record.fields) });
+      continue;
+    }
+    const label = normaliseLabel(record.fields[spec.data.label!])!;
     counts[label]++;
     examples.push({ index: examples.length, line: record.line, fields: record.fields, label });
   }
@@ -346,6 +364,7 @@ export function specTemplates(loaded: LoadedSpec): { path: (string | number)[]; 
   const { spec } = loaded;
   const templates: { path: (string | number)[]; template: string }[] = [
     { path: ['data', 'text'], template: spec.data.text },
+    ...(spec.data.target !== undefined ? [{ path: ['data', 'target'], template: spec.data.target }] : []),
     { path: ['softPrompt', 'template'], template: spec.softPrompt.template },
     ...spec.discretePrompts.flatMap((p, i) => (p.template !== undefined ? [{ path: ['discretePrompts', i, 'template'], template: p.template }] : [])),
     // every message of a chat prompt is a template of its own
@@ -375,7 +394,10 @@ function checkTemplateFields(loaded: LoadedSpec, fields: Record<string, unknown>
 
 export function describeSplit(split: Split): string {
   const total = split.examples.length;
-  const balance = Object.entries(split.counts).map(([l, c]) => `${l} ${c} (${((100 * c) / total).toFixed(0)}%)`).join(', ');
+  const targets = split.examples.filter((e) => e.target !== undefined);
+  const balance = targets.length
+    ? `text targets, ${new Set(targets.map((e) => e.target)).size} distinct, ${Math.round(targets.reduce((s, e) => s + e.target!.length, 0) / targets.length)} characters on average`
+    : Object.entries(split.counts).map(([l, c]) => `${l} ${c} (${((100 * c) / total).toFixed(0)}%)`).join(', ');
   const skipped = split.skipped?.length ? `; ${split.skipped.length} bad records skipped under data.onBadRecord (${split.skipped.slice(0, 5).map((r) => `line ${r.line}: ${r.reason}`).join('; ')}${split.skipped.length > 5 ? '; ...' : ''})` : '';
   return `${split.name}: ${total} examples; ${balance}${skipped}`;
 }

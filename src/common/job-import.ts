@@ -56,10 +56,12 @@ export function validateRunFolder(dir: string): RunRecord {
   ]);
   const evalFile = join(dir, 'eval.json');
   const ev = readRunJson(evalFile, 'eval.json');
+  // a text-target run (task "target") has no label set: its results hold text metrics instead
+  const target = (ev as { task?: unknown }).task === 'target';
   check(evalFile, '', ev, [
     ['split', (v) => v === 'test' || v === 'dev', '"test" or "dev"'],
     ['file', isString, 'the evaluated data file (a string)'],
-    ['labels', (v) => Array.isArray(v) && v.length > 0 && v.every(isString), 'the labels (strings)'],
+    ['labels', (v) => Array.isArray(v) && (target || v.length > 0) && v.every(isString), target ? 'a list (empty for a text target)' : 'the labels (strings)'],
     ['results', (v) => Array.isArray(v) && v.length > 0, 'one result per prompt (a non-empty array)'],
   ]);
   const labels = (ev as { labels: string[] }).labels;
@@ -68,10 +70,14 @@ export function validateRunFolder(dir: string): RunRecord {
     ['kind', (v) => KINDS.includes(v as string), KINDS.join(', ')],
     ['count', isNumber, 'a number'],
     ['accuracy', (v) => isNumber(v) && (v as number) >= 0 && (v as number) <= 1, 'a fraction between 0 and 1'],
-    ['macroF1', isNumber, 'a number'],
     ['nll', isNumberOrNull, 'a number or null'],
-    ['confusion', (v) => Array.isArray(v) && v.length === labels.length, `a ${labels.length} x ${labels.length} matrix`],
-    ['predictedRate', isObject, 'an object (label to share)'],
+    ...(target ? [
+      ['exactMatch', isNumber, 'a number (the share of outputs equal to their targets)'] as Check,
+    ] : [
+      ['macroF1', isNumber, 'a number'] as Check,
+      ['confusion', (v: unknown) => Array.isArray(v) && v.length === labels.length, `a ${labels.length} x ${labels.length} matrix`] as Check,
+      ['predictedRate', isObject, 'an object (label to share)'] as Check,
+    ]),
   ]));
   const predictionsFile = join(dir, 'predictions.jsonl');
   for (const { line, value } of readRequiredLines(predictionsFile, true)) {
@@ -79,7 +85,7 @@ export function validateRunFolder(dir: string): RunRecord {
       ['index', isNumber, 'a number'],
       ['line', isNumber, 'the record\'s line in the data file (a number)'],
       ['promptId', isString, 'a string'],
-      ['gold', (v) => labels.includes(v as string), `one of ${labels.join(', ')}`],
+      target ? ['gold', isString, 'the target text (a string)'] : ['gold', (v) => labels.includes(v as string), `one of ${labels.join(', ')}`],
       ['prediction', isString, 'a string'],
       ['correct', (v) => typeof v === 'boolean', 'true or false'],
     ]);

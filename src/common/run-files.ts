@@ -3,6 +3,9 @@
 // that writes them and the views that read them; RunDir (run-folder.ts) reads and writes them.
 import type { SkippedRecord } from './data.js';
 import type { Spec } from './spec.js';
+import type { AssertionResult, HeadlineMetric, TaskKind, TextMetricName } from './task-types.js';
+
+export type { AssertionResult, AssertionSpec, AssertionType, HeadlineMetric, TaskKind, TextMetricName } from './task-types.js';
 
 /**
  * The layout version of each JSON-object file, written into it as `schemaVersion`. A file written
@@ -93,6 +96,11 @@ export interface EvalFile {
   split: 'test' | 'dev';
   /** The evaluated data file. */
   file: string;
+  /** What the task's answers are (absent in files written before text targets: 'label'). */
+  task?: TaskKind;
+  /** The headline metric (evaluation.metric) the results lead with; absent: accuracy. */
+  metric?: HeadlineMetric;
+  /** The label set, in verbalizer order; empty for a text-target task. */
   labels: string[];
   verbalizer: Record<string, string>;
   results: PromptResult[];
@@ -147,8 +155,12 @@ export interface ClassMetrics {
   support: number;
 }
 
+/** The figures only a label task has: a text-target result leaves them out. */
+export type LabelOnlyMetric = 'macroF1' | 'confusion' | 'predictedRate' | 'auc' | 'perClass';
+
 export interface Metrics {
   count: number;
+  /** Share of examples right: the label (rank or generation), or for a text target its exact match. */
   accuracy: number;
   /** 95% Wilson score interval of the accuracy. Absent from eval.json files written before it existed. */
   accuracyInterval?: [number, number];
@@ -187,6 +199,16 @@ export interface Prediction {
   stage1?: string;
   /** k-shot prompts: the train-file lines of the demonstrations shown before this example, in order. */
   shots?: number[];
+  /**
+   * Text-target tasks (then gold is the target, prediction the output, correct its exact match,
+   * scores null): the generated output, the expected target, the tokens generated, each text
+   * metric's value and the target's NLL per token, and each assertion's verdict.
+   */
+  output?: string;
+  target?: string;
+  outputTokens?: number;
+  metrics?: Partial<Record<TextMetricName | 'nll', number>>;
+  assertions?: AssertionResult[];
 }
 /** A prediction whose labels were scored: every kind but a pipeline's stage one alone. */
 export type ScoredPrediction = Prediction & { scores: Record<string, number> };
@@ -195,15 +217,33 @@ export type ScoredPrediction = Prediction & { scores: Record<string, number> };
  * One prompt's metrics in eval.json. A generation-only row (kind 'pipeline-stage1') scores no
  * label, so it has no likelihood to report: nll and auc are null there, never a made-up number.
  */
-export interface PromptResult extends Omit<Metrics, 'nll'> {
-  id: string; kind: PromptKind; taskParameters: number; nll: number | null;
+export interface PromptResult extends Omit<Metrics, 'nll' | LabelOnlyMetric>, Partial<Pick<Metrics, LabelOnlyMetric>> {
+  id: string; kind: PromptKind; taskParameters: number;
+  /** Label tasks: the gold label's summed NLL per example; text targets: the target's NLL per token (teacher-forced). */
+  nll: number | null;
+  /** Text targets: the mean of each text metric (0 to 1), as exactMatch is. */
+  tokenF1?: number;
+  chrF?: number;
+  rougeL?: number;
+  /** Text targets with assertions: the share of (example, assertion) checks that pass. */
+  passRate?: number;
+  /** Text targets: 95% intervals of the per-example means (exactMatch's is accuracyInterval, the same figure). */
+  intervals?: Partial<Record<TextMetricName | 'nll' | 'passRate', [number, number]>>;
+  /** Mean input tokens per request, soft prompt tokens and k-shot demonstrations counted. Absent from older files. */
+  promptTokens?: number;
+  /** Mean tokens generated per example (where the prompt generated). */
+  outputTokens?: number;
+  /** Measured milliseconds per example of this prompt's evaluation (scoring and generation). */
+  msPerExample?: number;
   /** Chat prompts: the first evaluated example's conversation as the model's chat template rendered it. */
   rendered?: string;
   /** Examples whose input (for scoring or generation) was longer than the model's context and was cut from the left. */
   truncated?: number;
 }
-/** A prompt whose labels were scored: every kind but a pipeline's stage one alone. */
+/** A prompt whose labels (or text target) were scored: every kind but a pipeline's stage one alone. */
 export type ScoredPromptResult = PromptResult & { nll: number };
+/** A label task's scored result, with the figures only labels have. */
+export type LabelPromptResult = ScoredPromptResult & Pick<Metrics, 'macroF1' | 'confusion' | 'predictedRate' | 'auc'>;
 
 
 /** A vocabulary token near a soft-prompt token. */

@@ -149,7 +149,7 @@ async function scanSplit(loaded: LoadedSpec, analysis: SpecAnalysis, name: Split
       }
       records++;
       for (const f of used.keys()) if (!(f in record.fields)) lacking.set(f, (lacking.get(f) ?? 0) + 1);
-      const label = normaliseLabel(record.fields[spec.data.label]);
+      const label = spec.data.label === undefined ? undefined : normaliseLabel(record.fields[spec.data.label]);
       if (label) scan.labels.add(label);
       const problem = recordProblem(loaded, used, record.fields);
       if (!problem) scan.usable++;

@@ -7,11 +7,20 @@ import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type Par
 import { InputError, problemError, type InputProblem } from './errors.js';
 import { packageRoot } from './paths.js';
 import { templateFields } from './template.js';
+import type { AssertionSpec, HeadlineMetric, TaskKind } from './task-types.js';
+import { validateAssertion } from './assertions.js';
 
 export interface DataSpec {
   train: string; dev?: string; test?: string;
   format?: 'jsonl' | 'csv' | 'tsv'; header: boolean; columns?: string[];
-  text: string; label: string; verbalizer: Record<string, string>; labelSeparator: string; maxExamples?: number;
+  text: string;
+  /** A label task: the field holding the gold label (absent in a text-target task). */
+  label?: string;
+  /** A label task: each label's text; empty in a text-target task. */
+  verbalizer: Record<string, string>;
+  /** A text-target task: the template of the expected output ({answer}, {city}, {country}); excludes label. */
+  target?: string;
+  labelSeparator: string; maxExamples?: number;
   /** A malformed record, or one without its label or a template's field: stop (error) or leave it out and list it (skip). */
   onBadRecord: 'error' | 'skip';
 }
@@ -21,7 +30,11 @@ export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: s
  * A text prompt: a `template`, or chat `messages` rendered with the model's chat template (its
  * k-shot demonstrations become user/assistant turns before the last user message).
  */
-export interface DiscretePromptSpec { id: string; template?: string; messages?: ChatMessage[]; shots: number; shotSeparator: string }
+export interface DiscretePromptSpec {
+  id: string; template?: string; messages?: ChatMessage[]; shots: number; shotSeparator: string;
+  /** Text-target tasks: assertions for this prompt's outputs, beside evaluation.assert. */
+  assert?: AssertionSpec[];
+}
 export interface SoftPromptSpec {
   id: string; length: number; init: 'random-uniform' | 'sampled-vocab' | 'class-labels' | 'text' | 'file';
   initText?: string; initFile?: string; template: string;
@@ -31,6 +44,8 @@ export interface SoftPromptSpec {
   stage1?: string;
   /** Stage one of this pipeline, its second stage fixed. */
   stageOneOf?: string;
+  /** Text-target tasks: assertions for this prompt's outputs, beside evaluation.assert. */
+  assert?: AssertionSpec[];
 }
 export interface PipelineSpec {
   id: string;
@@ -45,10 +60,29 @@ export interface TrainingSpec {
   microBatchSize?: number;
 }
 export interface EnsembleSpec { id: string; prompts: string[] }
+export interface EvaluationSpec {
+  generation: boolean;
+  /** Default: rank for a label task, exactMatch for a text target. */
+  metric: HeadlineMetric;
+  ensembles: EnsembleSpec[]; rankScoring: 'sum' | 'mean';
+  /** Text targets: the most tokens generated (default: the longest train target's tokens, with a margin). */
+  maxNewTokens?: number;
+  /** Text targets: generation stops before the first of these strings (which is left out of the output). */
+  stop: string[];
+  /** Text targets: assertions on every prompt's output. */
+  assert: AssertionSpec[];
+  /** Text targets: 0 is greedy decoding; above 0, sampling at this temperature (with topP and seed). */
+  temperature: number; topP: number; seed: number;
+}
+
+/** Whether a spec's task answers with a label from a fixed set or with a free text. */
+export function taskKind(spec: Pick<Spec, 'data'>): TaskKind {
+  return spec.data.target !== undefined ? 'target' : 'label';
+}
 export interface ModelTuningSpec { optimizer: 'adafactor' | 'adam'; learningRate: number; steps: number; batchSize: number }
 export interface Spec {
   name: string; model: string; revision?: string; data: DataSpec; discretePrompts: DiscretePromptSpec[];
-  softPrompt: SoftPromptSpec; training: TrainingSpec; evaluation: { generation: boolean; metric: 'rank' | 'generate'; ensembles: EnsembleSpec[]; rankScoring: 'sum' | 'mean' };
+  softPrompt: SoftPromptSpec; training: TrainingSpec; evaluation: EvaluationSpec;
   modelTuning: ModelTuningSpec;
   pipelines: PipelineSpec[];
 }
@@ -255,11 +289,58 @@ function withDerivedDefaults(raw: Record<string, any>): Spec {
   spec.training.checkpointEvery ??= spec.training.evalEvery;
   spec.modelTuning.steps ??= spec.training.steps;
   spec.modelTuning.batchSize ??= spec.training.batchSize;
+  spec.evaluation.metric ??= taskKind(spec) === 'target' ? 'exactMatch' : 'rank';
+  // a text-target task has no label set: the empty verbalizer (checkTask refuses one given with a target)
+  spec.data.verbalizer ??= {};
   return spec;
+}
+
+/** Every list of assertions in a spec, with its place. */
+function assertionLists(spec: Spec): [(string | number)[], AssertionSpec[] | undefined][] {
+  return [
+    [['evaluation', 'assert'], spec.evaluation.assert],
+    [['softPrompt', 'assert'], spec.softPrompt.assert],
+    ...spec.discretePrompts.map((p, i): [(string | number)[], AssertionSpec[] | undefined] => [['discretePrompts', i, 'assert'], p.assert]),
+  ];
+}
+
+/** The metrics each kind of task can lead with. */
+const LABEL_METRICS: readonly HeadlineMetric[] = ['rank', 'generate'];
+
+/**
+ * A task is a label from a fixed set (label + verbalizer) or a text target, never both: each
+ * combination the schema cannot say is named here at its field, with what to do.
+ */
+function checkTask(spec: Spec, fail: Report): void {
+  const { data, evaluation } = spec;
+  if (data.target !== undefined) {
+    if (data.label !== undefined) fail(['data', 'label'], 'and data.target exclude each other: a task answers with a label from a fixed set (label + verbalizer) or with a text (target); remove one');
+    else if (Object.keys(data.verbalizer).length > 0) fail(['data', 'verbalizer'], 'belongs to a label task; a text-target task (data.target) has no label set: remove it');
+    if (templateFields(data.target).length === 0) fail(['data', 'target'], `(${JSON.stringify(data.target)}) names no field of the data, so every example would expect the same output; name the record's field holding the answer, as {field}`);
+    if (LABEL_METRICS.includes(evaluation.metric)) fail(['evaluation', 'metric'], `"${evaluation.metric}" scores labels; a text-target task leads with exactMatch, tokenF1, chrF, rougeL, nll or passRate`);
+    if (evaluation.metric === 'passRate' && evaluation.assert.length === 0 && ![...spec.discretePrompts, spec.softPrompt].some((p) => p.assert?.length)) fail(['evaluation', 'metric'], 'is "passRate", but no assertion is given: add evaluation.assert (or a prompt\'s assert), or pick another metric');
+    if (spec.training.sampling === 'balanced') fail(['training', 'sampling'], 'is "balanced", which draws each class equally often; a text-target task has no classes: use "random"');
+    if (spec.pipelines.length > 0) fail(['pipelines'], 'score a label from their second stage; a text-target task cannot use them yet: remove pipelines, or make it a label task');
+    for (const [path, list] of assertionLists(spec)) {
+      list?.forEach((a, i) => {
+        const problem = validateAssertion(a);
+        if (problem) fail([...path, i], problem);
+      });
+    }
+    return;
+  }
+  if (data.label === undefined) {
+    fail(['data', 'label'], Object.keys(data.verbalizer).length ? 'is required with data.verbalizer (the field holding the gold label)' : 'or data.target is required: label (with verbalizer) for an answer from a fixed set, target (a template such as "{answer}") for a text');
+    return;
+  }
+  if (Object.keys(data.verbalizer).length === 0) fail(['data', 'verbalizer'], 'is required with data.label: map each label value to the text the model should produce');
+  if (!LABEL_METRICS.includes(evaluation.metric)) fail(['evaluation', 'metric'], `"${evaluation.metric}" scores text outputs; a label task leads with "rank" or "generate" (or give data.target instead of label to make it a text-target task)`);
+  for (const [path, list] of assertionLists(spec)) if (list?.length) fail(path, 'checks text outputs; a label task is scored by its labels: remove it, or give data.target to make this a text-target task');
 }
 
 function checkConsistency(loaded: LoadedSpec, fail: Report): void {
   const { spec } = loaded;
+  checkTask(spec, fail);
   const ids = new Set<string>();
   spec.discretePrompts.forEach((p, i) => {
     if (ids.has(p.id)) fail(['discretePrompts', i, 'id'], `"${p.id}" is used twice; prompt ids must be unique`);

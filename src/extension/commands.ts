@@ -14,7 +14,7 @@ import type { ExperimentsTree } from './experiments-tree.js';
 import { showLine, type InlineResults } from './inline.js';
 import { outcomeLine, type JobManager, type JobOutcome } from './logic/jobs.js';
 import { resumableRuns } from './logic/experiments.js';
-import { buildSpec, experimentName, labelLengthAdvice, modelAdvice, profileDataset } from './logic/new-experiment.js';
+import { buildSpec, experimentName, labelLengthAdvice, modelAdvice, profileDataset, type DatasetProfile } from './logic/new-experiment.js';
 
 export interface Context {
   extension: vscode.ExtensionContext;
@@ -427,7 +427,15 @@ async function newExperiment(ctx: Context): Promise<void> {
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!folder) return void vscode.window.showWarningMessage('Prompt Tuning: open a folder first; the experiment and its results are files in it.');
   const root = folder.uri.fsPath;
-  const step = (n: number) => `New Experiment (${n}/6)`;
+
+  // what the model answers with decides the steps that follow
+  const kind = await vscode.window.showQuickPick([
+    { label: 'A label from a fixed set', description: 'classify: happy or sad, yes or no', detail: 'Each prompt is scored by the likelihood of each label\'s text.', id: 'label' as const },
+    { label: 'A text output', description: 'extract a field, answer a question, name a thing', detail: 'Each prompt generates an output, scored against the expected text by exact match, token F1, chrF, ROUGE-L and assertions.', id: 'target' as const },
+  ], { title: 'New Experiment', placeHolder: 'What should the model produce?', ignoreFocusOut: true });
+  if (!kind) return;
+  const total = kind.id === 'label' ? 6 : 5;
+  const step = (n: number) => `New Experiment (${n}/${total})`;
 
   const modelChoice = await vscode.window.showQuickPick([
     { label: 'stories260K (bundled)', description: 'a 260K-parameter Llama model of children\'s stories, copied into .ptune/models', id: 'bundled' },
@@ -462,28 +470,16 @@ async function newExperiment(ctx: Context): Promise<void> {
   const train = trainPick.file ?? (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Data: ['jsonl', 'csv', 'tsv'] } }))?.[0].fsPath;
   if (!train) return;
 
-  let profile;
+  let profile: DatasetProfile;
   try {
     profile = await profileDataset(train);
   } catch (e) {
     return void vscode.window.showErrorMessage(`Prompt Tuning: ${(e as Error).message}`);
   }
-  if (profile.labelCandidates.length === 0) return void vscode.window.showErrorMessage(`Prompt Tuning: no field of ${basename(train)} looks like a label (2 to 50 distinct values).`);
-  const labelPick = await vscode.window.showQuickPick(profile.labelCandidates.map((c) => ({ label: c.field, description: c.values.slice(0, 6).map((v) => `${v.value} (${v.count})`).join(', ') })), { title: step(3), placeHolder: 'Field with the gold label', ignoreFocusOut: true });
-  if (!labelPick) return;
-  const labelValues = profile.labelCandidates.find((c) => c.field === labelPick.label)!.values;
-  const textPick = await vscode.window.showQuickPick(profile.textCandidates.filter((f) => f !== labelPick.label).map((f) => ({ label: f })), { title: step(4), placeHolder: 'Field with the input text', ignoreFocusOut: true });
-  if (!textPick) return;
-
-  const verbalizer: Record<string, string> = {};
-  for (const v of labelValues) {
-    const text = await vscode.window.showInputBox({ title: step(5), prompt: `Text the model should produce for label "${v.value}"`, value: v.value, ignoreFocusOut: true, validateInput: (t) => (t.trim() ? undefined : 'needs some text') });
-    if (text === undefined) return;
-    verbalizer[v.value] = text.trim();
-  }
-  const lengths = labelLengthAdvice(verbalizer);
-  if (lengths) void vscode.window.showWarningMessage(`Prompt Tuning: ${lengths}`);
-  const template = await vscode.window.showInputBox({ title: step(6), prompt: 'A first discrete prompt: {field} is replaced by the record\'s field; the label text follows it', value: `{${textPick.label}} Answer:`, ignoreFocusOut: true });
+  const answers = kind.id === 'label' ? await labelAnswers(profile, step) : await targetAnswers(profile, step);
+  if (!answers) return;
+  const templateStep = kind.id === 'label' ? 6 : 5;
+  const template = await vscode.window.showInputBox({ title: step(templateStep), prompt: `A first discrete prompt: {field} is replaced by the record's field; the ${kind.id === 'label' ? 'label text' : 'model\'s output'} follows it`, value: `{${answers.textField}} Answer:`, ignoreFocusOut: true });
   if (template === undefined) return;
   const suggested = experimentName(basename(dirname(train)) === basename(root) || basename(dirname(train)) === 'data' ? basename(root) : basename(dirname(train)));
   const name = await vscode.window.showInputBox({ title: 'New Experiment: name', value: suggested, ignoreFocusOut: true, validateInput: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v) ? undefined : 'letters, digits, . _ -') });
@@ -493,10 +489,50 @@ async function newExperiment(ctx: Context): Promise<void> {
     const overwrite = await vscode.window.showWarningMessage(`${basename(file)} exists. Replace it?`, { modal: true }, 'Replace');
     if (overwrite !== 'Replace') return;
   }
-  const spec = buildSpec({ name, specDir: root, model, train, dev: profile.dev, test: profile.test, textField: textPick.label, labelField: labelPick.label, verbalizer, discreteTemplate: template });
+  const spec = buildSpec({ name, specDir: root, model, train, dev: profile.dev, test: profile.test, discreteTemplate: template, ...answers });
   writeFileAtomic(file, `${JSON.stringify(spec, null, 2)}\n`);
   const found = [profile.dev && `dev: ${basename(profile.dev)}`, profile.test && `test: ${basename(profile.test)}`].filter(Boolean).join(', ');
   if (found) void vscode.window.showInformationMessage(`Prompt Tuning: using the files next to ${basename(train)} (${found}).`);
   await ctx.refreshAll();
   await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(file));
+}
+
+/** A label task's steps: the label's field, the input's field, each label's text. */
+async function labelAnswers(profile: DatasetProfile, step: (n: number) => string): Promise<{ textField: string; labelField: string; verbalizer: Record<string, string> } | undefined> {
+  const train = profile.file;
+  if (profile.labelCandidates.length === 0) return void vscode.window.showErrorMessage(`Prompt Tuning: no field of ${basename(train)} looks like a label (2 to 50 distinct values). For a free text answer, choose "A text output".`);
+  const labelPick = await vscode.window.showQuickPick(profile.labelCandidates.map((c) => ({ label: c.field, description: c.values.slice(0, 6).map((v) => `${v.value} (${v.count})`).join(', ') })), { title: step(3), placeHolder: 'Field with the gold label', ignoreFocusOut: true });
+  if (!labelPick) return undefined;
+  const labelValues = profile.labelCandidates.find((c) => c.field === labelPick.label)!.values;
+  const textPick = await vscode.window.showQuickPick(profile.textCandidates.filter((f) => f !== labelPick.label).map((f) => ({ label: f })), { title: step(4), placeHolder: 'Field with the input text', ignoreFocusOut: true });
+  if (!textPick) return undefined;
+  const verbalizer: Record<string, string> = {};
+  for (const v of labelValues) {
+    const text = await vscode.window.showInputBox({ title: step(5), prompt: `Text the model should produce for label "${v.value}"`, value: v.value, ignoreFocusOut: true, validateInput: (t) => (t.trim() ? undefined : 'needs some text') });
+    if (text === undefined) return undefined;
+    verbalizer[v.value] = text.trim();
+  }
+  const lengths = labelLengthAdvice(verbalizer);
+  if (lengths) void vscode.window.showWarningMessage(`Prompt Tuning: ${lengths}`);
+  return { textField: textPick.label, labelField: labelPick.label, verbalizer };
+}
+
+/**
+ * A text output's steps: the field holding the expected output (the likeliest proposed first, any
+ * other field below them), then the input's field. data.target is that field as it is.
+ */
+async function targetAnswers(profile: DatasetProfile, step: (n: number) => string): Promise<{ textField: string; targetField: string } | undefined> {
+  const proposed = profile.targetCandidates;
+  const others = profile.fields.filter((f) => f !== profile.textCandidates[0] && !proposed.some((c) => c.field === f));
+  const sample = (values: string[]) => values.slice(0, 4).map((v) => JSON.stringify(v.length > 24 ? `${v.slice(0, 23)}…` : v)).join(', ');
+  const items: (vscode.QuickPickItem & { field?: string })[] = [
+    ...proposed.map((c, k) => ({ label: c.field, description: `${c.distinct}${c.distinct >= 10_000 ? '+' : ''} distinct: ${sample(c.examples)}`, ...(k === 0 ? { detail: 'proposed: a short text field with many different values' } : {}), field: c.field })),
+    ...(others.length ? [{ label: proposed.length ? 'other fields' : 'fields', kind: vscode.QuickPickItemKind.Separator }] : []),
+    ...others.map((f) => ({ label: f, field: f })),
+  ];
+  const targetPick = await vscode.window.showQuickPick(items, { title: step(3), placeHolder: 'Field with the expected output (data.target)', ignoreFocusOut: true });
+  if (!targetPick?.field) return undefined;
+  const textPick = await vscode.window.showQuickPick(profile.textCandidates.filter((f) => f !== targetPick.field).map((f) => ({ label: f })), { title: step(4), placeHolder: 'Field with the input text', ignoreFocusOut: true });
+  if (!textPick) return undefined;
+  return { textField: textPick.label, targetField: targetPick.field };
 }

@@ -1,7 +1,7 @@
 // Results on the lines of dataset files (a short mark per line, a hover with its legend and label
 // scores, a CodeLens summary at the top). Malformed lines are the Problems view's (problems.ts).
 import * as vscode from 'vscode';
-import { hoverMarkdown, INLINE_PROMPT_CHOICES, inlinePrompts, lineMarks, resultsForDataset, type FileResults, type InlinePromptChoice } from './logic/inline-results.js';
+import { hoverMarkdown, INLINE_PROMPT_CHOICES, inlinePrompts, lineMarks, promptFigure, resultsForDataset, type FileResults, type InlinePromptChoice } from './logic/inline-results.js';
 
 const DATA_FILE = /\.(jsonl|ndjson|csv|tsv)$/i;
 
@@ -89,7 +89,7 @@ export class InlineResults implements vscode.HoverProvider, vscode.CodeLensProvi
     if (!this.enabled || !DATA_FILE.test(doc.fileName)) return [];
     const results = this.results(doc.fileName);
     if (!results) return [];
-    const summary = results.prompts.map((p) => `${p.id} ${(100 * p.accuracy).toFixed(1)}%`).join(' · ');
+    const summary = results.prompts.map((p) => `${p.id} ${promptFigure(p)}`).join(' · ');
     return [new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title: `Prompt Tuning (${results.split}, run ${results.runId}): ${summary}`, command: 'promptTuning.openComparison', arguments: [{ kind: 'run', runDir: results.runDir }] })];
   }
 

@@ -1,4 +1,5 @@
-// The "Run" webview view: the running job's loss and dev-accuracy curves, live.
+// The "Run" webview view: the running job's loss and dev-accuracy curves (a text target's headline
+// metric), live.
 import * as vscode from 'vscode';
 import { setupMessage, type RunViewFromWebview, type RunViewToWebview } from '../common/protocol.js';
 import { specFiles } from './commands.js';
@@ -14,6 +15,8 @@ export class RunViewProvider implements vscode.WebviewViewProvider {
     jobs.onEvent((e, live) => {
       if (e.type === 'run' || e.type === 'log') void this.reset();
       else if (e.type === 'progress' && live) this.post({ type: 'progress', step: e.step, steps: e.steps, loss: e.loss, etaSeconds: e.etaSeconds });
+      // a text target's dev figure is its headline metric (a step that lacks it draws nothing)
+      else if (e.type === 'eval' && e.metric) { if (e.metric.value !== null) this.post({ type: 'eval', step: e.step, accuracy: e.metric.value, metric: e.metric.name }); }
       else if (e.type === 'eval') this.post({ type: 'eval', step: e.step, accuracy: e.accuracy });
       else if (e.type === 'setup') this.post({ type: 'status', status: setupMessage(e) });
       else if (e.type === 'evalProgress') this.post({ type: 'status', status: live?.status === 'cancelling' ? 'cancelling' : `evaluating ${e.promptId} ${e.done}/${e.total}` });

@@ -10,7 +10,7 @@
 import { Graph, type FloatType, type Tensor } from '../engine/graph.js';
 import { gather } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
-import { concat, reshape } from '../engine/ops/shape.js';
+import { concat, reshape, shapeOf } from '../engine/ops/shape.js';
 import type { ModelConfig } from './config.js';
 import { oneGraphOutputs, targetOutputs } from './target-loss.js';
 import { causalBias, paddingBias } from './attention.js';
@@ -43,6 +43,12 @@ export interface CacheLayout { numLayers: number; numKvHeads: number; headDim: n
 
 export function cacheLayout(cfg: ModelConfig): CacheLayout {
   return { numLayers: cfg.numLayers, numKvHeads: cfg.numKvHeads, headDim: cfg.headDim };
+}
+
+/** The positions of a layer's keys (or values) [B, H, P + S, hd] after the P of its past. */
+function afterPast(present: Tensor, past: Tensor): Tensor {
+  const g = present.graph;
+  return g.node('Slice', [present, shapeOf(past, 2), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([2])], {}, [{ dtype: present.dtype, shape: [present.shape[0], present.shape[1], 'n+T', present.shape[3]] }])[0];
 }
 
 export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: FloatType, options: { weightGradients?: () => Map<string, Tensor>; weightType?: FloatType | 'float16' } = {}): Graph {
@@ -86,6 +92,10 @@ export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: Fl
           ['logits', linear(gather(reshape(hidden, [`B*${S}`, d]), logitRows), head)],
           ...present.keys.map((k, i): [string, Tensor] => [`present_key_${i}`, k]),
           ...present.values.map((v, i): [string, Tensor] => [`present_value_${i}`, v]),
+          // this pass's own keys and values: a decoding step fetches these few rows and appends
+          // them to a cache the caller keeps, instead of fetching the whole cache back every step
+          ...present.keys.map((k, i): [string, Tensor] => [`new_key_${i}`, afterPast(k, past!.keys[i])]),
+          ...present.values.map((v, i): [string, Tensor] => [`new_value_${i}`, afterPast(v, past!.values[i])]),
         ],
       };
     });

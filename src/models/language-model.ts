@@ -8,6 +8,7 @@ import { MAX_ROPE_TABLE } from './llama.js';
 import { InputError } from '../common/errors.js';
 import type { Tokenizer } from './tokenizer.js';
 import { checkIndex, OneGraphModel, PASS_OVERHEAD_POSITIONS, promptFeed, type LanguageModelOptions, type PreparedBatch } from './one-graph-model.js';
+import { nextToken, type TokenSampling } from './decoding.js';
 import { tokenWeights, type ChoiceItem, type Padding, type Prompts, type Sequence, type Weighting } from './tunable.js';
 
 export type { Padding, Prompts, Sequence, SoftPrompt, Weighting } from './tunable.js';
@@ -220,7 +221,7 @@ export class LanguageModel extends OneGraphModel {
    * token is read at the prefix's last position (the same row gathered once per choice), and
    * longer choices continue from the prefix's key/value cache, one short pass per choice index.
    */
-  async scoreChoices(items: ChoiceItem[], prompts: Prompts, options: { maxNewTokens?: number; shareHead?: boolean } = {}): Promise<{ scores: number[][]; generated?: number[][] }> {
+  async scoreChoices(items: ChoiceItem[], prompts: Prompts, options: { maxNewTokens?: number; shareHead?: boolean; sample?: TokenSampling } = {}): Promise<{ scores: number[][]; generated?: number[][] }> {
     const f = this.floatType;
     const B = items.length;
     const maxNew = options.maxNewTokens ?? 0;
@@ -296,7 +297,7 @@ export class LanguageModel extends OneGraphModel {
     }
     if (maxNew === 0) return { scores };
     const prompts2 = items.map((item) => item.prefix);
-    const { ids } = await this.decode(prompts2, prefix, maxNew, {}, first);
+    const { ids } = await this.decode(prompts2, prefix, maxNew, { sample: options.sample }, first);
     return { scores, generated: ids.map((row, b) => row.slice(prompts2[b].length)) };
   }
 
@@ -304,7 +305,7 @@ export class LanguageModel extends OneGraphModel {
    * Greedy decoding with a key/value cache. Prompts are left-padded so every row's last token is
    * at the end; decoding stops at maxNewTokens or when every row has produced EOS.
    */
-  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; promptIndex?: number[]; sample?: { temperature: number; random: () => number } } = {}): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
+  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; promptIndex?: number[]; sample?: TokenSampling } = {}): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
     const prefix = await this.leftPadded(prompts, softPrompts, options.promptIndex, maxNewTokens);
     return this.decode(prompts, prefix, maxNewTokens, options);
   }
@@ -313,59 +314,124 @@ export class LanguageModel extends OneGraphModel {
    * Greedy (or sampled) decoding after a left-padded prefix; `first` is the prefix pass's result
    * when the caller already ran it (rank classification shares it with generation).
    */
-  private async decode(prompts: number[][], prefix: Awaited<ReturnType<LanguageModel['leftPadded']>>, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; sample?: { temperature: number; random: () => number } }, first?: ort.InferenceSession.ReturnType): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
+  private async decode(prompts: number[][], prefix: Awaited<ReturnType<LanguageModel['leftPadded']>>, maxNewTokens: number, options: { stopAtEos?: boolean; returnFirstLogits?: boolean; sample?: TokenSampling }, first?: ort.InferenceSession.ReturnType): Promise<{ ids: number[][]; firstLogits?: (Float32Array | Float64Array)[] }> {
     const c = this.cfg;
     const f = this.floatType;
     const B = prompts.length;
     const nextPosition = [...prefix.nextPosition];
-    const lastRows = (S: number) => lastRowsOf(B, S);
-    const cacheNames = this.cacheNames();
-    let feeds: Feeds = { ...prefix.feeds, logit_rows: lastRows(prefix.queries) };
+    let feeds: Feeds = { ...prefix.feeds, logit_rows: lastRowsOf(B, prefix.queries) };
     const out = prompts.map((p) => [...p]);
     const done = new Array<boolean>(B).fill(false);
-    let keyMask = prefix.mask;
-    let keyLength = prefix.width;
+    const cache = new DecodingCache(B, c.numLayers, c.numKvHeads, c.headDim, prefix.width, maxNewTokens);
     let firstLogits: (Float32Array | Float64Array)[] | undefined;
     for (let step = 0; ; step++) {
-      // the pass at step s gives token s + 1; only a pass that another follows needs the cache
+      // the pass at step s gives token s + 1; only a pass that another follows needs the cache:
+      // the prefix's whole cache once, then each step's own keys and values
       const last = step >= maxNewTokens - 1;
-      const result = step === 0 && first ? first : await this.run(feeds, last ? ['logits'] : ['logits', ...cacheNames]);
+      const result = step === 0 && first ? first : await this.run(feeds, last ? ['logits'] : ['logits', ...(step === 0 ? this.cacheNames() : cache.newNames)]);
       const logits = result.logits.data as Float32Array | Float64Array;
       const V = c.vocabSize;
       if (step === 0 && options.returnFirstLogits) firstLogits = Array.from({ length: B }, (_, b) => logits.slice(b * V, (b + 1) * V));
       if (maxNewTokens === 0) break;
       const next: number[] = [];
       for (let b = 0; b < B; b++) {
-        const best = options.sample ? sampleToken(logits, b * V, V, options.sample) : argmaxAt(logits, b * V, V);
+        const best = nextToken(logits, b * V, V, b, options.sample);
         next.push(best);
         if (!done[b]) out[b].push(best);
         if (best === c.eosTokenId && options.stopAtEos !== false) done[b] = true;
       }
       if (last || done.every(Boolean)) break;
-      // every row's keys so far, then the token it takes now
-      const grown = new Array<number>(B * (keyLength + 1));
-      for (let b = 0; b < B; b++) {
-        for (let j = 0; j < keyLength; j++) grown[b * (keyLength + 1) + j] = keyMask[b * keyLength + j];
-        grown[b * (keyLength + 1) + keyLength] = 1;
-      }
-      keyMask = grown;
-      keyLength += 1;
+      if (step === 0) cache.start(result, prefix.mask);
+      else cache.append(result);
       const nextFeeds: Feeds = {
         soft_prompt: floatTensor(f, [], [1, 0, c.hiddenSize]),
         prompt_index: int64Tensor(new Array<number>(B).fill(0), [B]),
         input_ids: int64Tensor(next, [B, 1]),
-        attention_mask: floatTensor(f, keyMask, [B, keyLength]),
-        position_ids: int64Tensor(nextPosition.map((p) => p), [B, 1]),
-        logit_rows: lastRows(1),
+        attention_mask: floatTensor(f, cache.mask(), [B, cache.capacity + 1]),
+        position_ids: int64Tensor(nextPosition, [B, 1]),
+        logit_rows: lastRowsOf(B, 1),
+        ...cache.feeds(),
       };
       for (let b = 0; b < B; b++) nextPosition[b] += 1;
-      for (let i = 0; i < c.numLayers; i++) {
-        nextFeeds[`past_key_${i}`] = result[`present_key_${i}`];
-        nextFeeds[`past_value_${i}`] = result[`present_value_${i}`];
-      }
       feeds = nextFeeds;
     }
     return { ids: out, firstLogits };
+  }
+}
+
+/**
+ * The key/value cache of a decoding loop, kept in JavaScript: per layer [B, heads, capacity,
+ * headDim], room for the prefix and every generated token, fed whole each step (unfilled slots
+ * masked out) and filled one slot a step from the pass's own keys and values. So a step moves
+ * B x heads x headDim numbers per layer out of the runtime, not the whole cache, and feeds the
+ * cache back without building a new array.
+ */
+class DecodingCache {
+  /** Slots: the prefix's keys, then one per token fed after it (the last token is never fed back). */
+  readonly capacity: number;
+  readonly newNames: string[];
+  private keys: (Float32Array | Float64Array)[] = [];
+  private values: (Float32Array | Float64Array)[] = [];
+  private prefixMask: number[] = [];
+  private filled = 0;
+
+  constructor(private readonly B: number, private readonly layers: number, private readonly heads: number, private readonly headDim: number, private readonly prefixWidth: number, maxNewTokens: number) {
+    this.capacity = prefixWidth + Math.max(0, maxNewTokens - 2);
+    this.newNames = Array.from({ length: layers }, (_, i) => [`new_key_${i}`, `new_value_${i}`]).flat();
+  }
+
+  /** Copies the prefix pass's whole cache ([B, heads, width, headDim] per layer) into the slots. */
+  start(result: ort.InferenceSession.ReturnType, prefixMask: number[]): void {
+    const { B, heads, headDim, capacity } = this;
+    const W = this.prefixWidth;
+    this.prefixMask = prefixMask;
+    const copy = (name: string) => {
+      const src = result[name].data as Float32Array | Float64Array;
+      const dst = new (src.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(B * heads * capacity * headDim);
+      for (let row = 0; row < B * heads; row++) dst.set(src.subarray(row * W * headDim, (row + 1) * W * headDim), row * capacity * headDim);
+      return dst;
+    };
+    for (let i = 0; i < this.layers; i++) {
+      this.keys.push(copy(`present_key_${i}`));
+      this.values.push(copy(`present_value_${i}`));
+    }
+    this.filled = W;
+  }
+
+  /** Writes a step's own keys and values ([B, heads, 1, headDim] per layer) into the next slot. */
+  append(result: ort.InferenceSession.ReturnType): void {
+    const { B, heads, headDim, capacity } = this;
+    for (let i = 0; i < this.layers; i++) {
+      for (const [cache, name] of [[this.keys[i], `new_key_${i}`], [this.values[i], `new_value_${i}`]] as const) {
+        const src = result[name].data as Float32Array | Float64Array;
+        for (let row = 0; row < B * heads; row++) cache.set(src.subarray(row * headDim, (row + 1) * headDim), (row * capacity + this.filled) * headDim);
+      }
+    }
+    this.filled++;
+  }
+
+  /** Which keys each row attends to: its prefix's, the tokens fed so far, not the empty slots, and the token fed now. */
+  mask(): number[] {
+    const { B, capacity } = this;
+    const W = this.prefixWidth;
+    const mask = new Array<number>(B * (capacity + 1)).fill(0);
+    for (let b = 0; b < B; b++) {
+      const row = b * (capacity + 1);
+      for (let j = 0; j < W; j++) mask[row + j] = this.prefixMask[b * W + j];
+      for (let j = W; j < this.filled; j++) mask[row + j] = 1;
+      mask[row + capacity] = 1;
+    }
+    return mask;
+  }
+
+  feeds(): Feeds {
+    const dims = [this.B, this.heads, this.capacity, this.headDim];
+    const feeds: Feeds = {};
+    for (let i = 0; i < this.layers; i++) {
+      feeds[`past_key_${i}`] = new ort.Tensor(this.keys[i] instanceof Float64Array ? 'float64' : 'float32', this.keys[i], dims);
+      feeds[`past_value_${i}`] = new ort.Tensor(this.values[i] instanceof Float64Array ? 'float64' : 'float32', this.values[i], dims);
+    }
+    return feeds;
   }
 }
 
@@ -375,21 +441,4 @@ interface SharedHead { length: number; tokens: number; past: Feeds }
 /** Flat indices of each row's last position in a [B, S] batch. */
 function lastRowsOf(B: number, S: number): ort.Tensor {
   return int64Tensor(Array.from({ length: B }, (_, b) => b * S + S - 1), [B]);
-}
-
-function argmaxAt(logits: ArrayLike<number>, offset: number, V: number): number {
-  let best = 0;
-  for (let v = 1; v < V; v++) if (logits[offset + v] > logits[offset + best]) best = v;
-  return best;
-}
-
-/** A token drawn from softmax(logits / temperature). */
-function sampleToken(logits: ArrayLike<number>, offset: number, V: number, sample: { temperature: number; random: () => number }): number {
-  const max = logits[offset + argmaxAt(logits, offset, V)];
-  const weights = new Float64Array(V);
-  let total = 0;
-  for (let v = 0; v < V; v++) total += weights[v] = Math.exp((logits[offset + v] - max) / sample.temperature);
-  let r = sample.random() * total;
-  for (let v = 0; v < V; v++) if ((r -= weights[v]) <= 0) return v;
-  return V - 1;
 }

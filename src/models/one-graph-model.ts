@@ -1,6 +1,7 @@
 // What causal and encoder-decoder models share: one graph opened lazily as one session on one
 // device (one copy of the weights for training, scoring and generation), the feeds a call leaves
 // out, and the loss-and-gradient and scoring calls around each architecture's own feeds.
+import type { TokenSampling } from './decoding.js';
 import type { FloatType, Graph } from '../engine/graph.js';
 import { createSession, EngineSession, supportsHalf, type Device, type SetupProgress, floatTensor, int64Tensor, ort, type DeviceChoice, type Feeds } from '../engine/runtime.js';
 import { InputError } from '../common/errors.js';
@@ -114,8 +115,8 @@ export abstract class OneGraphModel implements TunableModel {
   protected abstract readonly embeddingWeightName: string;
   /** Feeds for the train and score graphs: the architecture's inputs and the target rows. */
   abstract prepare(sequences: Sequence[], prompts: Prompts, weighting?: Weighting, padding?: Padding): PreparedBatch;
-  abstract scoreChoices(items: ChoiceItem[], prompts: Prompts, options?: { maxNewTokens?: number }): Promise<{ scores: number[][]; generated?: number[][] }>;
-  abstract generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options?: { stopAtEos?: boolean; promptIndex?: number[]; sample?: { temperature: number; random: () => number } }): Promise<{ ids: number[][] }>;
+  abstract scoreChoices(items: ChoiceItem[], prompts: Prompts, options?: { maxNewTokens?: number; sample?: TokenSampling }): Promise<{ scores: number[][]; generated?: number[][] }>;
+  abstract generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options?: { stopAtEos?: boolean; promptIndex?: number[]; sample?: TokenSampling }): Promise<{ ids: number[][] }>;
 
   session(): Promise<EngineSession> {
     this.opened ??= (async () => {

@@ -1,6 +1,7 @@
 // An encoder-decoder model (T5) as a TunableModel: the soft prompt goes in front of the encoder
 // input; the label text is the decoder's target (teacher forcing); scoring and greedy generation
 // run the decoder. Graphs, like the causal ones, take batch and lengths as symbols.
+import { nextToken, type TokenSampling } from './decoding.js';
 import { Graph, type FloatType, type Tensor } from '../engine/graph.js';
 import { add } from '../engine/ops/elementwise.js';
 import { gather } from '../engine/ops/indexing.js';
@@ -187,8 +188,8 @@ export class Seq2SeqLanguageModel extends OneGraphModel {
     return Array.from({ length: B }, (_, b) => logits.slice(b * V, (b + 1) * V));
   }
 
-  /** Greedy decoding; the encoder runs once per step (labels are a few tokens). */
-  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; promptIndex?: number[] } = {}) {
+  /** Greedy (or sampled) decoding; the encoder runs once per step (labels are a few tokens). */
+  async generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options: { stopAtEos?: boolean; promptIndex?: number[]; sample?: TokenSampling } = {}) {
     const B = prompts.length;
     const decoded = prompts.map(() => [this.cfg.decoderStartTokenId]);
     const done = new Array<boolean>(B).fill(false);
@@ -196,8 +197,7 @@ export class Seq2SeqLanguageModel extends OneGraphModel {
     for (let step = 0; step < maxNewTokens && !done.every(Boolean); step++) {
       const logits = await this.nextLogits(prompts, softPrompts, decoded, options.promptIndex);
       logits.forEach((row, b) => {
-        let best = 0;
-        for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
+        const best = nextToken(row, 0, row.length, b, options.sample);
         decoded[b].push(best);
         if (!done[b]) generated[b].push(best);
         if (best === this.cfg.eosTokenId && options.stopAtEos !== false) done[b] = true;

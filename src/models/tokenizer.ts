@@ -53,7 +53,8 @@ export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
   const tokenizerJson = () => (json ??= JSON.parse(readFileSync(tokenizerFile, 'utf8')) as Parameters<typeof frequencyRankedTokens>[0]);
   return {
     encode: (text, options = {}) => tok.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }),
-    decode: (ids, options = {}) => tok.decode(ids, { skip_special_tokens: options.skipSpecialTokens ?? true }),
+    // the library refuses no ids; an output that ended at once is the empty text
+    decode: (ids, options = {}) => (ids.length === 0 ? '' : tok.decode(ids, { skip_special_tokens: options.skipSpecialTokens ?? true })),
     bosTokenId: idOf(tok.bos_token_id),
     eosTokenId: idOf(tok.eos_token_id),
     padTokenId: idOf(tok.pad_token_id),

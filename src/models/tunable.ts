@@ -1,4 +1,5 @@
 // What the tuning code needs of a model, causal or encoder-decoder alike.
+import type { TokenSampling } from './decoding.js';
 import type { BaseConfig } from './config.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -54,9 +55,9 @@ export interface TunableModel {
    * each item's greedy continuation of its prefix (new tokens only) where the model can reuse the
    * prefix's pass (undefined where it cannot: then the caller generates).
    */
-  scoreChoices(items: ChoiceItem[], prompts: Prompts, options?: { maxNewTokens?: number }): Promise<{ scores: number[][]; generated?: number[][] }>;
+  scoreChoices(items: ChoiceItem[], prompts: Prompts, options?: { maxNewTokens?: number; sample?: TokenSampling }): Promise<{ scores: number[][]; generated?: number[][] }>;
   /** Greedy continuation of each prompt; each result row is the prompt's ids, then the new ones. */
-  generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options?: { stopAtEos?: boolean; promptIndex?: number[]; sample?: { temperature: number; random: () => number } }): Promise<{ ids: number[][] }>;
+  generate(prompts: number[][], softPrompts: Prompts, maxNewTokens: number, options?: { stopAtEos?: boolean; promptIndex?: number[]; sample?: TokenSampling }): Promise<{ ids: number[][] }>;
   device(): Promise<string>;
   dispose(): Promise<void>;
 }

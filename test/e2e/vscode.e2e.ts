@@ -28,6 +28,7 @@ describe('Prompt Tuning Studio in VS Code', { timeout: 15 * 60_000 }, () => {
   it('creates an experiment, trains, compares, and shows results on the dataset', async () => {
     // 1. New Experiment through the command palette
     await command('Prompt Tuning: New Experiment');
+    await quickInput(/^New Experiment$/, 'A label from a fixed set');
     await quickInput('New Experiment (1/6)', 'stories260K');
     await quickInput('New Experiment (2/6)', 'train.jsonl');
     await quickInput('New Experiment (3/6)', 'mood');

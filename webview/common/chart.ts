@@ -44,6 +44,13 @@ export class LineChart {
     this.stopTheme = onThemeChange(() => this.redraw());
   }
 
+  /** Names the chart anew (drawn again where the name changed). */
+  setTitle(title: string): void {
+    if (title === this.title) return;
+    this.title = title;
+    this.redraw();
+  }
+
   private measure(): number { return Math.max(200, Math.floor(this.host.clientWidth) || 480); }
 
   render(series: Series[]): void {

@@ -2,29 +2,34 @@
 // training curves, and the examples view: one column per prompt headed by its template, filters
 // per prompt, sortable columns, search hits marked, keyboard navigation, virtual scrolling for
 // 10k+ rows, and a detail pane for the selected example (its rendered prompts, every label's
-// log-probability, the generated text). Reflows down to 600 px; colours follow the theme.
+// log-probability, the generated text). Reflows down to 600 px; colours follow the theme. A
+// text-target task shows outputs against their targets instead of labels (target-view.ts).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
-import type { ComparisonData, ComparisonFromWebview, ComparisonToWebview, ExampleDetail, ExampleDetailPrompt, ExampleFilter, ExampleRow, ExampleSort, PromptSummary } from '../../src/common/protocol.js';
+import type { ComparisonData, ComparisonFromWebview, ComparisonToWebview, ExampleDetail, ExampleDetailPrompt, ExampleFilter, ExampleRow, ExampleSort, PromptSummary, SortMetric } from '../../src/common/protocol.js';
 import { accuracyText } from '../../src/common/accuracy-text.js';
-import { filterExamples, filterLabel, nextSort, sortExamples, splitHits, validFilter } from '../../src/common/example-filter.js';
+import { filterExamples, filterLabel, nextSort, sortExamples, validFilter } from '../../src/common/example-filter.js';
+import { lowerIsBetter, metricTitle } from '../../src/common/metric-titles.js';
 import type { RenderedPrompt } from '../../src/common/prompt-render.js';
 import { LineChart } from '../common/chart.js';
 import { applyStatusColors, onThemeChange } from '../common/theme.js';
 import { el, pct, vscodeApi } from '../common/vscode-api.js';
 import { columnWidths, type ColumnNeed } from './layout.js';
 import { labelShares } from './detail.js';
+import { marked } from './marks.js';
+import { bytes, costColumns, sortMetricChoices, targetCell, targetDetailParts, targetResultsTable } from './target-view.js';
 import { VirtualTable, type Cell } from './virtual-table.js';
 import './comparison.css';
 
 /**
  * selected: the prompt whose per-class figures show; normalised: confusion rows as shares of their
- * gold class; example: the selected example (file#line); sort: the examples table's order.
+ * gold class; example: the selected example (file#line); sort: the examples table's order;
+ * sortMetric: what a text target's prompt column sorts by.
  */
-interface State { runDirs: string[]; filter: ExampleFilter; search: string; scrollTop: number; selected?: string; normalised?: boolean; example?: string; sort?: ExampleSort | null }
+interface State { runDirs: string[]; filter: ExampleFilter; search: string; scrollTop: number; selected?: string; normalised?: boolean; example?: string; sort?: ExampleSort | null; sortMetric?: SortMetric }
 
 const api = vscodeApi<State, ComparisonFromWebview>();
 let state: State = api.state() ?? { runDirs: [], filter: 'all', search: '', scrollTop: 0 };
@@ -33,27 +38,28 @@ const app = document.getElementById('app')!;
 applyStatusColors();
 onThemeChange(applyStatusColors);
 
-const bytes = (b: number) => (b === 0 ? '0' : b < 2 ** 20 ? `${(b / 1024).toFixed(1)} KB` : `${(b / 2 ** 20).toFixed(1)} MB`);
 const exampleKey = (r: { file: string; line: number }) => `${r.file}#${r.line}`;
-
-/** Text with a search's hits in <mark>. */
-function marked(text: string, search: string): (Node | string)[] {
-  return splitHits(text, search).map((p) => (p.hit ? el('mark', {}, p.text) : p.text));
-}
+const isTarget = (d: ComparisonData) => d.task === 'target';
 
 function resultsTable(d: ComparisonData): HTMLElement {
+  if (isTarget(d)) return targetResultsTable(d);
   const best = Math.max(...d.prompts.map((p) => p.accuracy));
-  const names = ['prompt', 'kind', 'accuracy', 'macro-F1', 'NLL', 'AUC', 'exact match', ...d.labels.map((l) => `predicted ${l}`), 'task params', 'stored'];
-  const head = el('tr', {}, ...names.map((h) => el('th', { scope: 'col' }, h)));
+  // what a request costs, where the runs measured it
+  const costs = costColumns(d);
+  // a non-breaking hyphen: a wrapping heading keeps "macro-F1" whole
+  const names = ['prompt', 'kind', 'accuracy', 'macro\u2011F1', 'NLL', 'AUC', 'exact match', ...d.labels.map((l) => `predicted ${l}`), ...costs.map((c) => c.name), 'task params', 'stored'];
+  const costFrom = 7 + d.labels.length;
+  const head = el('tr', {}, ...names.map((h, k) => el('th', { scope: 'col', ...(k >= costFrom && k < costFrom + costs.length ? { class: 'cost', title: costs[k - costFrom].title } : {}) }, h)));
   // each cell names its column: below 760 px the rows become cards that show the names
   const td = (k: number, attrs: Record<string, string>, ...content: (Node | string)[]) => el('td', { ...attrs, 'data-label': names[k] }, ...content);
   const rows = d.prompts.map((p) => el('tr', { class: p.accuracy === best ? 'best' : '', 'data-prompt': p.key },
     td(0, { class: 'prompt-name', ...(p.rendered !== undefined ? { title: `rendered for the first example:\n${p.rendered}` } : p.template ? { title: p.template } : {}) }, p.key), td(1, {}, el('span', { class: `kind ${p.kind}` }, p.kind)),
-    td(2, { class: 'num accuracy', title: p.accuracyInterval ? 'accuracy (95% Wilson interval)' : 'accuracy' }, accuracyText(p.accuracy, p.accuracyInterval)), td(3, { class: 'num' }, p.macroF1.toFixed(3)), td(4, { class: 'num' }, p.nll === null ? '' : p.nll.toFixed(3)),
+    td(2, { class: 'num accuracy', title: p.accuracyInterval ? 'accuracy (95% Wilson interval)' : 'accuracy' }, accuracyText(p.accuracy, p.accuracyInterval)), td(3, { class: 'num' }, p.macroF1 === null ? '' : p.macroF1.toFixed(3)), td(4, { class: 'num' }, p.nll === null ? '' : p.nll.toFixed(3)),
     td(5, { class: 'num', title: p.auc === null ? 'undefined here: a class with no examples, or no label scored' : d.labels.length > 2 ? 'one-vs-rest macro AUC' : '' }, p.auc === null ? '' : p.auc.toFixed(3)), td(6, { class: 'num' }, pct(p.exactMatch)),
     ...d.labels.map((l, k) => td(7 + k, { class: 'num' }, pct(p.predictedRate[l] ?? 0))),
-    td(7 + d.labels.length, { class: 'num', title: 'task-specific parameters: 0 for text, n x d for a soft prompt, every weight for model tuning' }, p.taskParameters.toLocaleString('en-US')),
-    td(8 + d.labels.length, { class: 'num' }, bytes(p.taskParameters * 4))));
+    ...costs.map((c, k) => td(7 + d.labels.length + k, { class: 'num cost', title: c.title }, c.value(p)?.toFixed(c.digits) ?? '')),
+    td(7 + d.labels.length + costs.length, { class: 'num', title: 'task-specific parameters: 0 for text, n x d for a soft prompt, every weight for model tuning' }, p.taskParameters.toLocaleString('en-US')),
+    td(8 + d.labels.length + costs.length, { class: 'num' }, bytes(p.taskParameters * 4))));
   rows.forEach((row, k) => row.addEventListener('click', () => { state.selected = d.prompts[k].key; save(); renderPerClass(d); }));
   for (const row of rows) if (row.getAttribute('data-prompt') === selectedPrompt(d)?.key) row.classList.add('selected');
   return el('table', { class: 'results', id: 'results' }, el('thead', {}, head), el('tbody', {}, ...rows));
@@ -70,7 +76,8 @@ const perClassHost = el('div', { class: 'per-class-section' });
 /** The results table (its selected row) and the per-class figures of the selected prompt. */
 function renderPerClass(d: ComparisonData): void {
   summaryHost.replaceChildren(resultsTable(d));
-  perClassHost.replaceChildren(...perClassSection(d));
+  // a text target has no classes
+  perClassHost.replaceChildren(...(isTarget(d) ? [] : perClassSection(d)));
 }
 
 /** Precision, recall, F1 and support per class for the selected prompt. */
@@ -168,16 +175,49 @@ function filterFrom(value: string, d: ComparisonData): ExampleFilter {
   return validFilter(value, []);
 }
 
-function filterBar(d: ComparisonData): HTMLElement {
-  const bar = el('div', { class: 'toolbar filters' });
+/** The filter menu: a label task's prompts are right or wrong, a text target's pass or fail. */
+function filterChoices(d: ComparisonData): [string, string][] {
   const keys = d.prompts.map((p) => p.key);
-  const select = el('vscode-single-select', { id: 'filter', 'aria-label': 'Filter examples' }) as HTMLElement & { value: string };
-  const choices: [string, string][] = [
+  if (isTarget(d)) {
+    const named: ExampleFilter[] = ['all', 'fails', 'disagreements', { kind: 'allWrong' }, 'soft-wrong', 'discrete-wrong', ...keys.map((prompt): ExampleFilter => ({ kind: 'wrong', prompt }))];
+    return [
+      ...named.map((f): [string, string] => [filterValue(f), filterLabel(f, 'target')]),
+      ...(keys.length > 1 ? [['rightWrong', 'One prompt passes, another fails…'] as [string, string]] : []),
+    ];
+  }
+  return [
     ['all', 'All examples'], ['disagreements', 'Prompts disagree'], ['allDisagree', 'No two prompts agree'], ['allWrong', 'Every prompt is wrong'],
     ['soft-wrong', 'A soft prompt is wrong'], ['discrete-wrong', 'A discrete prompt is wrong'],
     ...keys.map((k): [string, string] => [`wrong:${k}`, `${k} is wrong`]),
     ...(keys.length > 1 ? [['rightWrong', 'One prompt right, another wrong…'] as [string, string]] : []),
   ];
+}
+
+/** A text target's "sort prompts by" menu: what a click on a prompt's heading sorts by. */
+function sortMetricPicker(d: ComparisonData): HTMLElement {
+  const select = el('vscode-single-select', { id: 'sort-metric', 'aria-label': 'Sort a prompt\'s column by' }) as HTMLElement & { value: string };
+  const current = state.sortMetric ?? 'exactMatch';
+  for (const [value, label] of sortMetricChoices(d)) {
+    const option = el('vscode-option', { value }, label);
+    if (value === current) option.setAttribute('selected', '');
+    select.append(option);
+  }
+  select.addEventListener('change', () => {
+    state.sortMetric = select.value as SortMetric;
+    // a prompt's column sorted already sorts again by the metric chosen
+    const column = state.sort?.column;
+    if (state.sort && typeof column === 'object') state.sort = { column: { prompt: column.prompt, metric: state.sortMetric }, descending: state.sort.descending };
+    save();
+    refreshTable();
+  });
+  return el('label', { class: 'pair' }, el('span', {}, 'sort prompts by'), select);
+}
+
+function filterBar(d: ComparisonData): HTMLElement {
+  const bar = el('div', { class: 'toolbar filters' });
+  const keys = d.prompts.map((p) => p.key);
+  const select = el('vscode-single-select', { id: 'filter', 'aria-label': 'Filter examples' }) as HTMLElement & { value: string };
+  const choices = filterChoices(d);
   for (const [value, label] of choices) {
     const option = el('vscode-option', { value }, label);
     if (value === filterValue(state.filter)) option.setAttribute('selected', '');
@@ -197,9 +237,11 @@ function filterBar(d: ComparisonData): HTMLElement {
       s.addEventListener('change', () => { set(s.value); save(); refreshTable(); });
       return el('label', { class: 'pair' }, el('span', {}, label), s);
     };
-    bar.append(picker('filter-right', 'right', f.right, (k) => { f.right = k; }), picker('filter-wrong', 'wrong', f.wrong, (k) => { f.wrong = k; }));
+    const [rightName, wrongName] = isTarget(d) ? ['passes', 'fails'] : ['right', 'wrong'];
+    bar.append(picker('filter-right', rightName, f.right, (k) => { f.right = k; }), picker('filter-wrong', wrongName, f.wrong, (k) => { f.wrong = k; }));
   }
-  const search = el('vscode-textfield', { id: 'search', placeholder: 'Search inputs and generated text', 'aria-label': 'Search examples', value: state.search }) as HTMLElement & { value: string };
+  if (isTarget(d)) bar.append(sortMetricPicker(d));
+  const search = el('vscode-textfield', { id: 'search', placeholder: isTarget(d) ? 'Search inputs and outputs' : 'Search inputs and generated text', 'aria-label': isTarget(d) ? 'Search inputs, targets and outputs' : 'Search examples', value: state.search }) as HTMLElement & { value: string };
   search.addEventListener('input', () => { state.search = search.value; save(); refreshTable(); });
   const exportCsv = el('vscode-button', { secondary: '' }, 'Export CSV');
   exportCsv.addEventListener('click', () => api.post({ type: 'export', format: 'csv', filter: state.filter, search: state.search, sort: state.sort ?? null }));
@@ -216,7 +258,11 @@ function promptHeader(p: PromptSummary): { header: (Node | string)[]; title: str
 }
 
 function headerTitle(p: PromptSummary, shown: { line: number; text: string } | null): string {
-  const lines = [`${p.key} (${p.kind}): click to sort, the examples it gets most surely wrong first (by the gold label's log-prob margin)`];
+  const metric = state.sortMetric ?? 'exactMatch';
+  const sorts = data && isTarget(data)
+    ? `click to sort by ${metric === 'assertions' ? 'assertions passed' : metricTitle(metric)}, its worst outputs first (${metric !== 'assertions' && lowerIsBetter(metric) ? 'highest' : 'lowest'}${metric === 'exactMatch' ? ', then by token F1' : ''}; "sort prompts by" picks the metric)`
+    : 'click to sort, the examples it gets most surely wrong first (by the gold label\'s log-prob margin)';
+  const lines = [`${p.key} (${p.kind}): ${sorts}`];
   if (p.template) lines.push(`template: ${p.template}`);
   if (shown) lines.push('', `rendered for line ${shown.line}:`, shown.text);
   return lines.join('\n');
@@ -224,7 +270,8 @@ function headerTitle(p: PromptSummary, shown: { line: number; text: string } | n
 
 /** The columns' sort keys, in the table's order. */
 function sortColumns(d: ComparisonData): (ExampleSort['column'] | null)[] {
-  return ['line', 'input', 'gold', ...d.prompts.map((p) => ({ prompt: p.key })), ...d.prompts.filter((p) => p.kind === 'pipeline').map(() => null)];
+  const prompt = (key: string): ExampleSort['column'] => (isTarget(d) ? { prompt: key, metric: state.sortMetric ?? 'exactMatch' } : { prompt: key });
+  return ['line', 'input', 'gold', ...d.prompts.map((p) => prompt(p.key)), ...d.prompts.filter((p) => p.kind === 'pipeline').map(() => null)];
 }
 
 /** The width of texts in the table's font (px), for the columns' minimums. */
@@ -240,15 +287,19 @@ function buildTable(d: ComparisonData, host: HTMLElement): VirtualTable<ExampleR
   // a pipeline also shows what its first stage wrote
   const stages = prompts.filter((p) => p.kind === 'pipeline');
   const generation = d.examples.some((r) => Object.values(r.cells).some((c) => c.generated !== undefined));
+  const target = isTarget(d);
   const columns = [
     { header: ['line'], sortable: true, className: 'col-line', title: 'line in the data file: click to sort' },
     { header: ['input'], sortable: true, className: 'col-input', title: 'the record as data.text renders it: click to sort' },
-    { header: ['gold'], sortable: true, className: 'col-gold', title: 'the gold label: click to sort' },
+    target
+      ? { header: ['target'], sortable: true, className: 'col-gold col-target', title: 'the expected output (data.target): click to sort' }
+      : { header: ['gold'], sortable: true, className: 'col-gold', title: 'the gold label: click to sort' },
     ...prompts.map((p) => ({ ...promptHeader(p), sortable: true, className: `col-prompt kind-${p.kind}` })),
     ...stages.map((p) => ({ header: [el('span', { class: 'col-key' }, `${p.key}: stage one`), el('span', { class: 'col-template' }, 'first stage text')], className: 'col-stage' })),
   ];
-  const t = new VirtualTable<ExampleRow>(host, columns, (row) => exampleCells(row, prompts, stages), (row) => api.post({ type: 'openLine', file: row.file, line: row.line }), {
-    rowHeight: generation || stages.length ? 42 : 26,
+  const t = new VirtualTable<ExampleRow>(host, columns, (row) => (target ? targetExampleCells(row, prompts) : exampleCells(row, prompts, stages)), (row) => api.post({ type: 'openLine', file: row.file, line: row.line }), {
+    // a text target's output takes two lines, its figures a third
+    rowHeight: target ? 62 : generation || stages.length ? 42 : 26,
     label: 'Examples: arrow keys move, Enter opens the line in the data file',
     idPrefix: 'example',
     onSort: (i) => {
@@ -262,6 +313,20 @@ function buildTable(d: ComparisonData, host: HTMLElement): VirtualTable<ExampleR
   const sizeColumns = () => {
     const font = getComputedStyle(t.table).font;
     const pad = 18;
+    if (target) {
+      // outputs wrap over two lines and share the room with the input; the target keeps its longest
+      // word readable, and the detail pane shows every text whole
+      const longestWord = (texts: string[]) => textWidth(texts.flatMap((x) => x.split(/\s+/)).slice(0, 5000), font);
+      const targetMin = Math.min(160, Math.max(textWidth(['target'], font) + 12, longestWord(d.examples.map((r) => r.gold)))) + pad;
+      const needs: ColumnNeed[] = [
+        { min: textWidth([String(d.examples.reduce((m, r) => Math.max(m, r.line), 1)), 'line'], font) + pad + 12, grow: 0 },
+        { min: 90, grow: 3 },
+        { min: targetMin, max: 240, grow: 0.8 },
+        ...prompts.map(() => ({ min: 96, max: 320, grow: 1.4 })),
+      ];
+      t.setWidths(columnWidths(Math.max(0, t.viewport.clientWidth - 2), needs));
+      return;
+    }
     const labels = [...d.labels, '(none)'];
     const predictionMin = textWidth(labels.map((l) => `✓ ${l}`), font) + pad + 6;
     const needs: ColumnNeed[] = [
@@ -302,6 +367,20 @@ function exampleCells(row: ExampleRow, prompts: PromptSummary[], stages: PromptS
       };
     }),
     ...stages.map((p): Cell => ({ nodes: marked(row.cells[p.key]?.stage1 ?? '', search), title: row.cells[p.key]?.stage1 ?? '', className: 'stage1' })),
+  ];
+}
+
+/** A text target's row: the input, the target, and each prompt's output against it. */
+function targetExampleCells(row: ExampleRow, prompts: PromptSummary[]): Cell[] {
+  const search = state.search;
+  return [
+    { text: String(row.line), className: 'num' },
+    { nodes: marked(row.input, search), title: row.input, className: 'input wrapped' },
+    { nodes: marked(row.gold, search), title: `target: ${row.gold}`, className: 'gold target' },
+    ...prompts.map((p): Cell => {
+      const c = row.cells[p.key];
+      return c ? targetCell(p, c, row.gold, search) : '';
+    }),
   ];
 }
 
@@ -375,16 +454,21 @@ function renderDetail(detail: ExampleDetail | null, row: ExampleRow): void {
     return;
   }
   const search = state.search;
+  const target = isTarget(data);
   const open = el('vscode-button', { secondary: '', id: 'open-line' }, 'Open line');
   open.addEventListener('click', () => api.post({ type: 'openLine', file: detail.file, line: detail.line }));
   const prompts = detail.prompts.map((p) => {
-    const verdict = p.correct ? 'right' : 'wrong';
+    const assertions = p.assertions?.length ? { passed: p.assertions.filter((a) => a.pass).length, total: p.assertions.length } : null;
+    // a text target's prompt passes its assertions where it has any, else the exact match
+    const pass = assertions ? assertions.passed === assertions.total : p.correct;
+    const verdict = pass ? 'right' : 'wrong';
     const summary = data!.prompts.find((q) => q.key === p.key);
+    const head = target
+      ? [el('span', { class: `verdict ${p.correct ? 'right' : 'wrong'}` }, p.correct ? '✓ exact match' : '✗ not exact'), ...(assertions ? [el('span', { class: `verdict ${pass ? 'right' : 'wrong'}` }, `${pass ? '✓' : '✗'} ${assertions.passed}/${assertions.total} assertions`)] : [])]
+      : [el('span', { class: `verdict ${verdict}` }, `${p.correct ? '✓' : '✗'} ${p.prediction || '(no label)'}`)];
     const parts: HTMLElement[] = [
-      el('div', { class: 'detail-prompt-head' },
-        el('span', { class: 'key' }, p.key), el('span', { class: `kind ${p.kind}` }, p.kind),
-        el('span', { class: `verdict ${verdict}` }, `${p.correct ? '✓' : '✗'} ${p.prediction || '(no label)'}`)),
-      scoreChart(p, detail.gold, data!.labels),
+      el('div', { class: 'detail-prompt-head' }, el('span', { class: 'key' }, p.key), el('span', { class: `kind ${p.kind}` }, p.kind), ...head),
+      ...(target ? targetDetailParts(p, detail.gold, search) : [scoreChart(p, detail.gold, data!.labels)]),
     ];
     if (p.generated !== undefined) parts.push(el('div', { class: 'generated' }, el('span', { class: 'muted' }, 'generated '), el('q', {}, ...marked(p.generated, search))));
     if (p.stage1 !== undefined) parts.push(el('div', { class: 'generated' }, el('span', { class: 'muted' }, 'stage one '), el('q', {}, ...marked(p.stage1, search))));
@@ -395,8 +479,10 @@ function renderDetail(detail: ExampleDetail | null, row: ExampleRow): void {
     return el('section', { class: `detail-prompt ${verdict}`, 'data-prompt': p.key }, ...parts);
   });
   detailHost.replaceChildren(
-    el('div', { class: 'detail-head' }, el('h4', {}, `Line ${detail.line}`), el('span', { class: 'gold-label' }, 'gold ', el('b', {}, detail.gold)), open),
+    el('div', { class: 'detail-head' }, el('h4', {}, `Line ${detail.line}`), ...(target ? [open] : [el('span', { class: 'gold-label' }, 'gold ', el('b', {}, detail.gold)), open])),
     el('div', { class: 'detail-input' }, ...marked(detail.input, search)),
+    // a target can be long: it gets a block of its own, whole
+    ...(target ? [el('div', { class: 'output-block detail-target' }, el('div', { class: 'caption' }, 'target'), el('div', { class: 'target-text' }, ...marked(detail.gold, search)))] : []),
     ...prompts,
   );
   // the column headings' tooltips show the prompts rendered for this example
@@ -404,6 +490,16 @@ function renderDetail(detail: ExampleDetail | null, row: ExampleRow): void {
     const d = detail.prompts.find((q) => q.key === p.key);
     if (d?.prompt) table!.headerCell(3 + i).title = headerTitle(p, { line: detail.line, text: d.prompt.parts.map((x) => x.text).join('') });
   });
+}
+
+/** What the marks of a text target's outputs mean, above its examples. */
+function diffLegend(d: ComparisonData): HTMLElement {
+  const assertions = d.examples.some((r) => Object.values(r.cells).some((c) => c.assertions));
+  return el('div', { class: 'diff-legend muted', id: 'diff-legend' },
+    `✓ passes (${assertions ? 'every assertion, or an exact match where a prompt has none' : 'an exact match'}), ✗ fails · `,
+    el('del', { class: 'extra' }, 'struck'), ': in the output, not the target · ',
+    el('ins', { class: 'missing' }, 'boxed'), ': in the target, missing from the output · F1: token F1',
+    ...(assertions ? [' · 1/2: assertions passed'] : []));
 }
 
 // ---- the whole panel ----
@@ -429,12 +525,16 @@ function render(): void {
     ...scaleSection(d),
     ...(d.inspections?.length ? [el('h3', {}, 'Nearest tokens'), el('div', { class: 'inspections', id: 'nearest-tokens' }, ...nearestTokensSection(d))] : []),
     perClassHost,
-    el('div', { class: 'section-head' }, el('h3', {}, 'Confusion matrices'), confusionToggle()),
-    el('div', { class: 'confusions' }, ...d.prompts.map((p) => confusion(p, d.labels, state.normalised === true))),
+    // a text target has no classes to confuse
+    ...(isTarget(d) ? [] : [
+      el('div', { class: 'section-head' }, el('h3', {}, 'Confusion matrices'), confusionToggle()),
+      el('div', { class: 'confusions' }, ...d.prompts.map((p) => confusion(p, d.labels, state.normalised === true))),
+    ]),
     el('h3', {}, 'Training'),
     chartsHost,
     el('h3', { id: 'examples-heading' }, 'Examples'),
     filterBar(d),
+    ...(isTarget(d) ? [diffLegend(d)] : []),
     el('div', { class: 'examples-layout' }, tableHost, detailHost),
   );
   const curves = d.curves.filter((c) => c.loss.length);
@@ -442,11 +542,14 @@ function render(): void {
     const lossHost = el('div', { class: 'chart', id: 'chart-loss' });
     const accHost = el('div', { class: 'chart', id: 'chart-accuracy' });
     chartsHost.append(lossHost, accHost);
+    // a text target's runs stop early on their headline metric: the dev curve is that metric
+    const devMetric = curves.find((c) => c.devMetric)?.devMetric?.name;
     const loss = new LineChart(lossHost, 'training loss');
-    const acc = new LineChart(accHost, 'dev accuracy');
+    const acc = new LineChart(accHost, `dev ${devMetric ? metricTitle(devMetric) : 'accuracy'}`);
     charts.push(loss, acc);
     loss.render(curves.map((c) => ({ label: c.run, points: c.loss })));
-    acc.render(curves.filter((c) => c.devAccuracy.length).map((c) => ({ label: c.run, points: c.devAccuracy, percent: true })));
+    const dev = curves.map((c) => (c.devMetric ? { label: c.run, points: c.devMetric.points, percent: !lowerIsBetter(c.devMetric.name) } : { label: c.run, points: c.devAccuracy, percent: true }));
+    acc.render(dev.filter((c) => c.points.length));
   } else chartsHost.append(el('div', { class: 'muted' }, 'No training curves (evaluation-only runs).'));
 
   table = buildTable(d, tableHost);

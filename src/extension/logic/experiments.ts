@@ -2,9 +2,10 @@
 // queue, its runs newest first, with a status, progress and best metric.
 import { resolve } from 'node:path';
 import { accuracyText } from '../../common/accuracy-text.js';
+import { headlineText, headlineValue, improves, metricValueText } from '../../common/metric-titles.js';
 import type { Job } from '../../common/protocol.js';
 import { effectiveStatus, listRuns, RunDir, runsRootFor } from '../../common/run-folder.js';
-import type { PromptResult, RunRecord } from '../../common/run-files.js';
+import type { EvalFile, HeadlineMetric, PromptResult, RunRecord } from '../../common/run-files.js';
 import type { QueuedJob } from './jobs.js';
 
 export interface LiveProgress { runDir: string; step: number; steps: number; loss?: number }
@@ -50,7 +51,13 @@ export function stoppedAt(status: string, record: Pick<RunRecord, 'step' | 'step
   return `${status} at step ${record.step}/${record.steps}`;
 }
 
-export function runNode(runDir: string, record: RunRecord, results: PromptResult[] | null, live?: LiveProgress): RunNode {
+/**
+ * A run's row. `evaluation`: what eval.json says of the task; a text target's row leads with its
+ * headline metric ("soft exact match 41.0%"), a label task's with accuracy.
+ */
+export function runNode(runDir: string, record: RunRecord, results: PromptResult[] | null, live?: LiveProgress, evaluation?: Pick<EvalFile, 'task' | 'metric'>): RunNode {
+  const target = evaluation?.task === 'target';
+  const metric: HeadlineMetric = evaluation?.metric ?? 'exactMatch';
   // a run whose process is gone is never shown as running
   const status = effectiveStatus(record);
   let label = runLabel(record);
@@ -59,6 +66,13 @@ export function runNode(runDir: string, record: RunRecord, results: PromptResult
   // a running run's progress, a finished run's accuracy, how a run without results ended
   if (live && live.runDir === runDir && status === 'running') {
     label = `${progressText(live.step, live.steps, live.loss)} · ${label}`;
+  } else if (results && results.length && target) {
+    const soft = results.filter((r) => r.kind !== 'discrete');
+    const bestOf = (rs: PromptResult[]) => rs.reduce((b, r) => (improves(metric, headlineValue(r, metric), headlineValue(b, metric)) ? r : b));
+    const best = bestOf(soft.length ? soft : results);
+    label = `${best.id} ${headlineText(metric, headlineValue(best, metric))} · ${label}`;
+    const discrete = results.filter((r) => r.kind === 'discrete');
+    description = discrete.length && soft.length ? `best discrete ${metricValueText(metric, headlineValue(bestOf(discrete), metric))}` : '';
   } else if (results && results.length) {
     const soft = results.filter((r) => r.kind !== 'discrete');
     const best = [...(soft.length ? soft : results)].sort((a, b) => b.accuracy - a.accuracy)[0];
@@ -73,10 +87,13 @@ export function runNode(runDir: string, record: RunRecord, results: PromptResult
   else if (status === 'interrupted') label = `${stoppedAt(status, record)} · ${label}`;
   else description = record.kind === 'import' ? 'imported soft prompt' : record.kind === 'scale' ? `scaling ablation over ${record.models?.length ?? 0} models` : record.kind === 'sweep' ? `sweep (${status})` : status;
   const icon = status === 'completed' ? 'pass' : status === 'failed' ? 'error' : status === 'cancelled' ? 'circle-slash' : status === 'interrupted' ? 'debug-pause' : live?.runDir === runDir ? 'sync~spin' : 'history';
-  const accuracies = (results ?? []).map((r) => `${r.id}: ${accuracyText(r.accuracy, r.accuracyInterval)}`);
+  // a text target's tooltip: each prompt's headline figure, then its exact match with its interval
+  const accuracies = (results ?? []).map((r) => (target
+    ? `${r.id}: ${metric === 'exactMatch' ? '' : `${headlineText(metric, headlineValue(r, metric))}, `}exact match ${accuracyText(r.accuracy, r.accuracyInterval)}`
+    : `${r.id}: ${accuracyText(r.accuracy, r.accuracyInterval)}`));
   // where a resume would start: the row's end, which says so too, is the first a side bar cuts
   const resumesAt = status === 'interrupted' || status === 'cancelled' ? `last checkpoint: step ${record.step} of ${record.steps}` : '';
-  const tooltip = [`${record.id}`, `status: ${status}`, resumesAt, `model: ${record.model?.id ?? ''}`, `device: ${record.device}`, record.error ? `error: ${record.error}` : '', ...(accuracies.length ? ['accuracy (95% interval):', ...accuracies] : [])].filter(Boolean).join('\n');
+  const tooltip = [`${record.id}`, `status: ${status}`, resumesAt, `model: ${record.model?.id ?? ''}`, `device: ${record.device}`, record.error ? `error: ${record.error}` : '', ...(accuracies.length ? [target ? 'results (95% interval of exact match):' : 'accuracy (95% interval):', ...accuracies] : [])].filter(Boolean).join('\n');
   const evaluated = results !== null || record.kind === 'scale';
   return { kind: 'run', runDir, id: record.id, status, label, description, tooltip, contextValue: `run.${status}${evaluated ? '.evaluated' : ''}`, icon };
 }
@@ -134,8 +151,8 @@ export function specNode(file: string, live?: LiveProgress, queue: QueuedJob[] =
       try {
         const record = run.recordInterruption();
         if (record.specFile && resolve(record.specFile) !== abs) return [];
-        const results = run.has('eval.json') ? run.readEval().results : null;
-        return [runNode(run.dir, record, results, live)];
+        const evaluation = run.has('eval.json') ? run.readEval() : null;
+        return [runNode(run.dir, record, evaluation?.results ?? null, live, evaluation ?? undefined)];
       } catch {
         return [];
       }

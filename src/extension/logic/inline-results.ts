@@ -1,21 +1,37 @@
-// Results on the lines of a dataset file: for each record's line, the gold label and each
-// prompt's prediction from the newest finished run that evaluated this file.
+// Results on the lines of a dataset file: for each record's line, the gold label (or a text
+// target's expected output) and each prompt's prediction (or output) from the newest finished run
+// that evaluated this file.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { headlineText, headlineValue, improves, metricValueText } from '../../common/metric-titles.js';
 import { listRuns, runsRootFor, type RunDir } from '../../common/run-folder.js';
 import { loadSpec, type LoadedSpec } from '../../common/spec.js';
-import type { EvalFile, PromptKind } from '../../common/run-files.js';
+import type { AssertionResult, EvalFile, HeadlineMetric, PromptKind, TaskKind } from '../../common/run-files.js';
+
+/**
+ * One prompt on one line. A text target's `prediction` is its output and `correct` whether it
+ * passes: every assertion where it has any, else an exact match (`exact`); `tokenF1` and the
+ * assertions that failed, with their reasons, are for the hover.
+ */
+export interface LinePrediction {
+  promptId: string; kind: string; prediction: string; correct: boolean; scores: Record<string, number> | null;
+  exact?: boolean; tokenF1?: number; assertions?: { passed: number; total: number; failed: AssertionResult[] };
+}
 
 export interface LineResult {
   line: number;
+  /** The gold label, or a text target's expected output. */
   gold: string;
-  predictions: { promptId: string; kind: string; prediction: string; correct: boolean; scores: Record<string, number> | null }[];
+  predictions: LinePrediction[];
 }
 
-/** An evaluated prompt and its accuracy on the evaluated split, as eval.json lists them. */
-export interface EvaluatedPrompt { id: string; kind: PromptKind; accuracy: number }
+/**
+ * An evaluated prompt and its accuracy on the evaluated split, as eval.json lists them; a text
+ * target's, its headline metric's value too (which ranks the prompts).
+ */
+export interface EvaluatedPrompt { id: string; kind: PromptKind; accuracy: number; headline?: { metric: HeadlineMetric; value: number | null } }
 
-export interface FileResults { runId: string; runDir: string; split: string; prompts: EvaluatedPrompt[]; lines: Map<number, LineResult> }
+export interface FileResults { runId: string; runDir: string; split: string; task?: TaskKind; prompts: EvaluatedPrompt[]; lines: Map<number, LineResult> }
 
 /** The newest completed run of any of the specs whose evaluation used this data file. */
 export function resultsForDataset(dataFile: string, specFiles: string[]): FileResults | null {
@@ -37,14 +53,23 @@ export function resultsForDataset(dataFile: string, specFiles: string[]): FileRe
     }
   }
   if (!best) return null;
+  const task = best.ev.task ?? 'label';
   const lines = new Map<number, LineResult>();
   for (const p of best.run.readPredictions()) {
-    const entry = lines.get(p.line) ?? { line: p.line, gold: p.gold, predictions: [] };
-    entry.predictions.push({ promptId: p.promptId, kind: p.kind, prediction: p.prediction, correct: p.correct, scores: p.scores });
+    const entry = lines.get(p.line) ?? { line: p.line, gold: p.target ?? p.gold, predictions: [] };
+    if (task === 'target') {
+      const failed = (p.assertions ?? []).filter((a) => !a.pass);
+      const assertions = p.assertions?.length ? { passed: p.assertions.length - failed.length, total: p.assertions.length, failed } : undefined;
+      entry.predictions.push({
+        promptId: p.promptId, kind: p.kind, prediction: p.output ?? p.prediction, correct: assertions ? failed.length === 0 : p.correct, scores: null, exact: p.correct,
+        ...(p.metrics?.tokenF1 !== undefined ? { tokenF1: p.metrics.tokenF1 } : {}), ...(assertions ? { assertions } : {}),
+      });
+    } else entry.predictions.push({ promptId: p.promptId, kind: p.kind, prediction: p.prediction, correct: p.correct, scores: p.scores });
     lines.set(p.line, entry);
   }
-  const prompts = best.ev.results.map((r) => ({ id: r.id, kind: r.kind, accuracy: r.accuracy }));
-  return { runId: best.run.id, runDir: best.run.dir, split: best.ev.split, prompts, lines };
+  const metric = best.ev.metric ?? 'exactMatch';
+  const prompts = best.ev.results.map((r): EvaluatedPrompt => ({ id: r.id, kind: r.kind, accuracy: r.accuracy, ...(task === 'target' ? { headline: { metric, value: headlineValue(r, metric) } } : {}) }));
+  return { runId: best.run.id, runDir: best.run.dir, split: best.ev.split, ...(task === 'target' ? { task } : {}), prompts, lines };
 }
 
 /** The setting promptTuning.inline.prompts: which prompts a dataset line shows. */
@@ -63,9 +88,21 @@ export function truncate(text: string, max: number): string {
   return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
 }
 
-/** The most accurate prompt of a kind; equal accuracies go to the smallest id, so the pick never depends on file order. */
+/**
+ * The most accurate prompt of a kind (a text target's best on its headline metric); equal figures
+ * go to the smallest id, so the pick never depends on file order.
+ */
 function mostAccurate(prompts: EvaluatedPrompt[], kind: PromptKind): EvaluatedPrompt | undefined {
-  return prompts.filter((p) => p.kind === kind).sort((a, b) => b.accuracy - a.accuracy || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0];
+  const better = (a: EvaluatedPrompt, b: EvaluatedPrompt) => {
+    if (a.headline && b.headline) return improves(a.headline.metric, a.headline.value, b.headline.value) ? -1 : improves(a.headline.metric, b.headline.value, a.headline.value) ? 1 : 0;
+    return b.accuracy - a.accuracy;
+  };
+  return prompts.filter((p) => p.kind === kind).sort((a, b) => better(a, b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0];
+}
+
+/** A prompt's figure in words: its accuracy, or a text target's headline metric ("exact match 41.0%"). */
+export function promptFigure(p: EvaluatedPrompt): string {
+  return p.headline ? headlineText(p.headline.metric, p.headline.value) : percent(p.accuracy);
 }
 
 /**
@@ -87,14 +124,15 @@ export function inlinePrompts(prompts: EvaluatedPrompt[], choice: InlinePromptCh
 /**
  * The short mark on a record's line: each shown prompt's name and ✓ or ✗, a wrong one followed
  * by the label it predicted (cut to a few characters; the hover has it whole), e.g.
- * "soft ✓ · best ✗ sad".
+ * "soft ✓ · best ✗ sad"; a text target's failing output likewise, its spaces folded.
  */
 export function markText(r: LineResult, shown: ShownPrompt[]): string {
   const parts: string[] = [];
   for (const s of shown) {
     const p = r.predictions.find((q) => q.promptId === s.id);
     if (!p) continue;
-    parts.push(p.correct ? `${s.mark} ✓` : `${s.mark} ✗ ${truncate(p.prediction || '(none)', LABEL_MAX)}`);
+    const none = p.exact !== undefined ? '(empty)' : '(none)';
+    parts.push(p.correct ? `${s.mark} ✓` : `${s.mark} ✗ ${truncate(p.prediction.replace(/\s+/g, ' ').trim() || none, LABEL_MAX)}`);
   }
   return parts.join(' · ');
 }
@@ -133,7 +171,8 @@ const percent = (x: number) => `${(100 * x).toFixed(1)}%`;
  * Markdown for a record's hover: the gold label, a legend of the marks (which prompt each names,
  * what ✓ and ✗ mean), then every prompt's prediction and log-likelihood of each label, in full.
  */
-export function hoverMarkdown(r: LineResult, results: Pick<FileResults, 'runId' | 'split'>, shown: ShownPrompt[]): string {
+export function hoverMarkdown(r: LineResult, results: Pick<FileResults, 'runId' | 'split' | 'task'>, shown: ShownPrompt[]): string {
+  if (results.task === 'target') return targetHoverMarkdown(r, results, shown);
   const legend = shown.map((s) => `**${md(s.mark)}** = ${md(s.id)} (${s.role ?? s.kind}, ${percent(s.accuracy)} on ${results.split})`).join(' · ');
   const meaning = '✓ predicted the gold label, ✗ another label (named after the mark)';
   // a pipeline's stage one alone scored no label: its cells stay empty
@@ -142,6 +181,27 @@ export function hoverMarkdown(r: LineResult, results: Pick<FileResults, 'runId' 
   const markOf = new Map(shown.map((s) => [s.id, s.mark]));
   const rows = r.predictions.map((p) => `| ${md(markOf.get(p.promptId) ?? '')} | ${md(p.promptId)} (${p.kind}) | ${p.correct ? '✓' : '✗'} ${md(p.prediction)} | ${labels.map((l) => p.scores?.[l]?.toFixed(3) ?? '').join(' | ')} |`);
   return `**Gold: ${md(r.gold)}** (run ${md(results.runId)}, ${results.split} split)\n\n${legend}; ${meaning}\n\n${head}\n${rows.join('\n')}`;
+}
+
+const OUTPUT_MAX = 300;
+
+/** A text for a Markdown table cell: escaped, on one line, cut where very long (the comparison panel has it whole). */
+const cell = (text: string) => md(truncate(text.replace(/\s+/g, ' ').trim(), OUTPUT_MAX));
+
+/**
+ * A text target's hover: the target, a legend of the marks, every prompt's output against it
+ * (✓ or ✗ as the mark has it, exact match, token F1, assertions passed), then each failed
+ * assertion with its reason.
+ */
+function targetHoverMarkdown(r: LineResult, results: Pick<FileResults, 'runId' | 'split'>, shown: ShownPrompt[]): string {
+  const legend = shown.map((s) => `**${md(s.mark)}** = ${md(s.id)} (${s.role ?? s.kind}, ${promptFigure(s)} on ${results.split})`).join(' · ');
+  const anyAssertions = r.predictions.some((p) => p.assertions);
+  const meaning = anyAssertions ? '✓ passes every assertion (an exact match where a prompt has none), ✗ fails' : '✓ the output matches the target exactly, ✗ it does not';
+  const markOf = new Map(shown.map((s) => [s.id, s.mark]));
+  const head = `| mark | prompt | output | exact | token F1 |${anyAssertions ? ' assertions |' : ''}\n|---|---|---|---|---:|${anyAssertions ? '---|' : ''}`;
+  const rows = r.predictions.map((p) => `| ${md(markOf.get(p.promptId) ?? '')} | ${md(p.promptId)} (${p.kind}) | ${p.correct ? '✓' : '✗'} ${p.prediction.trim() ? cell(p.prediction) : '*(empty)*'} | ${p.exact ? 'yes' : 'no'} | ${metricValueText('tokenF1', p.tokenF1)} |${anyAssertions ? ` ${p.assertions ? `${p.assertions.passed}/${p.assertions.total}` : ''} |` : ''}`);
+  const failures = r.predictions.flatMap((p) => (p.assertions?.failed ?? []).map((a) => `- ${md(p.promptId)}: ✗ \`${a.type}\`${a.reason ? ` ${md(a.reason)}` : ''}`));
+  return `**Target: ${r.gold.trim() ? cell(r.gold) : '*(empty)*'}** (run ${md(results.runId)}, ${results.split} split)\n\n${legend}; ${meaning}\n\n${head}\n${rows.join('\n')}${failures.length ? `\n\nFailed assertions:\n\n${failures.join('\n')}` : ''}`;
 }
 
 /** The specs (of a list) that read this data file, with the split it is for. */

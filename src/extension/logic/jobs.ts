@@ -3,7 +3,9 @@
 // subscribes to `onEvent` and `onQueueChange`), so it is tested without VS Code.
 import { EventEmitter } from 'node:events';
 import type { InputLocation } from '../../common/errors.js';
+import { headlineValue, metricTitle, metricValueText } from '../../common/metric-titles.js';
 import { jobSubject, type Job, type JobSummary, type TrainerEvent } from '../../common/protocol.js';
+import type { HeadlineMetric } from '../../common/run-files.js';
 import { TrainerError, TrainerProcess, type TrainerOptions } from '../../trainer/client.js';
 
 export interface LiveJob {
@@ -13,7 +15,9 @@ export interface LiveJob {
   step: number;
   steps: number;
   loss: [number, number][];
+  /** The dev figure by step: accuracy, or a text target's headline metric (devMetric names it). */
   devAccuracy: [number, number][];
+  devMetric?: HeadlineMetric;
   etaSeconds: number;
   status: 'starting' | 'running' | 'evaluating' | 'cancelling';
 }
@@ -26,18 +30,28 @@ export interface QueuedJob { id: number; job: Job }
 /** The job that ended last, as the Run view shows it until the next one starts: its curves and how it ended. */
 export interface FinishedJob { live: LiveJob; outcome: JobOutcome }
 
-/** One line for how a job ended: each prompt's accuracy, the run's status, or the error's first line. */
+/**
+ * One line for how a job ended: each prompt's accuracy (a text target's exact match: its rows carry
+ * token F1, which a label task's never do), the run's status, or the error's first line.
+ */
 export function outcomeLine(outcome: JobOutcome): string {
   if (outcome.error) return `failed: ${outcome.error.message.split('\n')[0]}`;
   const s = outcome.summary;
   if (!s) return 'removed from the queue';
   if (s.status !== 'completed') return s.status;
-  return resultsLine(s.split, s.results);
+  // a text target's rows carry token F1, which a label task's never do (a summary before task was recorded)
+  const target = s.task === 'target' || s.results.some((r) => r.tokenF1 !== undefined);
+  return resultsLine(s.split, s.results, target ? s.metric ?? 'exactMatch' : undefined);
 }
 
-/** A completed job's accuracy per prompt on its split; just `completed` where it evaluated none. */
-export function resultsLine(split: string, results: { id: string; accuracy: number }[]): string {
+/**
+ * A completed job's accuracy per prompt on its split ("test: zero-shot 66.7%, soft 93.3%"), or a
+ * text target's headline metric, named once ("test, exact match: zero-shot 30.0%, soft 41.0%");
+ * just `completed` where it evaluated none.
+ */
+export function resultsLine(split: string, results: (Parameters<typeof headlineValue>[0] & { id: string })[], metric?: HeadlineMetric): string {
   if (results.length === 0) return 'completed';
+  if (metric) return `${split}, ${metricTitle(metric)}: ${results.map((r) => `${r.id} ${metricValueText(metric, headlineValue(r, metric)) || 'n/a'}`).join(', ')}`;
   return `${split}: ${results.map((r) => `${r.id} ${(100 * r.accuracy).toFixed(1)}%`).join(', ')}`;
 }
 
@@ -165,13 +179,24 @@ export class JobManager {
       switch (e.type) {
         case 'run': live.runDir = e.runDir; live.runId = e.runId; live.steps = e.steps; live.status = 'running'; break;
         case 'progress': live.step = e.step; live.steps = e.steps; live.loss.push([e.step, e.loss]); live.etaSeconds = e.etaSeconds; break;
-        case 'eval': live.devAccuracy.push([e.step, e.accuracy]); break;
+        case 'eval':
+          // a text target's curve is its headline metric (a step without its value leaves a gap)
+          if (e.metric) {
+            live.devMetric = e.metric.name;
+            if (e.metric.value !== null) live.devAccuracy.push([e.step, e.metric.value]);
+          } else live.devAccuracy.push([e.step, e.accuracy]);
+          break;
         case 'evalProgress': if (live.status !== 'cancelling') live.status = 'evaluating'; break;
         default: break;
       }
     }
     if (e.type === 'log') this.emitter.emit('log', e.message);
-    if (e.type === 'eval') this.emitter.emit('log', `step ${e.step}: dev accuracy ${(100 * e.accuracy).toFixed(1)}%, dev NLL ${e.nll.toFixed(3)}`);
+    if (e.type === 'eval') {
+      const figure = e.metric && e.metric.name !== 'exactMatch' ? `dev ${metricTitle(e.metric.name)} ${metricValueText(e.metric.name, e.metric.value) || 'n/a'}, ` : '';
+      this.emitter.emit('log', e.metric
+        ? `step ${e.step}: ${figure}dev exact match ${(100 * e.accuracy).toFixed(1)}%, dev NLL/token ${e.nll.toFixed(3)}`
+        : `step ${e.step}: dev accuracy ${(100 * e.accuracy).toFixed(1)}%, dev NLL ${e.nll.toFixed(3)}`);
+    }
     this.emitter.emit('event', e, live);
   }
 }

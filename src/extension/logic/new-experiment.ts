@@ -1,5 +1,6 @@
 // The "New Experiment" flow without VS Code: look at a dataset file, propose the text and label
-// fields, the label values, the sibling dev/test files, and write a spec.
+// fields, the label values (or, for a text output, the field holding the expected output), the
+// sibling dev/test files, and write a spec.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { formatOf, normaliseLabel, readRecords } from '../../common/data.js';
@@ -14,17 +15,61 @@ export interface DatasetProfile {
   labelCandidates: { field: string; values: { value: string; count: number }[] }[];
   /** Fields holding the longest strings on average: likely the input text. */
   textCandidates: string[];
+  /** Fields that look like an expected text output, likeliest first (see targetCandidates). */
+  targetCandidates: TargetCandidate[];
   dev?: string;
   test?: string;
 }
 
+/** A field that may hold the text the model should produce: how many values it has, and a few of them. */
+export interface TargetCandidate { field: string; distinct: number; examples: string[] }
+
+/** What a field's values look like, for telling the text, a label and a target apart. */
+export interface FieldStats {
+  field: string;
+  /** Records where the field is a non-empty string, and the mean length of those strings. */
+  strings: number;
+  meanLength: number;
+  /** Distinct string values (counted up to DISTINCT_CAP), and the first few seen. */
+  distinct: number;
+  examples: string[];
+}
+
 const LABEL_NAMES = ['label', 'labels', 'class', 'category', 'target', 'mood', 'sentiment', 'answer', 'y'];
+/** Names a text output's field often has: these rank first, in this order. */
+const TARGET_NAMES = ['answer', 'answers', 'target', 'output', 'summary', 'subject', 'completion', 'response', 'reference'];
+const DISTINCT_CAP = 10_000;
+
+/**
+ * The fields likeliest to hold a text output, best first. A field qualifies where it is a string
+ * field other than the input text (`textField`, else the field with the longest strings), shorter
+ * on average than the input, with at least two values; a field with a usual name (answer, target,
+ * output, summary, subject, ...) ranks first, in that order; others need many distinct values (more
+ * than 50, or at least a third of its records), which a label from a fixed set does not have, and
+ * rank by how many of their values differ.
+ */
+export function targetCandidates(stats: FieldStats[], textField?: string): TargetCandidate[] {
+  const strings = stats.filter((f) => f.strings > 0);
+  const text = strings.find((f) => f.field === textField) ?? [...strings].sort((a, b) => b.meanLength - a.meanLength)[0];
+  if (!text) return [];
+  const rank = (f: FieldStats) => {
+    const i = TARGET_NAMES.indexOf(f.field.toLowerCase());
+    return i < 0 ? TARGET_NAMES.length : i;
+  };
+  const share = (f: FieldStats) => f.distinct / Math.max(1, f.strings);
+  return strings
+    .filter((f) => f.field !== text.field && f.meanLength < text.meanLength && f.distinct >= 2)
+    .filter((f) => rank(f) < TARGET_NAMES.length || f.distinct > 50 || share(f) >= 1 / 3)
+    .sort((a, b) => rank(a) - rank(b) || share(b) - share(a) || a.field.localeCompare(b.field))
+    .map((f) => ({ field: f.field, distinct: f.distinct, examples: f.examples }));
+}
 const SPLIT_NAMES = { dev: ['dev', 'validation', 'valid', 'val'], test: ['test'] };
 
 export async function profileDataset(file: string, options: { header?: boolean; maxRecords?: number } = {}): Promise<DatasetProfile> {
   const format = formatOf(file);
   const counts = new Map<string, Map<string, number>>();
   const lengths = new Map<string, number>();
+  const strings = new Map<string, { count: number; distinct: Set<string>; examples: string[] }>();
   let records = 0;
   for await (const r of readRecords(file, { format, header: options.header ?? true })) {
     records++;
@@ -34,6 +79,15 @@ export async function profileDataset(file: string, options: { header?: boolean; 
       const key = normaliseLabel(v);
       if (key !== undefined && values.size <= 50) values.set(key, (values.get(key) ?? 0) + 1);
       lengths.set(k, (lengths.get(k) ?? 0) + (typeof v === 'string' ? v.length : 0));
+      if (typeof v === 'string' && v.trim()) {
+        const s = strings.get(k) ?? { count: 0, distinct: new Set<string>(), examples: [] };
+        strings.set(k, s);
+        s.count++;
+        if (s.distinct.size < DISTINCT_CAP && !s.distinct.has(v)) {
+          s.distinct.add(v);
+          if (s.examples.length < 5) s.examples.push(v);
+        }
+      }
     }
     if (records >= (options.maxRecords ?? 5000)) break;
   }
@@ -43,7 +97,11 @@ export async function profileDataset(file: string, options: { header?: boolean; 
     .sort((a, b) => rankLabel(b) - rankLabel(a) || counts.get(a)!.size - counts.get(b)!.size)
     .map((field) => ({ field, values: [...counts.get(field)!].map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count) }));
   const textCandidates = fields.filter((f) => (lengths.get(f) ?? 0) > 0).sort((a, b) => lengths.get(b)! - lengths.get(a)!);
-  return { file, format, records, fields, labelCandidates, textCandidates, ...siblingSplits(file) };
+  const stats = fields.map((field): FieldStats => {
+    const s = strings.get(field);
+    return { field, strings: s?.count ?? 0, meanLength: s ? (lengths.get(field) ?? 0) / s.count : 0, distinct: s?.distinct.size ?? 0, examples: s?.examples ?? [] };
+  });
+  return { file, format, records, fields, labelCandidates, textCandidates, targetCandidates: targetCandidates(stats, textCandidates[0]), ...siblingSplits(file) };
 }
 
 function rankLabel(field: string): number {
@@ -68,7 +126,7 @@ export function siblingSplits(trainFile: string): { dev?: string; test?: string 
   return { dev: find(SPLIT_NAMES.dev), test: find(SPLIT_NAMES.test) };
 }
 
-export interface NewExperimentAnswers {
+interface CommonAnswers {
   name: string;
   specDir: string;
   model: string;
@@ -76,11 +134,12 @@ export interface NewExperimentAnswers {
   dev?: string;
   test?: string;
   textField: string;
-  labelField: string;
-  verbalizer: Record<string, string>;
   discreteTemplate: string;
   promptLength?: number;
 }
+
+/** A label from a fixed set: the label's field and each label's text; or a text output: the field holding it. */
+export type NewExperimentAnswers = CommonAnswers & ({ labelField: string; verbalizer: Record<string, string> } | { targetField: string });
 
 /** The spec the answers describe, with paths relative to the spec's folder. */
 export function buildSpec(a: NewExperimentAnswers): Record<string, unknown> {
@@ -89,8 +148,9 @@ export function buildSpec(a: NewExperimentAnswers): Record<string, unknown> {
     return r.startsWith('.') ? r : `./${r}`;
   };
   const modelIsPath = existsSync(a.model);
+  const target = 'targetField' in a;
   // an instruct model is prompted in chat turns today: its own chat template is compared too
-  const answerWith = `Answer with one of: ${Object.values(a.verbalizer).join(', ')}.`.replace(/[{}]/g, (brace) => brace + brace);
+  const answerWith = (target ? `Answer with the ${a.targetField} only.` : `Answer with one of: ${Object.values(a.verbalizer).join(', ')}.`).replace(/[{}]/g, (brace) => brace + brace);
   const chat = hasChatTemplate(a.model) ? [{ role: 'system', content: answerWith }, { role: 'user', content: `{${a.textField}}` }] : null;
   return {
     $schema: undefined,
@@ -101,16 +161,17 @@ export function buildSpec(a: NewExperimentAnswers): Record<string, unknown> {
       ...(a.dev ? { dev: rel(a.dev) } : {}),
       ...(a.test ? { test: rel(a.test) } : {}),
       text: a.discreteTemplate,
-      label: a.labelField,
-      verbalizer: a.verbalizer,
+      // a text output is the field's value as it is; evaluation.metric stays at its default (exact match)
+      ...(target ? { target: `{${a.targetField}}` } : { label: a.labelField, verbalizer: a.verbalizer }),
     },
     discretePrompts: [
       { id: 'zero-shot', template: a.discreteTemplate },
       { id: '4-shot', template: a.discreteTemplate, shots: 4 },
       ...(chat ? [{ id: 'chat-zero-shot', messages: chat }, { id: 'chat-4-shot', messages: chat, shots: 4 }] : []),
     ],
-    softPrompt: { length: a.promptLength ?? 20, init: 'class-labels' },
-    training: { optimizer: 'adafactor', learningRate: 0.3, schedule: 'linear', steps: 300, batchSize: 16, evalEvery: 50, sampling: 'balanced', seed: 0 },
+    // a text output has no labels to start the soft prompt from, nor classes to balance
+    softPrompt: { length: a.promptLength ?? 20, init: target ? 'sampled-vocab' : 'class-labels' },
+    training: { optimizer: 'adafactor', learningRate: 0.3, schedule: 'linear', steps: 300, batchSize: 16, evalEvery: 50, sampling: target ? 'random' : 'balanced', seed: 0 },
   };
 }
 

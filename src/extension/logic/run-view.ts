@@ -11,17 +11,20 @@ import { stoppedAt } from './experiments.js';
 
 export type RunViewReset = Extract<RunViewToWebview, { type: 'reset' }>;
 
-/** The view's whole content: the live job's, else the job that ended last in this window, else the newest run's on disk. */
+/** The view's whole content: the live job's, else the job that ended last in this window, else the newest run's on disk. A text target's dev curve is its headline metric, named by `metric`. */
 export function runViewReset(live: LiveJob | null, lastFinished: FinishedJob | null, newest: RunDir | null): RunViewReset {
-  if (live) return { type: 'reset', runId: live.runId, steps: live.steps, loss: live.loss, devAccuracy: live.devAccuracy, status: live.status };
+  const metricOf = (job: LiveJob) => (job.devMetric ? { metric: job.devMetric } : {});
+  if (live) return { type: 'reset', runId: live.runId, steps: live.steps, loss: live.loss, devAccuracy: live.devAccuracy, status: live.status, ...metricOf(live) };
   if (lastFinished) {
     const { live: last, outcome } = lastFinished;
-    return { type: 'reset', runId: last.runId ?? `${outcome.job.kind} ${jobSubject(outcome.job)}`, steps: last.steps, loss: last.loss, devAccuracy: last.devAccuracy, status: 'idle', ended: outcomeLine(outcome) };
+    return { type: 'reset', runId: last.runId ?? `${outcome.job.kind} ${jobSubject(outcome.job)}`, steps: last.steps, loss: last.loss, devAccuracy: last.devAccuracy, status: 'idle', ended: outcomeLine(outcome), ...metricOf(last) };
   }
   if (newest) {
     try {
       const record = newest.record;
-      return { type: 'reset', runId: newest.id, steps: record.steps, ...trainingCurves(newest), status: 'idle', ended: runStateLine(newest, record) };
+      const { loss, devAccuracy, devMetric } = trainingCurves(newest);
+      const dev = devMetric ? { devAccuracy: devMetric.points, metric: devMetric.name } : { devAccuracy };
+      return { type: 'reset', runId: newest.id, steps: record.steps, loss, ...dev, status: 'idle', ended: runStateLine(newest, record) };
     } catch {
       /* a run folder being deleted, or a torn file: show none */
     }
@@ -49,7 +52,8 @@ function runStateLine(run: RunDir, record: RunRecord): string {
   const status = effectiveStatus(record);
   if (status === 'completed') {
     const evaluation = run.has('eval.json') ? run.readEval() : null;
-    return evaluation ? resultsLine(evaluation.split, evaluation.results) : 'completed';
+    if (!evaluation) return 'completed';
+    return resultsLine(evaluation.split, evaluation.results, evaluation.task === 'target' ? evaluation.metric ?? 'exactMatch' : undefined);
   }
   if (status === 'failed') return record.error ? `failed: ${record.error.split('\n')[0]}` : 'failed';
   if (status === 'running') return `running in another process, step ${record.step}/${record.steps} at its last checkpoint`;

@@ -7,10 +7,15 @@ import type { ChoiceItem, Sequence, SoftPrompt, TunableModel } from '../../model
 import { PASS_OVERHEAD_POSITIONS } from '../../models/one-graph-model.js';
 import type { Example, Split } from '../../common/data.js';
 import { classificationMetrics, majorityVote } from './metrics.js';
-import type { Spec } from '../../common/spec.js';
+import { taskKind, type Spec } from '../../common/spec.js';
+import { Rng } from '../../engine/random.js';
+import type { TaskKind } from '../../common/run-files.js';
 import { PromptBuilder, type PromptUnderTest } from '../prompts/prompt-builder.js';
-import type { Encoded } from '../prompts/encoding.js';
-import type { Prediction, PromptResult, ScoredPrediction, ScoredPromptResult } from '../../common/run-files.js';
+import type { Encoded, SequenceEncoder } from '../prompts/encoding.js';
+import type { LabelPromptResult, Prediction, PromptResult, ScoredPrediction, ScoredPromptResult, TextMetricName } from '../../common/run-files.js';
+import { TEXT_METRICS } from '../../common/text-metrics.js';
+import { bootstrapMean } from '../../common/intervals.js';
+import { checkAssertions } from '../../common/assertions.js';
 
 export interface EvaluationOptions {
   /** The most examples (prefixes) in one pass. */
@@ -69,10 +74,24 @@ export class Evaluator {
   /** The spec's prompts as functions of a record, and the encoder training uses too. */
   readonly prompts: PromptBuilder;
 
+  /** A text-target task: each example has one answer, its target (else one per label). */
+  readonly task: TaskKind;
+
   constructor(readonly lm: TunableModel, readonly spec: Spec, readonly train?: Split) {
+    this.task = taskKind(spec);
     this.labels = Object.keys(spec.data.verbalizer);
     this.labelTexts = Object.values(spec.data.verbalizer);
     this.prompts = new PromptBuilder(lm, spec, train);
+  }
+
+  /** The answer texts scored for an example: every label's text, or its own target. */
+  private answersOf(example: Example): string[] {
+    return this.task === 'target' ? [example.target!] : this.labelTexts;
+  }
+
+  /** Answers scored per example (and per soft prompt of an ensemble). */
+  private get answerCount(): number {
+    return this.task === 'target' ? 1 : this.labels.length;
   }
 
   /** Log-likelihood of every label for every example: scores[e][c] (per soft prompt for ensembles). */
@@ -81,31 +100,36 @@ export class Evaluator {
   }
 
   /**
-   * Label scores and, with maxNewTokens, each example's greedy continuation: from its scoring pass
-   * where its generation prompt is its scoring prefix, else generated apart. Examples go through in
-   * windows (EVALUATION_WINDOW), each sorted by length into passes.
+   * Label (or target) scores and, with maxNewTokens, each example's continuation: from its scoring
+   * pass where its generation prompt is its scoring prefix, else generated apart. Examples go
+   * through in windows (EVALUATION_WINDOW), each sorted by length into passes.
    */
-  private async scoreAndGenerate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number): Promise<{ scores: number[][][]; generated?: Generation[]; truncated: number }> {
-    const scores: number[][][] = [];
-    const generated: Generation[] = [];
-    let truncated = 0;
+  private async scoreAndGenerate(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number, sample?: SampleOptions): Promise<Scored> {
+    const all: Scored = { scores: [], tokens: this.task === 'target' ? [] : undefined, promptTokens: 0, generated: maxNewTokens > 0 ? [] : undefined, truncated: 0 };
     for (let start = 0; start < examples.length; start += EVALUATION_WINDOW) {
       const window = examples.slice(start, start + EVALUATION_WINDOW);
-      const part = await this.scoreWindow(prompt, window, options, maxNewTokens, (done) => options.onProgress?.(start + done, examples.length, prompt.id));
-      for (const row of part.scores) scores.push(row);
-      for (const g of part.generated ?? []) generated.push(g);
-      truncated += part.truncated;
+      const part = await this.scoreWindow(prompt, window, options, maxNewTokens, (done) => options.onProgress?.(start + done, examples.length, prompt.id), sample);
+      for (let e = 0; e < window.length; e++) {
+        all.scores.push(part.scores[e]);
+        all.tokens?.push(part.tokens![e]);
+        all.generated?.push(part.generated![e]);
+      }
+      all.promptTokens += part.promptTokens;
+      all.truncated += part.truncated;
     }
-    return { scores, generated: maxNewTokens > 0 ? generated : undefined, truncated };
+    return all;
   }
 
   /** `truncated`: the examples whose input, for scoring or for generating, was cut to the context. */
-  private async scoreWindow(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number, progress: (done: number) => void): Promise<{ scores: number[][][]; generated?: Generation[]; truncated: number }> {
+  private async scoreWindow(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number, progress: (done: number) => void, sample?: SampleOptions): Promise<Scored> {
     const promptCount = Math.max(1, prompt.soft.length);
     const { items, slots, truncated } = this.labelChoices(prompt, examples);
-    const C = this.labels.length;
+    const C = this.answerCount;
     const n = prompt.soft[0]?.length ?? 0;
     const itemOf = (e: number) => slots[e * promptCount * C][0];
+    // the example each item scores (for sampling, whose draws follow the example)
+    const exampleOf = new Array<number>(items.length);
+    slots.forEach(([item], k) => (exampleOf[item] = Math.floor(k / (promptCount * C))));
     // an item generates in its scoring pass where its example's generation prompt is its prefix
     // (not where truncation cut the two differently, as for a record longer than the context)
     const sharing = new Array<boolean>(items.length).fill(false);
@@ -121,7 +145,8 @@ export class Evaluator {
     // longest prefixes first: batches of similar lengths pad little
     const order = items.map((_, i) => i).sort((a, b) => items[b].prefix.length - items[a].prefix.length);
     const itemScores = new Array<number[]>(items.length);
-    const perToken = this.spec.evaluation.rankScoring === 'mean';
+    // a text target's log-likelihood is kept whole: its NLL per token is reported from the counts
+    const perToken = this.spec.evaluation.rankScoring === 'mean' && this.task === 'label';
     const itemGenerations = new Array<Generation | undefined>(items.length);
     // a pass is padded to its longest prefix and its longest choice (or the generated tokens)
     const tokensOf = (i: number, generating = sharing[i]) => n + items[i].prefix.length + Math.max(generating ? maxNewTokens : 0, ...items[i].choices.map((ch) => ch.ids.length));
@@ -134,12 +159,12 @@ export class Evaluator {
       if (options.signal?.aborted) throw new CancelledError();
       const generating = idx.every((i) => sharing[i]);
       options.onBatch?.({ rows: idx.length, tokens: Math.max(...idx.map((i) => tokensOf(i, generating))) });
-      const out = await this.lm.scoreChoices(idx.map((i) => items[i]), soft, generating ? { maxNewTokens } : {});
+      const out = await this.lm.scoreChoices(idx.map((i) => items[i]), soft, generating ? { maxNewTokens, ...(sample ? { sample: this.sampler(sample, idx.map((i) => examples[exampleOf[i]])) } : {}) } : {});
       out.scores.forEach((row, j) => {
         const choices = items[idx[j]].choices;
         itemScores[idx[j]] = perToken ? row.map((v, c) => v / Math.max(1, choices[c].ids.length - choices[c].scoreFrom)) : row;
       });
-      if (generating) out.generated?.forEach((ids, j) => (itemGenerations[idx[j]] = { ids, text: this.lm.tokenizer!.decode(ids) }));
+      if (generating) out.generated?.forEach((ids, j) => (itemGenerations[idx[j]] = this.generation(ids)));
       done += idx.length;
       progress(Math.floor((examples.length * done) / items.length));
     }
@@ -147,15 +172,22 @@ export class Evaluator {
       const [item, choice] = slots[(e * promptCount + k) * C + c];
       return itemScores[item][choice];
     })));
+    // a text target's token counts give its NLL per token (a label task's would only cost memory)
+    const tokens = this.task !== 'target' ? undefined : examples.map((_, e) => Array.from({ length: promptCount }, (_, k) => Array.from({ length: C }, (_, c) => {
+      const [item, choice] = slots[(e * promptCount + k) * C + c];
+      const ch = items[item].choices[choice];
+      return ch.ids.length - ch.scoreFrom;
+    })));
+    const promptTokens = examples.reduce((sum, _, e) => sum + n + items[itemOf(e)].prefix.length, 0);
     const truncatedCount = truncated.filter(Boolean).length;
-    if (maxNewTokens === 0) return { scores, truncated: truncatedCount };
+    if (maxNewTokens === 0) return { scores, tokens, promptTokens, truncated: truncatedCount };
     const generated = examples.map((_, e) => itemGenerations[itemOf(e)]);
     const apart = examples.flatMap((example, e) => (generated[e] ? [] : [{ example, e }]));
     if (apart.length) {
-      const more = await this.generations(prompt, apart.map((a) => a.example), { ...options, maxNewTokens });
+      const more = await this.generations(prompt, apart.map((a) => a.example), { ...options, maxNewTokens, sample });
       apart.forEach((a, k) => (generated[a.e] = more[k]));
     }
-    return { scores, generated: generated as Generation[], truncated: truncatedCount };
+    return { scores, tokens, promptTokens, generated: generated as Generation[], truncated: truncatedCount };
   }
 
   /**
@@ -165,7 +197,7 @@ export class Evaluator {
    */
   labelChoices(prompt: PromptUnderTest, examples: Example[], promptOffset = 0): { items: ChoiceItem[]; slots: [number, number][]; truncated: boolean[] } {
     const sequences = this.labelSequences(prompt, examples, promptOffset);
-    const C = this.labels.length;
+    const C = this.answerCount;
     const perExample = C * Math.max(1, prompt.soft.length);
     const items: ChoiceItem[] = [];
     const slots: [number, number][] = [];
@@ -195,8 +227,7 @@ export class Evaluator {
   }
 
   /** Each example's greedy continuation, in example order; passes are sorted by prompt length within windows. */
-  async generations(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions & { maxNewTokens?: number }): Promise<Generation[]> {
-    const tok = this.lm.tokenizer!;
+  async generations(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions & { maxNewTokens?: number; sample?: SampleOptions }): Promise<Generation[]> {
     const n = prompt.soft[0]?.length ?? 0;
     const maxNew = options.maxNewTokens ?? this.generationLength(prompt);
     const soft = prompt.soft.length ? prompt.soft[0] : this.lm.emptyPrompt();
@@ -210,15 +241,53 @@ export class Evaluator {
         if (options.signal?.aborted) throw new CancelledError();
         options.onBatch?.({ rows: idx.length, tokens: tokensOf(idx[0]) });
         const batch = idx.map((i) => window[i]);
-        const { ids } = await this.lm.generate(batch, soft, maxNew);
-        ids.forEach((row, j) => {
-          const continuation = row.slice(batch[j].length);
-          generated[idx[j]] = { ids: continuation, text: tok.decode(continuation) };
-        });
+        const sample = options.sample ? { sample: this.sampler(options.sample, idx.map((i) => examples[start + i])) } : {};
+        const { ids } = await this.lm.generate(batch, soft, maxNew, sample);
+        ids.forEach((row, j) => (generated[idx[j]] = this.generation(row.slice(batch[j].length))));
       }
       for (const g of generated) out.push(g);
     }
     return out;
+  }
+
+  /**
+   * A continuation as a generation: in a text-target task it ends before end-of-sequence and before
+   * the first stop string (neither is part of the output); a label task's is kept whole, since a
+   * label is read from its start.
+   */
+  private generation(ids: number[]): Generation {
+    const tok = this.lm.tokenizer!;
+    if (this.task === 'label') return { ids, text: tok.decode(ids) };
+    const end = this.prompts.encoder.endCausalTargets ?? this.prompts.encoder.eosForTargets ?? this.lm.cfg.eosTokenId;
+    const stopAt = end === null ? -1 : ids.indexOf(end);
+    const kept = stopAt >= 0 ? ids.slice(0, stopAt) : ids;
+    const whole = tok.decode(kept, { skipSpecialTokens: true });
+    const text = beforeStop(whole, this.spec.evaluation.stop);
+    let tokens = kept.length;
+    if (text.length < whole.length) {
+      const cut = text.length;
+      // the tokens whose text precedes the stop string
+      while (tokens > 0 && tok.decode(kept.slice(0, tokens), { skipSpecialTokens: true }).length > cut) tokens--;
+    }
+    return { ids: kept.slice(0, tokens), text };
+  }
+
+  /**
+   * The text an output is compared with: the target up to its first stop string. An output ends
+   * before a stop string, so a target that spells one out ("{answer}." with stop ".", teaching
+   * the model to end there) would otherwise count against every output.
+   */
+  private expected(example: Example): string {
+    return beforeStop(example.target!, this.spec.evaluation.stop);
+  }
+
+  /**
+   * Sampling draws for a pass's rows: row b's from a generator seeded by evaluation.seed and its
+   * example alone, so an output does not depend on the pass it fell in.
+   */
+  private sampler(options: SampleOptions, rowExamples: Example[]): { temperature: number; topP: number; random: (row: number) => number } {
+    const generators = rowExamples.map((e) => new Rng(((options.seed * 1_000_003) ^ Math.imul(e.index + 1, 2_654_435_761)) >>> 0));
+    return { temperature: options.temperature, topP: options.topP, random: (row) => generators[row].next() };
   }
 
   /** Tokens generated for exact match: the longest label's, and one more. */
@@ -227,18 +296,131 @@ export class Evaluator {
     return Math.max(...this.labelTexts.map((t) => this.prompts.encoder.targetIds(sep + t).length)) + 1;
   }
 
-  async evaluate(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: ScoredPromptResult; predictions: ScoredPrediction[] }> {
-    const generating = (options.generation || this.spec.evaluation.metric === 'generate') && prompt.kind !== 'ensemble';
-    const { scores, generated, truncated } = await this.scoreAndGenerate(prompt, split.examples, options, generating ? this.generationLength(prompt) : 0);
-    const summary = this.summarize(prompt, split.examples, scores, generated);
-    if (truncated > 0) summary.result.truncated = truncated;
+  /**
+   * A prompt's metrics on a split and its predictions per example, with what the prompt costs:
+   * input tokens per request, output tokens, and the measured time per example.
+   */
+  async evaluatePrompt(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: ScoredPromptResult; predictions: Prediction[] }> {
+    const started = performance.now();
+    const { examples } = split;
+    const target = this.task === 'target';
+    const { evaluation } = this.spec;
+    // a text target is generated unless only its NLL is asked for (a dev evaluation led by nll)
+    const generating = target ? options.generation || evaluation.metric !== 'nll' : (options.generation || evaluation.metric === 'generate') && prompt.kind !== 'ensemble';
+    const maxNewTokens = !generating ? 0 : target ? this.targetGenerationLength() : this.generationLength(prompt);
+    const sample = target && evaluation.temperature > 0 ? { temperature: evaluation.temperature, topP: evaluation.topP, seed: evaluation.seed } : undefined;
+    // an ensemble of soft prompts answers with the output its members find most likely
+    const ensembleOfTargets = target && prompt.soft.length > 1;
+    const scored = await this.scoreAndGenerate(prompt, examples, options, ensembleOfTargets ? 0 : maxNewTokens, sample);
+    if (ensembleOfTargets && maxNewTokens > 0) scored.generated = await this.ensembleOutputs(prompt, examples, options, maxNewTokens, sample);
+    const summary = target ? this.summarizeTargets(prompt, examples, scored) : this.summarize(prompt, examples, scored.scores, scored.generated);
+    const { result } = summary;
+    if (scored.truncated > 0) result.truncated = scored.truncated;
     // what the model saw for the first example: the comparison shows a chat prompt's conversation
-    if (prompt.rendered && split.examples.length > 0) summary.result.rendered = prompt.rendered(split.examples[0]);
+    if (prompt.rendered && examples.length > 0) result.rendered = prompt.rendered(examples[0]);
+    const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+    result.promptTokens = scored.promptTokens / Math.max(1, examples.length);
+    if (scored.generated) result.outputTokens = mean(scored.generated.map((g) => g.ids.length));
+    result.msPerExample = (performance.now() - started) / Math.max(1, examples.length);
     return summary;
   }
 
+  /** evaluatePrompt for a label task, whose predictions all carry label scores. */
+  async evaluate(prompt: PromptUnderTest, split: Split, options: EvaluationOptions): Promise<{ result: LabelPromptResult; predictions: ScoredPrediction[] }> {
+    if (this.task !== 'label') throw new Error('evaluate scores labels; a text-target task is evaluated by evaluatePrompt');
+    return this.evaluatePrompt(prompt, split, options) as Promise<{ result: LabelPromptResult; predictions: ScoredPrediction[] }>;
+  }
+
+  /**
+   * An ensemble's outputs for a text target: each soft prompt generates its own, and each example
+   * keeps the one with the highest summed log-likelihood under the prompt that wrote it (majority
+   * vote has nothing to count when every output differs). An empty output (the end at once) ranks
+   * last unless every member's is empty, since its likelihood sums no token.
+   */
+  private async ensembleOutputs(prompt: PromptUnderTest, examples: Example[], options: EvaluationOptions, maxNewTokens: number, sample?: SampleOptions): Promise<Generation[]> {
+    const n = prompt.soft[0].length;
+    const best = examples.map(() => ({ score: -Infinity, generation: undefined as Generation | undefined }));
+    for (const member of prompt.soft) {
+      const generated = await this.generations({ ...prompt, soft: [member] }, examples, { ...options, maxNewTokens, sample });
+      const spoken = examples.flatMap((e, i) => (generated[i].ids.length ? [i] : []));
+      const sequences = spoken.map((i) => {
+        const { ids } = this.prompts.encoder.promptOnly(prompt.text(examples[i]), n, maxNewTokens);
+        return { ids: [...ids, ...generated[i].ids], targetStart: ids.length };
+      });
+      const scored = await scoreInBatches(this.lm, sequences, [member], options.batchSize, { signal: options.signal });
+      const scores = new Map(spoken.map((i, k) => [i, scored[k]]));
+      generated.forEach((g, i) => {
+        const score = scores.get(i) ?? -Infinity;
+        if (!best[i].generation || score > best[i].score) best[i] = { score, generation: g };
+      });
+    }
+    return best.map((b) => b.generation!);
+  }
+
+  /** Tokens generated for a text target (see targetGenerationLength). */
+  targetGenerationLength(): number {
+    return targetGenerationLength(this.spec, this.prompts.encoder, this.train?.examples ?? [], this.lm.contextLength);
+  }
+
+  /**
+   * A text-target prompt's metrics: each text metric and the assertions on its outputs (where it
+   * generated), and the target's teacher-forced NLL per token; per example, and per prompt as the
+   * mean with a 95% interval. Accuracy is exact match, the share of outputs right.
+   */
+  summarizeTargets(prompt: PromptUnderTest, examples: Example[], scored: Scored): { result: ScoredPromptResult; predictions: Prediction[] } {
+    const bad = scored.scores.findIndex((perPrompt) => perPrompt.some((row) => !Number.isFinite(row[0])));
+    if (bad >= 0) {
+      const what = prompt.soft.some((p) => Array.from(p.data).some((v) => !Number.isFinite(v))) ? 'its soft prompt holds NaN or infinite values' : 'the model gives NaN or infinite log-probabilities (check its weights)';
+      throw new InputError(`prompt "${prompt.id}": the target's log-likelihood for the record on line ${examples[bad].line} is not finite (${scored.scores[bad][0][0]}); ${what}`);
+    }
+    // per token; an ensemble's is the mean over its soft prompts
+    const nll = examples.map((_, e) => scored.scores[e].reduce((sum, row, k) => sum - row[0] / Math.max(1, scored.tokens![e][k][0]), 0) / scored.scores[e].length);
+    const assertions = [...this.spec.evaluation.assert, ...(prompt.assert ?? [])];
+    const outputs = scored.generated?.map((g) => g.text);
+    const expected = examples.map((e) => this.expected(e));
+    const perExample = outputs ? TEXT_METRICS.map((m) => ({ metric: m, values: examples.map((_, i) => m.perExample(outputs[i], expected[i])) })) : [];
+    const verdicts = outputs && assertions.length ? examples.map((e, i) => checkAssertions(assertions, outputs[i], e.fields)) : undefined;
+    const exact = perExample.find((p) => p.metric.name === 'exactMatch')?.values;
+    const predictions = examples.map((e, i): Prediction => ({
+      index: e.index, line: e.line, promptId: prompt.id, kind: prompt.kind,
+      gold: expected[i], prediction: outputs?.[i] ?? '', correct: exact ? exact[i] === 1 : false, scores: null,
+      target: expected[i],
+      ...(outputs ? { output: outputs[i], outputTokens: scored.generated![i].ids.length } : {}),
+      metrics: { ...Object.fromEntries(perExample.map((p) => [p.metric.name, p.values[i]])), nll: nll[i] },
+      ...(verdicts ? { assertions: verdicts[i] } : {}),
+      ...(prompt.demonstrations ? { shots: prompt.demonstrations(e).map((d) => d.line) } : {}),
+    }));
+    const intervals: NonNullable<PromptResult['intervals']> = {};
+    const means: Partial<Record<TextMetricName, number>> = {};
+    for (const { metric, values } of perExample) {
+      const { value, interval } = metric.aggregate(values);
+      means[metric.name] = value;
+      intervals[metric.name] = interval;
+    }
+    const nllSummary = bootstrapMean(nll);
+    intervals.nll = nllSummary.interval;
+    let passRate: number | undefined;
+    if (verdicts) {
+      // each example's share of passing assertions, so the interval resamples examples
+      const shares = verdicts.map((v) => v.filter((a) => a.pass).length / v.length);
+      const summary = bootstrapMean(shares);
+      passRate = summary.value;
+      intervals.passRate = summary.interval;
+    }
+    const correct = exact ? exact.filter((v) => v === 1).length : 0;
+    const taskParameters = prompt.taskParameters ?? prompt.soft.reduce((p, s) => p + s.length * s.dim, 0);
+    const result: ScoredPromptResult = {
+      id: prompt.id, kind: prompt.kind, taskParameters, count: examples.length,
+      accuracy: correct / Math.max(1, examples.length), accuracyInterval: intervals.exactMatch ?? [0, 1],
+      nll: nllSummary.value, intervals,
+      ...(exact ? { exactMatch: means.exactMatch, tokenF1: means.tokenF1, chrF: means.chrF, rougeL: means.rougeL } : {}),
+      ...(passRate !== undefined ? { passRate } : {}),
+    };
+    return { result, predictions };
+  }
+
   /** Metrics and per-example predictions from label scores [example][prompt][label] (and generations). */
-  summarize(prompt: PromptUnderTest, examples: Example[], scores: number[][][], generated?: Generation[]): { result: ScoredPromptResult; predictions: ScoredPrediction[] } {
+  summarize(prompt: PromptUnderTest, examples: Example[], scores: number[][][], generated?: Generation[]): { result: LabelPromptResult; predictions: ScoredPrediction[] } {
     const bad = scores.findIndex((perPrompt) => perPrompt.some((row) => row.some((v) => !Number.isFinite(v))));
     if (bad >= 0) {
       const what = prompt.soft.some((p) => Array.from(p.data).some((v) => !Number.isFinite(v))) ? 'its soft prompt holds NaN or infinite values' : 'the model gives NaN or infinite log-probabilities (check its weights)';
@@ -273,7 +455,8 @@ export class Evaluator {
 
   /** Each label with its text and the token ids a generation naming it starts with. */
   labelTargets(separator = this.spec.data.labelSeparator): { label: string; text: string; ids: number[] }[] {
-    return this.labels.map((label) => ({ label, text: this.spec.data.verbalizer[label], ids: this.prompts.encoder.targetIds(separator + this.spec.data.verbalizer[label]) }));
+    const verbalizer = this.spec.data.verbalizer;
+    return this.labels.map((label) => ({ label, text: verbalizer[label], ids: this.prompts.encoder.targetIds(separator + verbalizer[label]) }));
   }
 
   /**
@@ -282,7 +465,7 @@ export class Evaluator {
    * No label was scored, so there is no NLL or AUC to report (null) and no scores per example;
    * exact match is the accuracy itself. `stage1` holds the first lines the next stage saw.
    */
-  generatedOnly(prompt: PromptUnderTest, examples: Example[], generated: Generation[], stage1?: string[]): { result: PromptResult; predictions: Prediction[] } {
+  generatedOnly(prompt: PromptUnderTest, examples: Example[], generated: Generation[], stage1?: string[]): { result: PromptResult & Pick<LabelPromptResult, 'macroF1'>; predictions: Prediction[] } {
     const targets = this.labelTargets();
     const named = generated.map((g) => labelOfGenerated(g, targets));
     const gold = examples.map((e) => this.labels.indexOf(e.label));
@@ -307,7 +490,7 @@ export class Evaluator {
     for (const example of examples) {
       const text = prompt.text(example);
       for (let k = 0; k < Math.max(1, prompt.soft.length); k++) {
-        for (const labelText of this.labelTexts) out.push({ ...this.prompts.encoder.withTarget(text, sep + labelText, n), prompt: promptOffset + k });
+        for (const answer of this.answersOf(example)) out.push({ ...this.prompts.encoder.withTarget(text, sep + answer, n), prompt: promptOffset + k });
       }
     }
     return out;
@@ -332,11 +515,50 @@ export async function scoreInBatches(lm: TunableModel, sequences: Sequence[], pr
   return out;
 }
 
+/** What scoring (and generating) a prompt gives: [example][soft prompt][answer] log-likelihoods and their target tokens. */
+interface Scored {
+  scores: number[][][];
+  /** Text targets only. */
+  tokens?: number[][][];
+  /** The examples' input tokens (soft prompt included), summed. */
+  promptTokens: number;
+  generated?: Generation[];
+  truncated: number;
+}
+
+/** Sampling instead of greedy decoding (a text target's evaluation.temperature above 0). */
+export interface SampleOptions { temperature: number; topP: number; seed: number }
+
 export class CancelledError extends Error {
   constructor() {
     super('cancelled');
     this.name = 'CancelledError';
   }
+}
+
+/**
+ * Tokens generated for a text target: evaluation.maxNewTokens, else the longest train target's
+ * tokens (its end-of-sequence included) and a quarter more, at least 4 more: room to say a little
+ * more than any train answer did, and a bound on a prompt that never stops.
+ */
+export function targetGenerationLength(spec: Spec, encoder: SequenceEncoder, train: Example[], contextLength: number): number {
+  const asked = spec.evaluation.maxNewTokens;
+  if (asked !== undefined) return asked;
+  const sep = spec.data.labelSeparator;
+  // longest texts first, until no text left could hold more tokens than found
+  const bound = train.map((e) => ({ t: sep + e.target!, most: Buffer.byteLength(sep + e.target!, 'utf8') + 4 })).sort((a, b) => b.most - a.most);
+  let longest = 1;
+  for (const { t, most } of bound) {
+    if (most <= longest) break;
+    longest = Math.max(longest, encoder.targetIds(t).length);
+  }
+  return Math.min(contextLength, longest + Math.max(4, Math.ceil(longest / 4)));
+}
+
+/** A text up to the first of the stop strings (the whole text where none occurs). */
+export function beforeStop(text: string, stops: readonly string[]): string {
+  const at = Math.min(...stops.map((st) => text.indexOf(st)).filter((i) => i >= 0));
+  return Number.isFinite(at) ? text.slice(0, at) : text;
 }
 
 /** Generated text compared with a label: trimmed, lower case, without trailing punctuation. */

@@ -1,6 +1,10 @@
 // Classification metrics over predicted label indices (rank classification, or generation mapped
 // to a label, where -1 is text that names no label: wrong, and in no confusion-matrix column).
+import { wilsonInterval } from '../../common/intervals.js';
 import type { ClassMetrics, Metrics } from '../../common/run-files.js';
+
+// the Wilson interval lives in common (the text metrics use it too); kept importable from here
+export { wilsonInterval };
 
 export function classificationMetrics(labels: string[], gold: number[], predicted: number[], scores: number[][]): Metrics {
   const C = labels.length;
@@ -27,22 +31,6 @@ export function classificationMetrics(labels: string[], gold: number[], predicte
     count: n, accuracy: correct / n, accuracyInterval: wilsonInterval(correct, n), macroF1: perClass.reduce((s, k) => s + k.f1, 0) / C, confusion, nll: nll / n, predictedRate,
     auc: C === 2 ? auc(gold, scores.map((s) => s[1] - s[0])) : oneVsRestAuc(gold, scores), perClass,
   };
-}
-
-/** z of a two-sided 95% normal interval. */
-const Z95 = 1.959963984540054;
-
-/**
- * The Wilson score interval of a proportion (95%): unlike the normal approximation it stays in
- * [0, 1] and is not zero-width at 0% or 100%. No trials: [0, 1], nothing known.
- */
-export function wilsonInterval(successes: number, trials: number, z = Z95): [number, number] {
-  if (trials === 0) return [0, 1];
-  const p = successes / trials;
-  const z2n = (z * z) / trials;
-  const centre = (p + z2n / 2) / (1 + z2n);
-  const half = (z / (1 + z2n)) * Math.sqrt((p * (1 - p)) / trials + z2n / (4 * trials));
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
 /**

@@ -3,11 +3,11 @@
 import type { SoftPrompt, TunableModel } from '../../models/tunable.js';
 import type { Split } from '../../common/data.js';
 import { scoreInBatches, Evaluator } from './evaluate.js';
-import type { ScoredPrediction, ScoredPromptResult } from '../../common/run-files.js';
+import type { LabelPromptResult, ScoredPrediction } from '../../common/run-files.js';
 
 export interface MixedTask { id: string; evaluator: Evaluator; split: Split; prompt: SoftPrompt }
 
-export async function evaluateMixed(lm: TunableModel, tasks: MixedTask[], batchSize: number, signal?: AbortSignal): Promise<{ results: { task: string; result: ScoredPromptResult; predictions: ScoredPrediction[] }[]; seconds: number }> {
+export async function evaluateMixed(lm: TunableModel, tasks: MixedTask[], batchSize: number, signal?: AbortSignal): Promise<{ results: { task: string; result: LabelPromptResult; predictions: ScoredPrediction[] }[]; seconds: number }> {
   const lengths = new Set(tasks.map((t) => t.prompt.length));
   if (lengths.size > 1) throw new Error(`mixed batches need soft prompts of one length (got ${[...lengths].join(', ')})`);
   const perTask = tasks.map((t, k) => t.evaluator.labelSequences(t.evaluator.prompts.soft(t.id, t.prompt), t.split.examples, k));

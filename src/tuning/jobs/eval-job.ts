@@ -10,16 +10,28 @@ import { Evaluator } from '../evaluate/evaluate.js';
 import type { Split } from '../../common/data.js';
 import type { PromptUnderTest } from '../prompts/prompt-builder.js';
 import { firstLine, stage1Generations, stage1Prompt, stage2Prompt } from '../evaluate/pipeline.js';
-import type { Prediction, PromptResult } from '../../common/run-files.js';
+import type { HeadlineMetric, Prediction, PromptResult, TaskKind } from '../../common/run-files.js';
+import { taskKind } from '../../common/spec.js';
 import { baseRecord, prepare, type Emit, type Prepared } from './prepare.js';
 import { endRun } from './run-outcome.js';
 
 export function toRow(r: PromptResult): ResultRow {
-  return { id: r.id, kind: r.kind, accuracy: r.accuracy, macroF1: r.macroF1, nll: r.nll };
+  const optional = { macroF1: r.macroF1, exactMatch: r.exactMatch, tokenF1: r.tokenF1, chrF: r.chrF, rougeL: r.rougeL, passRate: r.passRate, promptTokens: r.promptTokens, outputTokens: r.outputTokens, msPerExample: r.msPerExample };
+  return { id: r.id, kind: r.kind, accuracy: r.accuracy, nll: r.nll, ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) };
+}
+
+/** One line for the log: a label result's accuracy, macro-F1 and NLL, or a text target's metrics, and the cost. */
+export function describeResult(r: PromptResult): string {
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const figures = r.macroF1 !== undefined || r.exactMatch === undefined
+    ? [`accuracy ${pct(r.accuracy)}`, ...(r.macroF1 !== undefined ? [`macro-F1 ${r.macroF1.toFixed(3)}`] : []), ...(r.nll !== null ? [`NLL ${r.nll.toFixed(3)}`] : [])]
+    : [`exact match ${pct(r.exactMatch)}`, `token F1 ${pct(r.tokenF1 ?? 0)}`, `chrF ${pct(r.chrF ?? 0)}`, `ROUGE-L ${pct(r.rougeL ?? 0)}`, ...(r.passRate !== undefined ? [`pass rate ${pct(r.passRate)}`] : []), ...(r.nll !== null ? [`NLL/token ${r.nll.toFixed(3)}`] : [])];
+  const cost = r.promptTokens !== undefined ? [`${r.promptTokens.toFixed(0)} input tokens${r.outputTokens !== undefined ? ` + ${r.outputTokens.toFixed(1)} output` : ''}, ${(r.msPerExample ?? 0).toFixed(0)} ms per example`] : [];
+  return [...figures, ...cost].join(', ');
 }
 
 /** Evaluates prompts on the held-out split (test, else dev) and writes eval.json and predictions.jsonl. */
-export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnderTest[], emit: Emit, signal?: AbortSignal, options: { pipelines?: boolean; stageOne?: { pipelineId: string; id: string; soft: SoftPrompt } } = {}): Promise<{ split: 'test' | 'dev'; results: PromptResult[] }> {
+export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnderTest[], emit: Emit, signal?: AbortSignal, options: { pipelines?: boolean; stageOne?: { pipelineId: string; id: string; soft: SoftPrompt } } = {}): Promise<{ split: 'test' | 'dev'; results: PromptResult[]; task: TaskKind; metric: HeadlineMetric }> {
   const { spec } = p.loaded;
   const split = p.splits.test ?? p.splits.dev;
   if (!split) throw new InputError(`${p.loaded.file}: data.test or data.dev is needed for the comparison`, { file: p.loaded.file, field: 'data.test' });
@@ -39,8 +51,14 @@ export async function evaluateAll(p: Prepared, run: RunDir, prompts: PromptUnder
   }
   const evalSplit = split.name as 'test' | 'dev';
   // after predictions.jsonl: a run with eval.json has its predictions
-  run.writeEval({ split: evalSplit, file: split.file, labels: Object.keys(spec.data.verbalizer), verbalizer: spec.data.verbalizer, results, truncated: results.reduce((sum, r) => sum + (r.truncated ?? 0), 0) });
-  return { split: evalSplit, results };
+  run.writeEval({ split: evalSplit, file: split.file, task: taskKind(spec), metric: spec.evaluation.metric, labels: Object.keys(spec.data.verbalizer), verbalizer: spec.data.verbalizer, results, truncated: results.reduce((sum, r) => sum + (r.truncated ?? 0), 0) });
+  return { split: evalSplit, results, task: taskKind(spec), metric: spec.evaluation.metric };
+}
+
+/** A finished job's summary of its evaluation. */
+export function evaluatedSummary(runDir: string, evaluation: Awaited<ReturnType<typeof evaluateAll>>): JobSummary {
+  const { split, task, metric, results } = evaluation;
+  return { runDir, split, status: 'completed', results: results.map(toRow), ...(task === 'target' ? { task, metric } : {}) };
 }
 
 async function evaluatePrompts(p: Prepared, evaluator: Evaluator, split: Split, prompts: PromptUnderTest[], results: PromptResult[], predictions: { add(rows: Prediction[]): void }, emit: Emit, signal: AbortSignal | undefined, options: { pipelines?: boolean; stageOne?: { pipelineId: string; id: string; soft: SoftPrompt } }): Promise<void> {
@@ -50,15 +68,16 @@ async function evaluatePrompts(p: Prepared, evaluator: Evaluator, split: Split, 
   // one prompt per call: a loop's locals in an async function would hold the last prompt's rows
   // through the next prompt's evaluation
   const evaluateOne = async (prompt: PromptUnderTest) => {
-    const { result, predictions: rows } = await evaluator.evaluate(prompt, split, {
+    const { result, predictions: rows } = await evaluator.evaluatePrompt(prompt, split, {
       ...batches,
-      generation: spec.evaluation.generation,
+      // a text target is judged by its outputs: evaluation.generation is a label task's choice
+      generation: spec.evaluation.generation || spec.data.target !== undefined,
       signal,
       onProgress: (done, total, promptId) => emit({ type: 'evalProgress', promptId, done, total }),
     });
     results.push(result);
     predictions.add(rows);
-    emit({ type: 'log', message: `${split.name} ${prompt.id} (${prompt.kind}): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}, NLL ${result.nll.toFixed(3)}` });
+    emit({ type: 'log', message: `${split.name} ${prompt.id} (${prompt.kind}): ${describeResult(result)}` });
   };
   for (const prompt of prompts) await evaluateOne(prompt);
   const variants = (options.pipelines === false ? [] : spec.pipelines).flatMap((pipeline) => [
@@ -72,10 +91,10 @@ async function evaluatePrompts(p: Prepared, evaluator: Evaluator, split: Split, 
     const texts = generated.map((g) => firstLine(g.text));
     const byExample = new Map(split.examples.map((e, k) => [e, texts[k]]));
     const prompt = { ...stage2Prompt(p.loaded, evaluator, pipeline, byExample), id, ...(soft ? { taskParameters: soft.length * soft.dim } : {}) };
-    const { result, predictions: rows } = await evaluator.evaluate(prompt, split, { ...batches, generation: false, signal });
+    const { result, predictions: rows } = await evaluator.evaluatePrompt(prompt, split, { ...batches, generation: false, signal });
     results.push(result);
     predictions.add(rows.map((r, k) => ({ ...r, stage1: texts[k] })));
-    emit({ type: 'log', message: `${split.name} ${id} (pipeline): accuracy ${(100 * result.accuracy).toFixed(1)}%, macro-F1 ${result.macroF1.toFixed(3)}` });
+    emit({ type: 'log', message: `${split.name} ${id} (pipeline): ${describeResult(result)}` });
     // stage one alone, beside its pipeline: how much the second stage refines the first
     const alone = evaluator.generatedOnly(first, split.examples, generated, texts);
     results.push(alone.result);
@@ -122,7 +141,7 @@ export async function runEvalJob(job: Extract<Job, { kind: 'eval' }>, emit: Emit
       const prompts = [...discretePrompts(p, evaluator), ...soft, ...ensemblePrompts(p, evaluator)];
       const evaluation = await evaluateAll(p, run, prompts, emit, signal);
       run.updateRecord({ status: 'completed' });
-      return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
+      return evaluatedSummary(run.dir, evaluation);
     });
   } finally {
     await p.release();

@@ -61,6 +61,8 @@ function refuse(loaded: LoadedSpec, path: (string | number)[], why: string): nev
 function checkExportable(loaded: LoadedSpec, lm: TunableModel): void {
   const { spec } = loaded;
   if (lm.kind === 'seq2seq') refuse(loaded, ['model'], 'the Accelerate export covers causal language models; T5 runs locally');
+  // the job's train.py scores a fixed label set by rank; it has no generation, stop strings or text metrics
+  if (spec.data.target !== undefined) refuse(loaded, ['data', 'target'], 'text-target tasks are not exported yet: the job scores labels by rank classification and has no generation or text metrics; train and evaluate this task locally (ptune train)');
   if (spec.pipelines.length) refuse(loaded, ['pipelines'], 'pipelines are not exported; remove them for the cluster job');
   if (spec.softPrompt.stage1 || spec.softPrompt.stageOneOf) refuse(loaded, ['softPrompt'], 'pipeline stages are not exported');
   if (spec.evaluation.ensembles.length) refuse(loaded, ['evaluation', 'ensembles'], 'ensembles are not exported; evaluate them locally after import-job');
@@ -120,7 +122,7 @@ export async function exportAccelerateJob(specFile: string, outDir: string, opti
     verbalizer: spec.data.verbalizer,
     labelSeparator: spec.data.labelSeparator,
     evaluation: {
-      split: test ? 'test' : 'dev', rankScoring: spec.evaluation.rankScoring, generation: spec.evaluation.generation, metric: spec.evaluation.metric,
+      split: test ? 'test' : 'dev', rankScoring: spec.evaluation.rankScoring, generation: spec.evaluation.generation, metric: spec.evaluation.metric as JobFile['evaluation']['metric'],
       discretePrompts: spec.discretePrompts.map((p) => ({ id: p.id, shots: p.shots ?? 0 })),
     },
     training: {
@@ -140,7 +142,7 @@ export async function exportAccelerateJob(specFile: string, outDir: string, opti
   };
   // dev is the held-out split when there is no test: its records then carry the discrete texts too
 
-  const initial = initSoftPrompt(lm, loaded, t.seed);
+  const initial = initSoftPrompt(lm, loaded, t.seed, train.examples);
   mkdirSync(outDir, { recursive: true });
   const templates = join(packageRoot(), 'templates', 'accelerate');
   for (const name of ACCELERATE_TEMPLATE_FILES) copyFileSync(join(templates, name), join(outDir, name));

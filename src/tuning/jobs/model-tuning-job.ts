@@ -1,5 +1,6 @@
 // `ptune tune-model`: the model-tuning baseline as a job, with the same data, template,
 // evaluation and run files as a prompt-tuning run, and the tuned weights as run/model/.
+import { devEvaluation } from '../train/dev-evaluation.js';
 import { weightShapes } from '../../models/architectures.js';
 import { readModelConfig } from '../../models/config.js';
 import { InputError } from '../../common/errors.js';
@@ -10,7 +11,7 @@ import { RunDir, runsRootFor } from '../../common/run-folder.js';
 import type { MetricRow } from '../../common/run-files.js';
 import { CancelledError, Evaluator } from '../evaluate/evaluate.js';
 import type { PromptUnderTest } from '../prompts/prompt-builder.js';
-import { evaluateAll, toRow } from './eval-job.js';
+import { evaluateAll, evaluatedSummary } from './eval-job.js';
 import { baseRecord, prepare, type Emit } from './prepare.js';
 import { endRun } from './run-outcome.js';
 import { estimateModelTuningMemory, ModelTuner } from '../train/model-tuning.js';
@@ -42,17 +43,17 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
       tuner = new ModelTuner(cfg, base, p.lm.tokenizer, { device: job.device, optimizer: mt.optimizer, weightDecay: spec.training.weightDecay });
       const sampler = new BatchSampler(p.splits.train.examples, mt.batchSize, spec.training.seed, spec.training.sampling);
       const metrics: MetricRow[] = [];
-      let best: { accuracy: number; step: number; arrays: Map<string, Float32Array> } | null = null;
+      let best: { value: number | null; step: number; arrays: Map<string, Float32Array> } | null = null;
       const evaluateDev = async (step: number) => {
         if (!p.splits.dev) return;
         const view = tuner!.snapshot();
         const devEvaluator = new Evaluator(view, spec, p.splits.train);
-        const { result } = await devEvaluator.evaluate(devEvaluator.prompts.soft('model-tuning', view.emptyPrompt(), 'model'), p.splits.dev, { batchSize: spec.training.evalBatchSize, generation: false, signal });
+        const { result } = await devEvaluator.evaluatePrompt(devEvaluator.prompts.soft('model-tuning', view.emptyPrompt(), 'model'), p.splits.dev, { batchSize: spec.training.evalBatchSize, generation: false, signal });
         await view.dispose();
-        const better = !best || result.accuracy > best.accuracy;
-        if (better) best = { accuracy: result.accuracy, step, arrays: new Map([...tuner!.arrays].map(([n, a]) => [n, Float32Array.from(a)])) };
-        metrics.push({ step, split: 'dev', devAccuracy: result.accuracy, devNll: result.nll, devMacroF1: result.macroF1 });
-        emit({ type: 'eval', step, split: 'dev', accuracy: result.accuracy, nll: result.nll, macroF1: result.macroF1, best: better });
+        const dev = devEvaluation(spec, step, result, best ? (best as { value: number | null }).value : null);
+        if (dev.better) best = { value: dev.value, step, arrays: new Map([...tuner!.arrays].map(([n, a]) => [n, Float32Array.from(a)])) };
+        metrics.push(dev.row);
+        emit({ type: 'eval', ...dev.event });
       };
       await evaluateDev(0);
       const started = performance.now();
@@ -80,7 +81,7 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
         const prompt: PromptUnderTest = { ...new Evaluator(tuned, spec, p.splits.train).prompts.soft('model-tuning', tuned.emptyPrompt(), 'model'), taskParameters: params };
         const evaluation = await evaluateAll({ ...p, lm: tuned }, run, [prompt], emit, signal, { pipelines: false });
         run.updateRecord({ status: 'completed' });
-        return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
+        return evaluatedSummary(run.dir, evaluation);
       } finally {
         await tuned.dispose();
       }

@@ -11,12 +11,13 @@ import { openModel, type OpenModelOptions } from '../../models/load.js';
 import { resolveModelFolder } from '../../models/model-folder.js';
 import type { TrainerEvent } from '../../common/protocol.js';
 import { modelFileHashes, type RunDir } from '../../common/run-folder.js';
-import { describeSplit, readSplit, type ReadProgress, type Split } from '../../common/data.js';
+import { describeSplit, readSplit, type Example, type ReadProgress, type Split } from '../../common/data.js';
 import type { ChatMessage, LoadedSpec } from '../../common/spec.js';
 import { loadSpecWithOverrides } from '../../common/spec-overrides.js';
 import { isSpanCorruptionT5, T5_CHECKPOINT_ADVICE } from '../../common/t5-checkpoints.js';
 import { configParameters, CPU_ROWS_PER_PASS, nvidiaGpuMemory, planMemory, type MemoryPlan } from '../train/memory-plan.js';
-import { SequenceEncoder } from '../prompts/encoding.js';
+import { encoderFor } from '../prompts/encoding.js';
+import { targetGenerationLength } from '../evaluate/evaluate.js';
 import { fillTemplate } from '../../common/template.js';
 import { checkChatTemplates, renderChatPrompt } from '../prompts/chat.js';
 import { chatConversation } from '../../common/prompt-render.js';
@@ -130,8 +131,8 @@ function prepareWithModel(loaded: LoadedSpec, lm: TunableModel, modelFolder: str
  */
 export function labelLengthWarning(loaded: LoadedSpec, lm: TunableModel): string | null {
   const { spec } = loaded;
-  if (spec.evaluation.rankScoring !== 'sum' || !lm.tokenizer) return null;
-  const encoder = new SequenceEncoder(lm.tokenizer, lm.contextLength, lm.kind === 'seq2seq' ? lm.cfg.eosTokenId : null);
+  if (spec.evaluation.rankScoring !== 'sum' || !lm.tokenizer || spec.data.target !== undefined) return null;
+  const encoder = encoderFor(lm, spec);
   const counts = Object.entries(spec.data.verbalizer).map(([label, text]) => ({ label, tokens: encoder.targetIds(spec.data.labelSeparator + text).length }));
   const min = Math.min(...counts.map((c) => c.tokens));
   const max = Math.max(...counts.map((c) => c.tokens));
@@ -157,18 +158,20 @@ export function t5CheckpointWarning(loaded: LoadedSpec, model: { id: string; fol
  */
 function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Split; dev?: Split; test?: Split }, device: DeviceChoice, precision: Precision): MemoryPlan {
   const { spec } = loaded;
-  const encoder = new SequenceEncoder(lm.tokenizer!, lm.contextLength, lm.kind === 'seq2seq' ? lm.cfg.eosTokenId : null);
+  const encoder = encoderFor(lm, spec);
   const longestLabel = Object.values(spec.data.verbalizer).reduce((a, b) => (b.length > a.length ? b : a), '');
   const longestTokens = (template: string, messages?: ChatMessage[]) => {
-    // a template naming a field filled later (a pipeline's {stage1}) is measured without it
-    const fill = (fields: Record<string, unknown>) => {
-      try { return messages ? renderChatPrompt(lm.tokenizer!, chatConversation(messages, fields), 'memory plan') : fillTemplate(template, fields); } catch { return template; }
+    // a template naming a field filled later (a pipeline's {stage1}) is measured without it;
+    // a text target is measured with its own answer after it
+    const fill = (e: Example) => {
+      const answer = e.target !== undefined ? spec.data.labelSeparator + e.target : '';
+      try { return (messages ? renderChatPrompt(lm.tokenizer!, chatConversation(messages, e.fields), 'memory plan') : fillTemplate(template, e.fields)) + answer; } catch { return template + answer; }
     };
     // the 32 longest texts, kept as they come: a large split's texts are never all in memory at once
     const longest: string[] = [];
     for (const s of [splits.train, splits.dev, splits.test]) {
       for (const e of s?.examples ?? []) {
-        const text = fill(e.fields);
+        const text = fill(e);
         if (longest.length === 32 && text.length <= longest[31].length) continue;
         const at = longest.findIndex((t) => t.length < text.length);
         longest.splice(at < 0 ? longest.length : at, 0, text);
@@ -179,7 +182,9 @@ function planJobMemory(loaded: LoadedSpec, lm: TunableModel, splits: { train: Sp
   };
   const n = spec.softPrompt.length;
   const trainTokens = Math.min(lm.contextLength, n + longestTokens(spec.softPrompt.template, spec.softPrompt.messages));
-  const evalTokens = Math.min(lm.contextLength, Math.max(trainTokens, ...spec.discretePrompts.map((d) => longestTokens(d.template ?? '', d.messages) * (1 + (d.shots ?? 0)))));
+  // a text target's outputs are generated after the prompt, as many tokens as evaluation will
+  const generated = spec.data.target !== undefined ? targetGenerationLength(spec, encoder, splits.train.examples, lm.contextLength) : 0;
+  const evalTokens = Math.min(lm.contextLength, generated + Math.max(trainTokens, ...spec.discretePrompts.map((d) => longestTokens(d.template ?? '', d.messages) * (1 + (d.shots ?? 0)))));
   const common = {
     batchSize: spec.training.batchSize, evalBatchSize: spec.training.evalBatchSize, tokens: trainTokens, evalTokens,
     microBatchSize: spec.training.microBatchSize, file: loaded.file,

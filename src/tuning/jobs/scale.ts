@@ -1,6 +1,7 @@
 // The model-scaling ablation (the paper's first figure): one spec run on several models; per
 // model its parameter count and the test accuracy of prompt design (the best discrete prompt),
 // prompt tuning, and model tuning where it fits in memory.
+import { taskKind } from '../../common/spec.js';
 import { type DeviceChoice } from '../../engine/runtime.js';
 import { weightShapes } from '../../models/architectures.js';
 import { readModelConfig } from '../../models/config.js';
@@ -56,6 +57,7 @@ export async function runScale(specFile: string, models: string[], options: { de
   const now = new Date().toISOString();
   run.writeRecord({ id: run.id, name: loaded.spec.name, kind: 'scale', specFile: loaded.file, spec: loaded.spec, status: 'completed', createdAt: now, updatedAt: now, models, device: options.device, step: 0, steps: 0, bestStep: null, bestDevAccuracy: null });
   run.writeScale({ points, runs });
-  writeFileAtomic(run.path('scale.svg'), scaleChartSvg(points, `${loaded.spec.name}: accuracy against model size`));
+  const measure = taskKind(loaded.spec) === 'target' ? 'exact match' : 'accuracy';
+  writeFileAtomic(run.path('scale.svg'), scaleChartSvg(points, `${loaded.spec.name}: ${measure} against model size`, measure));
   return { runDir: run.dir, points, status: 'completed' };
 }

@@ -1,6 +1,7 @@
 // Ablations as one job: the spec trained once per point of a grid of spec fields (soft prompt
 // length, initialisation, steps, ...) and per seed, the soft prompt's held-out accuracy summarised
 // per point as mean and standard deviation over the seeds, with a chart of them.
+import { taskKind } from '../../common/spec.js';
 import { RunDir, runsRootFor } from '../../common/run-folder.js';
 import { writeFileAtomic } from '../../common/atomic-file.js';
 import { InputError } from '../../common/errors.js';
@@ -12,7 +13,8 @@ import { OpenModels, type Emit } from './prepare.js';
 import { sweepChartSvg } from '../reports/sweep-chart.js';
 import type { AxisValue, Summary, SweepPoint } from '../../common/run-files.js';
 
-export interface SweepResult { runDir: string; split: 'test' | 'dev'; status: JobSummary['status']; seeds: number[]; points: SweepPoint[] }
+/** `measure`: what the points' figure is: accuracy, or exact match for a text target. */
+export interface SweepResult { runDir: string; split: 'test' | 'dev'; status: JobSummary['status']; seeds: number[]; points: SweepPoint[]; measure: string }
 
 /** Shorthand flags of `ptune sweep` and the spec fields they sweep. */
 export const AXIS_SHORTHANDS = { length: 'softPrompt.length', init: 'softPrompt.init', steps: 'training.steps', lr: 'training.learningRate' } as const;
@@ -105,9 +107,10 @@ export async function runSweep(job: Extract<Job, { kind: 'sweep' }>, emit: Emit,
     await models.closeAll();
   }
   save();
-  writeFileAtomic(sweep.path('sweep.svg'), sweepChartSvg(axes, points, `${base.spec.name}: ${split} accuracy over ${seeds.length} seed${seeds.length > 1 ? 's' : ''}`));
+  const measure = taskKind(base.spec) === 'target' ? 'exact match' : 'accuracy';
+  writeFileAtomic(sweep.path('sweep.svg'), sweepChartSvg(axes, points, `${base.spec.name}: ${split} ${measure} over ${seeds.length} seed${seeds.length > 1 ? 's' : ''}`, measure));
   sweep.updateRecord({ status });
-  return { runDir: sweep.dir, split, status, seeds, points };
+  return { runDir: sweep.dir, split, status, seeds, points, measure };
 }
 
 /** The sweep as the trainer and the extension see it: one row per point, its means over seeds. */

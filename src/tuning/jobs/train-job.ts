@@ -10,7 +10,7 @@ import { addStage1Field } from '../evaluate/pipeline.js';
 import { initSoftPrompt } from '../prompts/prompt-init.js';
 import { trainStageOne } from '../train/stage-one-train.js';
 import { trainSoftPrompt, type TrainResult } from '../train/train.js';
-import { discretePrompts, ensemblePrompts, evaluateAll, toRow } from './eval-job.js';
+import { discretePrompts, ensemblePrompts, evaluateAll, evaluatedSummary } from './eval-job.js';
 import { baseRecord, prepare, type Emit, type OpenModels, type Prepared } from './prepare.js';
 import { endRun } from './run-outcome.js';
 
@@ -38,7 +38,7 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
       const prompts = [...discretePrompts(p, evaluator), ...(stageOne ? [] : [evaluator.prompts.soft(spec.softPrompt.id, result.prompt)]), ...ensemblePrompts(p, evaluator)];
       const evaluation = await evaluateAll(p, run, prompts, emit, signal, { stageOne });
       run.updateRecord({ status: 'completed' });
-      return { runDir: run.dir, split: evaluation.split, status: 'completed', results: evaluation.results.map(toRow) };
+      return evaluatedSummary(run.dir, evaluation);
     });
   } finally {
     await p.release();
@@ -98,7 +98,7 @@ function trainPrompt(p: Prepared, run: RunDir, evaluator: Evaluator, resume: Che
     ? (a: Parameters<typeof trainSoftPrompt>[0]) => trainStageOne({ ...a, loaded: p.loaded })
     : trainSoftPrompt;
   return train({
-    lm: p.lm, spec, train: p.splits.train, dev: p.splits.dev, evaluator, initial: initSoftPrompt(p.lm, p.loaded, spec.training.seed), run, resume, signal, memory: p.memory,
+    lm: p.lm, spec, train: p.splits.train, dev: p.splits.dev, evaluator, initial: initSoftPrompt(p.lm, p.loaded, spec.training.seed, p.splits.train.examples), run, resume, signal, memory: p.memory,
     hooks: {
       onProgress: (e) => emit({ type: 'progress', step: e.step, steps: e.steps, loss: e.loss, learningRate: e.learningRate, examplesPerSecond: e.examplesPerSecond, etaSeconds: e.etaSeconds }),
       onEval: (e) => emit({ type: 'eval', ...e }),

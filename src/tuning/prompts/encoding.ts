@@ -1,7 +1,8 @@
 // Token sequences for training and scoring: a prompt text followed by a target (a label's text),
 // truncated from the left when longer than the model's context.
 import { continuationIds, type Tokenizer } from '../../models/tokenizer.js';
-import type { Sequence } from '../../models/tunable.js';
+import type { Sequence, TunableModel } from '../../models/tunable.js';
+import { taskKind, type Spec } from '../../common/spec.js';
 
 export interface Encoded extends Sequence { truncated: boolean }
 
@@ -11,12 +12,15 @@ export class SequenceEncoder {
   /**
    * `eosForTargets`: for encoder-decoder models, the end-of-sequence id every decoder target ends
    * with (the label is the decoder's own text, not a continuation of the prompt); null for causal models.
+   * `endCausalTargets`: for a causal model's text targets, the end-of-sequence id each target ends
+   * with, so the model learns where an output stops (labels need none: rank classification compares
+   * them, and generation maps the text's start to a label).
    */
-  constructor(readonly tokenizer: Tokenizer, readonly contextLength: number, readonly eosForTargets: number | null = null) {}
+  constructor(readonly tokenizer: Tokenizer, readonly contextLength: number, readonly eosForTargets: number | null = null, readonly endCausalTargets: number | null = null) {}
 
   /** The target tokens of a label text: its continuation after a prompt, or a decoder text ending in EOS. */
   targetIds(target: string): number[] {
-    if (this.eosForTargets === null) return continuationIds(this.tokenizer, target);
+    if (this.eosForTargets === null) return [...continuationIds(this.tokenizer, target), ...this.causalEnd()];
     const ids = this.tokenizer.encode(target.trim(), { addSpecialTokens: false });
     return ids[ids.length - 1] === this.eosForTargets ? ids : [...ids, this.eosForTargets];
   }
@@ -43,12 +47,16 @@ export class SequenceEncoder {
       return { ids: [...fitted.ids, ...this.targetIds(target)], targetStart: fitted.ids.length, truncated: fitted.truncated };
     }
     const head = this.encode(prompt);
-    const full = this.encode(prompt + target);
+    const full = [...this.encode(prompt + target), ...this.causalEnd()];
     let common = 0;
     while (common < head.length && common < full.length && head[common] === full[common]) common++;
     let targetStart = Math.min(common, full.length - 1);
     if (targetStart < 1 && softLength === 0) targetStart = 1;
     return this.fit({ ids: full, targetStart }, softLength);
+  }
+
+  private causalEnd(): number[] {
+    return this.endCausalTargets === null ? [] : [this.endCausalTargets];
   }
 
   /** A prompt alone (for generation), truncated to leave room for `reserve` new tokens. */
@@ -66,4 +74,14 @@ export class SequenceEncoder {
     const ids = [...seq.ids.slice(0, keepBos), ...seq.ids.slice(keepBos + drop)];
     return { ids, targetStart: seq.targetStart - drop, truncated: true };
   }
+}
+
+/**
+ * The encoder of a model for a spec's task: an encoder-decoder's targets end in its EOS; a causal
+ * model's do in a text-target task (where the output's end is part of the answer).
+ */
+export function encoderFor(lm: Pick<TunableModel, 'kind' | 'cfg' | 'tokenizer' | 'contextLength'>, spec: Pick<Spec, 'data'>): SequenceEncoder {
+  if (lm.kind === 'seq2seq') return new SequenceEncoder(lm.tokenizer!, lm.contextLength, lm.cfg.eosTokenId);
+  const eos = lm.cfg.eosTokenId ?? lm.tokenizer!.eosTokenId;
+  return new SequenceEncoder(lm.tokenizer!, lm.contextLength, null, taskKind(spec) === 'target' ? eos : null);
 }

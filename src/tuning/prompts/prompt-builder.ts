@@ -4,11 +4,11 @@
 import { Rng } from '../../engine/random.js';
 import { InputError } from '../../common/errors.js';
 import type { SoftPrompt, TunableModel } from '../../models/tunable.js';
-import type { Example, Split } from '../../common/data.js';
+import { answerText, type Example, type Split } from '../../common/data.js';
 import type { DiscretePromptSpec, Spec } from '../../common/spec.js';
 import { fillTemplate } from '../../common/template.js';
-import type { PromptKind } from '../../common/run-files.js';
-import { SequenceEncoder, type Encoded } from './encoding.js';
+import type { AssertionSpec, PromptKind } from '../../common/run-files.js';
+import { encoderFor, type Encoded, type SequenceEncoder } from './encoding.js';
 import { chatTextForEncoding, renderChatPrompt } from './chat.js';
 import { chatConversation, kShotText } from '../../common/prompt-render.js';
 
@@ -27,6 +27,8 @@ export interface PromptUnderTest {
   rendered?(example: Example): string;
   /** k-shot prompts: the train examples shown before this one (recorded in predictions.jsonl by line). */
   demonstrations?(example: Example): Example[];
+  /** Text targets: this prompt's own assertions (beside evaluation.assert). */
+  assert?: AssertionSpec[];
 }
 
 /**
@@ -51,7 +53,7 @@ export class PromptBuilder {
   readonly encoder: SequenceEncoder;
 
   constructor(private readonly lm: TunableModel, private readonly spec: Spec, private readonly train?: Split) {
-    this.encoder = new SequenceEncoder(lm.tokenizer!, lm.contextLength, lm.kind === 'seq2seq' ? lm.cfg.eosTokenId : null);
+    this.encoder = encoderFor(lm, spec);
   }
 
   discrete(p: DiscretePromptSpec, seed: number): PromptUnderTest {
@@ -66,8 +68,8 @@ export class PromptBuilder {
       if (!train) throw new Error('k-shot prompts need the train split');
       return drawShots(train.examples, p.shots, seed, p.id, example);
     };
-    const demosOf = (example: Example) => draw(example).map((d) => ({ fields: d.fields, labelText: this.spec.data.verbalizer[d.label] }));
-    const demonstrations = p.shots ? { demonstrations: draw } : {};
+    const demosOf = (example: Example) => draw(example).map((d) => ({ fields: d.fields, labelText: answerText(this.spec, d) }));
+    const demonstrations = { ...(p.shots ? { demonstrations: draw } : {}), ...(p.assert?.length ? { assert: p.assert } : {}) };
     if (p.messages) {
       const messages = p.messages;
       return { ...this.chatPrompt(p.id, 'discrete', [], (example) => chatConversation(messages, example.fields, demosOf(example), `discrete prompt ${p.id}`)), ...demonstrations };
@@ -84,9 +86,10 @@ export class PromptBuilder {
 
   soft(id: string, prompt: SoftPrompt, kind: PromptKind = 'soft', extra: SoftPrompt[] = []): PromptUnderTest {
     const messages = this.spec.softPrompt.messages;
+    const own = this.spec.softPrompt.assert?.length && kind === 'soft' ? { assert: this.spec.softPrompt.assert } : {};
     // the soft prompt goes before every input token (the rendered conversation too), as PEFT places it
-    if (messages) return this.chatPrompt(id, kind, [prompt, ...extra], (example) => chatConversation(messages, example.fields, [], `soft prompt ${id}`));
-    return { id, kind, soft: [prompt, ...extra], text: (example) => fillTemplate(this.spec.softPrompt.template, example.fields) };
+    if (messages) return { ...this.chatPrompt(id, kind, [prompt, ...extra], (example) => chatConversation(messages, example.fields, [], `soft prompt ${id}`)), ...own };
+    return { id, kind, soft: [prompt, ...extra], text: (example) => fillTemplate(this.spec.softPrompt.template, example.fields), ...own };
   }
 
   /** The soft prompt's training input: its text for a record and what goes before the label. */
@@ -98,9 +101,8 @@ export class PromptBuilder {
   trainingSequences(softLength: number): TrainingSequences {
     const input = this.softInput();
     const sep = input.labelSeparator ?? this.spec.data.labelSeparator;
-    const { verbalizer } = this.spec.data;
-    const full = (e: Example) => input.text(e) + sep + verbalizer[e.label];
-    const of = (e: Example) => this.encoder.withTarget(input.text(e), sep + verbalizer[e.label], softLength);
+    const full = (e: Example) => input.text(e) + sep + answerText(this.spec, e);
+    const of = (e: Example) => this.encoder.withTarget(input.text(e), sep + answerText(this.spec, e), softLength);
     const room = this.encoder.contextLength - softLength;
     return {
       of,

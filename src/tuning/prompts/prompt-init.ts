@@ -7,6 +7,7 @@ import type { SoftPrompt, TunableModel } from '../../models/tunable.js';
 import { continuationIds } from '../../models/tokenizer.js';
 import { readSoftPromptSource } from '../../common/run-folder.js';
 import type { LoadedSpec } from '../../common/spec.js';
+import type { Example } from '../../common/data.js';
 
 /** The paper samples from the 5,000 most common tokens. */
 const COMMON_TOKENS = 5000;
@@ -34,7 +35,20 @@ export function labelEmbedding(lm: Pick<TunableModel, 'cfg' | 'tokenizer' | 'emb
   return { ids, row };
 }
 
-export function initSoftPrompt(lm: TunableModel, loaded: LoadedSpec, seed: number): SoftPrompt {
+/**
+ * The texts class-labels initialisation starts from: each label's text, or in a text-target task
+ * the train split's most frequent targets (the answers the prompt most often has to give), most
+ * frequent first, ties in train order.
+ */
+export function answerTexts(loaded: LoadedSpec, train?: Example[]): string[] {
+  const labels = Object.values(loaded.spec.data.verbalizer);
+  if (loaded.spec.data.target === undefined) return labels;
+  const counts = new Map<string, number>();
+  for (const e of train ?? []) counts.set(e.target!, (counts.get(e.target!) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([text]) => text);
+}
+
+export function initSoftPrompt(lm: TunableModel, loaded: LoadedSpec, seed: number, train?: Example[]): SoftPrompt {
   const { softPrompt, data } = loaded.spec;
   const n = softPrompt.length;
   const d = lm.cfg.hiddenSize;
@@ -48,7 +62,7 @@ export function initSoftPrompt(lm: TunableModel, loaded: LoadedSpec, seed: numbe
       out.set(sampledVocabRows(lm, n, rng));
       break;
     case 'class-labels': {
-      const labels = Object.values(data.verbalizer);
+      const labels = answerTexts(loaded, train);
       const rows = Math.min(n, labels.length);
       for (let c = 0; c < rows; c++) out.set(labelEmbedding(lm, data.labelSeparator, labels[c]).row, c * d);
       if (n > rows) out.set(sampledVocabRows(lm, n - rows, rng), rows * d);

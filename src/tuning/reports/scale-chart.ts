@@ -35,7 +35,7 @@ export function accuracyScale(values: number[]): { low: number; y(accuracy: numb
 }
 
 /** Opening tag, background, title, grid, axes and axis titles; x ticks as a pixel and label markup. */
-export function chartFrame(title: string, xTicks: { px: number; label: string }[], xTitle: string, scale: ReturnType<typeof accuracyScale>): string[] {
+export function chartFrame(title: string, xTicks: { px: number; label: string }[], xTitle: string, scale: ReturnType<typeof accuracyScale>, measure = 'accuracy'): string[] {
   const { width: W, height: H, left, right, top, bottom } = CHART;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
@@ -48,7 +48,7 @@ export function chartFrame(title: string, xTicks: { px: number; label: string }[
   }
   parts.push(`<line x1="${left}" y1="${H - bottom}" x2="${W - right}" y2="${H - bottom}" stroke="#555"/>`, `<line x1="${left}" y1="${top}" x2="${left}" y2="${H - bottom}" stroke="#555"/>`);
   parts.push(`<text x="${(left + W - right) / 2}" y="${H - 20}" text-anchor="middle">${esc(xTitle)}</text>`);
-  parts.push(`<text x="18" y="${(top + H - bottom) / 2}" text-anchor="middle" transform="rotate(-90 18 ${(top + H - bottom) / 2})">test accuracy (%)</text>`);
+  parts.push(`<text x="18" y="${(top + H - bottom) / 2}" text-anchor="middle" transform="rotate(-90 18 ${(top + H - bottom) / 2})">test ${esc(measure)} (%)</text>`);
   return parts;
 }
 
@@ -63,7 +63,8 @@ export function legendEntry(k: number, markerKind: string, color: string, label:
   return [marker(markerKind, CHART.left + 19, ly - 7, color), `<text x="${CHART.left + 32}" y="${ly - 3}">${esc(label)}</text>`];
 }
 
-export function scaleChartSvg(points: ScalePoint[], title: string): string {
+/** `measure`: what the points are, accuracy or (a text target) exact match. */
+export function scaleChartSvg(points: ScalePoint[], title: string, measure = 'accuracy'): string {
   const sorted = [...points].sort((a, b) => a.params - b.params);
   const logs = sorted.map((p) => Math.log10(p.params));
   const lo = Math.floor(Math.min(...logs)), hi = Math.max(lo + 1, Math.ceil(Math.max(...logs)));
@@ -72,7 +73,7 @@ export function scaleChartSvg(points: ScalePoint[], title: string): string {
   const scale = accuracyScale(values);
   const ticks: { px: number; label: string }[] = [];
   for (let e = lo; e <= hi; e++) ticks.push({ px: x(10 ** e), label: `10<tspan dy="-6" font-size="9">${e}</tspan>` });
-  const parts = chartFrame(title, ticks, 'model parameters (log scale)', scale);
+  const parts = chartFrame(title, ticks, 'model parameters (log scale)', scale, measure);
   SERIES.forEach((s, i) => {
     const pts = sorted.filter((p) => p[s.key] !== null).map((p) => [x(p.params), scale.y(p[s.key] as number)] as const);
     if (pts.length > 1) parts.push(polyline(pts, s.color, s.dash));

@@ -20,7 +20,7 @@ const LOG_AXES = new Set(['softPrompt.length', 'training.learningRate']);
 
 const fieldName = (path: string) => path.split('.').pop()!;
 
-export function sweepChartSvg(axes: { path: string; values: AxisValue[] }[], points: ChartPoint[], title: string): string {
+export function sweepChartSvg(axes: { path: string; values: AxisValue[] }[], points: ChartPoint[], title: string, measure = 'accuracy'): string {
   const { width: W, left, right } = CHART;
   const [first, ...others] = axes;
   const xValues = first ? first.values : ['all runs'];
@@ -42,7 +42,7 @@ export function sweepChartSvg(axes: { path: string; values: AxisValue[] }[], poi
   const clampY = (a: number) => scale.y(Math.min(1, Math.max(scale.low, a)));
   const ticks = xValues.map((v) => ({ px: x(v), label: esc(String(v)) }));
   const xTitle = first ? `${first.path}${log ? ' (log scale)' : ''}` : '';
-  const parts = chartFrame(title, ticks, xTitle, scale);
+  const parts = chartFrame(title, ticks, xTitle, scale, measure);
   // one line per combination of the other axes' values, in the order the axes list them
   const lines = new Map<string, { label: string; points: ChartPoint[] }>();
   for (const p of points) {

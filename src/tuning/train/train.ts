@@ -11,9 +11,10 @@ import { Adafactor, Adam, clipGradient, learningRateAt, type Optimizer } from '.
 import { accumulatedLossAndGradient, type MemoryPlan } from './memory-plan.js';
 import { BatchSampler } from './sampler.js';
 import type { Spec } from '../../common/spec.js';
+import { devEvaluation, type EvalEvent } from './dev-evaluation.js';
 
 export interface ProgressEvent { step: number; steps: number; loss: number; learningRate: number; examplesPerSecond: number; etaSeconds: number; gradNorm: number }
-export interface EvalEvent { step: number; split: 'dev'; accuracy: number; nll: number; macroF1: number; best: boolean }
+export type { EvalEvent } from './dev-evaluation.js';
 
 export interface TrainHooks {
   onProgress?(e: ProgressEvent): void;
@@ -103,17 +104,18 @@ export async function trainSoftPrompt(args: {
 
   const evaluate = async (step: number) => {
     if (!dev) return false;
-    const { result } = await evaluator.evaluate(evaluator.prompts.soft(spec.softPrompt.id, { length: n, dim: d, data: prompt }), dev, { batchSize: args.memory?.evalBatchFor ? t.evalBatchSize : args.memory?.evalBatch ?? t.evalBatchSize, batchFor: args.memory?.evalBatchFor, generation: false, signal });
-    const better = bestAccuracy === null || result.accuracy > bestAccuracy;
+    const { result } = await evaluator.evaluatePrompt(evaluator.prompts.soft(spec.softPrompt.id, { length: n, dim: d, data: prompt }), dev, { batchSize: args.memory?.evalBatchFor ? t.evalBatchSize : args.memory?.evalBatch ?? t.evalBatchSize, batchFor: args.memory?.evalBatchFor, generation: false, signal });
+    // the headline metric decides the best prompt: accuracy for labels, evaluation.metric for text targets
+    const { value, better, row, event } = devEvaluation(spec, step, result, bestAccuracy);
     if (better) {
-      bestAccuracy = result.accuracy;
+      bestAccuracy = value;
       bestStep = step;
       bestPrompt = Float32Array.from(prompt);
       sinceBest = 0;
       run.writeCheckpoint('best.safetensors', { step, prompt, optimizer: { step: 0, tensors: {} }, training: {} });
     } else sinceBest++;
-    metrics.push({ step, split: 'dev', devAccuracy: result.accuracy, devNll: result.nll, devMacroF1: result.macroF1 });
-    hooks.onEval?.({ step, split: 'dev', accuracy: result.accuracy, nll: result.nll, macroF1: result.macroF1, best: better });
+    metrics.push(row);
+    hooks.onEval?.(event);
     return t.patience !== undefined && sinceBest >= t.patience;
   };
 
@@ -166,7 +168,7 @@ export async function trainSoftPrompt(args: {
     }
     if (stop) {
       stoppedEarly = true;
-      hooks.onLog?.(`early stop at step ${step}: no better dev accuracy in ${t.patience} evaluations`);
+      hooks.onLog?.(`early stop at step ${step}: no better dev ${spec.evaluation.metric === 'rank' || spec.evaluation.metric === 'generate' ? 'accuracy' : spec.evaluation.metric} in ${t.patience} evaluations`);
       checkpoint(step);
       break;
     }
