@@ -17,11 +17,12 @@ const USAGE = `usage: ptune <command> [options]
 commands:
   demo       [--device D]
              trains a soft prompt on the bundled model and task and prints the comparison
-  train      SPEC [--device D] [--resume RUN_DIR] [--runs-dir DIR] [--json]
+  train      SPEC [--device D] [--resume RUN_DIR [--force]] [--runs-dir DIR] [--json]
              [--seed N] [--steps N] [--length N] [--set PATH=VALUE ...] [--fail-under [PROMPT:]METRIC=VALUE ...]
              learns the spec's soft prompt, then compares it with the spec's discrete prompts;
              --seed, --steps, --length and --set change the spec's fields for this run (run.json
-             records the changed spec); --fail-under: see eval
+             records the changed spec); --fail-under: see eval; --resume refuses a run whose data
+             or model files changed since it started, naming them (--force goes on; run.json records it)
   sweep      SPEC [--length 1,5,20] [--init class-labels,random-uniform] [--steps N,M] [--lr A,B]
              [--axis PATH=V1,V2 ...] [--seeds N] [--set PATH=VALUE ...] [--runs-dir DIR] [--device D] [--json]
              one train run per point of the axes' grid and per seed (from training.seed up), in one

@@ -1,6 +1,7 @@
 // Datasets: JSONL, CSV and TSV (with or without a header), read as streams, each record kept
 // with its line number so results and errors point at the user's file.
 import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Readable } from 'node:stream';
@@ -36,6 +37,15 @@ export interface Split {
   counts: Record<string, number>;
   /** Records left out under data.onBadRecord "skip", in file order. */
   skipped?: SkippedRecord[];
+  /** The data file's sha256 (`sha256:<hex>`), whole, as run.json records it so a resume can tell an edited file. */
+  sha256?: string;
+}
+
+/** A file's sha256 as `sha256:<hex>`, read as a stream (a large file never whole in memory). */
+export async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) hash.update(chunk);
+  return `sha256:${hash.digest('hex')}`;
 }
 
 export interface RawRecord { line: number; fields: Record<string, unknown> }
@@ -337,7 +347,7 @@ export async function readSplit(loaded: LoadedSpec, name: SplitName, options: { 
   // read to the end unless maxExamples stopped it
   const stoppedEarly = spec.data.maxExamples !== undefined && examples.length >= spec.data.maxExamples;
   if (onBytesRead) options.onProgress!({ file, bytesRead: stoppedEarly ? bytesRead : totalBytes, totalBytes, records: examples.length });
-  return { name, file, examples, counts, skipped };
+  return { name, file, examples, counts, skipped, sha256: await fileSha256(file) };
 }
 
 /** k-shot prompts draw k distinct train examples: more than the split holds cannot be drawn. */

@@ -84,6 +84,18 @@ export function interruptionReason(record: LivenessFields): string {
   return `no heartbeat since ${record.heartbeat ?? record.updatedAt}${record.host ? ` from ${record.host}` : ''}`;
 }
 
+/**
+ * The command that continues a stopped run: a prompt-tuning run resumes from its last checkpoint
+ * (or from step 0 before its first); an evaluation or model-tuning run is run again.
+ */
+export function continueCommand(record: Pick<RunRecord, 'kind' | 'specFile' | 'evaluatedRuns'>, dir: string): string {
+  const spec = record.specFile ?? 'SPEC';
+  if (record.kind === 'eval') return `run it again with ptune eval ${spec}${(record.evaluatedRuns ?? []).map((r) => ` --run ${r}`).join('')}`;
+  if (record.kind === 'model-tuning') return `run it again with ptune tune-model ${spec}`;
+  if (record.kind) return 'run the command that made it again';
+  return `resume it with ptune train ${spec} --resume ${dir}`;
+}
+
 /** Heartbeat timers of the running runs of this process, by folder. */
 const heartbeats = new Map<string, NodeJS.Timeout>();
 
@@ -371,11 +383,31 @@ export function trainedRecord(record: RunRecord, file: string): TrainedRunRecord
 
 /** A soft prompt from a run folder or a PEFT adapter folder. */
 export function readSoftPromptSource(path: string, expectedDim?: number): SoftPromptTensor {
-  if (!existsSync(path)) throw new InputError(`${path}: no such run or adapter folder`, { file: path });
-  if (!existsSync(join(path, 'adapter_config.json')) && existsSync(join(path, 'run.json'))) {
-    throw new InputError(`${path}: the run has no soft prompt yet (it ended before its first evaluation); resume or retrain it`, { file: path });
-  }
+  checkSoftPromptSource(path);
   return readPeftAdapter(path, expectedDim).prompt;
+}
+
+/**
+ * Refuses, before any model is loaded, a folder that holds no soft prompt to read, saying why: no
+ * such folder, a run still training, stopped before writing one, of a kind that has none, or
+ * completed with its adapter files since removed.
+ */
+export function checkSoftPromptSource(path: string): void {
+  if (!existsSync(path)) throw new InputError(`${path}: no such run or adapter folder`, { file: path });
+  if (!statSync(path).isDirectory()) throw new InputError(`${path}: is a file, not a run or adapter folder`, { file: path });
+  if (ADAPTER_FILES.every((f) => existsSync(join(path, f))) || !existsSync(join(path, 'run.json'))) return;
+  const file = join(path, 'run.json');
+  const record = readRunJson(file, 'run.json') as RunRecord;
+  const missing = ADAPTER_FILES.filter((f) => !existsSync(join(path, f))).join(' and ');
+  const status = effectiveStatus(record);
+  let why: string;
+  if (record.kind && record.kind !== 'import' && record.kind !== 'model-tuning') why = `it is ${record.kind === 'eval' ? 'an evaluation' : `a ${record.kind}`} run, which has no soft prompt of its own; give a run it made or evaluated`;
+  else if (record.kind === 'model-tuning') why = 'it is a model-tuning run, which tunes the weights (run/model/), not a soft prompt';
+  else if (status === 'running') why = `it is still training (step ${record.step} of ${record.steps}; process ${record.pid ?? 'unknown'}); its soft prompt is written when training ends or is cancelled`;
+  else if (status === 'completed') why = `it completed, but ${missing} ${missing.includes(' and ') ? 'are' : 'is'} missing from the folder (deleted or moved); export it again from a copy, or retrain it`;
+  else if (status === 'interrupted') why = `it was interrupted (${interruptionReason(record)}) before writing its soft prompt; ${continueCommand(record, path)}`;
+  else why = `it ended ${status}${record.error ? ` (${record.error})` : ''} at step ${record.step} before writing its soft prompt; ${continueCommand(record, path)}`;
+  throw new InputError(`${path}: the run has no soft prompt: ${why}`, { file });
 }
 
 /** Identifies the model's files: hub blobs are named by their sha256; local files up to 256 MB are hashed. */

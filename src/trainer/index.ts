@@ -3,6 +3,7 @@
 import { InputError } from '../common/errors.js';
 import { jobSubject, type TrainerEvent, type TrainerRequest } from '../common/protocol.js';
 import { runJob } from '../tuning/jobs/index.js';
+import { onStopSignals } from '../tuning/jobs/stop-signals.js';
 
 function send(event: TrainerEvent): void {
   if (process.send && process.connected) process.send(event);
@@ -10,6 +11,13 @@ function send(event: TrainerEvent): void {
 
 const controller = new AbortController();
 let started = false;
+
+// SIGTERM, SIGINT and SIGHUP cancel as the parent's cancel does: the step ends, a checkpoint is
+// written and the run is marked cancelled (a second signal ends the process at once)
+onStopSignals((signal) => {
+  process.stderr.write(`[trainer] ${signal}: cancelling after the current step\n`);
+  controller.abort();
+});
 
 process.on('disconnect', () => {
   // the parent died or closed the channel: nobody is listening, stop now

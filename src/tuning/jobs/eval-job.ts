@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { InputError } from '../../common/errors.js';
 import type { SoftPrompt } from '../../models/tunable.js';
 import type { Job, JobSummary, ResultRow } from '../../common/protocol.js';
-import { readSoftPromptSource, RunDir, runsRootFor } from '../../common/run-folder.js';
+import { checkSoftPromptSource, readSoftPromptSource, RunDir, runsRootFor } from '../../common/run-folder.js';
 import { Evaluator } from '../evaluate/evaluate.js';
 import type { Split } from '../../common/data.js';
 import type { PromptUnderTest } from '../prompts/prompt-builder.js';
@@ -119,6 +119,8 @@ export function ensemblePrompts(p: Prepared, evaluator: Evaluator): PromptUnderT
 
 /** Evaluates the spec's discrete prompts and the soft prompts of the given runs (or adapters). */
 export async function runEvalJob(job: Extract<Job, { kind: 'eval' }>, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
+  // a run still training, or one without its adapter, is said before the model loads
+  for (const dir of job.runs) checkSoftPromptSource(dir);
   const p = await prepare(job.specFile, job, emit);
   try {
     const { spec } = p.loaded;

@@ -74,7 +74,14 @@ export class OpenModels {
  * `options.model` replaces the spec's model (the scaling ablation runs one spec on several);
  * `options.overrides` (`path=value`) change its fields (a sweep's points, `ptune train --seed`).
  */
-export async function prepare(specFile: string, options: { device: DeviceChoice; precision?: Precision; threads?: number; model?: string; overrides?: string[] }, emit: Emit, models?: OpenModels): Promise<Prepared> {
+/** What a job knows before the model loads: the spec, the data, and the model's folder. */
+export interface PreparedInputs { loaded: LoadedSpec; splits: { train: Split; dev?: Split; test?: Split }; modelFolder: string }
+
+/**
+ * `options.beforeModel` checks what the job has read before the model loads (a resume compares
+ * the data and the model's files with its run's), so a refusal never waits for the weights.
+ */
+export async function prepare(specFile: string, options: { device: DeviceChoice; precision?: Precision; threads?: number; model?: string; overrides?: string[]; beforeModel?: (inputs: PreparedInputs) => void }, emit: Emit, models?: OpenModels): Promise<Prepared> {
   const loaded = loadSpecWithOverrides(specFile, options.overrides ?? []);
   const { spec } = loaded;
   // data before the model: a typo in a data file should not wait for a download
@@ -97,6 +104,7 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
     }
     throw e;
   }
+  options.beforeModel?.({ loaded, splits: { train, dev, test }, modelFolder });
   const openOptions: OpenModelOptions & { precision: Precision } = {
     device: options.device, precision: options.precision ?? 'auto', threads: options.threads, log: (m) => emit({ type: 'log', message: m }),
     progress: (p) => emit({ type: 'setup', phase: p.phase, detail: p.detail, seconds: p.seconds }),
@@ -208,8 +216,16 @@ export function baseRecord(p: Prepared, run: RunDir, device: string): Unversione
     ...(skipped.length ? { skipped } : {}),
     id: run.id, name: spec.name, specFile: p.loaded.file, spec,
     model: { id: p.modelId, folder: p.modelFolder, revision: snapshotCommit(p.modelFolder) ?? spec.revision ?? null, files: modelFileHashes(p.modelFolder) },
+    dataFiles: splitHashes(p.splits),
     seed: spec.training.seed, device, status: 'running', createdAt: now, updatedAt: now,
     step: 0, steps: spec.training.steps, bestStep: null, bestDevAccuracy: null,
   };
 }
 
+
+/** Each split's file and sha256, as run.json records them. */
+export function splitHashes(splits: { train: Split; dev?: Split; test?: Split }): NonNullable<TrainedRunRecord['dataFiles']> {
+  const out: NonNullable<TrainedRunRecord['dataFiles']> = {};
+  for (const s of [splits.train, splits.dev, splits.test]) if (s?.sha256) out[s.name] = { file: s.file, sha256: s.sha256 };
+  return out;
+}

@@ -72,7 +72,9 @@ export async function trainSoftPrompt(args: {
   let bestStep: number | null = null;
   let bestPrompt: Float32Array | null = null;
   let sinceBest = 0;
-  let metrics: MetricRow[] = run.readMetrics();
+  // from step 0 (a new run, or one restarted from its step-0 checkpoint) the curve starts afresh:
+  // its step-0 evaluation is made again below
+  let metrics: MetricRow[] = [];
   if (args.resume) {
     prompt.set(args.resume.prompt);
     optimizer.load(args.resume.optimizer);
@@ -83,7 +85,7 @@ export async function trainSoftPrompt(args: {
     sinceBest = tr.sinceBest;
     const best = run.readCheckpoint('best.safetensors');
     bestPrompt = best ? best.prompt : null;
-    metrics = metrics.filter((m) => m.step <= start);
+    if (start > 0) metrics = run.readMetrics().filter((m) => m.step <= start);
     hooks.onLog?.(`resuming at step ${start} of ${t.steps}`);
   }
 
@@ -128,7 +130,14 @@ export async function trainSoftPrompt(args: {
   });
 
   if (start === 0 && dev) {
-    await evaluate(0); // the starting point, so the curve shows what training changed
+    try {
+      await evaluate(0); // the starting point, so the curve shows what training changed
+    } catch (e) {
+      // cancelled this early, the run still ends as any cancelled run: checkpointed, resumable
+      if (!(e instanceof CancelledError)) throw e;
+      checkpoint(0);
+      return finish('cancelled');
+    }
   }
   // a run killed before its first regular checkpoint can still be resumed
   if (start === 0) checkpoint(0);
