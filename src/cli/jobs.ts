@@ -17,7 +17,7 @@ import { runJob } from '../tuning/jobs/index.js';
 import { importAdapter } from '../tuning/jobs/import.js';
 import { runScale } from '../tuning/jobs/scale.js';
 import { loadSpec } from '../common/spec.js';
-import { parseDevice, parsePrecision } from './options.js';
+import { parseDevice, parsePrecision, parseThreads } from './options.js';
 import { FAIL_UNDER_EXIT, parseThreshold, thresholdFailures } from './fail-under.js';
 import { onStopSignals } from '../tuning/jobs/stop-signals.js';
 
@@ -76,15 +76,24 @@ export function terminalReporter(json: boolean, options: { tty?: boolean; everyM
   };
 }
 
-/** Runs a job that Ctrl-C, SIGTERM or SIGHUP cancels after its current step (a second one stops it at once). */
+/**
+ * Runs a job that Ctrl-C, SIGTERM or SIGHUP cancels after its current step (a second one stops it
+ * at once). With --json, a job that fails after its run folder exists still ends with its JSON line
+ * (status failed, and the error), as run.json records it.
+ */
 async function runWithSignals(job: Job, json: boolean): Promise<JobSummary> {
   const controller = new AbortController();
   const stop = onStopSignals((signal) => {
     process.stderr.write(`\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: cancelling after the current step (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to stop at once)\n`);
     controller.abort();
   });
+  const report = terminalReporter(json);
+  let runDir: string | undefined;
   try {
-    return await runJob(job, terminalReporter(json), controller.signal);
+    return await runJob(job, (e) => { if (e.type === 'run') runDir = e.runDir; report(e); }, controller.signal);
+  } catch (e) {
+    if (json && runDir) process.stdout.write(`${JSON.stringify({ runDir, split: null, status: 'failed', error: (e as Error).message, results: [] })}\n`);
+    throw e;
   } finally {
     stop();
   }
@@ -114,7 +123,7 @@ export async function jobCommand(kind: 'train' | 'eval' | 'model-tune', argv: st
   const thresholds = (values['fail-under'] ?? []).map(parseThreshold);
   if (thresholds.length && kind === 'model-tune') throw new InputError('tune-model: --fail-under is an option of train and eval');
   if (positionals.length !== 1) throw new InputError(`${kind}: give one spec file (*.ptune.json)`);
-  const base = { specFile: resolve(positionals[0]), device: parseDevice(values.device), precision: parsePrecision(values.precision), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, threads: values.threads ? Number(values.threads) : undefined };
+  const base = { specFile: resolve(positionals[0]), device: parseDevice(values.device), precision: parsePrecision(values.precision), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, threads: parseThreads(values.threads) };
   const overrides = [
     ...(values.set ?? []),
     ...(values.seed !== undefined ? [`training.seed=${values.seed}`] : []),

@@ -6,7 +6,7 @@ import type { SweepAxis } from '../common/protocol.js';
 import { AXIS_SHORTHANDS, runSweep, type SweepResult } from '../tuning/jobs/sweep.js';
 import { terminalReporter } from './jobs.js';
 import { onStopSignals } from '../tuning/jobs/stop-signals.js';
-import { parseDevice, parsePrecision } from './options.js';
+import { parseDevice, parsePrecision, parseThreads } from './options.js';
 
 const listOf = (text: string) => text.split(',').map((v) => v.trim()).filter(Boolean);
 
@@ -54,7 +54,7 @@ export async function sweep(argv: string[]): Promise<void> {
   try {
     result = await runSweep({
       kind: 'sweep', specFile: resolve(positionals[0]), device: parseDevice(values.device), precision: parsePrecision(values.precision),
-      threads: values.threads ? Number(values.threads) : undefined, runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined,
+      threads: parseThreads(values.threads), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined,
       axes: sweepAxes(tokens ?? []), seeds, overrides: values.set ?? [],
     }, terminalReporter(values.json ?? false), controller.signal);
   } finally {

@@ -4,10 +4,10 @@
 // writer here, typed by run-files.ts. Every write goes to a temporary file first and is then
 // renamed, so a reader (or a run killed at any moment) never sees a half-written file.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { InputError } from './errors.js';
+import { fileSystemError, InputError } from './errors.js';
 import { encodeSafetensors, readSafetensorsHeader, readTensorF32 } from './safetensors.js';
 import { AtomicFileWriter, writeFileAtomic } from './atomic-file.js';
 import { readPeftAdapter, writePeftAdapter, type SoftPromptTensor } from './peft-adapter.js';
@@ -25,6 +25,19 @@ export function runsRootFor(specDir: string): string { return join(specDir, '.pt
 export function newRunId(name: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${name}`;
+}
+
+/** The longest folder name most file systems take, in bytes. */
+const MAX_FOLDER_NAME = 255;
+
+/** A runs folder that cannot be made or written, said with the folder, the cause and the way out. */
+function runsFolderError(root: string, e: unknown): InputError {
+  const fs = fileSystemError(e);
+  if (!fs) return e as InputError;
+  const err = e as NodeJS.ErrnoException;
+  // "could not access" says little: access(W_OK) failing means the folder cannot be written
+  const message = err.syscall === 'access' ? `${root}: cannot write into the runs folder (${fs.message.slice(fs.message.lastIndexOf('(') + 1, -1)})` : fs.message;
+  return new InputError(`${message}; run folders go there: choose a writable folder with --runs-dir`, { file: root });
 }
 
 /** Run names, as the spec's schema allows them. */
@@ -107,9 +120,7 @@ export class RunDir {
    * runs started in the same second never share one.
    */
   static create(root: string, name: string): RunDir {
-    // the name becomes part of a folder name: a path in it would put the run elsewhere
-    if (!RUN_NAME.test(name)) throw new InputError(`name ${JSON.stringify(name)} is not a valid run name: use letters, digits, ".", "_" and "-", starting with a letter or digit (it becomes a folder in ${root})`, { file: root, field: 'name' });
-    mkdirSync(root, { recursive: true });
+    RunDir.checkCreatable(root, name);
     const id = newRunId(name);
     for (let k = 1; ; k++) {
       const dir = join(root, k === 1 ? id : `${id}-${k}`);
@@ -117,10 +128,34 @@ export class RunDir {
         mkdirSync(dir);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
-        throw e;
+        throw runsFolderError(root, e);
       }
-      mkdirSync(join(dir, 'checkpoints'));
+      try {
+        mkdirSync(join(dir, 'checkpoints'));
+      } catch (e) {
+        throw runsFolderError(root, e);
+      }
       return new RunDir(dir);
+    }
+  }
+
+  /**
+   * Refuses, before any work, a run that could not get its folder: a name that is no folder name or
+   * too long for one, a runs folder that is a file, or one that cannot be created or written.
+   */
+  static checkCreatable(root: string, name: string): void {
+    // the name becomes part of a folder name: a path in it would put the run elsewhere
+    if (!RUN_NAME.test(name)) throw new InputError(`name ${JSON.stringify(name)} is not a valid run name: use letters, digits, ".", "_" and "-", starting with a letter or digit (it becomes a folder in ${root})`, { file: root, field: 'name' });
+    // a folder name holds at most 255 bytes; the run id adds a time stamp and, for a second run in
+    // the same second, a suffix
+    const longest = Buffer.byteLength(newRunId(name)) + 4;
+    if (longest > MAX_FOLDER_NAME) throw new InputError(`name is ${name.length} characters: the run folder's name (${newRunId(name).slice(0, 24)}...) would be ${longest} bytes, more than a folder name may have (${MAX_FOLDER_NAME}); shorten the name to ${name.length - (longest - MAX_FOLDER_NAME)} characters or fewer`, { file: root, field: 'name' });
+    if (existsSync(root) && !statSync(root).isDirectory()) throw new InputError(`${root}: is a file, not a folder; the runs folder (--runs-dir) must be a folder`, { file: root });
+    try {
+      mkdirSync(root, { recursive: true });
+      accessSync(root, constants.W_OK);
+    } catch (e) {
+      throw runsFolderError(root, e);
     }
   }
 
@@ -449,8 +484,14 @@ export const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors'
 /** Writes a run's soft prompt as a PEFT adapter folder; returns the prompt that was written. */
 export function exportAdapter(runDir: string, out: string): SoftPromptTensor {
   const run = RunDir.open(runDir);
+  checkSoftPromptSource(run.dir);
   const { prompt } = readPeftAdapter(run.dir);
-  mkdirSync(out, { recursive: true });
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new InputError(`${out}: is a file; an adapter is a folder (adapter_config.json and adapter_model.safetensors): give a folder name`, { file: out });
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (e) {
+    throw fileSystemError(e) ?? e;
+  }
   for (const f of ADAPTER_FILES) writeFileAtomic(join(out, f), readFileSync(run.path(f)));
   return prompt;
 }

@@ -1,6 +1,6 @@
 // The trainer process (dist/trainer.cjs): forked by the extension host, it runs one job and
 // reports over IPC with the messages of src/common/protocol.ts. It exits when its parent goes away.
-import { InputError } from '../common/errors.js';
+import { fileSystemError, InputError, RunFailedError } from '../common/errors.js';
 import { jobSubject, type TrainerEvent, type TrainerRequest } from '../common/protocol.js';
 import { runJob } from '../tuning/jobs/index.js';
 import { onStopSignals } from '../tuning/jobs/stop-signals.js';
@@ -41,8 +41,10 @@ process.on('message', (message: TrainerRequest) => {
         send({ type: 'done', summary });
         process.disconnect?.();
       },
-      (error: Error) => {
-        process.stderr.write(`[trainer] ${error.stack ?? error.message}\n`);
+      (thrown: Error) => {
+        // a file-system error is said with its path and operation, as an input error
+        const error = fileSystemError(thrown) ?? thrown;
+        process.stderr.write(`[trainer] ${error instanceof InputError || error instanceof RunFailedError ? error.message : error.stack ?? error.message}\n`);
         send({ type: 'error', message: error.message, location: error instanceof InputError ? error.location : undefined });
         process.disconnect?.();
       },

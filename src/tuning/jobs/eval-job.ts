@@ -12,7 +12,7 @@ import type { PromptUnderTest } from '../prompts/prompt-builder.js';
 import { firstLine, stage1Generations, stage1Prompt, stage2Prompt } from '../evaluate/pipeline.js';
 import type { Prediction, PromptResult } from '../../common/run-files.js';
 import { taskKind } from '../../common/spec.js';
-import { baseRecord, prepare, type Emit, type Prepared } from './prepare.js';
+import { baseRecord, checkRunFolder, prepare, type Emit, type Prepared } from './prepare.js';
 import { endRun } from './run-outcome.js';
 
 export function toRow(r: PromptResult): ResultRow {
@@ -121,7 +121,7 @@ export function ensemblePrompts(p: Prepared, evaluator: Evaluator): PromptUnderT
 export async function runEvalJob(job: Extract<Job, { kind: 'eval' }>, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
   // a run still training, or one without its adapter, is said before the model loads
   for (const dir of job.runs) checkSoftPromptSource(dir);
-  const p = await prepare(job.specFile, job, emit);
+  const p = await prepare(job.specFile, { ...job, beforeModel: ({ loaded }) => checkRunFolder(loaded, job.runsDir ?? runsRootFor(loaded.dir), `${loaded.spec.name}-eval`) }, emit);
   try {
     const { spec } = p.loaded;
     const evaluator = new Evaluator(p.lm, spec, p.splits.train);

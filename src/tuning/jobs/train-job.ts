@@ -1,6 +1,6 @@
 // Prompt tuning as a job: a new run (or a resumed one), the soft prompt trained on the spec's
 // data, its adapter written, then every prompt of the spec evaluated on the held-out split.
-import { InputError } from '../../common/errors.js';
+import { InputError, RunFailedError } from '../../common/errors.js';
 import type { Job, JobSummary } from '../../common/protocol.js';
 import { continueCommand, effectiveStatus, interruptionReason, modelFileHashes, RunDir, runsRootFor, trainedRecord, type CheckpointState } from '../../common/run-folder.js';
 import type { TrainedRunRecord } from '../../common/run-files.js';
@@ -13,7 +13,7 @@ import { initSoftPrompt } from '../prompts/prompt-init.js';
 import { trainStageOne } from '../train/stage-one-train.js';
 import { trainSoftPrompt, type TrainResult } from '../train/train.js';
 import { discretePrompts, ensemblePrompts, evaluateAll, toRow } from './eval-job.js';
-import { baseRecord, prepare, splitHashes, type Emit, type OpenModels, type Prepared, type PreparedInputs } from './prepare.js';
+import { baseRecord, checkRunFolder, prepare, splitHashes, type Emit, type OpenModels, type Prepared, type PreparedInputs } from './prepare.js';
 import { endRun } from './run-outcome.js';
 
 /** `models`: a sweep's open models, shared by its runs (else the job opens and closes its own). */
@@ -22,8 +22,11 @@ export async function runTrainJob(job: Extract<Job, { kind: 'train' }>, emit: Em
   // data and model's files against the run's before the weights load
   const stopped = job.resume ? openStoppedRun(job.resume) : null;
   const checked: { inputs?: ResumeInputs } = {};
-  const beforeModel = stopped ? (inputs: PreparedInputs) => { checked.inputs = checkResumeInputs(stopped, inputs, job.force ?? false, emit); } : undefined;
-  const p = await prepare(job.specFile, { ...job, beforeModel }, emit, models);
+  const beforeModel = (inputs: PreparedInputs) => {
+    if (stopped) checked.inputs = checkResumeInputs(stopped, inputs, job.force ?? false, emit);
+    else checkRunFolder(inputs.loaded, job.runsDir ?? runsRootFor(inputs.loaded.dir), job.runName ?? inputs.loaded.spec.name);
+  };
+  const p = await prepare(job.specFile, { ...job, beforeModel, softPrompt: true }, emit, models);
   try {
     const { spec } = p.loaded;
     const device = await p.lm.device();
@@ -178,7 +181,7 @@ function trainPrompt(p: Prepared, run: RunDir, evaluator: Evaluator, resume: Che
 /** Records where training stopped and writes the adapter (also on cancellation, so it can be resumed or used). */
 function writeTrainedAdapter(p: Prepared, run: RunDir, result: TrainResult): void {
   const record = run.updateRecord({ step: result.step, bestStep: result.bestStep, bestDevAccuracy: result.bestDevAccuracy });
-  if (result.status === 'failed') throw new Error(result.error);
+  if (result.status === 'failed') throw new RunFailedError(`${result.error} (run ${run.dir})`, run.dir);
   // PEFT's seq2seq layout: two transformer submodules (encoder, decoder); the second n rows are unused
   const seq2seq = p.lm.kind === 'seq2seq';
   const modelInfo = { numAttentionHeads: p.lm.cfg.numHeads, numLayers: p.lm.cfg.numLayers, taskType: seq2seq ? 'SEQ_2_SEQ_LM' as const : 'CAUSAL_LM' as const, submodules: seq2seq ? 2 : 1 };
