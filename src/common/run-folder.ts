@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileSystemError, InputError } from './errors.js';
 import { encodeSafetensors, readSafetensorsHeader, readTensorF32 } from './safetensors.js';
 import { AtomicFileWriter, writeFileAtomic } from './atomic-file.js';
@@ -121,6 +121,11 @@ export class RunDir {
    */
   static create(root: string, name: string): RunDir {
     RunDir.checkCreatable(root, name);
+    try {
+      mkdirSync(root, { recursive: true });
+    } catch (e) {
+      throw runsFolderError(root, e);
+    }
     const id = newRunId(name);
     for (let k = 1; ; k++) {
       const dir = join(root, k === 1 ? id : `${id}-${k}`);
@@ -150,10 +155,14 @@ export class RunDir {
     // the same second, a suffix
     const longest = Buffer.byteLength(newRunId(name)) + 4;
     if (longest > MAX_FOLDER_NAME) throw new InputError(`name is ${name.length} characters: the run folder's name (${newRunId(name).slice(0, 24)}...) would be ${longest} bytes, more than a folder name may have (${MAX_FOLDER_NAME}); shorten the name to ${name.length - (longest - MAX_FOLDER_NAME)} characters or fewer`, { file: root, field: 'name' });
-    if (existsSync(root) && !statSync(root).isDirectory()) throw new InputError(`${root}: is a file, not a folder; the runs folder (--runs-dir) must be a folder`, { file: root });
+    // nothing is created here: a job refused later must leave no empty runs folder behind
+    let existing = resolve(root);
+    while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+    if (!statSync(existing).isDirectory()) {
+      throw new InputError(`${existing}: is a file, not a folder; the runs folder${existing === resolve(root) ? '' : ` ${root} would be inside it`} (--runs-dir) must be a folder`, { file: existing });
+    }
     try {
-      mkdirSync(root, { recursive: true });
-      accessSync(root, constants.W_OK);
+      accessSync(existing, constants.W_OK);
     } catch (e) {
       throw runsFolderError(root, e);
     }
