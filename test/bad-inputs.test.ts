@@ -786,3 +786,75 @@ describe('generate', () => {
     assert.match(r.stderr, /adapter_config\.json: task_type is "SEQ_2_SEQ_LM", but .* is a causal language model \(llama\), which needs CAUSAL_LM; use the adapter with the model it was trained on/);
   });
 });
+
+describe('silently wrong experiments: warned before the job starts', () => {
+  const cases: [string, Parameters<typeof moodSpec>[0], RegExp | null][] = [
+    ['nothing to say of a plain spec', {}, null],
+    ['a label text starting with a space under the default separator', { data: { verbalizer: { happy: ' happy', sad: 'sad' } } },
+      /^warning: .*exp\.ptune\.json:\d+: data\.verbalizer\.happy \(" happy"\) starts with a space, and data\.labelSeparator \(" "\) already puts one before it: the model would be scored on two spaces before the label; remove the leading space/],
+    ['a text target starting with a space', { data: { label: undefined, verbalizer: undefined, target: ' {mood}' } },
+      /^warning: .*exp\.ptune\.json:\d+: data\.target \(" \{mood\}"\) starts with a space/],
+    ['a verbalizer label no record uses', { data: { verbalizer: { happy: 'happy', sad: 'sad', angry: 'angry' } } },
+      /^warning: .*exp\.ptune\.json:\d+: data\.verbalizer\.angry: no record of .*train\.jsonl, .*test\.jsonl \(of the first 8 read, data\.maxExamples\) has the label "angry"; it is scored as a class anyway, which lowers every macro-F1/],
+    ['patience without a dev split', { training: { patience: 2 } }, /^warning: .*exp\.ptune\.json:\d+: training\.patience is ignored: early stopping watches the dev split, and data\.dev is not set/],
+    ['initText with another init', { softPrompt: { init: 'class-labels', initText: 'happy or sad' } }, /^warning: .*exp\.ptune\.json:\d+: softPrompt\.initText is ignored: softPrompt\.init is "class-labels"; set init to "text"/],
+    ['initFile with another init', { softPrompt: { init: 'sampled-vocab', initFile: 'elsewhere' } }, /^warning: .*exp\.ptune\.json:\d+: softPrompt\.initFile is ignored: softPrompt\.init is "sampled-vocab"/],
+  ];
+  for (const [name, change, warning] of cases) {
+    it(name, async () => {
+      const spec = workspace(moodSpec(change));
+      const logs: string[] = [];
+      // said with the data read, before the model loads (the eval job stops at a missing test split otherwise)
+      await runJob({ kind: 'eval', specFile: spec, device: 'cpu', runs: [] }, (e) => { if (e.type === 'log') logs.push(e.message); });
+      const warnings = logs.filter((l) => l.startsWith('warning: ') && !/label texts have/.test(l));
+      if (warning === null) assert.deepEqual(warnings, []);
+      else assert.ok(warnings.some((w) => warning.test(w)), warnings.join('\n') || 'no warning');
+    });
+  }
+  it('the Problems view lists the same warnings at their fields', async () => {
+    const { checkSpec } = await import('../src/common/spec-problems.js');
+    const { problems } = await checkSpec(workspace(moodSpec({ data: { verbalizer: { happy: ' happy', sad: 'sad' } }, training: { patience: 2 } })));
+    assert.deepEqual(problems.filter((p) => p.severity === 'warning').map((p) => p.field).sort(), ['data.verbalizer.happy', 'training.patience']);
+  });
+});
+
+describe('data files read wrong without a word, now refused or said as they are', () => {
+  const read = async (name: string, text: string, data: Record<string, unknown> = {}) => {
+    const spec = workspace(baseSpec({ train: name, dev: name, text: '{story} It was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, ...data }), { [name]: text });
+    return readSplit(loadSpec(spec), 'train');
+  };
+  const cases: [string, string, string, Record<string, unknown>, RegExp][] = [
+    ['a CSV header naming a column twice', 'train.csv', 'story,mood,mood\nTom was glad.,happy,sad\n', {}, /train\.csv:1: the header names column "mood" twice \(columns 2 and 3\); each column needs its own name: rename one/],
+    ['data.columns naming a column twice', 'train.csv', 'Tom was glad.,happy,sad\n', { header: false, columns: ['story', 'mood', 'mood'] }, /train\.csv: data\.columns names "mood" twice \(columns 2 and 3\)/],
+    ['an unclosed quote after blank lines, at the quote\'s line', 'train.csv', 'story,mood\nTom was glad.,happy\n\n\n\n"Sue was sad.,sad\nLily,happy\nBen,sad\n', {}, /train\.csv:6: a quote opened in this record is never closed/],
+    ['an unclosed quote in a later field', 'train.csv', 'story,mood\nTom was glad.,happy\nSue was sad.,"sad\nLily,happy\nBen,sad\n', {}, /train\.csv:3: a quote opened in this record is never closed/],
+    ['an unclosed quote after a doubled one', 'train.csv', 'story,mood\n"Tom said ""hi"" and\nsmiled.",happy\n"Sue was sad.,sad\nLily,happy\n', {}, /train\.csv:4: a quote opened in this record is never closed/],
+  ];
+  for (const [name, file, text, data, message] of cases) it(name, async () => assert.rejects(() => read(file, text, data), message));
+
+  it('a data path that is a folder says so', async () => {
+    const spec = workspace(baseSpec({ train: 'sub' }), { 'sub/x.jsonl': '' });
+    await assert.rejects(() => readSplit(loadSpec(spec), 'train'), /sub: is a folder, not a data file; name a JSONL, CSV or TSV file in it \(data\.train at .*exp\.ptune\.json:\d+\)/);
+  });
+  it('a data path that is a named pipe says so, without blocking on it', { timeout: 30_000 }, async (t) => {
+    const spec = workspace(baseSpec({ train: 'pipe.jsonl' }));
+    const fifo = join(spec, '..', 'pipe.jsonl');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) return t.skip('mkfifo is not available');
+    await assert.rejects(() => readSplit(loadSpec(spec), 'train'), /pipe\.jsonl: is a named pipe \(FIFO\), not a regular file; data files are read more than once/);
+  });
+});
+
+describe('run files of a newer schema version', () => {
+  it('are refused by compare and eval --run, naming the file, even where eval.json and the adapter are older', async () => {
+    const spec = workspace(moodSpec());
+    const done = await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, () => undefined);
+    const file = join(done.runDir, 'run.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), schemaVersion: 99 }));
+    const newer = /run\.json: schemaVersion 99 is newer than this version of Prompt Tuning Studio reads \(1\); update Prompt Tuning Studio to open this run/;
+    const { comparisonRows } = await import('../src/tuning/reports/compare.js');
+    assert.throws(() => comparisonRows([done.runDir]), newer);
+    const events: string[] = [];
+    await assert.rejects(runJob({ kind: 'eval', specFile: spec, device: 'cpu', runs: [done.runDir] }, (e) => events.push(e.type)), newer);
+    assert.ok(!events.includes('setup'), 'refused before the model loaded');
+  });
+});

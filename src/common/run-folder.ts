@@ -172,6 +172,8 @@ export class RunDir {
   static open(dir: string): RunDir {
     const abs = resolve(dir);
     if (!existsSync(join(abs, 'run.json'))) throw new InputError(`${abs}: not a run folder (no run.json)`, { file: abs });
+    // a run written by a newer version is refused whatever reads it next (its eval.json may be older)
+    readRunJson(join(abs, 'run.json'), 'run.json');
     for (const folder of [abs, join(abs, 'checkpoints')]) removeAbandonedTemporaries(folder);
     return new RunDir(abs);
   }
@@ -439,9 +441,11 @@ export function readSoftPromptSource(path: string, expectedDim?: number): SoftPr
 export function checkSoftPromptSource(path: string): void {
   if (!existsSync(path)) throw new InputError(`${path}: no such run or adapter folder`, { file: path });
   if (!statSync(path).isDirectory()) throw new InputError(`${path}: is a file, not a run or adapter folder`, { file: path });
-  if (ADAPTER_FILES.every((f) => existsSync(join(path, f))) || !existsSync(join(path, 'run.json'))) return;
   const file = join(path, 'run.json');
+  if (!existsSync(file)) return;
+  // a run of a newer version is refused even where its adapter is there to read
   const record = readRunJson(file, 'run.json') as RunRecord;
+  if (ADAPTER_FILES.every((f) => existsSync(join(path, f)))) return;
   const missing = ADAPTER_FILES.filter((f) => !existsSync(join(path, f))).join(' and ');
   const status = effectiveStatus(record);
   let why: string;

@@ -25,6 +25,7 @@ import { checkChatTemplates, renderChatPrompt } from '../prompts/chat.js';
 import { chatConversation } from '../../common/prompt-render.js';
 import { readModelConfig, type ModelConfig } from '../../models/config.js';
 import type { TrainedRunRecord, Unversioned } from '../../common/run-files.js';
+import { specFieldWarnings } from '../../common/spec-problems.js';
 
 export type Emit = (event: TrainerEvent) => void;
 
@@ -99,6 +100,7 @@ export async function prepare(specFile: string, options: { device: DeviceChoice;
   const dev = spec.data.dev ? await readSplit(loaded, 'dev', { onProgress }) : undefined;
   const test = spec.data.test ? await readSplit(loaded, 'test', { onProgress }) : undefined;
   for (const s of [train, dev, test]) if (s) emit({ type: 'log', message: describeSplit(s) });
+  for (const warning of inputWarnings(loaded, { train, dev, test })) emit({ type: 'log', message: warning });
   let modelFolder: string;
   try {
     modelFolder = await resolveModelFolder(options.model ?? spec.model, { baseDir: options.model ? process.cwd() : loaded.dir, revision: options.model ? undefined : spec.revision, log: (m) => emit({ type: 'log', message: m }) });
@@ -380,4 +382,20 @@ export function checkThreads(threads: number | undefined, what = '--threads', gi
     throw new InputError(`${what} ${given}: expected a whole number from 1 to ${most} (the CPU threads this machine offers)${threads === 0 ? '; leave it out to use them all' : ''}`);
   }
   return threads;
+}
+
+/**
+ * Warnings before a job starts: spec fields that do nothing or mislead (specFieldWarnings), and
+ * verbalizer labels no record of the splits uses (each one lowers macro-F1 and shifts AUC).
+ */
+export function inputWarnings(loaded: LoadedSpec, splits: { train: Split; dev?: Split; test?: Split }): string[] {
+  const at = (path: (string | number)[]) => `${loaded.file}:${loaded.lineOf(path) ?? 1}`;
+  const warnings = specFieldWarnings(loaded.spec).map((w) => `warning: ${at(w.path)}: ${w.message}`);
+  const read = [splits.train, splits.dev, splits.test].filter((s): s is Split => s !== undefined);
+  for (const label of Object.keys(loaded.spec.data.verbalizer)) {
+    if (read.some((s) => (s.counts[label] ?? 0) > 0)) continue;
+    const capped = loaded.spec.data.maxExamples !== undefined ? ` (of the first ${loaded.spec.data.maxExamples} read, data.maxExamples)` : '';
+    warnings.push(`warning: ${at(['data', 'verbalizer', label])}: data.verbalizer.${label}: no record of ${read.map((s) => s.file).join(', ')}${capped} has the label "${label}"; it is scored as a class anyway, which lowers every macro-F1 and changes AUC: remove it, or add records with it`);
+  }
+  return warnings;
 }
