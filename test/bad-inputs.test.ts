@@ -771,6 +771,22 @@ describe('a loss that becomes NaN without a dev split', () => {
   });
 });
 
+describe('a diverging run with a dev split', () => {
+  const cases: [string, object, RegExp][] = [
+    ['an update that overflows (Adam at lr 1e30)', { learningRate: 1e30, optimizer: 'adam' },
+      /the soft prompt became (-?Infinity|NaN) at step \d \(learning rate 1\.00e\+30, loss [\d.]+\): the update diverged; lower training\.learningRate or set training\.clipNorm; the last good checkpoint \(step \d\) is kept in .*checkpoints \(run /],
+    ['a prompt that makes the dev scores NaN (Adafactor at lr 1e30)', { learningRate: 1e30 },
+      /(the dev evaluation at step \d \(.*dev\.jsonl\) failed: .*not finite.*The soft prompt diverged|the soft prompt became|the loss became NaN).*lower training\.learningRate/],
+  ];
+  for (const [name, training, message] of cases) {
+    it(`${name}: names the step, the learning rate or the dev file, and the checkpoint; the run ends failed`, async () => {
+      let runDir = '';
+      await assert.rejects(runJob({ kind: 'train', specFile: workspace(moodSpec({ data: { dev: moodData('dev.jsonl') }, training: { steps: 6, evalEvery: 1, ...training } })), device: 'cpu' }, (e) => { if (e.type === 'run') runDir = e.runDir; }), message);
+      assert.equal(RunDir.open(runDir).record.status, 'failed');
+    });
+  }
+});
+
 describe('generate', () => {
   it('--max-new-tokens beyond the context names it and the room left, not a soft prompt there is none of', () => {
     const r = ptune(['generate', '--prompt', 'Once upon a time', '--max-new-tokens', '100000']);

@@ -158,6 +158,11 @@ export async function trainSoftPrompt(args: {
     const gradNorm = clipGradient(g, t.clipNorm);
     const lr = learningRateAt(step, t.steps, t.learningRate, t.schedule, t.warmupSteps);
     optimizer.step(prompt, g, lr);
+    // a finite loss can still give an update that overflows (a learning rate far too high)
+    const overflow = prompt.find((v) => !Number.isFinite(v));
+    if (overflow !== undefined) {
+      return finish('failed', `the soft prompt became ${overflow} at step ${step + 1} (learning rate ${lr.toPrecision(3)}, loss ${loss.toPrecision(4)}): the update diverged; lower training.learningRate or set training.clipNorm; the last good checkpoint (step ${lastCheckpoint}) is kept in ${run.path('checkpoints')}`);
+    }
     step++;
     const seconds = (performance.now() - stepStart) / 1000;
     const elapsed = (performance.now() - started) / 1000;
@@ -172,6 +177,11 @@ export async function trainSoftPrompt(args: {
       if (e instanceof CancelledError) {
         checkpoint(step);
         return finish('cancelled');
+      }
+      // scores that were finite at step 0 and are not now: the training diverged, not the model
+      if (dev && /not finite/.test((e as Error).message)) {
+        const largest = prompt.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        return finish('failed', `the dev evaluation at step ${step} (${dev.file}) failed: ${(e as Error).message}. The soft prompt diverged (its largest value is ${largest.toPrecision(3)}; learning rate ${lr.toPrecision(3)}): lower training.learningRate or set training.clipNorm; the last good checkpoint (step ${lastCheckpoint}) is kept in ${run.path('checkpoints')}`);
       }
       throw e;
     }
