@@ -12,14 +12,14 @@ import type { MetricRow } from '../../common/run-files.js';
 import { CancelledError, Evaluator } from '../evaluate/evaluate.js';
 import type { PromptUnderTest } from '../prompts/prompt-builder.js';
 import { evaluateAll, evaluatedSummary } from './eval-job.js';
-import { baseRecord, prepare, type Emit } from './prepare.js';
+import { baseRecord, checkRunFolder, prepare, type Emit } from './prepare.js';
 import { endRun } from './run-outcome.js';
 import { estimateModelTuningMemory, ModelTuner } from '../train/model-tuning.js';
 import { learningRateAt } from '../train/optimizers.js';
 import { BatchSampler } from '../train/sampler.js';
 
 export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }>, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
-  const p = await prepare(job.specFile, job, emit);
+  const p = await prepare(job.specFile, { ...job, beforeModel: ({ loaded }) => checkRunFolder(loaded, job.runsDir ?? runsRootFor(loaded.dir), `${loaded.spec.name}-model-tuning`) }, emit);
   let tuner: ModelTuner | undefined;
   try {
     const { spec } = p.loaded;
