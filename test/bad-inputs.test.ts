@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { fileSystemError } from '../src/common/errors.js';
+import { fileSystemError, RunFailedError } from '../src/common/errors.js';
 import { writeFileAtomic } from '../src/common/atomic-file.js';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -758,15 +758,17 @@ describe('--threads', () => {
   });
 });
 
-describe('a loss that becomes NaN without a dev split', () => {
+describe('training that diverges without a dev split', () => {
   it('is said without a stack trace, run.json says failed, and --json still ends with its line', () => {
     const r = ptune(['train', workspace(moodSpec({ training: { steps: 5, learningRate: 1e30, optimizer: 'adam' } })), '--json']);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /ptune train: the loss became NaN at step \d; the last good checkpoint \(step 0\) is kept in .*; lower training\.learningRate or set training\.clipNorm/);
+    // the update overflows the prompt (or, where it stays finite, the next loss is NaN)
+    const diverged = /the (soft prompt became -?Infinity|loss became NaN) at step \d.*lower training\.learningRate or set training\.clipNorm; the last good checkpoint \(step 0\) is kept in /;
+    assert.match(r.stderr, new RegExp(`ptune train: ${diverged.source}`));
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     const line = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.equal(line.status, 'failed');
-    assert.match(line.error, /the loss became NaN/);
+    assert.match(line.error, diverged);
     assert.equal(RunDir.open(line.runDir).record.status, 'failed');
   });
 });
@@ -785,6 +787,15 @@ describe('a diverging run with a dev split', () => {
       assert.equal(RunDir.open(runDir).record.status, 'failed');
     });
   }
+});
+
+describe('model tuning that diverges', () => {
+  it('blames the learning rate, not the weights, and is said without a stack trace', async () => {
+    const spec = workspace({ ...moodSpec({ data: { dev: moodData('dev.jsonl') }, training: { evalEvery: 1 } }), modelTuning: { steps: 4, batchSize: 2, learningRate: 1e30, optimizer: 'adam' } });
+    const error = await runJob({ kind: 'model-tune', specFile: spec, device: 'cpu' }, () => undefined).then(() => null, (e: Error) => e);
+    assert.ok(error instanceof RunFailedError, String(error));
+    assert.match(error.message, /model tuning(: the loss became NaN at step \d \(learning rate [\d.e+]+\): the training diverged| diverged: the dev evaluation at step \d \(.*dev\.jsonl\) failed: .*The tuned weights scored finite values at step 0).*lower modelTuning\.learningRate/);
+  });
 });
 
 describe('generate', () => {
