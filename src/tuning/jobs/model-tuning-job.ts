@@ -9,7 +9,7 @@ import { CheckpointWeights } from '../../models/weights.js';
 import type { Job, JobSummary } from '../../common/protocol.js';
 import { RunDir, runsRootFor } from '../../common/run-folder.js';
 import type { MetricRow } from '../../common/run-files.js';
-import { CancelledError, Evaluator } from '../evaluate/evaluate.js';
+import { CancelledError, Evaluator, NonFiniteScoresError } from '../evaluate/evaluate.js';
 import type { PromptUnderTest } from '../prompts/prompt-builder.js';
 import { evaluateAll, evaluatedSummary } from './eval-job.js';
 import { baseRecord, checkRunFolder, prepare, type Emit } from './prepare.js';
@@ -71,7 +71,7 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
             await evaluateDev(done);
           } catch (e) {
             // the weights scored finite values at step 0: it is the tuning that diverged, not the checkpoint
-            if (!/not finite/.test((e as Error).message)) throw e;
+            if (!(e instanceof NonFiniteScoresError)) throw e;
             throw new RunFailedError(`model tuning diverged: the dev evaluation at step ${done} (${p.splits.dev!.file}) failed: ${(e as Error).message}. The tuned weights scored finite values at step 0 (learning rate now ${lr.toPrecision(3)}): lower modelTuning.learningRate`, run.dir);
           }
           run.writeMetrics(metrics);

@@ -6,7 +6,7 @@ import type { SoftPrompt, TunableModel } from '../../models/tunable.js';
 import type { RunDir, CheckpointState } from '../../common/run-folder.js';
 import type { MetricRow } from '../../common/run-files.js';
 import type { Split } from '../../common/data.js';
-import { CancelledError, type Evaluator } from '../evaluate/evaluate.js';
+import { CancelledError, NonFiniteScoresError, type Evaluator } from '../evaluate/evaluate.js';
 import { Adafactor, Adam, clipGradient, learningRateAt, type Optimizer } from './optimizers.js';
 import { accumulatedLossAndGradient, type MemoryPlan } from './memory-plan.js';
 import { BatchSampler } from './sampler.js';
@@ -179,7 +179,7 @@ export async function trainSoftPrompt(args: {
         return finish('cancelled');
       }
       // scores that were finite at step 0 and are not now: the training diverged, not the model
-      if (dev && /not finite/.test((e as Error).message)) {
+      if (dev && e instanceof NonFiniteScoresError) {
         const largest = prompt.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
         return finish('failed', `the dev evaluation at step ${step} (${dev.file}) failed: ${(e as Error).message}. The soft prompt diverged (its largest value is ${largest.toPrecision(3)}; learning rate ${lr.toPrecision(3)}): lower training.learningRate or set training.clipNorm; the last good checkpoint (step ${lastCheckpoint}) is kept in ${run.path('checkpoints')}`);
       }
