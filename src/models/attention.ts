@@ -80,7 +80,8 @@ export function attentionMask(g: Graph, full: Tensor, keyMask: Tensor, positionI
   let distance: Tensor | undefined;
   return {
     full,
-    window(size: number): Tensor {
+    // made in the outermost graph, so the branches of the one graph's If can both read it
+    window: (size: number): Tensor => g.atRoot(() => {
       let bias = windows.get(size);
       if (bias) return bias;
       if (!distance) {
@@ -95,6 +96,6 @@ export function attentionMask(g: Graph, full: Tensor, keyMask: Tensor, positionI
       bias = g.node('Where', [inside, full, g.node('Add', [full, g.scalar(-1e9, f)], {}, [{ dtype: f, shape: full.shape }])[0]], {}, [{ dtype: f, shape: [B, 1, S, K] }])[0];
       windows.set(size, bias);
       return bias;
-    },
+    }),
   };
 }

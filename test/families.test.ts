@@ -1,0 +1,151 @@
+// The families added after transformers' own fixtures (Qwen3, Gemma 3, SmolLM3, OLMo 2, Phi-3)
+// against float64 references written from the published modeling code in numpy
+// (scripts/numpy_reference.py, fixtures in test/fixtures/numpy-fixtures: to be replaced by
+// transformers' own once scripts/hf_fixtures.py runs on a machine with transformers), and the
+// registry's own behaviour: config fields, the nearest family, 16-bit vocabulary tables.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Graph } from '../src/engine/graph.js';
+import { gradients } from '../src/engine/autodiff.js';
+import { createSession, ort } from '../src/engine/runtime.js';
+import { mul } from '../src/engine/ops/elementwise.js';
+import { reduceSum } from '../src/engine/ops/reduce.js';
+import { linear } from '../src/engine/ops/matmul.js';
+import { buildModel } from '../src/models/architectures.js';
+import { parseModelConfig, readModelConfig, type DecoderConfig } from '../src/models/config.js';
+import { LanguageModel } from '../src/models/language-model.js';
+import { vocabLogits } from '../src/models/vocab.js';
+import { ArrayWeights, CheckpointWeights } from '../src/models/weights.js';
+import { readCheckpoint, readTensorF32 } from '../src/common/safetensors.js';
+import { root } from './helpers.js';
+
+const fixtures = join(root, 'test', 'fixtures', 'numpy-fixtures');
+export const NUMPY_FIXTURES = ['qwen3-tiny'];
+
+interface Reference {
+  ids: number[]; targetStart: number; prompt: number[][]; loss: number; grad: number[][];
+  logitsWithPrompt: number[][]; logits: number[][];
+  greedy: { from: number[]; newTokens: number; plain: number[]; withPrompt: number[] };
+}
+
+function float64Weights(folder: string): ArrayWeights {
+  const arrays = new Map<string, { shape: number[]; data: Float64Array }>();
+  for (const [name, entry] of readCheckpoint(folder)) arrays.set(name, { shape: entry.shape, data: Float64Array.from(readTensorF32(entry)) });
+  return new ArrayWeights(folder, arrays);
+}
+
+function open(folder: string, floatType: 'float64' | 'float32'): LanguageModel {
+  const cfg = readModelConfig(folder);
+  return new LanguageModel(buildModel(cfg, floatType === 'float64' ? float64Weights(folder) : new CheckpointWeights(folder)), null, { floatType });
+}
+
+function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / den;
+}
+
+for (const name of NUMPY_FIXTURES) {
+  describe(`numpy reference: ${name}`, () => {
+    const folder = join(fixtures, name);
+    const ref: Reference = JSON.parse(readFileSync(join(folder, 'reference.json'), 'utf8'));
+    const prompt = { length: ref.prompt.length, dim: ref.prompt[0].length, data: Float64Array.from(ref.prompt.flat()) };
+    const n = ref.prompt.length;
+
+    it('float64: loss, prompt gradient and logits at every position, with and without the soft prompt', async () => {
+      const lm = open(folder, 'float64');
+      try {
+        const { loss, grad } = await lm.lossAndGradient([{ ids: ref.ids, targetStart: ref.targetStart }], prompt);
+        assert.ok(Math.abs(loss - ref.loss) / ref.loss < 1e-10, `loss ${loss} vs ${ref.loss}`);
+        // the reference gradient is a central difference (h = 1e-5): good to about 1e-9
+        assert.ok(relError(grad, ref.grad.flat()) < 1e-7, `gradient relative error ${relError(grad, ref.grad.flat())}`);
+        for (let pos = 0; pos < ref.ids.length; pos++) {
+          const plain = await lm.logitsAt(ref.ids, pos);
+          assert.ok(relError(plain, ref.logits[pos]) < 1e-9, `position ${pos}: relative error ${relError(plain, ref.logits[pos])}`);
+          const withPrompt = await lm.logitsAt(ref.ids, pos, prompt);
+          assert.ok(relError(withPrompt, ref.logitsWithPrompt[n + pos]) < 1e-9, `with prompt, position ${pos}: ${relError(withPrompt, ref.logitsWithPrompt[n + pos])}`);
+        }
+      } finally {
+        await lm.dispose();
+      }
+    });
+
+    for (const floatType of ['float64', 'float32'] as const) {
+      it(`${floatType}: greedy generation equals the reference's, alone and beside a shorter prompt (left padding)`, async () => {
+        const lm = open(folder, floatType);
+        try {
+          const k = ref.greedy.newTokens;
+          const alone = await lm.generate([ref.greedy.from], lm.emptyPrompt(), k, { stopAtEos: false });
+          assert.deepEqual(alone.ids[0].slice(ref.greedy.from.length), ref.greedy.plain);
+          const withPrompt = await lm.generate([ref.greedy.from, ref.greedy.from.slice(0, 2)], prompt, k, { stopAtEos: false });
+          assert.deepEqual(withPrompt.ids[0].slice(ref.greedy.from.length), ref.greedy.withPrompt);
+        } finally {
+          await lm.dispose();
+        }
+      });
+    }
+
+    it('float32 (the checkpoint as stored): loss and logits within float32 rounding', async () => {
+      const lm = open(folder, 'float32');
+      try {
+        const { loss } = await lm.lossAndGradient([{ ids: ref.ids, targetStart: ref.targetStart }], prompt);
+        assert.ok(Math.abs(loss - ref.loss) / ref.loss < 1e-5, `loss ${loss} vs ${ref.loss}`);
+        const last = ref.ids.length - 1;
+        const logits = await lm.logitsAt(ref.ids, last, prompt);
+        assert.ok(relError(logits, ref.logitsWithPrompt[n + last]) < 1e-5, `relative error ${relError(logits, ref.logitsWithPrompt[n + last])}`);
+      } finally {
+        await lm.dispose();
+      }
+    });
+  });
+}
+
+describe('the family registry', () => {
+  it('qwen3: an unsupported model_type names the supported families and the nearest', () => {
+    assert.throws(() => parseModelConfig({ model_type: 'qwen3_moe' }, 'c.json'), /c\.json: model_type "qwen3_moe" is not supported \(supported: llama, mistral, qwen2, gpt2, t5, .*qwen3.*\); the nearest is "qwen3"/);
+    assert.throws(() => parseModelConfig({ model_type: 'bert' }, 'c.json'), (e: Error) => !/nearest/.test(e.message));
+  });
+
+  it('qwen3: head_dim apart from hidden / heads, q/k norms per head', () => {
+    const qwen = parseModelConfig({ model_type: 'qwen3', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32, vocab_size: 100 }) as DecoderConfig;
+    assert.equal(qwen.headDim, 32);
+    assert.equal(qwen.qkNorm, 'head');
+  });
+
+
+
+});
+
+describe('16-bit vocabulary tables', () => {
+  it('logits and their gradient from a bfloat16 table widened chunk by chunk equal those of its float32 copy', async () => {
+    const V = 5000, d = 8, N = 3;
+    const values = Float32Array.from({ length: V * d }, (_, i) => Math.sin(i * 0.37) * 0.5);
+    // bfloat16: the top half of each float32 (truncated), and the float32 values it stands for
+    const u32 = new Uint32Array(values.buffer);
+    const bf16 = Uint16Array.from(u32, (x) => x >>> 16);
+    const widened = new Float32Array(new Uint32Array(Array.from(bf16, (x) => x << 16)).buffer);
+    const run = async (half: boolean) => {
+      const g = new Graph('float32');
+      const rows = g.input('rows', 'float32', ['N', d], { requiresGrad: true });
+      const table = half ? g.initializer('table', 'bfloat16', [V, d], new Uint8Array(bf16.buffer)) : g.initializer('table', 'float32', [V, d], widened);
+      const logits = half ? vocabLogits(rows, table) : linear(rows, table);
+      const weights = g.constant(Array.from({ length: N * V }, (_, i) => Math.cos(i)), 'float32', [N, V]);
+      const loss = reduceSum(mul(logits, weights), [0, 1], false);
+      g.output(logits, 'logits');
+      g.output(gradients(loss, [rows])[0], 'grad');
+      const session = await createSession(g, new Map(), { device: 'cpu' });
+      const out = await session.run({ rows: new ort.Tensor('float32', Float32Array.from({ length: N * d }, (_, i) => (i % 7) - 3), [N, d]) }, ['logits', 'grad']);
+      await session.release();
+      return { logits: out.logits.data as Float32Array, grad: out.grad.data as Float32Array };
+    };
+    const half = await run(true);
+    const full = await run(false);
+    assert.ok(relError(half.logits, full.logits) < 1e-6, `logits ${relError(half.logits, full.logits)}`);
+    assert.ok(relError(half.grad, full.grad) < 1e-6, `gradient ${relError(half.grad, full.grad)}`);
+  });
+});
