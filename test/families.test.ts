@@ -22,7 +22,7 @@ import { readCheckpoint, readTensorF32 } from '../src/common/safetensors.js';
 import { root } from './helpers.js';
 
 const fixtures = join(root, 'test', 'fixtures', 'numpy-fixtures');
-export const NUMPY_FIXTURES = ['qwen3-tiny'];
+export const NUMPY_FIXTURES = ['qwen3-tiny', 'gemma3-tiny'];
 
 interface Reference {
   ids: number[]; targetStart: number; prompt: number[][]; loss: number; grad: number[][];
@@ -117,6 +117,22 @@ describe('the family registry', () => {
     assert.equal(qwen.qkNorm, 'head');
   });
 
+  it('gemma3_text: sliding layers from sliding_window_pattern with their own RoPE base; query_pre_attn_scalar; scaled embeddings; the nearest to gemma3', () => {
+    const cfg = parseModelConfig({ model_type: 'gemma3_text', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 7, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 32, vocab_size: 100, sliding_window: 16, sliding_window_pattern: 3, query_pre_attn_scalar: 24, rope_local_base_freq: 1000 }) as DecoderConfig;
+    assert.deepEqual(cfg.layers.map((l) => l.window), [16, 16, null, 16, 16, null, 16]);
+    assert.deepEqual(cfg.layers.map((l) => l.rope), ['local', 'local', 'global', 'local', 'local', 'global', 'local']);
+    assert.equal(cfg.localRopeTheta, 1000);
+    assert.equal(cfg.ropeTheta, 1000000);
+    assert.equal(cfg.queryScale, 1 / Math.sqrt(24));
+    assert.equal(cfg.embeddingScale, 8);
+    assert.equal(cfg.tieWordEmbeddings, true);
+    // transformers 5's per-type rope_parameters
+    const v5 = parseModelConfig({ model_type: 'gemma3_text', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 2, head_dim: 32, vocab_size: 100, layer_types: ['sliding_attention', 'full_attention'], sliding_window: 8, rope_parameters: { full_attention: { rope_type: 'linear', factor: 8, rope_theta: 1e6 }, sliding_attention: { rope_type: 'default', rope_theta: 1e4 } } }) as DecoderConfig;
+    assert.deepEqual(v5.ropeScaling, { type: 'linear', factor: 8 });
+    assert.equal(v5.localRopeTheta, 1e4);
+    assert.throws(() => parseModelConfig({ model_type: 'gemma3_text', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 2, head_dim: 32, vocab_size: 100, use_bidirectional_attention: true }, 'g.json'), /g\.json: use_bidirectional_attention true is not supported for gemma3_text/);
+    assert.throws(() => parseModelConfig({ model_type: 'gemma3' }, 'c.json'), /the nearest is "gemma3_text"/);
+  });
 
 
 });

@@ -31,6 +31,13 @@ export const GRADCHECK_VARIANTS: Variant[] = [
   { name: 't5-v1_1-gated-gelu-untied', config: { ...tinyT5, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false, scale_decoder_outputs: false } },
   { name: 't5-relu-tied', config: { ...tinyT5, feed_forward_proj: 'relu', tie_word_embeddings: true } },
   { name: 'qwen3-head-qk-norm', config: { ...tinyLlama, model_type: 'qwen3', head_dim: 8, rope_theta: 1000000 } },
+  {
+    name: 'gemma3-sliding-softcap',
+    config: {
+      ...tinyLlama, model_type: 'gemma3_text', num_hidden_layers: 3, num_key_value_heads: 1, head_dim: 8, hidden_activation: 'gelu_pytorch_tanh',
+      sliding_window: 3, layer_types: ['sliding_attention', 'sliding_attention', 'full_attention'], query_pre_attn_scalar: 12, final_logit_softcapping: 3,
+    },
+  },
 ];
 
 export function randomWeights(cfg: ModelConfig, seed: number, std = 0.3): ArrayWeights {

@@ -3,6 +3,7 @@
 import { InputError } from '../../common/errors.js';
 import type { ModelConfig } from '../config-types.js';
 import type { ModelFamily } from './family.js';
+import { gemma3 } from './gemma3.js';
 import { gpt2 } from './gpt2.js';
 import { llama } from './llama.js';
 import { mistral } from './mistral.js';
@@ -10,7 +11,7 @@ import { qwen2 } from './qwen2.js';
 import { qwen3 } from './qwen3.js';
 import { t5 } from './t5.js';
 
-export const FAMILIES: readonly ModelFamily[] = [llama, mistral, qwen2, gpt2, t5, qwen3] as ModelFamily[];
+export const FAMILIES: readonly ModelFamily[] = [llama, mistral, qwen2, gpt2, t5, qwen3, gemma3] as ModelFamily[];
 
 export const SUPPORTED_MODEL_TYPES = FAMILIES.map((f) => f.modelType);
 
