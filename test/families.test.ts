@@ -22,7 +22,7 @@ import { readCheckpoint, readTensorF32 } from '../src/common/safetensors.js';
 import { root } from './helpers.js';
 
 const fixtures = join(root, 'test', 'fixtures', 'numpy-fixtures');
-export const NUMPY_FIXTURES = ['qwen3-tiny', 'gemma3-tiny'];
+export const NUMPY_FIXTURES = ['qwen3-tiny', 'gemma3-tiny', 'smollm3-tiny'];
 
 interface Reference {
   ids: number[]; targetStart: number; prompt: number[][]; loss: number; grad: number[][];
@@ -134,6 +134,10 @@ describe('the family registry', () => {
     assert.throws(() => parseModelConfig({ model_type: 'gemma3' }, 'c.json'), /the nearest is "gemma3_text"/);
   });
 
+  it('smollm3: every fourth layer without RoPE by default', () => {
+    const smol = parseModelConfig({ model_type: 'smollm3', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 8, num_attention_heads: 4, vocab_size: 100 }) as DecoderConfig;
+    assert.deepEqual(smol.layers.map((l) => l.rope), ['global', 'global', 'global', null, 'global', 'global', 'global', null]);
+  });
 
 });
 

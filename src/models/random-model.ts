@@ -38,6 +38,7 @@ export const GRADCHECK_VARIANTS: Variant[] = [
       sliding_window: 3, layer_types: ['sliding_attention', 'sliding_attention', 'full_attention'], query_pre_attn_scalar: 12, final_logit_softcapping: 3,
     },
   },
+  { name: 'smollm3-no-rope-layer', config: { ...tinyLlama, model_type: 'smollm3', no_rope_layers: [1, 0] } },
 ];
 
 export function randomWeights(cfg: ModelConfig, seed: number, std = 0.3): ArrayWeights {
