@@ -22,7 +22,7 @@ import { readCheckpoint, readTensorF32 } from '../src/common/safetensors.js';
 import { root } from './helpers.js';
 
 const fixtures = join(root, 'test', 'fixtures', 'numpy-fixtures');
-export const NUMPY_FIXTURES = ['qwen3-tiny', 'gemma3-tiny', 'smollm3-tiny'];
+export const NUMPY_FIXTURES = ['qwen3-tiny', 'gemma3-tiny', 'smollm3-tiny', 'olmo2-tiny'];
 
 interface Reference {
   ids: number[]; targetStart: number; prompt: number[][]; loss: number; grad: number[][];

@@ -39,6 +39,7 @@ export const GRADCHECK_VARIANTS: Variant[] = [
     },
   },
   { name: 'smollm3-no-rope-layer', config: { ...tinyLlama, model_type: 'smollm3', no_rope_layers: [1, 0] } },
+  { name: 'olmo2-post-norms', config: { ...tinyLlama, model_type: 'olmo2', tie_word_embeddings: false } },
 ];
 
 export function randomWeights(cfg: ModelConfig, seed: number, std = 0.3): ArrayWeights {
