@@ -22,7 +22,7 @@ import { readCheckpoint, readTensorF32 } from '../src/common/safetensors.js';
 import { root } from './helpers.js';
 
 const fixtures = join(root, 'test', 'fixtures', 'numpy-fixtures');
-export const NUMPY_FIXTURES = ['qwen3-tiny', 'gemma3-tiny', 'smollm3-tiny', 'olmo2-tiny'];
+export const NUMPY_FIXTURES = ['qwen3-tiny', 'gemma3-tiny', 'smollm3-tiny', 'olmo2-tiny', 'phi3-tiny'];
 
 interface Reference {
   ids: number[]; targetStart: number; prompt: number[][]; loss: number; grad: number[][];
@@ -139,6 +139,12 @@ describe('the family registry', () => {
     assert.deepEqual(smol.layers.map((l) => l.rope), ['global', 'global', 'global', null, 'global', 'global', 'global', null]);
   });
 
+  it('phi3: RoPE on part of each head; longrope factors per rotated pair; the context stops at original_max_position_embeddings', () => {
+    const phi = parseModelConfig({ model_type: 'phi3', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 2, vocab_size: 100, partial_rotary_factor: 0.75, max_position_embeddings: 4096 }) as DecoderConfig;
+    assert.equal(phi.rotaryDim, 24);
+    assert.throws(() => parseModelConfig({ model_type: 'phi3', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 2, vocab_size: 100, partial_rotary_factor: 0.75, rope_scaling: { type: 'longrope', short_factor: [1, 2], long_factor: [1, 2] }, original_max_position_embeddings: 1024 }, 'p.json'), /p\.json: rope_scaling\.short_factor must be 12 numbers/);
+    assert.equal(open(join(fixtures, 'phi3-tiny'), 'float32').contextLength, 16);
+  });
 });
 
 describe('16-bit vocabulary tables', () => {

@@ -40,6 +40,13 @@ export const GRADCHECK_VARIANTS: Variant[] = [
   },
   { name: 'smollm3-no-rope-layer', config: { ...tinyLlama, model_type: 'smollm3', no_rope_layers: [1, 0] } },
   { name: 'olmo2-post-norms', config: { ...tinyLlama, model_type: 'olmo2', tie_word_embeddings: false } },
+  {
+    name: 'phi3-fused-partial-longrope',
+    config: {
+      ...tinyLlama, model_type: 'phi3', num_attention_heads: 2, num_key_value_heads: 1, partial_rotary_factor: 0.5, original_max_position_embeddings: 16,
+      rope_scaling: { type: 'longrope', short_factor: [1, 1.5], long_factor: [2, 4] }, sliding_window: 5, tie_word_embeddings: false,
+    },
+  },
 ];
 
 export function randomWeights(cfg: ModelConfig, seed: number, std = 0.3): ArrayWeights {

@@ -8,12 +8,13 @@ import { gpt2 } from './gpt2.js';
 import { llama } from './llama.js';
 import { mistral } from './mistral.js';
 import { olmo2 } from './olmo2.js';
+import { phi3 } from './phi3.js';
 import { qwen2 } from './qwen2.js';
 import { qwen3 } from './qwen3.js';
 import { smollm3 } from './smollm3.js';
 import { t5 } from './t5.js';
 
-export const FAMILIES: readonly ModelFamily[] = [llama, mistral, qwen2, gpt2, t5, qwen3, gemma3, smollm3, olmo2] as ModelFamily[];
+export const FAMILIES: readonly ModelFamily[] = [llama, mistral, qwen2, gpt2, t5, qwen3, gemma3, smollm3, olmo2, phi3] as ModelFamily[];
 
 export const SUPPORTED_MODEL_TYPES = FAMILIES.map((f) => f.modelType);
 
