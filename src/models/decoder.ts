@@ -192,11 +192,7 @@ export class DecoderModel implements CausalLM {
   forward(g: Graph, x: Tensor, positionIds: Tensor, mask: AttentionMask, past?: KvCache): { hidden: Tensor; present: KvCache } {
     const c = this.cfg;
     const rows = Math.min(c.maxPositions, MAX_ROPE_TABLE);
-    const tables = new Map<'global' | 'local', { cos: Tensor; sin: Tensor }>();
-    const rope = (kind: 'global' | 'local') => {
-      if (!tables.has(kind)) tables.set(kind, ropeTables(g, this.ropes[kind], rows, positionIds));
-      return tables.get(kind)!;
-    };
+    const rope = (kind: 'global' | 'local') => ropeTables(g, this.ropes[kind], rows, positionIds);
     const present: KvCache = { keys: [], values: [] };
     this.names.layers.forEach((w, i) => {
       const kind = c.layers[i];

@@ -45,30 +45,43 @@ export function ropeContext(spec: RopeSpec): number {
   return spec.scaling?.type === 'longrope' ? spec.scaling.originalMaxPositionEmbeddings! : Infinity;
 }
 
+const tablesOf = new WeakMap<Graph, Map<string, { cos: Tensor; sin: Tensor }>>();
+
 /**
  * cos and sin [B, 1, S, rotaryDim] for position ids [B, S], gathered from tables of `rows`
  * positions computed here in float64: GPU sin/cos are less precise than the CPU's and moved
- * WebGPU logits by ~1e-3.
+ * WebGPU logits by ~1e-3. Made once per graph and table, in the outermost graph (both branches
+ * of the one graph read them; Gemma 3's two tables of 16,384 x 256 took seconds to build each time).
  */
 export function ropeTables(g: Graph, spec: RopeSpec, rows: number, positionIds: Tensor): { cos: Tensor; sin: Tensor } {
-  const inv = inverseFrequencies(spec);
-  const dim = spec.rotaryDim;
-  const scale = spec.scaling?.type === 'longrope' ? spec.scaling.attentionFactor! : 1;
-  const cosTable = new Array<number>(rows * dim);
-  const sinTable = new Array<number>(rows * dim);
-  for (let p = 0; p < rows; p++) {
-    for (let i = 0; i < dim; i++) {
-      const angle = p * inv[i % (dim / 2)];
-      cosTable[p * dim + i] = Math.cos(angle) * scale;
-      sinTable[p * dim + i] = Math.sin(angle) * scale;
+  let made = tablesOf.get(g);
+  if (!made) tablesOf.set(g, (made = new Map()));
+  const key = JSON.stringify([spec, rows, positionIds.name]);
+  const known = made.get(key);
+  if (known) return known;
+  const tables = g.atRoot(() => {
+    const inv = inverseFrequencies(spec);
+    const dim = spec.rotaryDim;
+    const scale = spec.scaling?.type === 'longrope' ? spec.scaling.attentionFactor! : 1;
+    const wide = g.floatType === 'float64';
+    const cosTable = wide ? new Float64Array(rows * dim) : new Float32Array(rows * dim);
+    const sinTable = wide ? new Float64Array(rows * dim) : new Float32Array(rows * dim);
+    for (let p = 0; p < rows; p++) {
+      for (let i = 0; i < dim; i++) {
+        const angle = p * inv[i % (dim / 2)];
+        cosTable[p * dim + i] = Math.cos(angle) * scale;
+        sinTable[p * dim + i] = Math.sin(angle) * scale;
+      }
     }
-  }
-  const [B, S] = positionIds.shape;
-  const table = (values: number[]) => {
-    const rowsOut = g.node('Gather', [g.constant(values, g.floatType, [rows, dim]), positionIds], { axis: 0 }, [{ dtype: g.floatType, shape: [B, S, dim] }])[0];
-    return g.node('Unsqueeze', [rowsOut, g.ints([1])], {}, [{ dtype: g.floatType, shape: [B, 1, S, dim] }])[0];
-  };
-  return { cos: table(cosTable), sin: table(sinTable) };
+    const [B, S] = positionIds.shape;
+    const table = (values: Float32Array | Float64Array, name: string) => {
+      const rowsOut = g.node('Gather', [g.initializer(g.fresh(name), g.floatType, [rows, dim], values), positionIds], { axis: 0 }, [{ dtype: g.floatType, shape: [B, S, dim] }])[0];
+      return g.node('Unsqueeze', [rowsOut, g.ints([1])], {}, [{ dtype: g.floatType, shape: [B, 1, S, dim] }])[0];
+    };
+    return { cos: table(cosTable, 'rope_cos'), sin: table(sinTable, 'rope_sin') };
+  });
+  made.set(key, tables);
+  return tables;
 }
 
 /** x * cos + rotate_half(x) * sin on the first rotaryDim dimensions of x [B, H, S, headDim]; the rest pass. */
