@@ -134,6 +134,19 @@ describe('the family registry', () => {
     assert.throws(() => parseModelConfig({ model_type: 'gemma3' }, 'c.json'), /the nearest is "gemma3_text"/);
   });
 
+  it('gemma3_text: generation stops at any of eos_token_id\'s ids (an instruct model\'s <end_of_turn> beside <eos>)', async () => {
+    const folder = join(fixtures, 'gemma3-tiny');
+    const ref: Reference = JSON.parse(readFileSync(join(folder, 'reference.json'), 'utf8'));
+    const raw = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
+    const stop = ref.greedy.plain[ref.greedy.plain.length - 1];
+    const cfg = parseModelConfig({ ...raw, eos_token_id: [1, stop] });
+    assert.deepEqual(cfg.eosTokenIds, [1, stop]);
+    const lm = new LanguageModel(buildModel(cfg, float64Weights(folder)), null, { floatType: 'float64' });
+    const { ids } = await lm.generate([ref.greedy.from], lm.emptyPrompt(), ref.greedy.newTokens);
+    assert.deepEqual(ids[0].slice(ref.greedy.from.length), ref.greedy.plain.slice(0, ref.greedy.plain.indexOf(stop) + 1));
+    await lm.dispose();
+  });
+
   it('smollm3: every fourth layer without RoPE by default', () => {
     const smol = parseModelConfig({ model_type: 'smollm3', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 8, num_attention_heads: 4, vocab_size: 100 }) as DecoderConfig;
     assert.deepEqual(smol.layers.map((l) => l.rope), ['global', 'global', 'global', null, 'global', 'global', 'global', null]);

@@ -28,6 +28,8 @@ export interface BaseConfig {
   maxPositions: number;
   bosTokenId: number | null;
   eosTokenId: number | null;
+  /** Every id that ends generation: eos_token_id's list (an instruct model's end of turn, as Gemma's [1, 106]). */
+  eosTokenIds: number[];
 }
 
 /** How one decoder layer attends: which RoPE table rotates its queries and keys, and over how many keys back. */

@@ -336,7 +336,7 @@ export class LanguageModel extends OneGraphModel {
         const best = nextToken(logits, b * V, V, b, options.sample);
         next.push(best);
         if (!done[b]) out[b].push(best);
-        if (best === c.eosTokenId && options.stopAtEos !== false) done[b] = true;
+        if (c.eosTokenIds.includes(best) && options.stopAtEos !== false) done[b] = true;
       }
       if (last || done.every(Boolean)) break;
       if (step === 0) cache.start(result, prefix.mask);

@@ -77,6 +77,12 @@ export class ConfigFields {
     return typeof v === 'number' ? v : Array.isArray(v) && typeof v[0] === 'number' ? v[0] : null;
   }
 
+  /** Every token id of a field that holds one or a list. */
+  tokenIds(key: string): number[] {
+    const v = this.raw[key];
+    return typeof v === 'number' ? [v] : Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : [];
+  }
+
   fail(message: string, field?: string): never {
     throw new InputError(`${this.file}: ${message}`, field ? { file: this.file, field } : undefined);
   }

@@ -40,6 +40,7 @@ function gemma3Config(f: ConfigFields): DecoderConfig {
     finalLogitSoftcap: f.optionalNum('final_logit_softcapping'),
     bosTokenId: f.has('bos_token_id') ? f.tokenId('bos_token_id') : 2,
     eosTokenId: f.has('eos_token_id') ? f.tokenId('eos_token_id') : 1,
+    eosTokenIds: f.has('eos_token_id') ? f.tokenIds('eos_token_id') : [1],
   };
   const windows = layerWindows(f, cfg, window, (i) => (i + 1) % pattern !== 0);
   return { ...cfg, layers: windows.map((w) => ({ rope: w === null ? 'global' : 'local', window: w })) };

@@ -17,7 +17,7 @@ export const gpt2: ModelFamily<Gpt2Config> = {
       architecture: 'gpt2', modelType: 'gpt2', hiddenSize, numHeads, numKvHeads: numHeads, headDim: hiddenSize / numHeads,
       numLayers: f.int('n_layer'), vocabSize: f.int('vocab_size'), maxPositions: f.int('n_positions', 1024),
       innerSize: f.raw.n_inner == null ? 4 * hiddenSize : f.int('n_inner'), layerNormEps: f.num('layer_norm_epsilon', 1e-5),
-      scaleAttnWeights: f.raw.scale_attn_weights !== false, bosTokenId: f.tokenId('bos_token_id'), eosTokenId: f.tokenId('eos_token_id'),
+      scaleAttnWeights: f.raw.scale_attn_weights !== false, bosTokenId: f.tokenId('bos_token_id'), eosTokenId: f.tokenId('eos_token_id'), eosTokenIds: f.tokenIds('eos_token_id'),
     };
   },
   weightShapes: (cfg) => gpt2WeightShapes(cfg),

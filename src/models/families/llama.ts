@@ -52,6 +52,7 @@ export function llamaConfig(f: ConfigFields, defaults: LlamaDefaults = {}): Deco
     slidingWindow: null,
     bosTokenId: f.tokenId('bos_token_id'),
     eosTokenId: f.tokenId('eos_token_id'),
+    eosTokenIds: f.tokenIds('eos_token_id'),
     rotaryDim,
     normOffset: 0,
     qkNorm: 'none',

@@ -25,6 +25,7 @@ export const t5: ModelFamily<T5Config> = {
       scaleDecoderOutputs: typeof raw.scale_decoder_outputs === 'boolean' ? raw.scale_decoder_outputs : raw.tie_word_embeddings !== false,
       decoderStartTokenId: typeof raw.decoder_start_token_id === 'number' ? raw.decoder_start_token_id : 0,
       padTokenId: typeof raw.pad_token_id === 'number' ? raw.pad_token_id : 0, bosTokenId: null, eosTokenId: f.tokenId('eos_token_id') ?? 1,
+      eosTokenIds: f.has('eos_token_id') ? f.tokenIds('eos_token_id') : [1],
     };
   },
   weightShapes: (cfg) => t5WeightShapes(cfg),
