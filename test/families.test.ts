@@ -4,7 +4,7 @@
 // transformers' own once scripts/hf_fixtures.py runs on a machine with transformers), and the
 // registry's own behaviour: config fields, the nearest family, 16-bit vocabulary tables.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Graph } from '../src/engine/graph.js';
@@ -19,7 +19,8 @@ import { LanguageModel } from '../src/models/language-model.js';
 import { vocabLogits } from '../src/models/vocab.js';
 import { ArrayWeights, CheckpointWeights } from '../src/models/weights.js';
 import { readCheckpoint, readTensorF32 } from '../src/common/safetensors.js';
-import { root } from './helpers.js';
+import { openModel } from '../src/models/load.js';
+import { randomCheckpoint, root, storiesDir } from './helpers.js';
 
 const fixtures = join(root, 'test', 'fixtures', 'numpy-fixtures');
 export const NUMPY_FIXTURES = ['qwen3-tiny', 'gemma3-tiny', 'smollm3-tiny', 'olmo2-tiny', 'phi3-tiny'];
@@ -144,6 +145,17 @@ describe('the family registry', () => {
     const lm = new LanguageModel(buildModel(cfg, float64Weights(folder)), null, { floatType: 'float64' });
     const { ids } = await lm.generate([ref.greedy.from], lm.emptyPrompt(), ref.greedy.newTokens);
     assert.deepEqual(ids[0].slice(ref.greedy.from.length), ref.greedy.plain.slice(0, ref.greedy.plain.indexOf(stop) + 1));
+    await lm.dispose();
+  });
+
+  it('qwen3: chat prompts render with enable_thinking false, so the reply starts with the answer', async () => {
+    const folder = randomCheckpoint({ model_type: 'qwen3', hidden_size: 16, intermediate_size: 24, num_hidden_layers: 1, num_attention_heads: 2, head_dim: 8, vocab_size: 512 }, storiesDir, ['tokenizer.json', 'special_tokens_map.json']);
+    const config = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'chat-stories260K-chatml', 'tokenizer_config.json'), 'utf8'));
+    // the part of Qwen3's template that the option decides: an empty reasoning block when thinking is off
+    config.chat_template = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}{% endif %}";
+    writeFileSync(join(folder, 'tokenizer_config.json'), JSON.stringify(config));
+    const lm = await openModel(folder, { kind: 'causal' });
+    assert.match(lm.tokenizer!.renderChat!([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }), /<\|im_start\|>assistant\n<think>\n\n<\/think>\n\n$/);
     await lm.dispose();
   });
 
