@@ -1,4 +1,4 @@
-// The families added after transformers' own fixtures (Qwen3, Gemma 3, SmolLM3, OLMo 2, Phi-3)
+// The families added after transformers' own fixtures (Qwen3, Gemma 3, SmolLM3, OLMo 2, Phi-3, Gemma 2)
 // against float64 references written from the published modeling code in numpy
 // (scripts/numpy_reference.py, fixtures in test/fixtures/numpy-fixtures: to be replaced by
 // transformers' own once scripts/hf_fixtures.py runs on a machine with transformers), and the
@@ -23,7 +23,7 @@ import { openModel } from '../src/models/load.js';
 import { randomCheckpoint, root, storiesDir } from './helpers.js';
 
 const fixtures = join(root, 'test', 'fixtures', 'numpy-fixtures');
-export const NUMPY_FIXTURES = ['qwen3-tiny', 'gemma3-tiny', 'smollm3-tiny', 'olmo2-tiny', 'phi3-tiny'];
+export const NUMPY_FIXTURES = ['qwen3-tiny', 'gemma3-tiny', 'smollm3-tiny', 'olmo2-tiny', 'phi3-tiny', 'gemma2-tiny'];
 
 interface Reference {
   ids: number[]; targetStart: number; prompt: number[][]; loss: number; grad: number[][];
@@ -157,6 +157,13 @@ describe('the family registry', () => {
     const lm = await openModel(folder, { kind: 'causal' });
     assert.match(lm.tokenizer!.renderChat!([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }), /<\|im_start\|>assistant\n<think>\n\n<\/think>\n\n$/);
     await lm.dispose();
+  });
+
+  it('gemma2: the whole input scaled (not the token embeddings), both soft caps by default, every other layer sliding from the first', () => {
+    const cfg = parseModelConfig({ model_type: 'gemma2', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 4, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 32, vocab_size: 100 }) as DecoderConfig;
+    assert.deepEqual([cfg.inputScale, cfg.embeddingScale, cfg.attnLogitSoftcap, cfg.finalLogitSoftcap], [8, 1, 50, 30]);
+    assert.deepEqual(cfg.layers.map((l) => l.window), [4096, null, 4096, null]);
+    assert.equal(cfg.qkNorm, 'none');
   });
 
   it('smollm3: every fourth layer without RoPE by default', () => {
