@@ -1,6 +1,6 @@
 # Reference values from Hugging Face transformers (float64) for tiny random models, and a check
 # that PEFT loads an adapter written by Prompt Tuning Studio and scores like it.
-# The families added later (Qwen3, Gemma 3, SmolLM3, OLMo 2, Phi-3) take the tiny configs of
+# The families added later (Qwen3, Gemma 3, Gemma 2, SmolLM3, OLMo 2, Phi-3) take the tiny configs of
 # scripts/numpy_reference.py; their folders here replace test/fixtures/numpy-fixtures' in
 # test/families.test.ts (copy hf-fixtures/<name> over numpy-fixtures/<name>: same files).
 import json, os, sys, tarfile, torch
@@ -97,7 +97,7 @@ for name, fields in FIXTURES.items():
         fields = {k: v for k, v in fields.items() if k != "model_type"}
         config = AutoConfig.for_model(FIXTURES[name]["model_type"], **fields)
         config._attn_implementation = "eager"
-        report[name] = family_reference(name, AutoModelForCausalLM.from_config(config, attn_implementation="eager"), gemma=FIXTURES[name]["model_type"] == "gemma3_text")
+        report[name] = family_reference(name, AutoModelForCausalLM.from_config(config, attn_implementation="eager"), gemma=FIXTURES[name]["model_type"] in ("gemma3_text", "gemma2"))
     except Exception as e:
         report[name] = {"error": repr(e)}
 

@@ -30,7 +30,8 @@ def tiny(model_type, **fields):
     return base
 
 
-# Each family's real configs' options (Qwen3-0.6B, Gemma-3-270M, SmolLM3-3B, OLMo-2-0425-1B, Phi-4-mini) at tiny sizes.
+# Each family's real configs' options (Qwen3-0.6B, Gemma-3-270M, Gemma-2-2B, SmolLM3-3B, OLMo-2-0425-1B, Phi-4-mini) at
+# tiny sizes; soft-capping caps small enough to matter for tiny random logits.
 FIXTURES = {
     "qwen3-tiny": tiny("qwen3", head_dim=8, rope_theta=1000000.0, rms_norm_eps=1e-6, tie_word_embeddings=True,
                        attention_bias=False, use_sliding_window=False, sliding_window=None, max_window_layers=3, hidden_act="silu"),
@@ -48,6 +49,9 @@ FIXTURES = {
                       partial_rotary_factor=0.5, original_max_position_embeddings=16, sliding_window=5,
                       rope_scaling={"type": "longrope", "short_factor": [1.0, 1.5], "long_factor": [2.0, 4.0]},
                       tie_word_embeddings=False, hidden_act="silu"),
+    "gemma2-tiny": tiny("gemma2", num_hidden_layers=4, head_dim=8, hidden_activation="gelu_pytorch_tanh", rms_norm_eps=1e-6,
+                        rope_theta=10000.0, query_pre_attn_scalar=12, sliding_window=4, final_logit_softcapping=3.0,
+                        attn_logit_softcapping=2.0, tie_word_embeddings=True, attention_bias=False, bos_token_id=2, eos_token_id=1, pad_token_id=0),
 }
 
 
@@ -57,7 +61,7 @@ def options(cfg):
     d, H, KV, L = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["num_hidden_layers"]
     hd = cfg.get("head_dim") or d // H
     o = dict(d=d, H=H, KV=KV, L=L, hd=hd, f=cfg["intermediate_size"], eps=cfg["rms_norm_eps"], theta=cfg["rope_theta"],
-             rot=hd, norm_offset=0.0, qk_norm=None, embed_scale=1.0, act="silu", scale=hd ** -0.5, softcap=None,
+             rot=hd, norm_offset=0.0, qk_norm=None, embed_scale=1.0, input_scale=1.0, act="silu", scale=hd ** -0.5, softcap=None, attn_softcap=None,
              rope=["global"] * L, window=[None] * L, local_theta=None, rope_factors=None, rope_attention=1.0,
              norms=("before_attention", "before_mlp"), fused=False, tied=cfg.get("tie_word_embeddings", False))
     if t == "qwen3":
@@ -69,6 +73,12 @@ def options(cfg):
         sliding = [k == "sliding_attention" for k in cfg["layer_types"]]
         o["rope"] = ["local" if s else "global" for s in sliding]
         o["window"] = [cfg["sliding_window"] if s else None for s in sliding]
+    elif t == "gemma2":
+        # the whole input, soft prompt included, is scaled in the model's forward; every other layer slides, from the first
+        o.update(norm_offset=1.0, input_scale=math.sqrt(d), act="gelu_tanh", scale=cfg["query_pre_attn_scalar"] ** -0.5,
+                 softcap=cfg["final_logit_softcapping"], attn_softcap=cfg["attn_logit_softcapping"],
+                 norms=("before_attention", "after_attention", "before_mlp", "after_mlp"))
+        o["window"] = [cfg["sliding_window"] if i % 2 == 0 else None for i in range(L)]
     elif t == "smollm3":
         o["rope"] = ["global" if use else None for use in cfg["no_rope_layers"]]
     elif t == "olmo2":
@@ -86,7 +96,7 @@ def options(cfg):
 def weight_shapes(cfg, o):
     d, H, KV, hd, f = o["d"], o["H"], o["KV"], o["hd"], o["f"]
     norm_names = {"before_attention": "input_layernorm", "before_mlp": "post_attention_layernorm"}
-    if cfg["model_type"] == "gemma3_text":
+    if cfg["model_type"] in ("gemma3_text", "gemma2"):
         norm_names = {"before_attention": "input_layernorm", "after_attention": "post_attention_layernorm",
                       "before_mlp": "pre_feedforward_layernorm", "after_mlp": "post_feedforward_layernorm"}
     if cfg["model_type"] == "olmo2":
@@ -168,6 +178,7 @@ def forward(cfg, o, w, norm_names, x):
     H, KV, hd, d, f = o["H"], o["KV"], o["hd"], o["d"], o["f"]
     positions = np.arange(S, dtype=np.float64)
     norm = lambda v, name: rms_norm(v, w[name], o["eps"], o["norm_offset"])
+    x = x * o["input_scale"]
     for i in range(o["L"]):
         p = f"model.layers.{i}"
         n = {role: f"{p}.{norm_names[role]}.weight" for role in o["norms"]}
@@ -201,6 +212,8 @@ def forward(cfg, o, w, norm_names, x):
         for head in range(H):
             kv = head // (H // KV)
             scores = q[head] @ k[kv].T * o["scale"]
+            if o["attn_softcap"] is not None:
+                scores = o["attn_softcap"] * np.tanh(scores / o["attn_softcap"])
             scores = np.where(allowed, scores, -np.inf)
             scores -= scores.max(-1, keepdims=True)
             probs = np.exp(scores)
@@ -300,4 +313,5 @@ if __name__ == "__main__":
     wanted = sys.argv[2:] or list(FIXTURES)
     for i, name in enumerate(FIXTURES):
         if name in wanted:
+            # seeds by position: a family added later goes last, so the others' fixtures stay as they are
             print(name, "loss", reference(name, FIXTURES[name], out, seed=i + 1))

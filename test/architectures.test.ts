@@ -43,6 +43,7 @@ const storiesShape = { hidden_size: 64, intermediate_size: 172, num_hidden_layer
 export const FAMILY_CHECKPOINTS: Record<string, Record<string, unknown>> = {
   qwen3: { ...storiesShape, model_type: 'qwen3', head_dim: 16, rope_theta: 1000000, tie_word_embeddings: true },
   gemma3_text: { ...storiesShape, model_type: 'gemma3_text', head_dim: 16, num_key_value_heads: 1, query_pre_attn_scalar: 16, sliding_window: 32, layer_types: ['sliding_attention', 'full_attention'], hidden_activation: 'gelu_pytorch_tanh' },
+  gemma2: { ...storiesShape, model_type: 'gemma2', head_dim: 16, num_key_value_heads: 4, query_pre_attn_scalar: 16, sliding_window: 32, hidden_activation: 'gelu_pytorch_tanh' },
   smollm3: { ...storiesShape, model_type: 'smollm3', no_rope_layers: [1, 0], rope_theta: 5000000 },
   olmo2: { ...storiesShape, model_type: 'olmo2', num_key_value_heads: 8 },
   phi3: { ...storiesShape, model_type: 'phi3', partial_rotary_factor: 0.75, original_max_position_embeddings: 256, sliding_window: 64, rope_scaling: { type: 'longrope', short_factor: [1, 1, 1.2], long_factor: [2, 3, 4] } },

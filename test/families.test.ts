@@ -1,10 +1,10 @@
-// The families added after transformers' own fixtures (Qwen3, Gemma 3, SmolLM3, OLMo 2, Phi-3)
+// The families added after transformers' own fixtures (Qwen3, Gemma 3, SmolLM3, OLMo 2, Phi-3, Gemma 2)
 // against float64 references written from the published modeling code in numpy
 // (scripts/numpy_reference.py, fixtures in test/fixtures/numpy-fixtures: to be replaced by
 // transformers' own once scripts/hf_fixtures.py runs on a machine with transformers), and the
 // registry's own behaviour: config fields, the nearest family, 16-bit vocabulary tables.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Graph } from '../src/engine/graph.js';
@@ -19,10 +19,11 @@ import { LanguageModel } from '../src/models/language-model.js';
 import { vocabLogits } from '../src/models/vocab.js';
 import { ArrayWeights, CheckpointWeights } from '../src/models/weights.js';
 import { readCheckpoint, readTensorF32 } from '../src/common/safetensors.js';
-import { root } from './helpers.js';
+import { openModel } from '../src/models/load.js';
+import { randomCheckpoint, root, storiesDir } from './helpers.js';
 
 const fixtures = join(root, 'test', 'fixtures', 'numpy-fixtures');
-export const NUMPY_FIXTURES = ['qwen3-tiny', 'gemma3-tiny', 'smollm3-tiny', 'olmo2-tiny', 'phi3-tiny'];
+export const NUMPY_FIXTURES = ['qwen3-tiny', 'gemma3-tiny', 'smollm3-tiny', 'olmo2-tiny', 'phi3-tiny', 'gemma2-tiny'];
 
 interface Reference {
   ids: number[]; targetStart: number; prompt: number[][]; loss: number; grad: number[][];
@@ -145,6 +146,24 @@ describe('the family registry', () => {
     const { ids } = await lm.generate([ref.greedy.from], lm.emptyPrompt(), ref.greedy.newTokens);
     assert.deepEqual(ids[0].slice(ref.greedy.from.length), ref.greedy.plain.slice(0, ref.greedy.plain.indexOf(stop) + 1));
     await lm.dispose();
+  });
+
+  it('qwen3: chat prompts render with enable_thinking false, so the reply starts with the answer', async () => {
+    const folder = randomCheckpoint({ model_type: 'qwen3', hidden_size: 16, intermediate_size: 24, num_hidden_layers: 1, num_attention_heads: 2, head_dim: 8, vocab_size: 512 }, storiesDir, ['tokenizer.json', 'special_tokens_map.json']);
+    const config = JSON.parse(readFileSync(join(root, 'test', 'fixtures', 'chat-stories260K-chatml', 'tokenizer_config.json'), 'utf8'));
+    // the part of Qwen3's template that the option decides: an empty reasoning block when thinking is off
+    config.chat_template = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}{% endif %}";
+    writeFileSync(join(folder, 'tokenizer_config.json'), JSON.stringify(config));
+    const lm = await openModel(folder, { kind: 'causal' });
+    assert.match(lm.tokenizer!.renderChat!([{ role: 'user', content: 'Hi' }], { addGenerationPrompt: true }), /<\|im_start\|>assistant\n<think>\n\n<\/think>\n\n$/);
+    await lm.dispose();
+  });
+
+  it('gemma2: the whole input scaled (not the token embeddings), both soft caps by default, every other layer sliding from the first', () => {
+    const cfg = parseModelConfig({ model_type: 'gemma2', hidden_size: 64, intermediate_size: 96, num_hidden_layers: 4, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 32, vocab_size: 100 }) as DecoderConfig;
+    assert.deepEqual([cfg.inputScale, cfg.embeddingScale, cfg.attnLogitSoftcap, cfg.finalLogitSoftcap], [8, 1, 50, 30]);
+    assert.deepEqual(cfg.layers.map((l) => l.window), [4096, null, 4096, null]);
+    assert.equal(cfg.qkNorm, 'none');
   });
 
   it('smollm3: every fourth layer without RoPE by default', () => {

@@ -1,6 +1,6 @@
 // Scaled dot-product attention with grouped-query heads, shared by the architectures.
 import { onnxTypeOf, type Dim, type Graph, type Tensor } from '../engine/graph.js';
-import { add, scale } from '../engine/ops/elementwise.js';
+import { add, scale, tanh } from '../engine/ops/elementwise.js';
 import { matmul } from '../engine/ops/matmul.js';
 import { reshape, shapeOf, transpose } from '../engine/ops/shape.js';
 import { softmax } from '../engine/ops/softmax.js';
@@ -14,9 +14,10 @@ export function splitHeads(x: Tensor, heads: number, headDim: number): Tensor {
 /**
  * softmax(q k^T * scale + bias) v for q [B, H, S, hd], k and v [B, KV, K, hd], bias [B, 1, S, K]
  * (or [B, H, S, K]); returns [B, S, H * hd]. Query heads that share a key/value head are stacked
- * along the row axis, so each key/value head is used as it is (no repeat).
+ * along the row axis, so each key/value head is used as it is (no repeat). `softcap`: scores become
+ * softcap * tanh(scores / softcap) before the mask (Gemma 2).
  */
-export function attend(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, heads: number, kvHeads: number, headDim: number, factor: number): Tensor {
+export function attend(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, heads: number, kvHeads: number, headDim: number, factor: number, softcap: number | null = null): Tensor {
   const [B, , S] = q.shape;
   const K = k.shape[2];
   const rep = heads / kvHeads;
@@ -25,6 +26,7 @@ export function attend(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, heads: num
   const grouped = rep === 1 ? scaled : reshape(scaled, [B, kvHeads, groupRows, headDim]);
   let scores = matmul(grouped, k, true);
   if (rep !== 1) scores = reshape(scores, [B, heads, S, K]);
+  if (softcap !== null) scores = scale(tanh(scale(scores, 1 / softcap)), softcap);
   let probs = softmax(add(scores, bias));
   if (rep !== 1) probs = reshape(probs, [B, kvHeads, groupRows, K]);
   let out = matmul(probs, v);

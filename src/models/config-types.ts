@@ -68,14 +68,18 @@ export interface DecoderConfig extends BaseConfig {
   normOffset: number;
   /** RMSNorm of queries and keys before RoPE: over each head (Qwen3, Gemma 3), over the whole projection (OLMo 2), or none. */
   qkNorm: 'none' | 'head' | 'projection';
-  /** Token embeddings are multiplied by this (Gemma: sqrt(hidden_size)); the soft prompt is not, as in PEFT. */
+  /** Token embeddings are multiplied by this (Gemma 3: sqrt(hidden_size)); the soft prompt is not, as in PEFT. */
   embeddingScale: number;
+  /** The whole input, soft prompt included, is multiplied by this (Gemma 2 scales inputs_embeds in its forward). */
+  inputScale: number;
   /** The gated MLP's activation: SiLU (SwiGLU) or the tanh approximation of GELU (Gemma's GeGLU). */
   activation: 'silu' | 'gelu_tanh';
   /** Scores are q.k times this: headDim^-0.5, or Gemma's query_pre_attn_scalar^-0.5. */
   queryScale: number;
   /** Logits become cap * tanh(logits / cap) (Gemma's final_logit_softcapping); null: as they are. */
   finalLogitSoftcap: number | null;
+  /** Attention scores likewise, before the mask (Gemma 2's attn_logit_softcapping). */
+  attnLogitSoftcap: number | null;
   /** Each layer's RoPE and window, numLayers of them. */
   layers: DecoderLayerKind[];
   /** RoPE base of the layers whose rope is 'local'. */

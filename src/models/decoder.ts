@@ -194,6 +194,7 @@ export class DecoderModel implements CausalLM {
     const rows = Math.min(c.maxPositions, MAX_ROPE_TABLE);
     const rope = (kind: 'global' | 'local') => ropeTables(g, this.ropes[kind], rows, positionIds);
     const present: KvCache = { keys: [], values: [] };
+    if (c.inputScale !== 1) x = scale(x, c.inputScale);
     this.names.layers.forEach((w, i) => {
       const kind = c.layers[i];
       const h = w.norms.beforeAttention ? this.norm(g, x, w.norms.beforeAttention) : x;
@@ -223,7 +224,7 @@ export class DecoderModel implements CausalLM {
       present.keys.push(k);
       present.values.push(v);
       const bias = kind.window === null ? mask.full : mask.window(kind.window);
-      let attended = this.project(g, attend(q, k, v, bias, c.numHeads, c.numKvHeads, c.headDim, c.queryScale), w.o);
+      let attended = this.project(g, attend(q, k, v, bias, c.numHeads, c.numKvHeads, c.headDim, c.queryScale, c.attnLogitSoftcap), w.o);
       if (w.norms.afterAttention) attended = this.norm(g, attended, w.norms.afterAttention);
       x = add(x, attended);
       const h2 = w.norms.beforeMlp ? this.norm(g, x, w.norms.beforeMlp) : x;

@@ -38,6 +38,13 @@ export const GRADCHECK_VARIANTS: Variant[] = [
       sliding_window: 3, layer_types: ['sliding_attention', 'sliding_attention', 'full_attention'], query_pre_attn_scalar: 12, final_logit_softcapping: 3,
     },
   },
+  {
+    name: 'gemma2-input-scale-softcaps',
+    config: {
+      ...tinyLlama, model_type: 'gemma2', num_hidden_layers: 3, num_key_value_heads: 1, head_dim: 8, hidden_activation: 'gelu_pytorch_tanh',
+      sliding_window: 3, query_pre_attn_scalar: 12, final_logit_softcapping: 3, attn_logit_softcapping: 2,
+    },
+  },
   { name: 'smollm3-no-rope-layer', config: { ...tinyLlama, model_type: 'smollm3', no_rope_layers: [1, 0] } },
   { name: 'olmo2-post-norms', config: { ...tinyLlama, model_type: 'olmo2', tie_word_embeddings: false } },
   {

@@ -4,7 +4,7 @@
 // query_pre_attn_scalar^-0.5, sliding-window layers (layer_types, or every layer but each
 // sliding_window_pattern-th) with their own RoPE base rope_local_base_freq, and logits
 // soft-capped where final_logit_softcapping is set.
-import { LLAMA_LAYOUT } from '../decoder.js';
+import { LLAMA_LAYOUT, type DecoderLayout } from '../decoder.js';
 import type { DecoderConfig } from '../config-types.js';
 import type { ConfigFields } from './family.js';
 import { decoderFamily, layerWindows, llamaConfig, parseRopeScaling } from './llama.js';
@@ -46,8 +46,11 @@ function gemma3Config(f: ConfigFields): DecoderConfig {
   return { ...cfg, layers: windows.map((w) => ({ rope: w === null ? 'global' : 'local', window: w })) };
 }
 
-export const gemma3 = decoderFamily('gemma3_text', ['google/gemma-3-270m', 'google/gemma-3-270m-it', 'google/gemma-3-1b-it'], gemma3Config, {
+/** Gemma's names: four norms a layer, q/k norms. */
+export const GEMMA_LAYOUT: DecoderLayout = {
   ...LLAMA_LAYOUT,
   norms: { beforeAttention: 'input_layernorm', afterAttention: 'post_attention_layernorm', beforeMlp: 'pre_feedforward_layernorm', afterMlp: 'post_feedforward_layernorm' },
   qkNorms: { q: 'self_attn.q_norm', k: 'self_attn.k_norm' },
-});
+};
+
+export const gemma3 = decoderFamily('gemma3_text', ['google/gemma-3-270m', 'google/gemma-3-270m-it', 'google/gemma-3-1b-it'], gemma3Config, GEMMA_LAYOUT);

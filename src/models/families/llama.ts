@@ -57,9 +57,11 @@ export function llamaConfig(f: ConfigFields, defaults: LlamaDefaults = {}): Deco
     normOffset: 0,
     qkNorm: 'none',
     embeddingScale: 1,
+    inputScale: 1,
     activation: 'silu',
     queryScale: 1 / Math.sqrt(headDim),
     finalLogitSoftcap: null,
+    attnLogitSoftcap: null,
     layers: Array.from({ length: numLayers }, (): DecoderLayerKind => ({ rope: 'global', window: null })),
     localRopeTheta: 10000,
   };

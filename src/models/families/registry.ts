@@ -3,6 +3,7 @@
 import { InputError } from '../../common/errors.js';
 import type { ModelConfig } from '../config-types.js';
 import type { ModelFamily } from './family.js';
+import { gemma2 } from './gemma2.js';
 import { gemma3 } from './gemma3.js';
 import { gpt2 } from './gpt2.js';
 import { llama } from './llama.js';
@@ -14,7 +15,7 @@ import { qwen3 } from './qwen3.js';
 import { smollm3 } from './smollm3.js';
 import { t5 } from './t5.js';
 
-export const FAMILIES: readonly ModelFamily[] = [llama, mistral, qwen2, gpt2, t5, qwen3, gemma3, smollm3, olmo2, phi3] as ModelFamily[];
+export const FAMILIES: readonly ModelFamily[] = [llama, mistral, qwen2, gpt2, t5, qwen3, gemma3, gemma2, smollm3, olmo2, phi3] as ModelFamily[];
 
 export const SUPPORTED_MODEL_TYPES = FAMILIES.map((f) => f.modelType);
 
