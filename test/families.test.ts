@@ -20,7 +20,7 @@ import { vocabLogits } from '../src/models/vocab.js';
 import { ArrayWeights, CheckpointWeights } from '../src/models/weights.js';
 import { readCheckpoint, readTensorF32 } from '../src/common/safetensors.js';
 import { openModel } from '../src/models/load.js';
-import { randomCheckpoint, root, storiesDir } from './helpers.js';
+import { randomCheckpoint, root, storiesDir, relError } from './helpers.js';
 
 const fixtures = join(root, 'test', 'fixtures', 'numpy-fixtures');
 export const NUMPY_FIXTURES = ['qwen3-tiny', 'gemma3-tiny', 'smollm3-tiny', 'olmo2-tiny', 'phi3-tiny', 'gemma2-tiny'];
@@ -40,15 +40,6 @@ function float64Weights(folder: string): ArrayWeights {
 function open(folder: string, floatType: 'float64' | 'float32'): LanguageModel {
   const cfg = readModelConfig(folder);
   return new LanguageModel(buildModel(cfg, floatType === 'float64' ? float64Weights(folder) : new CheckpointWeights(folder)), null, { floatType });
-}
-
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
 }
 
 for (const name of NUMPY_FIXTURES) {
