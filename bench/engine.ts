@@ -8,9 +8,8 @@ import { Rng } from '../src/engine/random.js';
 import { createSession, floatTensor, type DeviceChoice } from '../src/engine/runtime.js';
 import { cacheRoot } from '../src/common/paths.js';
 import { parseModelConfig, type LlamaConfig } from '../src/models/config.js';
-import { buildModel } from '../src/models/architectures.js';
+import { buildModel, weightShapes } from '../src/models/architectures.js';
 import { LanguageModel, type Sequence } from '../src/models/language-model.js';
-import { llamaWeightShapes } from '../src/models/llama.js';
 import { encodeSafetensors } from '../src/common/safetensors.js';
 import { CheckpointWeights } from '../src/models/weights.js';
 
@@ -28,7 +27,7 @@ export function benchCheckpoint(config: Record<string, unknown> = BENCH_CONFIG, 
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   const rng = new Rng(1);
-  const tensors = [...llamaWeightShapes(cfg)].map(([tensorName, shape]) => {
+  const tensors = [...weightShapes(cfg)].map(([tensorName, shape]) => {
     const size = shape.reduce((p, d) => p * d, 1);
     const isNorm = tensorName.endsWith('norm.weight');
     const data = new Float32Array(size);
@@ -168,7 +167,7 @@ export async function benchEngine(options: { device: DeviceChoice; steps: number
   const gflops = flops / stepSeconds / 1e9;
   return {
     device,
-    params: [...llamaWeightShapes(cfg).values()].reduce((p, s) => p + s.reduce((a, b) => a * b, 1), 0),
+    params: [...weightShapes(cfg).values()].reduce((p, s) => p + s.reduce((a, b) => a * b, 1), 0),
     sessionSeconds,
     stepSeconds,
     medianStepSeconds: median(times),

@@ -20,7 +20,7 @@ import { runJob } from '../src/tuning/jobs/index.js';
 import { openModel } from '../src/models/load.js';
 import { RunDir } from '../src/common/run-folder.js';
 
-export const CPU_MODELS = ['SmolLM2-135M', 'Qwen2.5-0.5B', 'Llama-3.2-1B', 'gpt2', 'flan-t5-base'];
+export const CPU_MODELS = ['SmolLM2-135M', 'Qwen2.5-0.5B', 'Qwen3-0.6B', 'Gemma-3-270M', 'Llama-3.2-1B', 'gpt2', 'flan-t5-base'];
 export const GPU_MODELS = [...CPU_MODELS, 'Llama-3.1-8B'];
 
 export interface ModelBenchRow {

@@ -38,6 +38,29 @@ describe('architectures train end to end', () => {
   });
 });
 
+/** stories260K's shape (width 64, 8 heads over 4 key/value heads, its 512-token tokenizer), two layers, each family's options. */
+const storiesShape = { hidden_size: 64, intermediate_size: 172, num_hidden_layers: 2, num_attention_heads: 8, num_key_value_heads: 4, vocab_size: 512, max_position_embeddings: 512, bos_token_id: 1, eos_token_id: 2 };
+export const FAMILY_CHECKPOINTS: Record<string, Record<string, unknown>> = {
+  qwen3: { ...storiesShape, model_type: 'qwen3', head_dim: 16, rope_theta: 1000000, tie_word_embeddings: true },
+  gemma3_text: { ...storiesShape, model_type: 'gemma3_text', head_dim: 16, num_key_value_heads: 1, query_pre_attn_scalar: 16, sliding_window: 32, layer_types: ['sliding_attention', 'full_attention'], hidden_activation: 'gelu_pytorch_tanh' },
+  gemma2: { ...storiesShape, model_type: 'gemma2', head_dim: 16, num_key_value_heads: 4, query_pre_attn_scalar: 16, sliding_window: 32, hidden_activation: 'gelu_pytorch_tanh' },
+  smollm3: { ...storiesShape, model_type: 'smollm3', no_rope_layers: [1, 0], rope_theta: 5000000 },
+  olmo2: { ...storiesShape, model_type: 'olmo2', num_key_value_heads: 8 },
+  phi3: { ...storiesShape, model_type: 'phi3', partial_rotary_factor: 0.75, original_max_position_embeddings: 256, sliding_window: 64, rope_scaling: { type: 'longrope', short_factor: [1, 1, 1.2], long_factor: [2, 3, 4] } },
+};
+
+describe('the 2025 families train end to end (random weights of stories260K\'s size, its tokenizer)', () => {
+  for (const [family, config] of Object.entries(FAMILY_CHECKPOINTS)) {
+    it(`${family}: trains, evaluates with generation, exports a PEFT adapter`, async () => {
+      const model = randomCheckpoint(config, storiesDir, ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'], 4, 0.1);
+      const { runDir } = await trainsAndLowersDevLoss(model);
+      const adapter = readPeftAdapter(runDir);
+      assert.equal(adapter.config.task_type, 'CAUSAL_LM');
+      assert.deepEqual([adapter.prompt.length, adapter.prompt.dim], [4, 64]);
+    });
+  }
+});
+
 describe('T5 (encoder-decoder)', () => {
   it('trains a soft prompt in front of the encoder input, and exports it in PEFT\'s seq2seq layout', async () => {
     // a random T5 with the stories260K tokenizer (vocab 512): any tokenizer serves a random model

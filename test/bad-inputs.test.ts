@@ -2,7 +2,8 @@
 // naming the file, line or field (table-driven where the cases share a shape).
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { fileSystemError, RunFailedError } from '../src/common/errors.js';
 import { writeFileAtomic } from '../src/common/atomic-file.js';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -599,5 +600,288 @@ describe('a write that fails', () => {
     assert.throws(() => writeFileAtomic(target, '{}'), (e: NodeJS.ErrnoException) => e.message.startsWith(`could not write ${target}: `) && typeof e.code === 'string');
     assert.deepEqual(readdirSync(dir), ['eval.json']);
     assert.deepEqual(readdirSync(target), ['inside']);
+  });
+});
+
+/** Runs the ptune CLI; `unprivileged` runs it as user nobody when this is root (whom permissions do not stop). */
+function ptune(args: string[], options: { unprivileged?: boolean; timeout?: number } = {}): { code: number | null; stdout: string; stderr: string } {
+  const asNobody = options.unprivileged && process.getuid?.() === 0;
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'ptune.js'), ...args], { encoding: 'utf8', timeout: options.timeout ?? 120_000, ...(asNobody ? { uid: 65534, gid: 65534 } : {}), env: { ...process.env, HOME: tempDir('ptune-home-') } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A folder others may read (tempDir's are private: the unprivileged CLI must read the spec and data). */
+function openToAll(dir: string): string {
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+const moodData = (name: string) => join(root, 'data', 'mood', name);
+/** A small label task on the bundled model, fields changed by `change`. */
+const moodSpec = (change: { data?: object; softPrompt?: object; training?: object; evaluation?: object; name?: string; model?: string } = {}) => ({
+  name: change.name ?? 'mood', model: change.model ?? storiesDir,
+  data: { train: moodData('train.jsonl'), test: moodData('test.jsonl'), maxExamples: 8, text: '{story} In the end, everyone was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, ...change.data },
+  discretePrompts: [], softPrompt: { length: 4, ...change.softPrompt },
+  training: { steps: 2, batchSize: 2, evalEvery: 100, ...change.training }, evaluation: { generation: false, ...change.evaluation },
+});
+
+describe('lengths against the model\'s context (512 positions): refused naming the field, not a crash in the runtime', () => {
+  const longText = Array.from({ length: 700 }, () => 'happy').join(' ');
+  const targetRows = [{ story: 'Tom had a ball.', thing: 'ball' }, { story: 'Sue had a cat.', thing: 'cat' }, { story: 'Lily had a kite.', thing: longText }];
+  // each refused before the model's session is made (its tokenizer is read first)
+  const cases: [string, Record<string, unknown>, Record<string, string>, RegExp][] = [
+    ['softPrompt.length 1000', moodSpec({ softPrompt: { length: 1000 } }), {},
+      /exp\.ptune\.json:\d+: softPrompt\.length is 1000, but the model's context holds only 512 positions/],
+    ['softPrompt.length 510, one position short after the BOS and the input\'s last token', moodSpec({ softPrompt: { length: 510 } }), {},
+      /exp\.ptune\.json:\d+: softPrompt\.length is 510, but the model's context is 512 positions, which must take the soft prompt, the input's BOS and last token and the answer; use at most 509/],
+    ['a 700-word label text', moodSpec({ data: { verbalizer: { happy: longText, sad: 'sad' } } }), {},
+      /exp\.ptune\.json:\d+: data\.verbalizer\.happy is \d{3} tokens; after the input's BOS and last token with the 4-token soft prompt \(softPrompt\.length\) the model's context of 512 positions leaves room for 506: shorten the label's text or the soft prompt/],
+    ['a 700-word text target on line 3', moodSpec({ data: { train: 'train.jsonl', test: undefined, dev: 'train.jsonl', label: undefined, verbalizer: undefined, target: '{thing}.', text: '{story} It was about the' } }), { 'train.jsonl': targetRows.map((r) => JSON.stringify(r)).join('\n') },
+      /train\.jsonl:3: the target \(data\.target "\{thing\}\."\) is \d{3} tokens with its end of sequence; after the input's BOS and last token with the 4-token soft prompt/],
+    ['evaluation.maxNewTokens beyond the context', moodSpec({ evaluation: { generation: true, maxNewTokens: 600 } }), {},
+      /exp\.ptune\.json:\d+: evaluation\.maxNewTokens is 600; after the input's BOS and last token with the 4-token soft prompt \(softPrompt\.length\) the model's context of 512 positions leaves room for 506 generated tokens/],
+  ];
+  for (const [name, spec, files, message] of cases) {
+    it(name, async () => {
+      const events: string[] = [];
+      await assert.rejects(runJob({ kind: 'train', specFile: workspace(spec, files), device: 'cpu' }, (e) => events.push(e.type)), message);
+      assert.ok(!events.includes('setup'), 'refused before the model\'s session was made');
+      assert.ok(!events.includes('run'), 'no run folder was made');
+    });
+  }
+  it('a sweep over softPrompt.length says the same', async () => {
+    await assert.rejects(runJob({ kind: 'sweep', specFile: workspace(moodSpec()), device: 'cpu', axes: [{ path: 'softPrompt.length', values: ['1000'] }], seeds: 1 }, () => undefined),
+      /softPrompt\.length is 1000, but the model's context holds only 512 positions/);
+  });
+  it('the longest soft prompt that fits trains and evaluates', async () => {
+    const summary = await runJob({ kind: 'train', specFile: workspace(moodSpec({ softPrompt: { length: 508 }, training: { steps: 1 } })), device: 'cpu' }, () => undefined);
+    assert.equal(summary.status, 'completed');
+  });
+});
+
+describe('a tokenizer whose ids pass the embedding\'s rows', () => {
+  it('is refused before the model loads, naming tokenizer.json, the token and config.json', async () => {
+    const model = storiesCopy();
+    const file = join(model, 'tokenizer.json');
+    const tokenizer = JSON.parse(readFileSync(file, 'utf8'));
+    tokenizer.added_tokens.push({ id: 600, content: '<extra>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+    writeFileSync(file, JSON.stringify(tokenizer));
+    const events: string[] = [];
+    await assert.rejects(runJob({ kind: 'eval', specFile: workspace(moodSpec({ model })), device: 'cpu', runs: [] }, (e) => events.push(e.type)),
+      /stories260K[\\/]tokenizer\.json: token "<extra>" has id 600, but the model's embedding has 512 rows \(vocab_size in .*config\.json\), ids 0 to 511; the tokenizer is not this checkpoint's/);
+    assert.ok(!events.includes('setup'));
+  });
+});
+
+describe('file-system errors: the path and the operation, exit 2, no stack trace', () => {
+  const noStack = (stderr: string) => assert.doesNotMatch(stderr, /\n\s+at /, stderr);
+  const cases: [string, () => string[], RegExp, boolean?][] = [
+    ['--runs-dir naming a file', () => {
+      const file = join(tempDir(), 'runs');
+      writeFileSync(file, '');
+      return ['train', workspace(moodSpec()), '--runs-dir', file];
+    }, /runs: is a file, not a folder; the runs folder \(--runs-dir\) must be a folder/],
+    ['a spec name of 300 characters (ENAMETOOLONG)', () => ['train', workspace(moodSpec({ name: 'n'.repeat(300) }))],
+      /exp\.ptune\.json:2: name is 300 characters: the run folder's name .* would be 320 bytes, more than a folder name may have \(255\); shorten the name to 235 characters or fewer/],
+    ['export-peft onto an existing file', () => {
+      const run = RunDir.create(tempDir(), 'r');
+      writePeftAdapter(run.dir, { length: 1, dim: 64, data: new Float32Array(64) }, { task_type: 'CAUSAL_LM', base_model_name_or_path: 'm', num_transformer_submodules: 1, num_attention_heads: 8, num_layers: 5, prompt_tuning_init: 'RANDOM', prompt_tuning_init_text: null, tokenizer_name_or_path: null });
+      writeFileSync(run.path('run.json'), JSON.stringify({ id: run.id }));
+      const out = join(tempDir(), 'adapter.bin');
+      writeFileSync(out, 'x');
+      return ['export-peft', run.dir, out];
+    }, /adapter\.bin: is a file; an adapter is a folder/],
+    ['a spec path that is a folder', () => ['train', tempDir()], /ptune-test-\w+: is a folder; give a spec file/],
+    ['a model folder with a folder in place of config.json', () => {
+      const model = storiesCopy();
+      rmSync(join(model, 'config.json'));
+      mkdirSync(join(model, 'config.json'));
+      return ['train', workspace(moodSpec({ model }))];
+    }, /exp\.ptune\.json:3: model: .*config\.json: is a folder, not a file; the model folder is damaged/],
+    ['a read-only runs folder', () => {
+      const runs = join(openToAll(tempDir()), 'runs');
+      mkdirSync(runs, { mode: 0o555 });
+      chmodSync(runs, 0o555);
+      return ['train', openSpec(moodSpec()), '--runs-dir', runs];
+    }, /runs: cannot write into the runs folder \(EACCES: permission denied.*\); run folders go there: choose a writable folder with --runs-dir/, true],
+    ['an unreadable spec', () => {
+      const spec = openSpec(moodSpec());
+      chmodSync(spec, 0o000);
+      return ['train', spec];
+    }, /exp\.ptune\.json: could not open \(EACCES: permission denied/, true],
+    ['an unreadable weights file', () => {
+      const model = storiesCopy();
+      chmodSync(join(model, '..'), 0o755);
+      chmodSync(join(model, 'model.safetensors'), 0o000);
+      return ['train', openSpec(moodSpec({ model }))];
+    }, /exp\.ptune\.json:3: model: .*model\.safetensors: could not open \(EACCES: permission denied/, true],
+  ];
+  for (const [name, args, message, unprivileged] of cases) {
+    it(name, () => {
+      const r = ptune(args(), { unprivileged });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      noStack(r.stderr);
+    });
+  }
+  it('every Node file-system error names its path and operation', () => {
+    const error = Object.assign(new Error('EROFS: read-only file system, mkdir \'/mnt/x/runs\''), { code: 'EROFS', syscall: 'mkdir', path: '/mnt/x/runs' });
+    assert.equal(fileSystemError(error)?.message, '/mnt/x/runs: could not create the folder (EROFS: the file system is read-only: choose a writable location)');
+    assert.equal(fileSystemError(new Error('plain')), null);
+  });
+});
+
+/** A spec in a folder others may read. */
+function openSpec(spec: Record<string, unknown>): string {
+  const file = workspace(spec);
+  openToAll(join(file, '..'));
+  return file;
+}
+
+describe('--threads', () => {
+  const cases: [string, RegExp][] = [
+    ['0', /--threads 0: expected a whole number from 1 to \d+ \(the CPU threads this machine offers\); leave it out to use them all/],
+    ['100000', /--threads 100000: expected a whole number from 1 to \d+/],
+    ['two', /--threads two: expected a whole number/],
+  ];
+  for (const [value, message] of cases) {
+    it(`${value} is refused at once`, () => {
+      for (const command of [['train', workspace(moodSpec())], ['generate', '--prompt', 'Once']]) {
+        const r = ptune([...command, '--threads', value], { timeout: 30_000 });
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, message);
+      }
+    });
+  }
+  it('a job given threads from elsewhere (the extension\'s setting) is checked too', async () => {
+    await assert.rejects(runJob({ kind: 'train', specFile: workspace(moodSpec()), device: 'cpu', threads: 0 }, () => undefined), /threads 0: expected a whole number from 1/);
+  });
+});
+
+describe('training that diverges without a dev split', () => {
+  it('is said without a stack trace, run.json says failed, and --json still ends with its line', () => {
+    const r = ptune(['train', workspace(moodSpec({ training: { steps: 5, learningRate: 1e30, optimizer: 'adam' } })), '--json']);
+    assert.equal(r.code, 1, r.stderr);
+    // the update overflows the prompt (or, where it stays finite, the next loss is NaN)
+    const diverged = /the (soft prompt became -?Infinity|loss became NaN) at step \d.*lower training\.learningRate or set training\.clipNorm; the last good checkpoint \(step 0\) is kept in /;
+    assert.match(r.stderr, new RegExp(`ptune train: ${diverged.source}`));
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    const line = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.equal(line.status, 'failed');
+    assert.match(line.error, diverged);
+    assert.equal(RunDir.open(line.runDir).record.status, 'failed');
+  });
+});
+
+describe('a diverging run with a dev split', () => {
+  const cases: [string, object, RegExp][] = [
+    ['an update that overflows (Adam at lr 1e30)', { learningRate: 1e30, optimizer: 'adam' },
+      /the soft prompt became (-?Infinity|NaN) at step \d \(learning rate 1\.00e\+30, loss [\d.]+\): the update diverged; lower training\.learningRate or set training\.clipNorm; the last good checkpoint \(step \d\) is kept in .*checkpoints \(run /],
+    ['a prompt that makes the dev scores NaN (Adafactor at lr 1e30)', { learningRate: 1e30 },
+      /(the dev evaluation at step \d \(.*dev\.jsonl\) failed: .*not finite.*The soft prompt diverged|the soft prompt became|the loss became NaN).*lower training\.learningRate/],
+  ];
+  for (const [name, training, message] of cases) {
+    it(`${name}: names the step, the learning rate or the dev file, and the checkpoint; the run ends failed`, async () => {
+      let runDir = '';
+      await assert.rejects(runJob({ kind: 'train', specFile: workspace(moodSpec({ data: { dev: moodData('dev.jsonl') }, training: { steps: 6, evalEvery: 1, ...training } })), device: 'cpu' }, (e) => { if (e.type === 'run') runDir = e.runDir; }), message);
+      assert.equal(RunDir.open(runDir).record.status, 'failed');
+    });
+  }
+});
+
+describe('model tuning that diverges', () => {
+  it('blames the learning rate, not the weights, and is said without a stack trace', async () => {
+    const spec = workspace({ ...moodSpec({ data: { dev: moodData('dev.jsonl') }, training: { evalEvery: 1 } }), modelTuning: { steps: 4, batchSize: 2, learningRate: 1e30, optimizer: 'adam' } });
+    const error = await runJob({ kind: 'model-tune', specFile: spec, device: 'cpu' }, () => undefined).then(() => null, (e: Error) => e);
+    assert.ok(error instanceof RunFailedError, String(error));
+    assert.match(error.message, /model tuning(: the loss became NaN at step \d \(learning rate [\d.e+]+\): the training diverged| diverged: the dev evaluation at step \d \(.*dev\.jsonl\) failed: .*The tuned weights scored finite values at step 0).*lower modelTuning\.learningRate/);
+  });
+});
+
+describe('generate', () => {
+  it('--max-new-tokens beyond the context names it and the room left, not a soft prompt there is none of', () => {
+    const r = ptune(['generate', '--prompt', 'Once upon a time', '--max-new-tokens', '100000']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--max-new-tokens 100000: the model's context of 512 positions holds the prompt's \d+ tokens, which leaves room for \d+ new tokens; give --max-new-tokens \d+ or less/);
+    assert.doesNotMatch(r.stderr, /soft prompt/);
+  });
+  it('refuses a SEQ_2_SEQ_LM adapter on a causal model, as import-peft does', () => {
+    const dir = tempDir('ptune-adapter-');
+    writePeftAdapter(dir, { length: 4, dim: 64, data: new Float32Array(256) }, { task_type: 'SEQ_2_SEQ_LM', base_model_name_or_path: 'm', num_transformer_submodules: 2, num_attention_heads: 8, num_layers: 5, prompt_tuning_init: 'RANDOM', prompt_tuning_init_text: null, tokenizer_name_or_path: null });
+    const r = ptune(['generate', '--prompt', 'Once', '--soft-prompt', dir]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /adapter_config\.json: task_type is "SEQ_2_SEQ_LM", but .* is a causal language model \(llama\), which needs CAUSAL_LM; use the adapter with the model it was trained on/);
+  });
+});
+
+describe('silently wrong experiments: warned before the job starts', () => {
+  const cases: [string, Parameters<typeof moodSpec>[0], RegExp | null][] = [
+    ['nothing to say of a plain spec', {}, null],
+    ['a label text starting with a space under the default separator', { data: { verbalizer: { happy: ' happy', sad: 'sad' } } },
+      /^warning: .*exp\.ptune\.json:\d+: data\.verbalizer\.happy \(" happy"\) starts with a space, and data\.labelSeparator \(" "\) already puts one before it: the model would be scored on two spaces before the label; remove the leading space/],
+    ['a text target starting with a space', { data: { label: undefined, verbalizer: undefined, target: ' {mood}' } },
+      /^warning: .*exp\.ptune\.json:\d+: data\.target \(" \{mood\}"\) starts with a space/],
+    ['a verbalizer label no record uses', { data: { verbalizer: { happy: 'happy', sad: 'sad', angry: 'angry' } } },
+      /^warning: .*exp\.ptune\.json:\d+: data\.verbalizer\.angry: no record of .*train\.jsonl, .*test\.jsonl \(of the first 8 read, data\.maxExamples\) has the label "angry"; it is scored as a class anyway, which lowers every macro-F1/],
+    ['patience without a dev split', { training: { patience: 2 } }, /^warning: .*exp\.ptune\.json:\d+: training\.patience is ignored: early stopping watches the dev split, and data\.dev is not set/],
+    ['initText with another init', { softPrompt: { init: 'class-labels', initText: 'happy or sad' } }, /^warning: .*exp\.ptune\.json:\d+: softPrompt\.initText is ignored: softPrompt\.init is "class-labels"; set init to "text"/],
+    ['initFile with another init', { softPrompt: { init: 'sampled-vocab', initFile: 'elsewhere' } }, /^warning: .*exp\.ptune\.json:\d+: softPrompt\.initFile is ignored: softPrompt\.init is "sampled-vocab"/],
+  ];
+  for (const [name, change, warning] of cases) {
+    it(name, async () => {
+      const spec = workspace(moodSpec(change));
+      const logs: string[] = [];
+      // said with the data read, before the model loads (the eval job stops at a missing test split otherwise)
+      await runJob({ kind: 'eval', specFile: spec, device: 'cpu', runs: [] }, (e) => { if (e.type === 'log') logs.push(e.message); });
+      const warnings = logs.filter((l) => l.startsWith('warning: ') && !/label texts have/.test(l));
+      if (warning === null) assert.deepEqual(warnings, []);
+      else assert.ok(warnings.some((w) => warning.test(w)), warnings.join('\n') || 'no warning');
+    });
+  }
+  it('the Problems view lists the same warnings at their fields', async () => {
+    const { checkSpec } = await import('../src/common/spec-problems.js');
+    const { problems } = await checkSpec(workspace(moodSpec({ data: { verbalizer: { happy: ' happy', sad: 'sad' } }, training: { patience: 2 } })));
+    assert.deepEqual(problems.filter((p) => p.severity === 'warning').map((p) => p.field).sort(), ['data.verbalizer.happy', 'training.patience']);
+  });
+});
+
+describe('data files read wrong without a word, now refused or said as they are', () => {
+  const read = async (name: string, text: string, data: Record<string, unknown> = {}) => {
+    const spec = workspace(baseSpec({ train: name, dev: name, text: '{story} It was', label: 'mood', verbalizer: { happy: 'happy', sad: 'sad' }, ...data }), { [name]: text });
+    return readSplit(loadSpec(spec), 'train');
+  };
+  const cases: [string, string, string, Record<string, unknown>, RegExp][] = [
+    ['a CSV header naming a column twice', 'train.csv', 'story,mood,mood\nTom was glad.,happy,sad\n', {}, /train\.csv:1: the header names column "mood" twice \(columns 2 and 3\); each column needs its own name: rename one/],
+    ['data.columns naming a column twice', 'train.csv', 'Tom was glad.,happy,sad\n', { header: false, columns: ['story', 'mood', 'mood'] }, /train\.csv: data\.columns names "mood" twice \(columns 2 and 3\)/],
+    ['an unclosed quote after blank lines, at the quote\'s line', 'train.csv', 'story,mood\nTom was glad.,happy\n\n\n\n"Sue was sad.,sad\nLily,happy\nBen,sad\n', {}, /train\.csv:6: a quote opened in this record is never closed/],
+    ['an unclosed quote in a later field', 'train.csv', 'story,mood\nTom was glad.,happy\nSue was sad.,"sad\nLily,happy\nBen,sad\n', {}, /train\.csv:3: a quote opened in this record is never closed/],
+    ['an unclosed quote after a doubled one', 'train.csv', 'story,mood\n"Tom said ""hi"" and\nsmiled.",happy\n"Sue was sad.,sad\nLily,happy\n', {}, /train\.csv:4: a quote opened in this record is never closed/],
+  ];
+  for (const [name, file, text, data, message] of cases) it(name, async () => assert.rejects(() => read(file, text, data), message));
+
+  it('a data path that is a folder says so', async () => {
+    const spec = workspace(baseSpec({ train: 'sub' }), { 'sub/x.jsonl': '' });
+    await assert.rejects(() => readSplit(loadSpec(spec), 'train'), /sub: is a folder, not a data file; name a JSONL, CSV or TSV file in it \(data\.train at .*exp\.ptune\.json:\d+\)/);
+  });
+  it('a data path that is a named pipe says so, without blocking on it', { timeout: 30_000 }, async (t) => {
+    const spec = workspace(baseSpec({ train: 'pipe.jsonl' }));
+    const fifo = join(spec, '..', 'pipe.jsonl');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) return t.skip('mkfifo is not available');
+    await assert.rejects(() => readSplit(loadSpec(spec), 'train'), /pipe\.jsonl: is a named pipe \(FIFO\), not a regular file; data files are read more than once/);
+  });
+});
+
+describe('run files of a newer schema version', () => {
+  it('are refused by compare and eval --run, naming the file, even where eval.json and the adapter are older', async () => {
+    const spec = workspace(moodSpec());
+    const done = await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, () => undefined);
+    const file = join(done.runDir, 'run.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), schemaVersion: 99 }));
+    const newer = /run\.json: schemaVersion 99 is newer than this version of Prompt Tuning Studio reads \(1\); update Prompt Tuning Studio to open this run/;
+    const { comparisonRows } = await import('../src/tuning/reports/compare.js');
+    assert.throws(() => comparisonRows([done.runDir]), newer);
+    const events: string[] = [];
+    await assert.rejects(runJob({ kind: 'eval', specFile: spec, device: 'cpu', runs: [done.runDir] }, (e) => events.push(e.type)), newer);
+    assert.ok(!events.includes('setup'), 'refused before the model loaded');
   });
 });

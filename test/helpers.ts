@@ -11,6 +11,16 @@ export const root = join(fileURLToPath(import.meta.url), '..', '..');
 export const storiesDir = join(root, 'models', 'stories260K');
 export const tempDir = (prefix = 'ptune-test-') => mkdtempSync(join(tmpdir(), prefix));
 
+/** The largest absolute difference relative to the reference's largest magnitude. */
+export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / den;
+}
+
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
   let m = 0;

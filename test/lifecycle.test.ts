@@ -2,7 +2,9 @@
 // where the pid cannot be checked), reported so by the tree, compare and resume, and resumed to
 // the end; jobs submitted while one runs wait in a queue, in order, and can be taken out of it.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -157,6 +159,66 @@ describe('a trainer killed mid-run', () => {
     run.writeRecord({ ...run.record, status: 'running' });
     await assert.rejects(runJob({ kind: 'train', specFile: spec, device: 'cpu', resume: run.dir }, () => undefined), /the run is still running \(process \d+ on .*\); cancel it before resuming/);
     run.updateRecord({ status: 'completed' });
+  });
+});
+
+describe('ptune stopped by a signal', () => {
+  const cli = join(root, 'bin', 'ptune.js');
+  for (const signal of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) {
+    it(`${signal} ends train as Ctrl-C does: a checkpoint, run.json cancelled, the --json line, exit 130`, { timeout: 120_000 }, async () => {
+      const spec = workspace(tinySpec({ steps: 400 }));
+      const child = spawn(process.execPath, [cli, 'train', spec, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => { stdout += d; });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (/run folder: /.test(stderr) && !child.killed) child.kill(signal);
+      });
+      const [code] = await once(child, 'exit');
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, new RegExp(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: cancelling after the current step`));
+      const line = JSON.parse(stdout.trim().split('\n').pop()!);
+      assert.equal(line.status, 'cancelled');
+      const run = RunDir.open(line.runDir);
+      assert.equal(run.record.status, 'cancelled');
+      assert.ok(run.readCheckpoint(), 'a checkpoint to resume from');
+    });
+  }
+});
+
+describe('what a stopped run says it needs', () => {
+  it('eval --run on a run still training, and on one cancelled before its first checkpoint, says so before loading the model', async () => {
+    const spec = workspace(tinySpec({ steps: 2 }));
+    const run = RunDir.create(tempDir(), 'mood');
+    const now = new Date().toISOString();
+    run.writeRecord({ id: run.id, name: 'mood', specFile: spec, spec: null, device: 'cpu', status: 'running', createdAt: now, updatedAt: now, step: 3, steps: 12, bestStep: null, bestDevAccuracy: null });
+    const events: TrainerEvent[] = [];
+    await assert.rejects(runJob({ kind: 'eval', specFile: spec, device: 'cpu', runs: [run.dir] }, (e) => events.push(e)),
+      new RegExp(`${run.dir}: the run has no soft prompt: it is still training \\(step 3 of 12; process ${process.pid}\\); its soft prompt is written when training ends or is cancelled`));
+    assert.equal(events.filter((e) => e.type === 'setup').length, 0, 'refused before the model loaded');
+    run.updateRecord({ status: 'cancelled', step: 0 });
+    await assert.rejects(runJob({ kind: 'eval', specFile: spec, device: 'cpu', runs: [run.dir] }, () => undefined),
+      new RegExp(`it ended cancelled at step 0 before writing its soft prompt; resume it with ptune train .*exp\\.ptune\\.json --resume ${run.dir}`));
+  });
+
+  it('inspect on a completed run whose adapter files were removed names them', async () => {
+    const spec = workspace(tinySpec({ steps: 2 }));
+    const done = await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, () => undefined);
+    rmSync(join(done.runDir, 'adapter_model.safetensors'));
+    await assert.rejects(runJob({ kind: 'inspect', runDir: done.runDir }, () => undefined),
+      /the run has no soft prompt: it completed, but adapter_model\.safetensors is missing from the folder \(deleted or moved\)/);
+  });
+
+  it('an interrupted evaluation run is to be run again, not resumed: compare and train --resume say so', async () => {
+    const spec = workspace(tinySpec({ steps: 2 }));
+    const run = RunDir.create(tempDir(), 'mood-eval');
+    const now = new Date().toISOString();
+    const pid = deadPid();
+    run.writeRecord({ id: run.id, name: 'mood-eval', kind: 'eval', evaluatedRuns: ['/runs/a'], specFile: spec, spec: null, device: 'cpu', status: 'running', pid, host: hostname(), heartbeat: now, createdAt: now, updatedAt: now, step: 0, steps: 0, bestStep: null, bestDevAccuracy: null }, { claim: false });
+    assert.throws(() => comparisonRows([run.dir]), new RegExp(`no eval\\.json yet \\(interrupted: its process \\(pid ${pid}\\) ended before the run finished; run it again with ptune eval .*exp\\.ptune\\.json --run /runs/a\\)`));
+    await assert.rejects(runJob({ kind: 'train', specFile: spec, device: 'cpu', resume: run.dir }, () => undefined),
+      /an eval run, not a prompt-tuning run: train --resume continues soft-prompt training only; run it again with ptune eval/);
   });
 });
 

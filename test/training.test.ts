@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { JobSummary, TrainerEvent } from '../src/common/protocol.js';
+import type { Job, JobSummary, TrainerEvent } from '../src/common/protocol.js';
 import { TrainerProcess } from '../src/trainer/client.js';
 import { RunDir } from '../src/common/run-folder.js';
 import { readPeftAdapter, writePeftAdapter } from '../src/common/peft-adapter.js';
@@ -150,6 +150,87 @@ describe('resume, cancel, crash', () => {
     let runDir = '';
     await assert.rejects(() => runJob({ kind: 'train', specFile: spec, device: 'cpu' }, (e) => { if (e.type === 'run') runDir = e.runDir; }), /adapter_model\.safetensors: prompt_embeddings holds NaN \(virtual token 0, column 0\); the adapter comes from a run that diverged/);
     if (runDir) assert.equal(RunDir.open(runDir).record.status, 'failed');
+  });
+});
+
+/**
+ * Starts a trainer process on the job and sends it `signal` at the first event `when` accepts;
+ * returns its run folder, whether a checkpoint existed when the signal was sent, and its outcome.
+ */
+async function signalledRun(job: Job, signal: NodeJS.Signals, when: (e: TrainerEvent) => boolean): Promise<{ runDir: string; checkpointBefore: boolean; outcome: JobSummary | Error }> {
+  let runDir = job.kind === 'train' ? job.resume ?? '' : '';
+  let checkpointBefore = false;
+  let sent = false;
+  const trainer = new TrainerProcess(job, {
+    onEvent: (e) => {
+      if (e.type === 'run') runDir = e.runDir;
+      if (!sent && when(e)) {
+        sent = true;
+        checkpointBefore = runDir !== '' && RunDir.open(runDir).has('checkpoints/last.safetensors');
+        trainer.kill(signal);
+      }
+    },
+  });
+  const outcome = await trainer.done.catch((e: Error) => e);
+  assert.ok(sent, `no event matched before the trainer ended: ${outcome instanceof Error ? outcome.message : outcome.status}`);
+  return { runDir, checkpointBefore, outcome };
+}
+
+describe('a run interrupted before its first checkpoint', () => {
+  // the whole dev split: its step-0 evaluation, between the run folder's creation and the first
+  // checkpoint, takes a few hundred milliseconds, the window these kills land in
+  const windowSpec = () => workspace(moodSpec({ data: { test: undefined }, discretePrompts: [], softPrompt: { length: 4 }, training: { steps: 8, batchSize: 4, evalEvery: 100, sampling: 'random' } }));
+  let whole: string | undefined;
+  const uninterrupted = async (spec: string) => {
+    whole ??= (await runJob({ kind: 'train', specFile: spec, device: 'cpu' }, quiet)).runDir;
+    return whole;
+  };
+  const cases: [NodeJS.Signals, RegExp | 'cancelled'][] = [
+    ['SIGKILL', /the trainer stopped unexpectedly \(signal SIGKILL\)/],
+    ['SIGTERM', 'cancelled'],
+    ['SIGINT', 'cancelled'],
+  ];
+  for (const [signal, expected] of cases) {
+    it(`${signal} right after the run folder is made: the run resumes to the adapter of an uninterrupted run`, { timeout: 120_000 }, async () => {
+      const spec = windowSpec();
+      const reference = await uninterrupted(spec);
+      const { runDir, checkpointBefore, outcome } = await signalledRun({ kind: 'train', specFile: spec, device: 'cpu' }, signal, (e) => e.type === 'run');
+      assert.equal(checkpointBefore, false, 'the signal came before the first checkpoint');
+      const run = RunDir.open(runDir);
+      if (expected === 'cancelled') {
+        // as Ctrl-C: the run ends cancelled, with a checkpoint at step 0
+        assert.equal((outcome as JobSummary).status, 'cancelled');
+        assert.equal(run.record.status, 'cancelled');
+        assert.equal(run.readCheckpoint()!.step, 0);
+      } else {
+        assert.match((outcome as Error).message, expected);
+        assert.equal(run.readCheckpoint(), null, 'killed before any checkpoint');
+      }
+      const logs: string[] = [];
+      const summary = await new TrainerProcess({ kind: 'train', specFile: spec, device: 'cpu', resume: runDir }, { onEvent: (e) => { if (e.type === 'log') logs.push(e.message); } }).done;
+      assert.equal(summary.status, 'completed');
+      if (expected !== 'cancelled') assert.ok(logs.some((l) => /stopped before its first checkpoint; starting it again from step 0 with its recorded spec and seed/.test(l)), logs.join('\n'));
+      assert.deepEqual(promptOf(runDir), promptOf(reference));
+      assert.deepEqual(run.record.resumedFrom, [0]);
+      // one dev evaluation at step 0, not one per start
+      assert.equal(run.readMetrics().filter((m) => m.step === 0).length, 1);
+    });
+  }
+
+  it('SIGTERM while a new run loads its model, then SIGKILL while its resume loads it: each resumes to the same adapter', { timeout: 120_000 }, async () => {
+    const spec = windowSpec();
+    const reference = await uninterrupted(spec);
+    const loading = (e: TrainerEvent) => e.type === 'setup' && e.phase === 'load';
+    const first = await signalledRun({ kind: 'train', specFile: spec, device: 'cpu' }, 'SIGTERM', loading);
+    assert.equal((first.outcome as JobSummary).status, 'cancelled');
+    assert.equal(RunDir.open(first.runDir).record.status, 'cancelled');
+    const second = await signalledRun({ kind: 'train', specFile: spec, device: 'cpu', resume: first.runDir }, 'SIGKILL', loading);
+    assert.match((second.outcome as Error).message, /signal SIGKILL/);
+    // killed before the resume took the run over: its record is as the cancellation left it
+    assert.equal(RunDir.open(first.runDir).record.status, 'cancelled');
+    const summary = await new TrainerProcess({ kind: 'train', specFile: spec, device: 'cpu', resume: first.runDir }).done;
+    assert.equal(summary.status, 'completed');
+    assert.deepEqual(promptOf(first.runDir), promptOf(reference));
   });
 });
 

@@ -12,7 +12,7 @@ import { buildModel } from '../src/models/architectures.js';
 import { LanguageModel } from '../src/models/language-model.js';
 import { readCheckpoint, readTensorF32 } from '../src/common/safetensors.js';
 import { ArrayWeights } from '../src/models/weights.js';
-import { root } from './helpers.js';
+import { root, relError } from './helpers.js';
 
 const fixtures = join(root, 'test', 'fixtures', 'hf-fixtures');
 
@@ -30,15 +30,6 @@ function referencePrompt(ref: { prompt: number[][] }) {
 
 function float64Model(folder: string): LanguageModel {
   return new LanguageModel(buildModel(readModelConfig(folder), float64Weights(folder)), null, { floatType: 'float64' });
-}
-
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
 }
 
 for (const name of ['llama-tiny', 'qwen2-tiny']) {

@@ -17,8 +17,9 @@ import { runJob } from '../tuning/jobs/index.js';
 import { importAdapter } from '../tuning/jobs/import.js';
 import { runScale } from '../tuning/jobs/scale.js';
 import { loadSpec } from '../common/spec.js';
-import { parseDevice, parsePrecision } from './options.js';
+import { parseDevice, parsePrecision, parseThreads } from './options.js';
 import { FAIL_UNDER_EXIT, parseThreshold, thresholdFailures } from './fail-under.js';
+import { onStopSignals } from '../tuning/jobs/stop-signals.js';
 
 /** Terminal output for job events: a progress bar on a TTY, plain lines otherwise. */
 /**
@@ -75,20 +76,26 @@ export function terminalReporter(json: boolean, options: { tty?: boolean; everyM
   };
 }
 
+/**
+ * Runs a job that Ctrl-C, SIGTERM or SIGHUP cancels after its current step (a second one stops it
+ * at once). With --json, a job that fails after its run folder exists still ends with its JSON line
+ * (status failed, and the error), as run.json records it.
+ */
 async function runWithSignals(job: Job, json: boolean): Promise<JobSummary> {
   const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) process.stderr.write('\ncancelling after the current step (Ctrl-C again to stop at once)\n');
-    else process.exit(130);
+  const stop = onStopSignals((signal) => {
+    process.stderr.write(`\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: cancelling after the current step (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to stop at once)\n`);
     controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  });
+  const report = terminalReporter(json);
+  let runDir: string | undefined;
   try {
-    return await runJob(job, terminalReporter(json), controller.signal);
+    return await runJob(job, (e) => { if (e.type === 'run') runDir = e.runDir; report(e); }, controller.signal);
+  } catch (e) {
+    if (json && runDir) process.stdout.write(`${JSON.stringify({ runDir, split: null, status: 'failed', error: (e as Error).message, results: [] })}\n`);
+    throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    stop();
   }
 }
 
@@ -110,14 +117,14 @@ export async function jobCommand(kind: 'train' | 'eval' | 'model-tune', argv: st
     options: {
       device: { type: 'string' }, precision: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, 'runs-dir': { type: 'string' }, run: { type: 'string', multiple: true }, threads: { type: 'string' },
       seed: { type: 'string' }, steps: { type: 'string' }, length: { type: 'string' }, set: { type: 'string', multiple: true },
-      'fail-under': { type: 'string', multiple: true },
+      'fail-under': { type: 'string', multiple: true }, force: { type: 'boolean' },
     },
   });
   // read before the job runs: a typo should not wait for training
   const thresholds = (values['fail-under'] ?? []).map(parseThreshold);
   if (thresholds.length && kind === 'model-tune') throw new InputError('tune-model: --fail-under is an option of train and eval');
   if (positionals.length !== 1) throw new InputError(`${kind}: give one spec file (*.ptune.json)`);
-  const base = { specFile: resolve(positionals[0]), device: parseDevice(values.device), precision: parsePrecision(values.precision), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, threads: values.threads ? Number(values.threads) : undefined };
+  const base = { specFile: resolve(positionals[0]), device: parseDevice(values.device), precision: parsePrecision(values.precision), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, threads: parseThreads(values.threads) };
   const overrides = [
     ...(values.set ?? []),
     ...(values.seed !== undefined ? [`training.seed=${values.seed}`] : []),
@@ -125,8 +132,9 @@ export async function jobCommand(kind: 'train' | 'eval' | 'model-tune', argv: st
     ...(values.length !== undefined ? [`softPrompt.length=${values.length}`] : []),
   ];
   if (overrides.length && kind !== 'train') throw new InputError(`${kind}: --seed, --steps, --length and --set are options of train`);
+  if (values.force && (kind !== 'train' || !values.resume)) throw new InputError(`${kind}: --force is an option of train --resume (to go on although the data or the model's files changed)`);
   const job: Job = kind === 'train'
-    ? { kind, ...base, resume: values.resume ? resolve(values.resume) : undefined, ...(overrides.length ? { overrides } : {}) }
+    ? { kind, ...base, resume: values.resume ? resolve(values.resume) : undefined, ...(values.force ? { force: true } : {}), ...(overrides.length ? { overrides } : {}) }
     : kind === 'eval' ? { kind, ...base, runs: (values.run ?? []).map((r) => resolve(r)) } : { kind, ...base };
   const summary = await runWithSignals(job, values.json ?? false);
   printSummary(summary, values.json ?? false);
@@ -204,8 +212,8 @@ export async function scale(argv: string[]): Promise<void> {
   if (positionals.length !== 1) throw new InputError('scale: give one spec file');
   const models = (values.models ?? '').split(',').map((m) => m.trim()).filter(Boolean).map((m) => (existsSync(m) ? resolve(m) : m));
   const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
-  const result = await runScale(resolve(positionals[0]), models, { device: parseDevice(values.device), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, modelTuning: !values['no-model-tuning'] }, terminalReporter(values.json ?? false), controller.signal);
+  const stop = onStopSignals(() => controller.abort());
+  const result = await runScale(resolve(positionals[0]), models, { device: parseDevice(values.device), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined, modelTuning: !values['no-model-tuning'] }, terminalReporter(values.json ?? false), controller.signal).finally(stop);
   if (result.status === 'cancelled') process.exitCode = 130;
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ runDir: result.runDir, status: result.status, points: result.points })}\n`);

@@ -1,12 +1,13 @@
 // The `ptune` command.
 import { parseArgs } from 'node:util';
-import { parseDevice, parsePrecision } from './options.js';
-import { InputError } from '../common/errors.js';
+import { parseDevice, parsePrecision, parseThreads } from './options.js';
+import { fileSystemError, InputError, RunFailedError } from '../common/errors.js';
 import { FileWriteError } from '../common/atomic-file.js';
 import { gradcheckAll } from '../tuning/train/gradcheck.js';
 import { openModel } from '../models/load.js';
 import { bundledModelDir } from '../common/paths.js';
 import { readPeftAdapter } from '../common/peft-adapter.js';
+import { checkAdapterTaskType } from '../tuning/jobs/import.js';
 import { demo, evalMixed, jobCommand, compare, exportPeft, importPeft, scale } from './jobs.js';
 import { sweep } from './sweep.js';
 import { inspect } from './inspect.js';
@@ -17,11 +18,12 @@ const USAGE = `usage: ptune <command> [options]
 commands:
   demo       [--device D]
              trains a soft prompt on the bundled model and task and prints the comparison
-  train      SPEC [--device D] [--resume RUN_DIR] [--runs-dir DIR] [--json]
+  train      SPEC [--device D] [--resume RUN_DIR [--force]] [--runs-dir DIR] [--json]
              [--seed N] [--steps N] [--length N] [--set PATH=VALUE ...] [--fail-under [PROMPT:]METRIC=VALUE ...]
              learns the spec's soft prompt, then compares it with the spec's discrete prompts;
              --seed, --steps, --length and --set change the spec's fields for this run (run.json
-             records the changed spec); --fail-under: see eval
+             records the changed spec); --fail-under: see eval; --resume refuses a run whose data
+             or model files changed since it started, naming them (--force goes on; run.json records it)
   sweep      SPEC [--length 1,5,20] [--init class-labels,random-uniform] [--steps N,M] [--lr A,B]
              [--axis PATH=V1,V2 ...] [--seeds N] [--set PATH=VALUE ...] [--runs-dir DIR] [--device D] [--json]
              one train run per point of the axes' grid and per seed (from training.seed up), in one
@@ -96,14 +98,27 @@ async function generate(argv: string[]): Promise<void> {
   if (values.prompt === undefined) throw new InputError('generate: --prompt is required');
   const maxNew = positiveInt('max-new-tokens', values['max-new-tokens'], 64);
   const lm = await openModel(values.model ?? bundledModelDir(), {
-    device: parseDevice(values.device), precision: parsePrecision(values.precision), revision: values.revision, threads: values.threads ? Number(values.threads) : undefined,
+    device: parseDevice(values.device), precision: parsePrecision(values.precision), revision: values.revision, threads: parseThreads(values.threads),
     log: values.json ? undefined : (m) => process.stderr.write(`${m}\n`),
     onProgress: values.json ? undefined : (p) => process.stderr.write(`\r${p.file}: ${(p.received / 1e6).toFixed(1)}${p.total ? ` / ${(p.total / 1e6).toFixed(1)}` : ''} MB`),
   });
   try {
-    const soft = values['soft-prompt'] ? readPeftAdapter(values['soft-prompt'], lm.cfg.hiddenSize).prompt : lm.emptyPrompt();
+    let soft = lm.emptyPrompt();
+    if (values['soft-prompt']) {
+      const adapter = readPeftAdapter(values['soft-prompt'], lm.cfg.hiddenSize);
+      checkAdapterTaskType(values['soft-prompt'], adapter.config.task_type, { seq2seq: lm.kind === 'seq2seq', modelType: lm.cfg.modelType }, values.model ?? bundledModelDir(), 'use');
+      soft = adapter.prompt;
+    }
     const tok = lm.tokenizer!;
     const promptIds = tok.encode(values.prompt);
+    // the context holds the soft prompt, the prompt's tokens and every new one
+    const room = lm.contextLength - soft.length - promptIds.length;
+    if (maxNew > room) {
+      const held = [`the prompt's ${promptIds.length} tokens`, ...(soft.length ? [`the soft prompt's ${soft.length}`] : [])].join(' and ');
+      throw new InputError(room < 1
+        ? `--prompt: ${held} fill the model's context of ${lm.contextLength} positions; shorten the prompt${soft.length ? ' or use a shorter soft prompt' : ''}`
+        : `--max-new-tokens ${maxNew}: the model's context of ${lm.contextLength} positions holds ${held}, which leaves room for ${room} new tokens; give --max-new-tokens ${room} or less`);
+    }
     const { ids } = await lm.generate([promptIds], soft, maxNew);
     const full = tok.decode(ids[0]);
     const head = tok.decode(promptIds);
@@ -153,10 +168,11 @@ export async function main(argv: string[]): Promise<number> {
     await run(rest);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    const err = e as Error;
+    // a file-system error (a read-only folder, an unreadable file) names its path and operation
+    const err = fileSystemError(e) ?? (e as Error);
     const known = err instanceof InputError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     // a file that could not be written (a full disk) is said as it is: no stack trace helps there
-    const said = known || err instanceof FileWriteError;
+    const said = known || err instanceof FileWriteError || err instanceof RunFailedError;
     process.stderr.write(`ptune ${command}: ${said ? err.message : (err.stack ?? String(err))}\n`);
     return known ? 2 : 1;
   }

@@ -5,7 +5,8 @@ import { InputError } from '../common/errors.js';
 import type { SweepAxis } from '../common/protocol.js';
 import { AXIS_SHORTHANDS, runSweep, type SweepResult } from '../tuning/jobs/sweep.js';
 import { terminalReporter } from './jobs.js';
-import { parseDevice, parsePrecision } from './options.js';
+import { onStopSignals } from '../tuning/jobs/stop-signals.js';
+import { parseDevice, parsePrecision, parseThreads } from './options.js';
 
 const listOf = (text: string) => text.split(',').map((v) => v.trim()).filter(Boolean);
 
@@ -45,20 +46,19 @@ export async function sweep(argv: string[]): Promise<void> {
   const seeds = values.seeds === undefined ? 1 : Number(values.seeds);
   if (!Number.isInteger(seeds) || seeds < 1) throw new InputError(`--seeds ${values.seeds}: expected a whole number of seeds, 1 or more`);
   const controller = new AbortController();
-  const onSigint = () => {
-    process.stderr.write('\ncancelling the sweep after the current step\n');
+  const stop = onStopSignals((signal) => {
+    process.stderr.write(`\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: cancelling the sweep after the current step\n`);
     controller.abort();
-  };
-  process.once('SIGINT', onSigint);
+  });
   let result: SweepResult;
   try {
     result = await runSweep({
       kind: 'sweep', specFile: resolve(positionals[0]), device: parseDevice(values.device), precision: parsePrecision(values.precision),
-      threads: values.threads ? Number(values.threads) : undefined, runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined,
+      threads: parseThreads(values.threads), runsDir: values['runs-dir'] ? resolve(values['runs-dir']) : undefined,
       axes: sweepAxes(tokens ?? []), seeds, overrides: values.set ?? [],
     }, terminalReporter(values.json ?? false), controller.signal);
   } finally {
-    process.off('SIGINT', onSigint);
+    stop();
   }
   if (result.status === 'cancelled') process.exitCode = 130;
   if (values.json) {

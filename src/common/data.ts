@@ -1,6 +1,7 @@
 // Datasets: JSONL, CSV and TSV (with or without a header), read as streams, each record kept
 // with its line number so results and errors point at the user's file.
 import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Readable } from 'node:stream';
@@ -36,6 +37,15 @@ export interface Split {
   counts: Record<string, number>;
   /** Records left out under data.onBadRecord "skip", in file order. */
   skipped?: SkippedRecord[];
+  /** The data file's sha256 (`sha256:<hex>`), whole, as run.json records it so a resume can tell an edited file. */
+  sha256?: string;
+}
+
+/** A file's sha256 as `sha256:<hex>`, read as a stream (a large file never whole in memory). */
+export async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) hash.update(chunk);
+  return `sha256:${hash.digest('hex')}`;
 }
 
 export interface RawRecord { line: number; fields: Record<string, unknown> }
@@ -151,8 +161,20 @@ export interface ReadOptions {
 }
 
 /** Reads records one at a time, in one pass over the file (its UTF-8 checked as it is read). */
+/** Why a data path cannot be read as a data file (absent, a folder, a pipe or device), or null. */
+export function dataFileProblem(file: string): string | null {
+  if (!existsSync(file)) return 'data file not found';
+  const st = statSync(file);
+  if (st.isFile()) return null;
+  if (st.isDirectory()) return 'is a folder, not a data file; name a JSONL, CSV or TSV file in it';
+  const kind = st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+  // a split is read more than once (checked, then hashed for resumes): a pipe's data would be gone
+  return `is ${kind}, not a regular file; data files are read more than once, so save the data to a file and name that`;
+}
+
 export async function* readRecords(file: string, options: ReadOptions): AsyncGenerator<RawRecord> {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new InputError(`${file}: data file not found`, { file });
+  const unreadable = dataFileProblem(file);
+  if (unreadable) throw new InputError(`${file}: ${unreadable}`, { file });
   const malformed = (line: number, reason: string) => {
     if (!options.onMalformed) throw new InputError(`${file}:${line}: ${reason}`, { file, line });
     options.onMalformed(line, reason);
@@ -195,6 +217,8 @@ export async function* readRecords(file: string, options: ReadOptions): AsyncGen
   source.on('error', (e) => parser.destroy(e));
   source.pipe(parser);
   let columns = options.header ? undefined : options.columns;
+  const twice = columns?.findIndex((c, i) => columns!.indexOf(c) !== i) ?? -1;
+  if (columns && twice >= 0) throw new InputError(`${file}: data.columns names "${columns[twice]}" twice (columns ${columns.indexOf(columns[twice]) + 1} and ${twice + 1}); each column needs its own name`, { file, field: 'data.columns' });
   // csv-parse counts a CR LF inside a quoted field as two lines (and reports a record at its last
   // line): `overcount` is its running excess, so records are reported at their first line
   let overcount = 0;
@@ -215,6 +239,9 @@ export async function* readRecords(file: string, options: ReadOptions): AsyncGen
       lastEnd = info.lines - overcount;
       if (!columns) {
         columns = record.map((c) => c.trim());
+        // the last of two same-named columns would silently win in every record
+        const twice = columns.findIndex((c, i) => columns!.indexOf(c) !== i);
+        if (twice >= 0) throw new InputError(`${file}:${line}: the header names column "${columns[twice]}" twice (columns ${columns.indexOf(columns[twice]) + 1} and ${twice + 1}); each column needs its own name: rename one`, { file, line });
         continue;
       }
       if (record.length !== columns.length) {
@@ -227,8 +254,9 @@ export async function* readRecords(file: string, options: ReadOptions): AsyncGen
     if (e instanceof InputError) throw e;
     const err = e as Error & { lines?: number; code?: string };
     if (err.code === 'CSV_QUOTE_NOT_CLOSED') {
-      // csv-parse names the last line of the file; the quote opened in the record after the last whole one
-      const line = lastEnd + 1;
+      // csv-parse names the last line of the file; the quote opened in the record after the last
+      // whole one, at the line of its last opening quote (blank lines may come first)
+      const line = (await unclosedQuoteLine(file, lastEnd)) ?? lastEnd + 1;
       throw new InputError(`${file}:${line}: a quote opened in this record is never closed, so the rest of the file reads as one field; close the quote, or double it ("") inside a quoted field`, { file, line });
     }
     const line = err.lines === undefined ? undefined : err.lines - overcount;
@@ -237,6 +265,34 @@ export async function* readRecords(file: string, options: ReadOptions): AsyncGen
     // a reader that stops early (maxExamples) closes the file
     source.destroy();
   }
+}
+
+/**
+ * The line of the quote that is never closed, read from the line after `after` (every record up to
+ * it was whole): quotes open and close a field, a doubled quote inside one is a quote character.
+ */
+async function unclosedQuoteLine(file: string, after: number): Promise<number | null> {
+  let line = 1;
+  let inside = false;
+  let openedAt: number | null = null;
+  let pending = false; // a quote inside a field, which may be the first of a doubled pair
+  for await (const chunk of createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>) {
+    for (const c of chunk) {
+      if (pending) {
+        pending = false;
+        if (c === '"') continue; // "" inside a field
+        inside = false;
+      }
+      if (c === '\n') line++;
+      if (line <= after || c !== '"') continue;
+      if (inside) pending = true;
+      else {
+        inside = true;
+        openedAt = line;
+      }
+    }
+  }
+  return inside && !pending ? openedAt : null;
 }
 
 /** A label value as written in a file (string, number or boolean) as the verbalizer key it means. */
@@ -288,9 +344,10 @@ export async function readSplit(loaded: LoadedSpec, name: SplitName, options: { 
   const rel = spec.data[name];
   if (!rel) throw new Error(`split ${name} is not in the spec`);
   const file = loaded.resolvePath(rel);
-  if (!existsSync(file)) {
+  const unreadable = dataFileProblem(file);
+  if (unreadable) {
     const line = loaded.lineOf(['data', name]);
-    throw new InputError(`${file}: data file not found (data.${name} at ${loaded.file}:${line})`, { file: loaded.file, line, field: `data.${name}` });
+    throw new InputError(`${file}: ${unreadable} (data.${name} at ${loaded.file}:${line})`, { file: loaded.file, line, field: `data.${name}` });
   }
   const format = formatOf(file, spec.data.format);
   const labels = Object.keys(spec.data.verbalizer);
@@ -337,7 +394,7 @@ export async function readSplit(loaded: LoadedSpec, name: SplitName, options: { 
   // read to the end unless maxExamples stopped it
   const stoppedEarly = spec.data.maxExamples !== undefined && examples.length >= spec.data.maxExamples;
   if (onBytesRead) options.onProgress!({ file, bytesRead: stoppedEarly ? bytesRead : totalBytes, totalBytes, records: examples.length });
-  return { name, file, examples, counts, skipped };
+  return { name, file, examples, counts, skipped, sha256: await fileSha256(file) };
 }
 
 /** k-shot prompts draw k distinct train examples: more than the split holds cannot be drawn. */

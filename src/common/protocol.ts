@@ -10,7 +10,7 @@ export type PrecisionName = 'auto' | 'fp32' | 'fp16';
 
 export type Job =
   /** overrides: `path=value` changes to the spec (recorded in run.json); runName: the run folder's name in place of the spec's. */
-  | { kind: 'train'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; resume?: string; model?: string; overrides?: string[]; runName?: string }
+  | { kind: 'train'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; resume?: string; model?: string; overrides?: string[]; runName?: string; /** With resume: go on although the data or the model's files changed (run.json records it). */ force?: boolean }
   | { kind: 'eval'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; runs: string[] }
   | { kind: 'model-tune'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; model?: string }
   | { kind: 'scale'; specFile: string; device: DeviceName; precision?: PrecisionName; threads?: number; runsDir?: string; models: string[]; modelTuning: boolean }

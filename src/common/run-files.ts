@@ -50,6 +50,10 @@ export interface RunRecord {
   spec: Spec | null;
   /** Absent: a sweep or a scale run, which ran several runs (a scale run lists its models). */
   model?: { id: string; folder: string; revision: string | null; files: Record<string, string> };
+  /** Each data split's file and sha256 as the run read it (absent in runs from before it was kept): a resume compares them. */
+  dataFiles?: Partial<Record<'train' | 'dev' | 'test', { file: string; sha256: string }>>;
+  /** Resumes that went on with --force although the data or the model's files had changed: when, from which step, and what differed. */
+  forcedResumes?: { at: string; step: number; differences: string[] }[];
   /** null: an imported adapter. Absent: a scale run. */
   seed?: number | null;
   device: string;

@@ -4,10 +4,10 @@
 // writer here, typed by run-files.ts. Every write goes to a temporary file first and is then
 // renamed, so a reader (or a run killed at any moment) never sees a half-written file.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { InputError } from './errors.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileSystemError, InputError } from './errors.js';
 import { encodeSafetensors, readSafetensorsHeader, readTensorF32 } from './safetensors.js';
 import { AtomicFileWriter, writeFileAtomic } from './atomic-file.js';
 import { readPeftAdapter, writePeftAdapter, type SoftPromptTensor } from './peft-adapter.js';
@@ -25,6 +25,19 @@ export function runsRootFor(specDir: string): string { return join(specDir, '.pt
 export function newRunId(name: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${name}`;
+}
+
+/** The longest folder name most file systems take, in bytes. */
+const MAX_FOLDER_NAME = 255;
+
+/** A runs folder that cannot be made or written, said with the folder, the cause and the way out. */
+function runsFolderError(root: string, e: unknown): InputError {
+  const fs = fileSystemError(e);
+  if (!fs) return e as InputError;
+  const err = e as NodeJS.ErrnoException;
+  // "could not access" says little: access(W_OK) failing means the folder cannot be written
+  const message = err.syscall === 'access' ? `${root}: cannot write into the runs folder (${fs.message.slice(fs.message.lastIndexOf('(') + 1, -1)})` : fs.message;
+  return new InputError(`${message}; run folders go there: choose a writable folder with --runs-dir`, { file: root });
 }
 
 /** Run names, as the spec's schema allows them. */
@@ -84,6 +97,18 @@ export function interruptionReason(record: LivenessFields): string {
   return `no heartbeat since ${record.heartbeat ?? record.updatedAt}${record.host ? ` from ${record.host}` : ''}`;
 }
 
+/**
+ * The command that continues a stopped run: a prompt-tuning run resumes from its last checkpoint
+ * (or from step 0 before its first); an evaluation or model-tuning run is run again.
+ */
+export function continueCommand(record: Pick<RunRecord, 'kind' | 'specFile' | 'evaluatedRuns'>, dir: string): string {
+  const spec = record.specFile ?? 'SPEC';
+  if (record.kind === 'eval') return `run it again with ptune eval ${spec}${(record.evaluatedRuns ?? []).map((r) => ` --run ${r}`).join('')}`;
+  if (record.kind === 'model-tuning') return `run it again with ptune tune-model ${spec}`;
+  if (record.kind) return 'run the command that made it again';
+  return `resume it with ptune train ${spec} --resume ${dir}`;
+}
+
 /** Heartbeat timers of the running runs of this process, by folder. */
 const heartbeats = new Map<string, NodeJS.Timeout>();
 
@@ -95,9 +120,12 @@ export class RunDir {
    * runs started in the same second never share one.
    */
   static create(root: string, name: string): RunDir {
-    // the name becomes part of a folder name: a path in it would put the run elsewhere
-    if (!RUN_NAME.test(name)) throw new InputError(`name ${JSON.stringify(name)} is not a valid run name: use letters, digits, ".", "_" and "-", starting with a letter or digit (it becomes a folder in ${root})`, { file: root, field: 'name' });
-    mkdirSync(root, { recursive: true });
+    RunDir.checkCreatable(root, name);
+    try {
+      mkdirSync(root, { recursive: true });
+    } catch (e) {
+      throw runsFolderError(root, e);
+    }
     const id = newRunId(name);
     for (let k = 1; ; k++) {
       const dir = join(root, k === 1 ? id : `${id}-${k}`);
@@ -105,10 +133,38 @@ export class RunDir {
         mkdirSync(dir);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
-        throw e;
+        throw runsFolderError(root, e);
       }
-      mkdirSync(join(dir, 'checkpoints'));
+      try {
+        mkdirSync(join(dir, 'checkpoints'));
+      } catch (e) {
+        throw runsFolderError(root, e);
+      }
       return new RunDir(dir);
+    }
+  }
+
+  /**
+   * Refuses, before any work, a run that could not get its folder: a name that is no folder name or
+   * too long for one, a runs folder that is a file, or one that cannot be created or written.
+   */
+  static checkCreatable(root: string, name: string): void {
+    // the name becomes part of a folder name: a path in it would put the run elsewhere
+    if (!RUN_NAME.test(name)) throw new InputError(`name ${JSON.stringify(name)} is not a valid run name: use letters, digits, ".", "_" and "-", starting with a letter or digit (it becomes a folder in ${root})`, { file: root, field: 'name' });
+    // a folder name holds at most 255 bytes; the run id adds a time stamp and, for a second run in
+    // the same second, a suffix
+    const longest = Buffer.byteLength(newRunId(name)) + 4;
+    if (longest > MAX_FOLDER_NAME) throw new InputError(`name is ${name.length} characters: the run folder's name (${newRunId(name).slice(0, 24)}...) would be ${longest} bytes, more than a folder name may have (${MAX_FOLDER_NAME}); shorten the name to ${name.length - (longest - MAX_FOLDER_NAME)} characters or fewer`, { file: root, field: 'name' });
+    // nothing is created here: a job refused later must leave no empty runs folder behind
+    let existing = resolve(root);
+    while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+    if (!statSync(existing).isDirectory()) {
+      throw new InputError(`${existing}: is a file, not a folder; the runs folder${existing === resolve(root) ? '' : ` ${root} would be inside it`} (--runs-dir) must be a folder`, { file: existing });
+    }
+    try {
+      accessSync(existing, constants.W_OK);
+    } catch (e) {
+      throw runsFolderError(root, e);
     }
   }
 
@@ -116,6 +172,8 @@ export class RunDir {
   static open(dir: string): RunDir {
     const abs = resolve(dir);
     if (!existsSync(join(abs, 'run.json'))) throw new InputError(`${abs}: not a run folder (no run.json)`, { file: abs });
+    // a run written by a newer version is refused whatever reads it next (its eval.json may be older)
+    readRunJson(join(abs, 'run.json'), 'run.json');
     for (const folder of [abs, join(abs, 'checkpoints')]) removeAbandonedTemporaries(folder);
     return new RunDir(abs);
   }
@@ -371,11 +429,33 @@ export function trainedRecord(record: RunRecord, file: string): TrainedRunRecord
 
 /** A soft prompt from a run folder or a PEFT adapter folder. */
 export function readSoftPromptSource(path: string, expectedDim?: number): SoftPromptTensor {
-  if (!existsSync(path)) throw new InputError(`${path}: no such run or adapter folder`, { file: path });
-  if (!existsSync(join(path, 'adapter_config.json')) && existsSync(join(path, 'run.json'))) {
-    throw new InputError(`${path}: the run has no soft prompt yet (it ended before its first evaluation); resume or retrain it`, { file: path });
-  }
+  checkSoftPromptSource(path);
   return readPeftAdapter(path, expectedDim).prompt;
+}
+
+/**
+ * Refuses, before any model is loaded, a folder that holds no soft prompt to read, saying why: no
+ * such folder, a run still training, stopped before writing one, of a kind that has none, or
+ * completed with its adapter files since removed.
+ */
+export function checkSoftPromptSource(path: string): void {
+  if (!existsSync(path)) throw new InputError(`${path}: no such run or adapter folder`, { file: path });
+  if (!statSync(path).isDirectory()) throw new InputError(`${path}: is a file, not a run or adapter folder`, { file: path });
+  const file = join(path, 'run.json');
+  if (!existsSync(file)) return;
+  // a run of a newer version is refused even where its adapter is there to read
+  const record = readRunJson(file, 'run.json') as RunRecord;
+  if (ADAPTER_FILES.every((f) => existsSync(join(path, f)))) return;
+  const missing = ADAPTER_FILES.filter((f) => !existsSync(join(path, f))).join(' and ');
+  const status = effectiveStatus(record);
+  let why: string;
+  if (record.kind && record.kind !== 'import' && record.kind !== 'model-tuning') why = `it is ${record.kind === 'eval' ? 'an evaluation' : `a ${record.kind}`} run, which has no soft prompt of its own; give a run it made or evaluated`;
+  else if (record.kind === 'model-tuning') why = 'it is a model-tuning run, which tunes the weights (run/model/), not a soft prompt';
+  else if (status === 'running') why = `it is still training (step ${record.step} of ${record.steps}; process ${record.pid ?? 'unknown'}); its soft prompt is written when training ends or is cancelled`;
+  else if (status === 'completed') why = `it completed, but ${missing} ${missing.includes(' and ') ? 'are' : 'is'} missing from the folder (deleted or moved); export it again from a copy, or retrain it`;
+  else if (status === 'interrupted') why = `it was interrupted (${interruptionReason(record)}) before writing its soft prompt; ${continueCommand(record, path)}`;
+  else why = `it ended ${status}${record.error ? ` (${record.error})` : ''} at step ${record.step} before writing its soft prompt; ${continueCommand(record, path)}`;
+  throw new InputError(`${path}: the run has no soft prompt: ${why}`, { file });
 }
 
 /** Identifies the model's files: hub blobs are named by their sha256; local files up to 256 MB are hashed. */
@@ -417,8 +497,14 @@ export const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors'
 /** Writes a run's soft prompt as a PEFT adapter folder; returns the prompt that was written. */
 export function exportAdapter(runDir: string, out: string): SoftPromptTensor {
   const run = RunDir.open(runDir);
+  checkSoftPromptSource(run.dir);
   const { prompt } = readPeftAdapter(run.dir);
-  mkdirSync(out, { recursive: true });
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new InputError(`${out}: is a file; an adapter is a folder (adapter_config.json and adapter_model.safetensors): give a folder name`, { file: out });
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch (e) {
+    throw fileSystemError(e) ?? e;
+  }
   for (const f of ADAPTER_FILES) writeFileAtomic(join(out, f), readFileSync(run.path(f)));
   return prompt;
 }

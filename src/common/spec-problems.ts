@@ -1,10 +1,10 @@
 // Every problem of a spec and the data files it names at once, each at its file, line and column:
 // what the Problems view shows on save, where a job stops at the first one.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { formatOf, normaliseLabel, readRecords, recordProblem, specTemplates, templateUses, type SplitName } from './data.js';
+import { dataFileProblem, formatOf, normaliseLabel, readRecords, recordProblem, specTemplates, templateUses, type SplitName } from './data.js';
 import { InputError, type InputProblem } from './errors.js';
-import { analyseSpec, type LoadedSpec, type SpecAnalysis } from './spec.js';
+import { analyseSpec, type LoadedSpec, type Spec, type SpecAnalysis } from './spec.js';
 import { templateFields } from './template.js';
 
 /** Records read per data file: enough to find a pattern of mistakes, few enough to keep an editor responsive. */
@@ -35,6 +35,28 @@ export function labelLengthAdvice(verbalizer: Record<string, string>): string | 
   return `label texts have ${min} to ${max} characters (${lengths.map((l) => `${l.label} ${l.chars}`).join(', ')}); rank classification sums log-probabilities, which favours short labels: give the labels texts of similar length, or set evaluation.rankScoring to "mean" in the spec (training warns again with the token counts).`;
 }
 
+/**
+ * Fields a spec sets that do nothing, or combine into a silently wrong experiment, each with its
+ * path: said as warnings by the Problems view and by every job before it starts.
+ */
+export function specFieldWarnings(spec: Spec): { path: (string | number)[]; message: string }[] {
+  const warnings: { path: (string | number)[]; message: string }[] = [];
+  const { data, softPrompt, training } = spec;
+  // "It was" + " " + " happy" puts two spaces before the label, a token sequence the model never
+  // saw after a word: seen scoring every prompt as one class
+  if (/\s$/.test(data.labelSeparator)) {
+    const shown = JSON.stringify(data.labelSeparator);
+    for (const [label, text] of Object.entries(data.verbalizer)) {
+      if (/^\s/.test(text)) warnings.push({ path: ['data', 'verbalizer', label], message: `data.verbalizer.${label} (${JSON.stringify(text)}) starts with a space, and data.labelSeparator (${shown}) already puts one before it: the model would be scored on two spaces before the label; remove the leading space (or set labelSeparator to "")` });
+    }
+    if (data.target !== undefined && /^\s/.test(data.target)) warnings.push({ path: ['data', 'target'], message: `data.target (${JSON.stringify(data.target)}) starts with a space, and data.labelSeparator (${shown}) already puts one before it: the model would learn two spaces before every answer; remove the leading space (or set labelSeparator to "")` });
+  }
+  if (softPrompt.initText !== undefined && softPrompt.init !== 'text') warnings.push({ path: ['softPrompt', 'initText'], message: `softPrompt.initText is ignored: softPrompt.init is "${softPrompt.init}"; set init to "text" to start from the text's embeddings, or remove initText` });
+  if (softPrompt.initFile !== undefined && softPrompt.init !== 'file') warnings.push({ path: ['softPrompt', 'initFile'], message: `softPrompt.initFile is ignored: softPrompt.init is "${softPrompt.init}"; set init to "file" to start from that soft prompt, or remove initFile` });
+  if (training.patience !== undefined && data.dev === undefined) warnings.push({ path: ['training', 'patience'], message: 'training.patience is ignored: early stopping watches the dev split, and data.dev is not set; add a dev split, or remove patience' });
+  return warnings;
+}
+
 export async function specProblems(specFile: string, options: { text?: string; scanLimit?: number } = {}): Promise<InputProblem[]> {
   return (await checkSpec(specFile, options)).problems;
 }
@@ -53,6 +75,7 @@ export async function checkSpec(specFile: string, options: { text?: string; scan
   const { spec } = loaded;
   const at = (path: (string | number)[], severity: InputProblem['severity'], message: string): InputProblem => ({ file, field: path.join('.'), ...analysis.rangeOf(path), severity, message });
 
+  for (const w of specFieldWarnings(spec)) problems.push(at(w.path, 'warning', w.message));
   const lengths = spec.evaluation.rankScoring === 'sum' ? labelLengthAdvice(spec.data.verbalizer) : null;
   if (lengths) problems.push(at(['data', 'verbalizer'], 'warning', lengths));
 
@@ -111,8 +134,9 @@ async function scanSplit(loaded: LoadedSpec, analysis: SpecAnalysis, name: Split
   const scan: SplitScan = { problems, labels: new Set(), usable: 0, complete: true, absentFields: new Set() };
   const onSpec = (path: (string | number)[], severity: InputProblem['severity'], message: string, range = analysis.rangeOf(path)) => problems.push({ file: loaded.file, field: path.join('.'), ...range, severity, message });
   const file = loaded.resolvePath(spec.data[name]!);
-  if (!existsSync(file) || !statSync(file).isFile()) {
-    onSpec(['data', name], 'error', `data.${name}: ${file} not found; create it or correct the path (relative to the spec's folder)`);
+  const unreadable = dataFileProblem(file);
+  if (unreadable) {
+    onSpec(['data', name], 'error', existsSync(file) ? `data.${name}: ${file} ${unreadable}` : `data.${name}: ${file} not found; create it or correct the path (relative to the spec's folder)`);
     return scan;
   }
   let format: 'jsonl' | 'csv' | 'tsv';

@@ -1,10 +1,10 @@
 // The experiment spec (*.ptune.json): parsed with positions so every error names its line,
 // validated against schema/ptune.schema.json with ajv, defaults filled in.
 import AjvModule, { type ValidateFunction } from 'ajv';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
-import { InputError, problemError, type InputProblem } from './errors.js';
+import { fileSystemError, InputError, problemError, type InputProblem } from './errors.js';
 import { packageRoot } from './paths.js';
 import { templateFields } from './template.js';
 import type { AssertionSpec, HeadlineMetric, TaskKind } from './task-types.js';
@@ -171,7 +171,12 @@ export function loadSpec(file: string): LoadedSpec {
 export function readSpecText(file: string): { path: string; text: string } {
   const path = resolve(file);
   if (!existsSync(path)) throw new InputError(`${path}: spec file not found`, { file: path });
-  return { path, text: readFileSync(path, 'utf8') };
+  if (statSync(path).isDirectory()) throw new InputError(`${path}: is a folder; give a spec file (*.ptune.json)`, { file: path });
+  try {
+    return { path, text: readFileSync(path, 'utf8') };
+  } catch (e) {
+    throw fileSystemError(e) ?? e;
+  }
 }
 
 /** The spec, or an InputError naming the first problem of `analyseSpec` at its line. */

@@ -1,19 +1,19 @@
-// Which class builds which config, and which weights each expects.
+// A config's model and weights, from its family (families/registry.ts).
 import { join } from 'node:path';
 import type { CausalLM } from './causal-lm.js';
 import { InputError } from '../common/errors.js';
-import type { ModelConfig } from './config.js';
-import { Gpt2Model, gpt2WeightShapes } from './gpt2.js';
-import { LlamaModel, llamaWeightShapes } from './llama.js';
-import { t5WeightShapes } from './t5.js';
+import type { ModelConfig } from './config-types.js';
+import { familyOf } from './families/registry.js';
 import { CheckpointWeights, type WeightSource } from './weights.js';
 
 export function buildModel(cfg: ModelConfig, weights: WeightSource): CausalLM {
-  if (cfg.architecture === 't5') throw new Error('T5 is encoder-decoder: build it with T5Model');
+  const family = familyOf(cfg);
   // a tied head may be stored under the head's name only (config.json says the two are one)
-  if (cfg.architecture === 'llama' && cfg.tieWordEmbeddings && weights instanceof CheckpointWeights) weights.alias('model.embed_tokens.weight', 'lm_head.weight');
+  if (cfg.architecture === 'decoder' && cfg.tieWordEmbeddings && weights instanceof CheckpointWeights) weights.alias('model.embed_tokens.weight', 'lm_head.weight');
   if (weights instanceof CheckpointWeights) checkLayerCount(cfg, weights);
-  return cfg.architecture === 'gpt2' ? new Gpt2Model(cfg, weights) : new LlamaModel(cfg, weights);
+  const model = family.build(cfg, weights);
+  if (model === 'seq2seq') throw new Error(`${cfg.modelType} is encoder-decoder: open it with modelFromWeights (load.ts)`);
+  return model;
 }
 
 /** "model.layers.3.mlp.up_proj.weight" is layer 3 of the stack "model.layers". */
@@ -43,7 +43,7 @@ export function checkLayerCount(cfg: ModelConfig, weights: CheckpointWeights): v
   for (const [stack, count] of configured) {
     const inCheckpoint = held.get(stack);
     if (!inCheckpoint || inCheckpoint.count === count) continue;
-    const key = cfg.architecture === 't5' ? (stack.startsWith('decoder') ? 'num_decoder_layers' : 'num_layers') : cfg.architecture === 'gpt2' ? 'n_layer' : 'num_hidden_layers';
+    const key = familyOf(cfg).layerCountField(stack);
     const found = `the weights hold ${inCheckpoint.count} (up to tensor "${inCheckpoint.tensor}" in ${weights.describe(inCheckpoint.tensor)})`;
     throw new InputError(inCheckpoint.count > count
       ? `${configFile}: ${key} is ${count} but ${found}; the extra layers would be left out: set ${key} to ${inCheckpoint.count} or use the config that came with the weights`
@@ -53,6 +53,5 @@ export function checkLayerCount(cfg: ModelConfig, weights: CheckpointWeights): v
 
 /** Every weight's name and shape, as a checkpoint of this config holds them. */
 export function weightShapes(cfg: ModelConfig): Map<string, number[]> {
-  if (cfg.architecture === 't5') return t5WeightShapes(cfg);
-  return cfg.architecture === 'gpt2' ? gpt2WeightShapes(cfg) : llamaWeightShapes(cfg);
+  return familyOf(cfg).weightShapes(cfg);
 }

@@ -9,11 +9,10 @@
 //             logits of chosen rows, and the loss's gradient, computed only when asked for
 import { Graph, type FloatType, type Tensor } from '../engine/graph.js';
 import { gather } from '../engine/ops/indexing.js';
-import { linear } from '../engine/ops/matmul.js';
 import { concat, reshape, shapeOf } from '../engine/ops/shape.js';
-import type { ModelConfig } from './config.js';
+import type { ModelConfig } from './config-types.js';
 import { oneGraphOutputs, targetOutputs } from './target-loss.js';
-import { causalBias, paddingBias } from './attention.js';
+import { attentionMask, causalBias, paddingBias, type AttentionMask } from './attention.js';
 import type { WeightSource } from './weights.js';
 
 export interface KvCache { keys: Tensor[]; values: Tensor[] }
@@ -23,9 +22,14 @@ export interface CausalLM {
   readonly weights: WeightSource;
   /** The input embedding table's tensor name (for prompt initialisation from token embeddings). */
   readonly embeddingWeightName: string;
+  /** Token embeddings are the table's rows times this (Gemma's sqrt(hidden)); 1 elsewhere. */
+  readonly embeddingScale: number;
+  /** The longest sequence (soft prompt + tokens) the model takes. */
+  readonly contextLength: number;
   embedTokens(g: Graph, inputIds: Tensor): Tensor;
-  headWeight(g: Graph): Tensor;
-  forward(g: Graph, x: Tensor, positionIds: Tensor, bias: Tensor, past?: KvCache): { hidden: Tensor; present: KvCache };
+  /** Logits [N, vocab] of final hidden rows [N, d]. */
+  logits(g: Graph, rows: Tensor): Tensor;
+  forward(g: Graph, x: Tensor, positionIds: Tensor, mask: AttentionMask, past?: KvCache): { hidden: Tensor; present: KvCache };
 }
 
 export type GraphKind = 'train' | 'score' | 'generate' | 'all';
@@ -69,7 +73,7 @@ export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: Fl
   const tokens = model.embedTokens(g, inputIds);
   const prompt = gather(soft, promptIndex);
   const x = concat([prompt, tokens], 1);
-  const bias = attentionBias(g, keyMask, positionIds);
+  const mask = attentionMask(g, attentionBias(g, keyMask, positionIds), keyMask, positionIds);
 
   let past: KvCache | undefined;
   if (cached) {
@@ -84,12 +88,12 @@ export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: Fl
     // logits of the rows asked for (flat indices into [B * (n+T)]): generation's last positions
     const logitRows = g.input('logit_rows', 'int64', ['R']);
     oneGraphOutputs(g, soft, () => {
-      const { hidden, present } = model.forward(g, x, positionIds, bias, past);
-      const head = model.headWeight(g);
+      const { hidden, present } = model.forward(g, x, positionIds, mask, past);
+      const head = (rows: Tensor) => model.logits(g, rows);
       return {
         hidden, head,
         outputs: [
-          ['logits', linear(gather(reshape(hidden, [`B*${S}`, d]), logitRows), head)],
+          ['logits', head(gather(reshape(hidden, [`B*${S}`, d]), logitRows))],
           ...present.keys.map((k, i): [string, Tensor] => [`present_key_${i}`, k]),
           ...present.values.map((v, i): [string, Tensor] => [`present_value_${i}`, v]),
           // this pass's own keys and values: a decoding step fetches these few rows and appends
@@ -102,17 +106,17 @@ export function buildCausalGraph(model: CausalLM, kind: GraphKind, floatType: Fl
     return g;
   }
   if (kind === 'generate') {
-    const { hidden, present } = model.forward(g, x, positionIds, bias, past);
+    const { hidden, present } = model.forward(g, x, positionIds, mask, past);
     const last = g.node('Slice', [hidden, g.ints([-1]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])], {}, [{ dtype: floatType, shape: ['B', 1, d] }])[0];
     const lastRow = g.node('Reshape', [last, g.ints([0, d])], {}, [{ dtype: floatType, shape: ['B', d] }])[0];
-    g.output(linear(lastRow, model.headWeight(g)), 'logits');
+    g.output(model.logits(g, lastRow), 'logits');
     present.keys.forEach((k, i) => g.output(k, `present_key_${i}`));
     present.values.forEach((v, i) => g.output(v, `present_value_${i}`));
     return g;
   }
 
-  const { hidden } = model.forward(g, x, positionIds, bias);
-  targetOutputs(g, hidden, model.headWeight(g), kind === 'train', soft, weightGradients);
+  const { hidden } = model.forward(g, x, positionIds, mask);
+  targetOutputs(g, hidden, (rows) => model.logits(g, rows), kind === 'train', soft, weightGradients);
   return g;
 }
 

@@ -4,13 +4,13 @@
 import type { Graph, Tensor } from '../engine/graph.js';
 import { add } from '../engine/ops/elementwise.js';
 import { gather } from '../engine/ops/indexing.js';
-import { affine } from '../engine/ops/matmul.js';
+import { affine, linear } from '../engine/ops/matmul.js';
 import { concat, split } from '../engine/ops/shape.js';
-import { attend, splitHeads } from './attention.js';
+import { attend, splitHeads, type AttentionMask } from './attention.js';
 import type { CausalLM, KvCache } from './causal-lm.js';
-import type { Gpt2Config } from './config.js';
+import type { Gpt2Config } from './config-types.js';
 import { geluTanh, layerNorm } from './layers.js';
-import { validateWeights } from './llama.js';
+import { validateWeights } from './decoder.js';
 import type { WeightSource } from './weights.js';
 
 /** Checkpoints of GPT2LMHeadModel name weights "transformer.*"; those of GPT2Model do not. */
@@ -40,8 +40,11 @@ export class Gpt2Model implements CausalLM {
   private shapes: Map<string, number[]>;
   private prefix: string;
   readonly embeddingWeightName: string;
+  readonly embeddingScale = 1;
+  readonly contextLength: number;
 
   constructor(readonly cfg: Gpt2Config, readonly weights: WeightSource) {
+    this.contextLength = cfg.maxPositions;
     this.prefix = gpt2Prefix(weights);
     this.shapes = gpt2WeightShapes(cfg, this.prefix);
     this.embeddingWeightName = `${this.prefix}wte.weight`;
@@ -52,9 +55,9 @@ export class Gpt2Model implements CausalLM {
 
   embedTokens(g: Graph, inputIds: Tensor): Tensor { return gather(this.w(g, 'wte.weight'), inputIds); }
 
-  headWeight(g: Graph): Tensor { return this.w(g, 'wte.weight'); }
+  logits(g: Graph, rows: Tensor): Tensor { return linear(rows, this.w(g, 'wte.weight')); }
 
-  forward(g: Graph, input: Tensor, positionIds: Tensor, bias: Tensor, past?: KvCache): { hidden: Tensor; present: KvCache } {
+  forward(g: Graph, input: Tensor, positionIds: Tensor, mask: AttentionMask, past?: KvCache): { hidden: Tensor; present: KvCache } {
     const c = this.cfg;
     const d = c.hiddenSize;
     // positions are added to every row, the soft prompt's included (as PEFT does)
@@ -73,7 +76,7 @@ export class Gpt2Model implements CausalLM {
       }
       present.keys.push(k);
       present.values.push(v);
-      const merged = attend(q, k, v, bias, c.numHeads, c.numHeads, c.headDim, c.scaleAttnWeights ? 1 / Math.sqrt(c.headDim) : 1);
+      const merged = attend(q, k, v, mask.full, c.numHeads, c.numHeads, c.headDim, c.scaleAttnWeights ? 1 / Math.sqrt(c.headDim) : 1);
       x = add(x, affine(merged, this.w(g, `${p}.attn.c_proj.weight`), this.w(g, `${p}.attn.c_proj.bias`)));
       const h2 = layerNorm(x, this.w(g, `${p}.ln_2.weight`), this.w(g, `${p}.ln_2.bias`), c.layerNormEps);
       const inner = geluTanh(affine(h2, this.w(g, `${p}.mlp.c_fc.weight`), this.w(g, `${p}.mlp.c_fc.bias`)));

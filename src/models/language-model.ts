@@ -3,8 +3,7 @@
 import type { FloatType, Graph } from '../engine/graph.js';
 import { floatTensor, int64Tensor, ort, type Feeds } from '../engine/runtime.js';
 import { buildCausalGraph, type CausalLM } from './causal-lm.js';
-import type { ModelConfig } from './config.js';
-import { MAX_ROPE_TABLE } from './llama.js';
+import type { ModelConfig } from './config-types.js';
 import { InputError } from '../common/errors.js';
 import type { Tokenizer } from './tokenizer.js';
 import { checkIndex, OneGraphModel, PASS_OVERHEAD_POSITIONS, promptFeed, type LanguageModelOptions, type PreparedBatch } from './one-graph-model.js';
@@ -31,16 +30,15 @@ export class LanguageModel extends OneGraphModel {
   }
 
   /** The longest sequence (soft prompt + tokens) the model takes. */
-  get contextLength(): number {
-    const window = this.cfg.architecture === 'llama' ? (this.cfg.slidingWindow ?? Infinity) : Infinity;
-    return Math.min(this.cfg.maxPositions, MAX_ROPE_TABLE, window);
-  }
+  get contextLength(): number { return this.model.contextLength; }
 
   private checkLength(length: number): void {
     if (length > this.contextLength) throw new InputError(`a sequence of ${length} positions (soft prompt + tokens) is longer than the model's context of ${this.contextLength}; shorten the input or the soft prompt`);
   }
 
   protected get embeddingWeightName(): string { return this.model.embeddingWeightName; }
+
+  protected override get embeddingScale(): number { return this.model.embeddingScale; }
 
   protected graphDetail(): string { return `${this.cfg.numLayers} layers`; }
 
@@ -338,7 +336,7 @@ export class LanguageModel extends OneGraphModel {
         const best = nextToken(logits, b * V, V, b, options.sample);
         next.push(best);
         if (!done[b]) out[b].push(best);
-        if (best === c.eosTokenId && options.stopAtEos !== false) done[b] = true;
+        if (c.eosTokenIds.includes(best) && options.stopAtEos !== false) done[b] = true;
       }
       if (last || done.every(Boolean)) break;
       if (step === 0) cache.start(result, prefix.mask);

@@ -3,12 +3,12 @@ import type { Tensor } from '../engine/graph.js';
 import { add, div, mul, scale, sqrt, sub, tanh } from '../engine/ops/elementwise.js';
 import { reduceMean } from '../engine/ops/reduce.js';
 
-/** x / sqrt(mean(x^2) + eps) * weight (Llama, T5). */
-export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
+/** x / sqrt(mean(x^2) + eps) * (offset + weight): Llama and T5 (offset 0), Gemma (1). */
+export function rmsNorm(x: Tensor, weight: Tensor, eps: number, offset = 0): Tensor {
   const g = x.graph;
   const ms = reduceMean(mul(x, x), [-1]);
   const inv = div(g.scalar(1), sqrt(add(ms, g.scalar(eps))));
-  return mul(mul(x, inv), weight);
+  return mul(mul(x, inv), offset === 0 ? weight : add(weight, g.scalar(offset, weight.dtype)));
 }
 
 /** (x - mean) / sqrt(var + eps) * weight + bias (GPT-2). */

@@ -5,7 +5,9 @@ import type { DeviceChoice, SetupProgress } from '../engine/runtime.js';
 import type { HubOptions } from './hub.js';
 import { InputError } from '../common/errors.js';
 import { buildModel, checkLayerCount } from './architectures.js';
-import { readModelConfig, type ModelConfig } from './config.js';
+import { readModelConfig } from './config.js';
+import type { ModelConfig } from './config-types.js';
+import { familyOf } from './families/registry.js';
 import { LanguageModel } from './language-model.js';
 import type { LanguageModelOptions, OneGraphModel, Precision } from './one-graph-model.js';
 import { Seq2SeqLanguageModel } from './seq2seq-lm.js';
@@ -30,6 +32,7 @@ export interface OpenModelOptions extends HubOptions {
 /** The model class for a config: causal language models, or T5's encoder-decoder. */
 export function modelFromWeights(cfg: ModelConfig, weights: WeightSource, tokenizer: Tokenizer | null, options: LanguageModelOptions = {}): LanguageModel | Seq2SeqLanguageModel {
   if (cfg.architecture !== 't5') return new LanguageModel(buildModel(cfg, weights), tokenizer, options);
+  // T5 is the one encoder-decoder family
   if (weights instanceof CheckpointWeights) checkLayerCount(cfg, weights);
   return new Seq2SeqLanguageModel(cfg, weights, tokenizer, options);
 }
@@ -45,5 +48,5 @@ export async function openModel(model: string, options: OpenModelOptions = {}): 
   const weights = new CheckpointWeights(folder);
   const freed = removeWidenedCopies(cacheRoot());
   if (freed > 0) options.log?.(`removed ${(freed / 2 ** 30).toFixed(2)} GiB of float32 weight copies an earlier version left in ${cacheRoot()}`);
-  return modelFromWeights(cfg, weights, await loadTokenizer(folder), { device: options.device, precision: options.precision, threads: options.threads, log: options.log, progress: options.progress });
+  return modelFromWeights(cfg, weights, await loadTokenizer(folder, { chatTemplateOptions: familyOf(cfg).chatTemplateOptions }), { device: options.device, precision: options.precision, threads: options.threads, log: options.log, progress: options.progress });
 }

@@ -5,7 +5,7 @@ import type { TokenSampling } from './decoding.js';
 import type { FloatType, Graph } from '../engine/graph.js';
 import { createSession, EngineSession, supportsHalf, type Device, type SetupProgress, floatTensor, int64Tensor, ort, type DeviceChoice, type Feeds } from '../engine/runtime.js';
 import { InputError } from '../common/errors.js';
-import type { BaseConfig } from './config.js';
+import type { BaseConfig } from './config-types.js';
 import { sumPerExample } from './target-loss.js';
 import type { Tokenizer } from './tokenizer.js';
 import type { Padding, Prompts, Sequence, SoftPrompt, TunableModel, Weighting, ChoiceItem } from './tunable.js';
@@ -113,6 +113,8 @@ export abstract class OneGraphModel implements TunableModel {
   protected abstract graphDetail(): string;
   /** The input embedding table's tensor name. */
   protected abstract readonly embeddingWeightName: string;
+  /** Token embeddings are the table's rows times this (Gemma's sqrt(hidden)). */
+  protected get embeddingScale(): number { return 1; }
   /** Feeds for the train and score graphs: the architecture's inputs and the target rows. */
   abstract prepare(sequences: Sequence[], prompts: Prompts, weighting?: Weighting, padding?: Padding): PreparedBatch;
   abstract scoreChoices(items: ChoiceItem[], prompts: Prompts, options?: { maxNewTokens?: number; sample?: TokenSampling }): Promise<{ scores: number[][]; generated?: number[][] }>;
@@ -149,9 +151,15 @@ export abstract class OneGraphModel implements TunableModel {
     this.opened = undefined;
   }
 
-  /** Rows of the input embedding table for the given token ids, [ids.length, d] (read from the checkpoint). */
+  /**
+   * The embeddings of the given token ids as the model's first layer sees them, [ids.length, d]:
+   * rows of the input embedding table (read from the checkpoint), scaled where the family scales them.
+   */
   embeddings(ids: number[]): Float32Array {
-    return this.weights.readRows(this.embeddingWeightName, ids);
+    const rows = this.weights.readRows(this.embeddingWeightName, ids);
+    const s = this.embeddingScale;
+    if (s !== 1) for (let i = 0; i < rows.length; i++) rows[i] *= s;
+    return rows;
   }
 
   emptyPrompt(): SoftPrompt {

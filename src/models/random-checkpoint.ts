@@ -31,6 +31,23 @@ export const REAL_CONFIGS: Record<string, Record<string, unknown>> = {
     rope_theta: 500000, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
     tie_word_embeddings: false, bos_token_id: 128000, eos_token_id: 128001, hidden_act: 'silu', torch_dtype: 'bfloat16',
   },
+  'Qwen3-0.6B': {
+    model_type: 'qwen3', hidden_size: 1024, intermediate_size: 3072, num_hidden_layers: 28, num_attention_heads: 16,
+    num_key_value_heads: 8, head_dim: 128, vocab_size: 151936, max_position_embeddings: 40960, max_window_layers: 28,
+    rms_norm_eps: 1e-6, rope_theta: 1000000, rope_scaling: null, tie_word_embeddings: true, attention_bias: false,
+    use_sliding_window: false, sliding_window: null, bos_token_id: 151643, eos_token_id: 151645, hidden_act: 'silu',
+    torch_dtype: 'bfloat16',
+  },
+  'Gemma-3-270M': {
+    model_type: 'gemma3_text', hidden_size: 640, intermediate_size: 2048, num_hidden_layers: 18, num_attention_heads: 4,
+    num_key_value_heads: 1, head_dim: 256, vocab_size: 262144, max_position_embeddings: 32768, rms_norm_eps: 1e-6,
+    rope_theta: 1000000, rope_local_base_freq: 10000, rope_scaling: null, query_pre_attn_scalar: 256, sliding_window: 512,
+    _sliding_window_pattern: 6,
+    layer_types: Array.from({ length: 18 }, (_, i) => ((i + 1) % 6 === 0 ? 'full_attention' : 'sliding_attention')),
+    hidden_activation: 'gelu_pytorch_tanh', final_logit_softcapping: null, attn_logit_softcapping: null, attention_bias: false,
+    use_bidirectional_attention: false, tie_word_embeddings: true, bos_token_id: 2, eos_token_id: 1, pad_token_id: 0,
+    torch_dtype: 'bfloat16',
+  },
   'gpt2': {
     model_type: 'gpt2', n_embd: 768, n_head: 12, n_layer: 12, n_positions: 1024, vocab_size: 50257, layer_norm_epsilon: 1e-5,
     bos_token_id: 50256, eos_token_id: 50256, activation_function: 'gelu_new', torch_dtype: 'bfloat16',

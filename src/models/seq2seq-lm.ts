@@ -8,7 +8,7 @@ import { gather } from '../engine/ops/indexing.js';
 import { linear } from '../engine/ops/matmul.js';
 import { concat, reshape } from '../engine/ops/shape.js';
 import { floatTensor, int64Tensor, type Feeds } from '../engine/runtime.js';
-import type { T5Config } from './config.js';
+import type { T5Config } from './config-types.js';
 import { InputError } from '../common/errors.js';
 import { checkIndex, OneGraphModel, promptFeed, type LanguageModelOptions, type PreparedBatch } from './one-graph-model.js';
 import { bucketMatrix, T5Model } from './t5.js';
@@ -51,8 +51,8 @@ export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatT
     const logitRows = g.input('logit_rows', 'int64', ['R']);
     oneGraphOutputs(g, soft, () => {
       const hidden = forward();
-      const head = model.headWeight(g);
-      return { hidden, head, outputs: [['logits', linear(gather(reshape(hidden, ['D*L', d]), logitRows), head)]] };
+      const head = (rows: Tensor) => linear(rows, model.headWeight(g));
+      return { hidden, head, outputs: [['logits', head(gather(reshape(hidden, ['D*L', d]), logitRows))]] };
     });
     return g;
   }
@@ -63,7 +63,7 @@ export function buildSeq2SeqGraph(model: T5Model, kind: Seq2SeqGraphKind, floatT
     g.output(linear(row, model.headWeight(g)), 'logits');
     return g;
   }
-  targetOutputs(g, hidden, model.headWeight(g), kind === 'train', soft, weightGradients);
+  targetOutputs(g, hidden, (rows) => linear(rows, model.headWeight(g)), kind === 'train', soft, weightGradients);
   return g;
 }
 

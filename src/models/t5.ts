@@ -8,10 +8,10 @@ import { gather } from '../engine/ops/indexing.js';
 import { transpose, unsqueeze } from '../engine/ops/shape.js';
 import { linear } from '../engine/ops/matmul.js';
 import { attend, splitHeads } from './attention.js';
-import type { T5Config } from './config.js';
+import type { T5Config } from './config-types.js';
 import { InputError } from '../common/errors.js';
 import { geluTanh, rmsNorm } from './layers.js';
-import { validateWeights } from './llama.js';
+import { validateWeights } from './decoder.js';
 import type { WeightSource } from './weights.js';
 
 export function t5WeightShapes(cfg: T5Config): Map<string, number[]> {

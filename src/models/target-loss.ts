@@ -6,17 +6,16 @@ import { gradients } from '../engine/autodiff.js';
 import type { Graph, Tensor } from '../engine/graph.js';
 import { mul, neg } from '../engine/ops/elementwise.js';
 import { gather, gatherLast } from '../engine/ops/indexing.js';
-import { linear } from '../engine/ops/matmul.js';
 import { reduceSum } from '../engine/ops/reduce.js';
 import { reshape, zerosLike } from '../engine/ops/shape.js';
 import { logSoftmax } from '../engine/ops/softmax.js';
 
 /**
- * `hidden` [B, S, d] (S as named in the graph), `head` [V, d]. Training graphs differentiate the
+ * `hidden` [B, S, d] (S as named in the graph), `head` the model's logits of hidden rows. Training graphs differentiate the
  * loss with respect to the soft prompts, or (model tuning) to every weight `wrt` lists: each
  * gradient is the output "grad.<name>". (The one graph a job uses is `oneGraphOutputs`.)
  */
-export function targetOutputs(g: Graph, hidden: Tensor, head: Tensor, train: boolean, softPrompts: Tensor, wrt?: () => Map<string, Tensor>): void {
+export function targetOutputs(g: Graph, hidden: Tensor, head: (rows: Tensor) => Tensor, train: boolean, softPrompts: Tensor, wrt?: () => Map<string, Tensor>): void {
   const targets = targetInputs(g);
   const { tokenLogProbs, loss } = targetLoss(g, hidden, head, targets);
   g.output(tokenLogProbs, 'token_logprobs');
@@ -38,10 +37,10 @@ function targetInputs(g: Graph): TargetInputs {
 }
 
 /** Each target token's log-probability (from its row of `hidden`), and the weighted loss. */
-function targetLoss(g: Graph, hidden: Tensor, head: Tensor, targets: TargetInputs): { tokenLogProbs: Tensor; loss: Tensor } {
+function targetLoss(g: Graph, hidden: Tensor, head: (rows: Tensor) => Tensor, targets: TargetInputs): { tokenLogProbs: Tensor; loss: Tensor } {
   const [B, S, d] = hidden.shape;
   const rows = gather(reshape(hidden, [`${B}*${S}`, d]), targets.rows);
-  const logProbs = logSoftmax(linear(rows, head));
+  const logProbs = logSoftmax(head(rows));
   const picked = gatherLast(logProbs, g.node('Unsqueeze', [targets.ids, g.ints([1])], {}, [{ dtype: 'int64', shape: ['N', 1] }])[0]);
   const tokenLogProbs = reshape(picked, ['N']);
   return { tokenLogProbs, loss: neg(reduceSum(mul(tokenLogProbs, targets.weights), [0], false)) };
@@ -54,9 +53,9 @@ function targetLoss(g: Graph, hidden: Tensor, head: Tensor, targets: TargetInput
  * the gradient with respect to the soft prompts; the other frees each layer's values as it goes.
  * (With the backward alone behind the If, every forward value stayed alive for it: scoring 24
  * examples of 140 positions took 10.3 GiB on Qwen2.5-0.5B, against 0.3 GiB for a forward alone.)
- * `forward` returns the last hidden states, the LM head and its other outputs by name.
+ * `forward` returns the last hidden states, the LM head (logits of hidden rows) and its other outputs by name.
  */
-export function oneGraphOutputs(g: Graph, softPrompts: Tensor, forward: () => { hidden: Tensor; head: Tensor; outputs: [string, Tensor][] }): void {
+export function oneGraphOutputs(g: Graph, softPrompts: Tensor, forward: () => { hidden: Tensor; head: (rows: Tensor) => Tensor; outputs: [string, Tensor][] }): void {
   const computeGradient = g.input('compute_gradient', 'bool', []);
   const targets = targetInputs(g);
   let names: string[] = [];

@@ -25,7 +25,11 @@ export interface Tokenizer {
   renderChat?(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean }): string;
 }
 
-export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
+/**
+ * `chatTemplateOptions`: what the family's chat template is rendered with (Qwen3's and SmolLM3's
+ * enable_thinking: false, so the assistant's reply is the answer itself, not a reasoning trace).
+ */
+export async function loadTokenizer(modelFolder: string, options: { chatTemplateOptions?: Readonly<Record<string, unknown>> } = {}): Promise<Tokenizer> {
   // transformers.js reads relative names as hub ids under its local model path
   const folder = resolve(modelFolder);
   if (!existsSync(join(folder, 'tokenizer.json'))) throw new InputError(`${folder}: no tokenizer.json; the model folder needs the Hugging Face tokenizer.json (and tokenizer_config.json)`);
@@ -46,6 +50,7 @@ export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
     throw new InputError(`${tokenizerFile}: cannot load the tokenizer (${(e as Error).message}); re-download the model's tokenizer files`, { file: tokenizerFile });
   }
   const idOf = (id: unknown) => (typeof id === 'number' ? id : null);
+  const chatOptions = options.chatTemplateOptions ?? {};
   let ranked: number[] | undefined;
   let ordinary: number[] | undefined;
   // read again only for the vocabulary rankings, which the library does not expose
@@ -62,7 +67,7 @@ export async function loadTokenizer(modelFolder: string): Promise<Tokenizer> {
     ordinaryTokens: () => (ordinary ??= ordinaryTokens(tokenizerJson())),
     hasChatTemplate: tok.chat_template !== null && tok.chat_template !== undefined,
     renderChat: (messages, options = {}) => {
-      const text = tok.apply_chat_template(messages.map((m) => ({ role: m.role, content: m.content })), { tokenize: false, add_generation_prompt: options.addGenerationPrompt ?? false });
+      const text = tok.apply_chat_template(messages.map((m) => ({ role: m.role, content: m.content })), { ...chatOptions, tokenize: false, add_generation_prompt: options.addGenerationPrompt ?? false });
       if (typeof text !== 'string') throw new Error('apply_chat_template returned no text');
       return text;
     },

@@ -1,6 +1,6 @@
 // What the tuning code needs of a model, causal or encoder-decoder alike.
 import type { TokenSampling } from './decoding.js';
-import type { BaseConfig } from './config.js';
+import type { BaseConfig } from './config-types.js';
 import type { Tokenizer } from './tokenizer.js';
 
 /**

@@ -14,8 +14,11 @@ export interface WeightSource {
   shape(name: string): number[];
   /** The file a tensor comes from, for messages. */
   describe(name: string): string;
-  /** The weight as a graph initializer (created once per graph). */
-  tensor(g: Graph, name: string, expectedShape: number[]): Tensor;
+  /**
+   * The weight as a graph initializer (created once per graph). `keepHalf`: a weight stored in 16
+   * bits stays so where the graph's matrices would be wider (vocab.ts widens it as it is used).
+   */
+  tensor(g: Graph, name: string, expectedShape: number[], options?: { keepHalf?: boolean }): Tensor;
   /** The weight's values, widened to float32 (prompt init, model tuning). */
   read(name: string): Float32Array;
   /** Rows of a 2-D weight, widened to float32, [ids.length, columns] (embedding lookups in JS). */
@@ -84,7 +87,7 @@ export class CheckpointWeights implements WeightSource {
    * stored type other than the graph's is cast in the graph, and the runtime folds that cast once
    * when the session is created: the conversion happens in memory, and no converted copy is written.
    */
-  tensor(g: Graph, name: string, expectedShape: number[]): Tensor {
+  tensor(g: Graph, name: string, expectedShape: number[], options: { keepHalf?: boolean } = {}): Tensor {
     const e = this.entry(name);
     if (e.shape.length !== expectedShape.length || e.shape.some((d, i) => d !== expectedShape[i])) {
       throw new InputError(`${e.file}: tensor "${name}" has shape [${e.shape}] but config.json implies [${expectedShape}]`);
@@ -93,7 +96,8 @@ export class CheckpointWeights implements WeightSource {
       const dtype = storedType[e.dtype as keyof typeof storedType];
       if (!dtype) throw new InputError(`${e.file}: tensor "${name}" has dtype ${e.dtype}; weights must be F32, F16, BF16 or F64`);
       // matrices in the graph's weight type (half precision on a GPU), vectors (norms, biases) in its float type
-      const wanted = e.shape.length === 2 ? g.weightType : g.floatType;
+      const half = dtype === 'float16' || dtype === 'bfloat16';
+      const wanted = options.keepHalf && half && g.weightType !== 'float16' ? dtype : e.shape.length === 2 ? g.weightType : g.floatType;
       const location = basename(e.file);
       const known = this.files.get(location);
       if (known && known !== e.file) throw new InputError(`${this.origin}: two weight files named ${location}; a checkpoint's shards need distinct names`);

@@ -371,7 +371,7 @@ export class Evaluator {
     const bad = scored.scores.findIndex((perPrompt) => perPrompt.some((row) => !Number.isFinite(row[0])));
     if (bad >= 0) {
       const what = prompt.soft.some((p) => Array.from(p.data).some((v) => !Number.isFinite(v))) ? 'its soft prompt holds NaN or infinite values' : 'the model gives NaN or infinite log-probabilities (check its weights)';
-      throw new InputError(`prompt "${prompt.id}": the target's log-likelihood for the record on line ${examples[bad].line} is not finite (${scored.scores[bad][0][0]}); ${what}`);
+      throw new NonFiniteScoresError(`prompt "${prompt.id}": the target's log-likelihood for the record on line ${examples[bad].line} is not finite (${scored.scores[bad][0][0]}); ${what}`);
     }
     // per token; an ensemble's is the mean over its soft prompts
     const nll = examples.map((_, e) => scored.scores[e].reduce((sum, row, k) => sum - row[0] / Math.max(1, scored.tokens![e][k][0]), 0) / scored.scores[e].length);
@@ -424,7 +424,7 @@ export class Evaluator {
     const bad = scores.findIndex((perPrompt) => perPrompt.some((row) => row.some((v) => !Number.isFinite(v))));
     if (bad >= 0) {
       const what = prompt.soft.some((p) => Array.from(p.data).some((v) => !Number.isFinite(v))) ? 'its soft prompt holds NaN or infinite values' : 'the model gives NaN or infinite log-probabilities (check its weights)';
-      throw new InputError(`prompt "${prompt.id}": the label scores of the record on line ${examples[bad].line} are not finite (${scores[bad].flat().join(', ')}); ${what}`);
+      throw new NonFiniteScoresError(`prompt "${prompt.id}": the label scores of the record on line ${examples[bad].line} are not finite (${scores[bad].flat().join(', ')}); ${what}`);
     }
     const gold = examples.map((e) => this.labels.indexOf(e.label));
     const argmax = (row: number[]) => row.reduce((b, v, c) => (v > row[b] ? c : b), 0);
@@ -528,6 +528,12 @@ interface Scored {
 
 /** Sampling instead of greedy decoding (a text target's evaluation.temperature above 0). */
 export interface SampleOptions { temperature: number; topP: number; seed: number }
+
+/**
+ * Scores that are NaN or infinite: from the soft prompt or the weights as they are. Training tells
+ * a prompt that diverged (its scores were finite at step 0) by this class.
+ */
+export class NonFiniteScoresError extends InputError {}
 
 export class CancelledError extends Error {
   constructor() {

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { InputError } from '../../common/errors.js';
 import type { SoftPrompt } from '../../models/tunable.js';
 import type { Job, JobSummary, ResultRow } from '../../common/protocol.js';
-import { readSoftPromptSource, RunDir, runsRootFor } from '../../common/run-folder.js';
+import { checkSoftPromptSource, readSoftPromptSource, RunDir, runsRootFor } from '../../common/run-folder.js';
 import { Evaluator } from '../evaluate/evaluate.js';
 import type { Split } from '../../common/data.js';
 import type { PromptUnderTest } from '../prompts/prompt-builder.js';
 import { firstLine, stage1Generations, stage1Prompt, stage2Prompt } from '../evaluate/pipeline.js';
 import type { HeadlineMetric, Prediction, PromptResult, TaskKind } from '../../common/run-files.js';
 import { taskKind } from '../../common/spec.js';
-import { baseRecord, prepare, type Emit, type Prepared } from './prepare.js';
+import { baseRecord, checkRunFolder, prepare, type Emit, type Prepared } from './prepare.js';
 import { endRun } from './run-outcome.js';
 
 export function toRow(r: PromptResult): ResultRow {
@@ -125,7 +125,9 @@ export function ensemblePrompts(p: Prepared, evaluator: Evaluator): PromptUnderT
 
 /** Evaluates the spec's discrete prompts and the soft prompts of the given runs (or adapters). */
 export async function runEvalJob(job: Extract<Job, { kind: 'eval' }>, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
-  const p = await prepare(job.specFile, job, emit);
+  // a run still training, or one without its adapter, is said before the model loads
+  for (const dir of job.runs) checkSoftPromptSource(dir);
+  const p = await prepare(job.specFile, { ...job, beforeModel: ({ loaded }) => checkRunFolder(loaded, job.runsDir ?? runsRootFor(loaded.dir), `${loaded.spec.name}-eval`) }, emit);
   try {
     const { spec } = p.loaded;
     const evaluator = new Evaluator(p.lm, spec, p.splits.train);

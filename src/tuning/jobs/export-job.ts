@@ -13,6 +13,7 @@ import { readSplit, type Example, type Split } from '../../common/data.js';
 import { loadSpec, type LoadedSpec } from '../../common/spec.js';
 import { Adafactor } from '../train/optimizers.js';
 import { openModel } from '../../models/load.js';
+import { familyFor } from '../../models/families/registry.js';
 import { resolveModelFolder } from '../../models/model-folder.js';
 import { snapshotCommit } from '../../models/hub.js';
 import type { TunableModel } from '../../models/tunable.js';
@@ -60,7 +61,8 @@ function refuse(loaded: LoadedSpec, path: (string | number)[], why: string): nev
 /** What the exported job does not do yet, refused before anything is written. */
 function checkExportable(loaded: LoadedSpec, lm: TunableModel): void {
   const { spec } = loaded;
-  if (lm.kind === 'seq2seq') refuse(loaded, ['model'], 'the Accelerate export covers causal language models; T5 runs locally');
+  const family = familyFor(lm.cfg.modelType);
+  if (family.exportRefusal) refuse(loaded, ['model'], family.exportRefusal);
   // the job's train.py scores a fixed label set by rank; it has no generation, stop strings or text metrics
   if (spec.data.target !== undefined) refuse(loaded, ['data', 'target'], 'text-target tasks are not exported yet: the job scores labels by rank classification and has no generation or text metrics; train and evaluate this task locally (ptune train)');
   if (spec.pipelines.length) refuse(loaded, ['pipelines'], 'pipelines are not exported; remove them for the cluster job');

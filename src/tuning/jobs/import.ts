@@ -10,13 +10,7 @@ import { InputError } from '../../common/errors.js';
 export function importAdapter(adapterDir: string, options: { modelFolder: string; runsDir: string; name?: string; specFile?: string }): { run: RunDir; length: number; dim: number } {
   const cfg = readModelConfig(options.modelFolder);
   const { prompt, config } = readPeftAdapter(adapterDir, cfg.hiddenSize);
-  // a prompt for an encoder-decoder model's encoder means nothing in front of a decoder-only model, and back
-  const taskType = cfg.architecture === 't5' ? 'SEQ_2_SEQ_LM' : 'CAUSAL_LM';
-  if (config.task_type !== taskType) {
-    const configFile = join(adapterDir, 'adapter_config.json');
-    const kind = taskType === 'CAUSAL_LM' ? `a causal language model (${cfg.modelType})` : `an encoder-decoder model (${cfg.modelType})`;
-    throw new InputError(`${configFile}: task_type is ${JSON.stringify(config.task_type)}, but ${options.modelFolder} is ${kind}, which needs ${taskType}; import the adapter for the model it was trained on`, { file: configFile, field: 'task_type' });
-  }
+  checkAdapterTaskType(adapterDir, config.task_type, { seq2seq: cfg.architecture === 't5', modelType: cfg.modelType }, options.modelFolder, 'import');
   const name = options.name ?? 'imported';
   const run = RunDir.create(options.runsDir, name);
   const now = new Date().toISOString();
@@ -27,4 +21,16 @@ export function importAdapter(adapterDir: string, options: { modelFolder: string
   });
   for (const f of ADAPTER_FILES) cpSync(join(adapterDir, f), run.path(f));
   return { run, length: prompt.length, dim: prompt.dim };
+}
+
+/**
+ * A prompt for an encoder-decoder model's encoder means nothing in front of a decoder-only model,
+ * and back: the adapter's task_type must be the model's.
+ */
+export function checkAdapterTaskType(adapterDir: string, taskType: string, model: { seq2seq: boolean; modelType: string }, modelFolder: string, verb: string): void {
+  const needed = model.seq2seq ? 'SEQ_2_SEQ_LM' : 'CAUSAL_LM';
+  if (taskType === needed) return;
+  const configFile = join(adapterDir, 'adapter_config.json');
+  const kind = needed === 'CAUSAL_LM' ? `a causal language model (${model.modelType})` : `an encoder-decoder model (${model.modelType})`;
+  throw new InputError(`${configFile}: task_type is ${JSON.stringify(taskType)}, but ${modelFolder} is ${kind}, which needs ${needed}; ${verb} the adapter with the model it was trained on`, { file: configFile, field: 'task_type' });
 }

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { InputError } from '../../common/errors.js';
 import type { JobSummary } from '../../common/protocol.js';
-import { readSoftPromptSource, RunDir } from '../../common/run-folder.js';
+import { checkSoftPromptSource, readSoftPromptSource, RunDir } from '../../common/run-folder.js';
 import type { InspectReport, TokenNeighbour } from '../../common/run-files.js';
 import { loadSpec } from '../../common/spec.js';
 import { openModel } from '../../models/load.js';
@@ -128,6 +128,7 @@ export async function inspectRun(runDir: string, options: { top?: number } = {},
   const run = RunDir.open(runDir);
   const record = run.record;
   if (!record.model) throw new InputError(`${run.path('run.json')}: the run (kind ${record.kind ?? 'unknown'}) records no single model and has no soft prompt of its own; inspect one of the runs it made`, { file: run.path('run.json') });
+  checkSoftPromptSource(run.dir);
   const { labels, separator } = runLabels(run);
   // the model as the run recorded it; a hub snapshot removed from the cache is fetched again by id
   const model = existsSync(record.model.folder) ? record.model.folder : record.model.id;

@@ -3,23 +3,23 @@
 import { devEvaluation } from '../train/dev-evaluation.js';
 import { weightShapes } from '../../models/architectures.js';
 import { readModelConfig } from '../../models/config.js';
-import { InputError } from '../../common/errors.js';
+import { InputError, RunFailedError } from '../../common/errors.js';
 import { openModel } from '../../models/load.js';
 import { CheckpointWeights } from '../../models/weights.js';
 import type { Job, JobSummary } from '../../common/protocol.js';
 import { RunDir, runsRootFor } from '../../common/run-folder.js';
 import type { MetricRow } from '../../common/run-files.js';
-import { CancelledError, Evaluator } from '../evaluate/evaluate.js';
+import { CancelledError, Evaluator, NonFiniteScoresError } from '../evaluate/evaluate.js';
 import type { PromptUnderTest } from '../prompts/prompt-builder.js';
 import { evaluateAll, evaluatedSummary } from './eval-job.js';
-import { baseRecord, prepare, type Emit } from './prepare.js';
+import { baseRecord, checkRunFolder, prepare, type Emit } from './prepare.js';
 import { endRun } from './run-outcome.js';
 import { estimateModelTuningMemory, ModelTuner } from '../train/model-tuning.js';
 import { learningRateAt } from '../train/optimizers.js';
 import { BatchSampler } from '../train/sampler.js';
 
 export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }>, emit: Emit, signal?: AbortSignal): Promise<JobSummary> {
-  const p = await prepare(job.specFile, job, emit);
+  const p = await prepare(job.specFile, { ...job, beforeModel: ({ loaded }) => checkRunFolder(loaded, job.runsDir ?? runsRootFor(loaded.dir), `${loaded.spec.name}-model-tuning`) }, emit);
   let tuner: ModelTuner | undefined;
   try {
     const { spec } = p.loaded;
@@ -62,12 +62,18 @@ export async function runModelTuningJob(job: Extract<Job, { kind: 'model-tune' }
         const lr = learningRateAt(step, mt.steps, mt.learningRate, spec.training.schedule, spec.training.warmupSteps);
         const t0 = performance.now();
         const loss = await tuner.step(sampler.batch(step).map((e) => sequences.of(e)), lr);
-        if (!Number.isFinite(loss)) throw new Error(`model tuning: the loss became ${loss} at step ${step + 1}; lower modelTuning.learningRate`);
+        if (!Number.isFinite(loss)) throw new RunFailedError(`model tuning: the loss became ${loss} at step ${step + 1} (learning rate ${lr.toPrecision(3)}): the training diverged; lower modelTuning.learningRate`, run.dir);
         const done = step + 1;
         metrics.push({ step: done, loss, learningRate: lr, examplesPerSecond: mt.batchSize / ((performance.now() - t0) / 1000) });
         emit({ type: 'progress', step: done, steps: mt.steps, loss, learningRate: lr, examplesPerSecond: mt.batchSize / ((performance.now() - t0) / 1000), etaSeconds: ((performance.now() - started) / 1000 / done) * (mt.steps - done) });
         if (done % spec.training.evalEvery === 0 || done === mt.steps) {
-          await evaluateDev(done);
+          try {
+            await evaluateDev(done);
+          } catch (e) {
+            // the weights scored finite values at step 0: it is the tuning that diverged, not the checkpoint
+            if (!(e instanceof NonFiniteScoresError)) throw e;
+            throw new RunFailedError(`model tuning diverged: the dev evaluation at step ${done} (${p.splits.dev!.file}) failed: ${(e as Error).message}. The tuned weights scored finite values at step 0 (learning rate now ${lr.toPrecision(3)}): lower modelTuning.learningRate`, run.dir);
+          }
           run.writeMetrics(metrics);
         }
       }

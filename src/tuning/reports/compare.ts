@@ -1,7 +1,7 @@
 // Comparison tables of finished runs: one row per (run, prompt), as Markdown, CSV or JSON.
 import { accuracyText } from '../../common/accuracy-text.js';
 import { InputError } from '../../common/errors.js';
-import { effectiveStatus, interruptionReason, RunDir } from '../../common/run-folder.js';
+import { continueCommand, effectiveStatus, interruptionReason, RunDir } from '../../common/run-folder.js';
 import type { TaskKind } from '../../common/run-files.js';
 
 export interface ComparisonRow {
@@ -29,8 +29,8 @@ export function comparisonRows(runDirs: string[]): ComparisonRow[] {
     if (!run.has('eval.json')) {
       const record = run.record;
       const status = effectiveStatus(record);
-      const why = status === 'interrupted' ? `interrupted: ${interruptionReason(record)}; resume it with ptune train ${record.specFile} --resume ${run.dir}`
-        : status === 'running' ? 'still running' : `status ${status}${record.error ? `: ${record.error}` : ''}`;
+      const why = status === 'interrupted' ? `interrupted: ${interruptionReason(record)}; ${continueCommand(record, run.dir)}`
+        : status === 'running' ? 'still running' : `status ${status}${record.error ? `: ${record.error}` : ''}${status === 'cancelled' ? `; ${continueCommand(record, run.dir)}` : ''}`;
       throw new InputError(`${run.dir}: the run has no eval.json yet (${why})`, { file: run.path('run.json') });
     }
     const ev = run.readEval();

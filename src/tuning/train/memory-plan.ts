@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import type { ModelConfig } from '../../models/config.js';
 import { weightShapes } from '../../models/architectures.js';
+import { familyOf } from '../../models/families/registry.js';
 import { InputError } from '../../common/errors.js';
 import type { Prompts, Sequence, TunableModel } from '../../models/tunable.js';
 
@@ -63,12 +64,6 @@ export function nvidiaGpuMemory(): GpuMemory | undefined {
   }
 }
 
-function shapes(cfg: ModelConfig): { d: number; ffn: number; layers: number } {
-  if (cfg.architecture === 'llama') return { d: cfg.hiddenSize, ffn: cfg.intermediateSize, layers: cfg.numLayers };
-  if (cfg.architecture === 'gpt2') return { d: cfg.hiddenSize, ffn: cfg.innerSize, layers: cfg.numLayers };
-  return { d: cfg.hiddenSize, ffn: cfg.feedForwardSize, layers: cfg.numLayers + cfg.numDecoderLayers };
-}
-
 /**
  * Activation bytes of one example of `tokens` positions (soft prompt included) through forward
  * and backward: what each layer keeps for the backward pass, per token about 24 hidden-size,
@@ -80,7 +75,7 @@ function shapes(cfg: ModelConfig): { d: number; ffn: number; layers: number } {
  * token against 78-101 measured).
  */
 export function activationBytesPerExample(cfg: ModelConfig, tokens: number, forwardOnly = false): number {
-  const { d, ffn, layers } = shapes(cfg);
+  const { d, ffn, layers } = familyOf(cfg).activationSizes(cfg);
   const logits = 3 * cfg.vocabSize / Math.max(1, tokens);
   if (forwardOnly) return 4 * tokens * (2 * layers * cfg.numKvHeads * cfg.headDim + 12 * d + 4 * ffn + 2 * cfg.numHeads * tokens + logits);
   return 4 * tokens * (layers * (24 * d + 10 * ffn + 4 * cfg.numHeads * tokens) + logits);

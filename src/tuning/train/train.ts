@@ -6,7 +6,7 @@ import type { SoftPrompt, TunableModel } from '../../models/tunable.js';
 import type { RunDir, CheckpointState } from '../../common/run-folder.js';
 import type { MetricRow } from '../../common/run-files.js';
 import type { Split } from '../../common/data.js';
-import { CancelledError, type Evaluator } from '../evaluate/evaluate.js';
+import { CancelledError, NonFiniteScoresError, type Evaluator } from '../evaluate/evaluate.js';
 import { Adafactor, Adam, clipGradient, learningRateAt, type Optimizer } from './optimizers.js';
 import { accumulatedLossAndGradient, type MemoryPlan } from './memory-plan.js';
 import { BatchSampler } from './sampler.js';
@@ -72,7 +72,9 @@ export async function trainSoftPrompt(args: {
   let bestStep: number | null = null;
   let bestPrompt: Float32Array | null = null;
   let sinceBest = 0;
-  let metrics: MetricRow[] = run.readMetrics();
+  // from step 0 (a new run, or one restarted from its step-0 checkpoint) the curve starts afresh:
+  // its step-0 evaluation is made again below
+  let metrics: MetricRow[] = [];
   if (args.resume) {
     prompt.set(args.resume.prompt);
     optimizer.load(args.resume.optimizer);
@@ -83,7 +85,7 @@ export async function trainSoftPrompt(args: {
     sinceBest = tr.sinceBest;
     const best = run.readCheckpoint('best.safetensors');
     bestPrompt = best ? best.prompt : null;
-    metrics = metrics.filter((m) => m.step <= start);
+    if (start > 0) metrics = run.readMetrics().filter((m) => m.step <= start);
     hooks.onLog?.(`resuming at step ${start} of ${t.steps}`);
   }
 
@@ -128,7 +130,14 @@ export async function trainSoftPrompt(args: {
   });
 
   if (start === 0 && dev) {
-    await evaluate(0); // the starting point, so the curve shows what training changed
+    try {
+      await evaluate(0); // the starting point, so the curve shows what training changed
+    } catch (e) {
+      // cancelled this early, the run still ends as any cancelled run: checkpointed, resumable
+      if (!(e instanceof CancelledError)) throw e;
+      checkpoint(0);
+      return finish('cancelled');
+    }
   }
   // a run killed before its first regular checkpoint can still be resumed
   if (start === 0) checkpoint(0);
@@ -149,6 +158,11 @@ export async function trainSoftPrompt(args: {
     const gradNorm = clipGradient(g, t.clipNorm);
     const lr = learningRateAt(step, t.steps, t.learningRate, t.schedule, t.warmupSteps);
     optimizer.step(prompt, g, lr);
+    // a finite loss can still give an update that overflows (a learning rate far too high)
+    const overflow = prompt.find((v) => !Number.isFinite(v));
+    if (overflow !== undefined) {
+      return finish('failed', `the soft prompt became ${overflow} at step ${step + 1} (learning rate ${lr.toPrecision(3)}, loss ${loss.toPrecision(4)}): the update diverged; lower training.learningRate or set training.clipNorm; the last good checkpoint (step ${lastCheckpoint}) is kept in ${run.path('checkpoints')}`);
+    }
     step++;
     const seconds = (performance.now() - stepStart) / 1000;
     const elapsed = (performance.now() - started) / 1000;
@@ -163,6 +177,11 @@ export async function trainSoftPrompt(args: {
       if (e instanceof CancelledError) {
         checkpoint(step);
         return finish('cancelled');
+      }
+      // scores that were finite at step 0 and are not now: the training diverged, not the model
+      if (dev && e instanceof NonFiniteScoresError) {
+        const largest = prompt.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        return finish('failed', `the dev evaluation at step ${step} (${dev.file}) failed: ${(e as Error).message}. The soft prompt diverged (its largest value is ${largest.toPrecision(3)}; learning rate ${lr.toPrecision(3)}): lower training.learningRate or set training.clipNorm; the last good checkpoint (step ${lastCheckpoint}) is kept in ${run.path('checkpoints')}`);
       }
       throw e;
     }
