@@ -137,3 +137,15 @@ export async function openVsCode(name: string, settings: Record<string, unknown>
     },
   };
 }
+
+/** The inline marks VS Code draws before dataset lines (their ::before content), once some show. */
+export function inlineMarks(page: Page): Promise<string[]> {
+  return waitFor('the marks on the lines', () => page.evaluate(() => {
+    const texts: string[] = [];
+    document.querySelectorAll('.view-lines .view-line span').forEach((el) => {
+      const content = getComputedStyle(el, '::before').content;
+      if (content && content.includes('soft')) texts.push(content);
+    });
+    return texts.length ? texts : undefined;
+  }), 30_000);
+}

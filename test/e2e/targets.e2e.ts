@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { accuracyText } from '../../src/common/accuracy-text.js';
 import { runLabel } from '../../src/extension/logic/experiments.js';
-import { openVsCode, root, waitFor, type VsCodeSession } from './harness.js';
+import { openVsCode, root, waitFor, type VsCodeSession, inlineMarks } from './harness.js';
 
 const TEST_LINES = 40;
 
@@ -222,14 +222,7 @@ describe('a text-target task in VS Code', { timeout: 20 * 60_000 }, () => {
     await page.keyboard.press('Enter');
     await page.locator('.tab', { hasText: 'test.jsonl' }).waitFor();
     await page.locator('.codelens-decoration', { hasText: /Prompt Tuning \(test, run .*soft exact match \d+\.\d%/ }).waitFor({ timeout: 30_000 });
-    const marks = await waitFor('the marks on the lines', () => page.evaluate(() => {
-      const texts: string[] = [];
-      document.querySelectorAll('.view-lines .view-line span').forEach((el) => {
-        const content = getComputedStyle(el, '::before').content;
-        if (content && content.includes('soft')) texts.push(content);
-      });
-      return texts.length ? texts : undefined;
-    }), 30_000);
+    const marks = await inlineMarks(page);
     for (const m of marks) assert.match(m, /^"soft (✓|✗ [^·]*) · best (✓|✗ .*)"$/);
     // the hover of a line the soft prompt fails: its output against the target, the failed assertions' reasons
     const failing = predictions.find((p) => p.promptId === 'soft' && p.assertions?.some((a) => !a.pass && a.reason))!;

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { accuracyText } from '../../src/common/accuracy-text.js';
 import { runLabel } from '../../src/extension/logic/experiments.js';
-import { openVsCode, waitFor, type VsCodeSession } from './harness.js';
+import { openVsCode, waitFor, type VsCodeSession, inlineMarks } from './harness.js';
 
 describe('Prompt Tuning Studio in VS Code', { timeout: 15 * 60_000 }, () => {
   let vscode: VsCodeSession;
@@ -85,14 +85,7 @@ describe('Prompt Tuning Studio in VS Code', { timeout: 15 * 60_000 }, () => {
     await page.locator('.tab', { hasText: 'test.jsonl' }).waitFor();
     const lens = page.locator('.codelens-decoration', { hasText: 'Prompt Tuning (test, run' });
     await lens.waitFor({ timeout: 30_000 });
-    const inline = await waitFor('the marks on the lines', () => page.evaluate(() => {
-      const texts: string[] = [];
-      document.querySelectorAll('.view-lines .view-line span').forEach((el) => {
-        const content = getComputedStyle(el, '::before').content;
-        if (content && content.includes('soft')) texts.push(content);
-      });
-      return texts.length ? texts : undefined;
-    }), 30_000);
+    const inline = await inlineMarks(page);
     assert.match(inline[0], /^"soft (✓|✗ (happy|sad)) · best (✓|✗ (happy|sad))"$/);
     await shot('5-inline-results');
 

@@ -170,7 +170,9 @@ export class JobManager {
   /** Ends the trainer at once and drops the queue (VS Code closing, the extension deactivating). */
   dispose(): void {
     for (const w of [...this.waiting]) this.removeQueued(w.id);
-    this.process?.kill('SIGTERM');
+    // SIGKILL: SIGTERM now cancels after the current step, which a closing window cannot wait for;
+    // the run stays 'running' and is found interrupted, resumable from its last checkpoint
+    this.process?.kill('SIGKILL');
   }
 
   private handle(e: TrainerEvent): void {
